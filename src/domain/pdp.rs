@@ -1,0 +1,156 @@
+//! Policy decision: "may system user S do action A on resource R for party P?",
+//! evaluated over a read-only model, with its proof.
+//!
+//! Pure and allocation-light: a decision is a handful of point reads. It knows nothing
+//! of XACML (see `xacml`) or HTTP.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::events::UserType;
+use super::ids::{Action, OrgNo, ResourceId};
+use super::model::{Kv, Party, ReadModel};
+
+/// How a request names the party acted for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PartyRef {
+    OrgNo(OrgNo),
+    PartyId(i64),
+    PartyUuid(Uuid),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    pub system_user: Uuid,
+    pub action: Action,
+    pub resource: ResourceId,
+    pub party: PartyRef,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    Permit,
+    NotApplicable,
+}
+
+/// One fact a Permit rests on: the event that established it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ground {
+    pub event_id: Uuid,
+    pub fact: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decision {
+    pub decision: Verdict,
+    /// For a Permit: the events that grant it, from the system user to the policy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub granted_by: Vec<Ground>,
+    /// For a NotApplicable: what would have been needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_authentication_level: Option<u8>,
+}
+
+impl Decision {
+    fn not_applicable(missing: String) -> Decision {
+        Decision { decision: Verdict::NotApplicable, granted_by: Vec::new(), missing: Some(missing), minimum_authentication_level: None }
+    }
+}
+
+pub fn resolve_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Party> {
+    match party {
+        PartyRef::OrgNo(org) => model.party(org),
+        PartyRef::PartyId(id) => model.party_by_id(*id),
+        PartyRef::PartyUuid(uuid) => model.party_by_uuid(uuid),
+    }
+}
+
+/// Permit when the system user is live, its system is not deleted, and either
+/// (a) it is a standard system user, the party is its owner, and one of its rights or
+///     packages gets the action from the resource's policy; or
+/// (b) it is an agent, the party is a linked client, the owner's relationship with the
+///     client still carries a package of the agent, and the policy gives that package
+///     the action.
+pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
+    let Some(user) = model.system_user(&q.system_user) else {
+        return Decision::not_applicable(format!("system user {} does not exist", q.system_user));
+    };
+    if let Some(deleted) = &user.deleted {
+        return Decision::not_applicable(format!("system user was deleted at {} (event {})", deleted.at, deleted.event_id));
+    }
+    match model.system(&user.system_id) {
+        Some(system) if system.deleted.is_none() => {}
+        _ => return Decision::not_applicable(format!("system {} is deleted", user.system_id)),
+    }
+    let Some(policy) = model.policy(&q.resource) else {
+        return Decision::not_applicable(format!("resource {} has no published policy", q.resource));
+    };
+    let Some(party) = resolve_party(model, &q.party) else {
+        return Decision::not_applicable("the party is not in the party register".to_owned());
+    };
+    let user_ground = Ground { event_id: user.event_id, fact: format!("system user {} created for {}", user.id, user.owner_org_no) };
+    let policy_ground = Ground { event_id: policy.event_id, fact: format!("policy of {} published", policy.resource_id) };
+    let permit = |granted_by: Vec<Ground>| Decision {
+        decision: Verdict::Permit,
+        granted_by,
+        missing: None,
+        minimum_authentication_level: policy.minimum_authentication_level,
+    };
+
+    match user.user_type {
+        UserType::Standard => {
+            if party.org_no != user.owner_org_no {
+                return Decision::not_applicable(format!(
+                    "a standard system user acts only for its owner {}, not {}",
+                    user.owner_org_no, party.org_no
+                ));
+            }
+            if let Some(right) = user.rights.iter().find(|r| policy.right_grants(r, &q.action)) {
+                let fact = format!("holds a right on {}", right.resource);
+                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
+            }
+            if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
+                let fact = format!("holds {pkg}");
+                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
+            }
+            Decision::not_applicable(format!(
+                "none of the system user's rights or packages gets '{}' on {}",
+                q.action.as_str(),
+                q.resource
+            ))
+        }
+        UserType::Agent => {
+            let Some(link) = model.link(&user.id, &party.org_no) else {
+                return Decision::not_applicable(format!("{} is not linked as a client of this system user", party.org_no));
+            };
+            let Some(rel) = model.relationship(&party.org_no, &user.owner_org_no) else {
+                return Decision::not_applicable(format!(
+                    "{} has no client relationship with {}",
+                    party.org_no, user.owner_org_no
+                ));
+            };
+            for pkg in user.access_packages.iter().filter(|p| policy.package_grants(p, &q.action)) {
+                if let Some(grant) = rel.carrying(pkg) {
+                    let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+                    return permit(vec![
+                        user_ground,
+                        Ground { event_id: link.event_id, fact: format!("client {} linked", party.org_no) },
+                        Ground { event_id: grant.event_id, fact: format!("{} gives {} {pkg} ({via})", party.org_no, user.owner_org_no) },
+                        policy_ground,
+                    ]);
+                }
+            }
+            Decision::not_applicable(format!(
+                "no package of the agent that gets '{}' on {} is carried by {}'s relationship with {}",
+                q.action.as_str(),
+                q.resource,
+                party.org_no,
+                user.owner_org_no
+            ))
+        }
+    }
+}

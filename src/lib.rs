@@ -1,0 +1,9 @@
+//! The delegation ledger: system-user delegations as an immutable event log,
+//! projected into a sled read model that a Policy Decision Point queries.
+//! See ARCHITECTURE.md for the map of modules and their invariants.
+
+pub mod domain;
+pub mod ledger;
+pub mod log;
+pub mod projector;
+pub mod store;

@@ -1,0 +1,73 @@
+//! The event log: an ordered, append-only sequence of records, durable before an append
+//! is acknowledged. [`EventLog`] is what the projector and the write path see; the
+//! embedded file log is the default, and a Kafka log slots in behind the same trait.
+//!
+//! A log knows bytes and positions only, never events: decoding is the domain's job.
+//! Positions count records: position `n` is "after the first `n` records", so the head
+//! is the number of records and a record's own index is `n - 1` after it is appended.
+
+pub mod embedded;
+
+use std::fmt;
+
+/// Largest record any log accepts; larger appends are refused whole.
+pub const LOG_RECORD_BYTES_MAX: usize = 1024 * 1024;
+/// Most records one append may carry (one command's events, or an import chunk).
+pub const APPEND_RECORDS_MAX: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Record {
+    /// The record's index in the log (0-based).
+    pub index: u64,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug)]
+pub enum LogError {
+    /// The log cannot be reached now (broker down); nothing was appended.
+    Unavailable(String),
+    /// The append was refused before anything was written.
+    Refused(String),
+    /// Storage failed; for an append, nothing was acknowledged.
+    Io(std::io::Error),
+    /// Acknowledged data no longer reads back as written.
+    Corrupt { index: u64, why: String },
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::Unavailable(why) => write!(f, "event log unavailable: {why}"),
+            LogError::Refused(why) => write!(f, "append refused: {why}"),
+            LogError::Io(e) => write!(f, "event log I/O error: {e}"),
+            LogError::Corrupt { index, why } => write!(f, "event log corrupt at record {index}: {why}"),
+        }
+    }
+}
+impl std::error::Error for LogError {}
+impl From<std::io::Error> for LogError {
+    fn from(e: std::io::Error) -> Self {
+        LogError::Io(e)
+    }
+}
+
+pub trait EventLog: Send + Sync {
+    /// Appends `records` in order and returns the head after them. Returns only once the
+    /// records are durable; on error none of them is acknowledged.
+    fn append(&self, records: &[Vec<u8>]) -> Result<u64, LogError>;
+    /// Up to `max` records starting at index `from`, in order. Fewer (or none) at the head.
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError>;
+    /// The number of records in the log.
+    fn head(&self) -> Result<u64, LogError>;
+}
+
+/// Checks an append against the named limits, before anything is written.
+pub fn check_append(records: &[Vec<u8>]) -> Result<(), LogError> {
+    if records.len() > APPEND_RECORDS_MAX {
+        return Err(LogError::Refused(format!("{} records exceed {APPEND_RECORDS_MAX} per append", records.len())));
+    }
+    if let Some(r) = records.iter().find(|r| r.len() > LOG_RECORD_BYTES_MAX || r.is_empty()) {
+        return Err(LogError::Refused(format!("a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}", r.len())));
+    }
+    Ok(())
+}

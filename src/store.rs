@@ -1,0 +1,102 @@
+//! The read model on disk: the one module that knows sled.
+//!
+//! All records live in one sled tree (the domain's key layout prefixes each kind), so a
+//! projected batch — its records, outcomes and the log position it reached — is one
+//! atomic `apply_batch`. After a crash sled recovers a prefix of batches, and since the
+//! position travels with its state, the projector resumes exactly where the state is.
+
+use std::path::Path;
+
+use crate::domain::model::{digest, Kv, Write};
+
+const TREE: &str = "read-model";
+/// sled's page cache; bounded so the resident set stays predictable.
+pub const CACHE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "read model: {}", self.0)
+    }
+}
+impl std::error::Error for StoreError {}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError(e.to_string())
+    }
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES_MAX).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                StoreError(format!("{} is in use by another ledger process (stop it first): {io}", dir.display()))
+            }
+            other => StoreError(other.to_string()),
+        })?;
+        let tree = db.open_tree(TREE)?;
+        Ok(Store { db, tree })
+    }
+
+    /// A store that lives in memory and disappears on drop (tests, `verify`).
+    pub fn temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let tree = db.open_tree(TREE)?;
+        Ok(Store { db, tree })
+    }
+
+    /// Writes one projected batch atomically.
+    pub fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for w in writes {
+            match w {
+                Write::Put(k, v) => batch.insert(k, v),
+                Write::Delete(k) => batch.remove(k),
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Forces everything committed so far to disk (on shutdown; the log is the
+    /// durability boundary, so this only shortens the catch-up after a restart).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// SHA-256 over every entry in key order.
+    pub fn digest(&self) -> String {
+        digest(self.tree.iter().map(|r| r.expect(IO_FATAL)))
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover from the log";
+
+impl Kv for Store {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| {
+                let (k, v) = r.expect(IO_FATAL);
+                (k.to_vec(), v.to_vec())
+            })
+            .collect()
+    }
+}
