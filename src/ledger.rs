@@ -126,12 +126,19 @@ impl Ledger {
         Ledger::with(Arc::new(log), store, description)
     }
 
-    pub fn with(log: Arc<dyn EventLog>, store: Store, log_description: String) -> Result<Ledger, OpenError> {
+    pub fn with(
+        log: Arc<dyn EventLog>,
+        store: Store,
+        log_description: String,
+    ) -> Result<Ledger, OpenError> {
         let head = log.head().map_err(OpenError::Log)?;
         if store.position() > head {
             return Err(OpenError::Project(ProjectError::Log(LogError::Corrupt {
                 index: head,
-                why: format!("the read model is at {} but the log ends at {head}; rebuild the read model", store.position()),
+                why: format!(
+                    "the read model is at {} but the log ends at {head}; rebuild the read model",
+                    store.position()
+                ),
             })));
         }
         catch_up(log.as_ref(), &store).map_err(OpenError::Project)?;
@@ -155,8 +162,16 @@ impl Ledger {
 
     /// Decides `command` at `now`, appends its events durably, projects them and
     /// reports the position reached.
-    pub fn execute(&self, command: &Command, caller: &Caller, now: DateTime<Utc>) -> Result<Written, WriteError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn execute(
+        &self,
+        command: &Command,
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Result<Written, WriteError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
         let mut new_id = Uuid::now_v7;
         let mut ctx = Context {
@@ -169,7 +184,10 @@ impl Ledger {
         };
         let events = decide(command, &self.store, &mut ctx).map_err(WriteError::Rejected)?;
         if events.is_empty() {
-            return Ok(Written { position: self.store.position(), events });
+            return Ok(Written {
+                position: self.store.position(),
+                events,
+            });
         }
         let position = self.append_and_project(&events)?;
         Ok(Written { position, events })
@@ -178,7 +196,10 @@ impl Ledger {
     /// Appends already-formed events (import) under the same lock as commands; `apply`
     /// judges each one, so an event that breaks a rule is recorded as void.
     pub fn import(&self, events: &[Event]) -> Result<u64, WriteError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
         let records: Vec<Vec<u8>> = events.iter().map(Event::encode).collect();
         self.log.append(&records).map_err(WriteError::Log)?;
@@ -193,7 +214,10 @@ impl Ledger {
         debug_assert!(self.store.position() >= head);
         // The first void event decides: later events of the command depend on it.
         for index in first..head {
-            let outcome = self.store.outcome(index).expect("projected events have outcomes");
+            let outcome = self
+                .store
+                .outcome(index)
+                .expect("projected events have outcomes");
             if let Some(void) = outcome.void {
                 return Err(WriteError::Conflict(void));
             }
@@ -208,6 +232,21 @@ impl Ledger {
             read_model_digest: self.store.digest(),
             log: self.log_description.clone(),
         })
+    }
+
+    pub fn model_position(&self) -> u64 {
+        self.store.position()
+    }
+
+    /// The void outcomes among log indexes `from..to`, with their reasons.
+    pub fn void_between(&self, from: u64, to: u64) -> Vec<(u64, String)> {
+        (from..to)
+            .filter_map(|i| {
+                self.store
+                    .outcome(i)
+                    .and_then(|o| o.void.map(|v| (i, format!("{}: {}", v.code, v.message))))
+            })
+            .collect()
     }
 
     pub fn log(&self) -> &dyn EventLog {

@@ -2,6 +2,9 @@
 //! projected into a sled read model that a Policy Decision Point queries.
 //! See ARCHITECTURE.md for the map of modules and their invariants.
 
+pub mod api;
+pub mod auth;
+pub mod cli;
 pub mod domain;
 pub mod ledger;
 pub mod log;

@@ -4,9 +4,9 @@
 //! It owns no state of its own: the position lives in the read model, so live
 //! projection, restart and rebuild are the same loop.
 
+use crate::domain::apply;
 use crate::domain::events::{DecodeError, Event};
 use crate::domain::model::{Overlay, ReadModel};
-use crate::domain::apply;
 use crate::log::{EventLog, LogError};
 use crate::store::{Store, StoreError};
 
@@ -18,7 +18,10 @@ pub enum ProjectError {
     Log(LogError),
     Store(StoreError),
     /// A record on the log does not decode; projection stops before it.
-    Undecodable { index: u64, error: DecodeError },
+    Undecodable {
+        index: u64,
+        error: DecodeError,
+    },
 }
 
 impl std::fmt::Display for ProjectError {
@@ -26,7 +29,9 @@ impl std::fmt::Display for ProjectError {
         match self {
             ProjectError::Log(e) => write!(f, "{e}"),
             ProjectError::Store(e) => write!(f, "{e}"),
-            ProjectError::Undecodable { index, error } => write!(f, "record {index} cannot be projected: {error}"),
+            ProjectError::Undecodable { index, error } => {
+                write!(f, "record {index} cannot be projected: {error}")
+            }
         }
     }
 }
@@ -57,7 +62,10 @@ pub fn catch_up(log: &dyn EventLog, store: &Store) -> Result<u64, ProjectError> 
                 Err(error) => {
                     // Keep what this batch did before the bad record, then stop at it.
                     store.commit(overlay.into_writes())?;
-                    return Err(ProjectError::Undecodable { index: record.index, error });
+                    return Err(ProjectError::Undecodable {
+                        index: record.index,
+                        error,
+                    });
                 }
             };
             // A void event is an outcome, not an error: it is recorded and projection goes on.

@@ -37,12 +37,22 @@ impl From<sled::Error> for StoreError {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES_MAX).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                StoreError(format!("{} is in use by another ledger process (stop it first): {io}", dir.display()))
-            }
-            other => StoreError(other.to_string()),
-        })?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_BYTES_MAX)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
+                {
+                    StoreError(format!(
+                        "{} is in use by another ledger process (stop it first): {io}",
+                        dir.display()
+                    ))
+                }
+                other => StoreError(other.to_string()),
+            })?;
         let tree = db.open_tree(TREE)?;
         Ok(Store { db, tree })
     }

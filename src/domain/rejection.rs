@@ -81,6 +81,7 @@ codes! {
     PartyIdInUse => "party_id_in_use", Conflict;
     NotEntitled => "not_entitled", Forbidden;
     VersionConflict => "version_conflict", Conflict;
+    DuplicateEvent => "duplicate_event", Conflict;
 }
 
 /// A refused command (or, on the log, the reason an event was void).
@@ -92,7 +93,10 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: Code, message: impl Into<String>) -> Rejection {
-        Rejection { code, message: message.into() }
+        Rejection {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -112,7 +116,11 @@ mod tests {
     fn codes_are_unique_and_round_trip() {
         let mut seen = std::collections::HashSet::new();
         for code in Code::ALL {
-            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
+            assert!(
+                seen.insert(code.as_str()),
+                "duplicate code {}",
+                code.as_str()
+            );
             assert_eq!(Code::parse(code.as_str()), Some(*code));
         }
     }

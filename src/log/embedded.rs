@@ -33,7 +33,11 @@ impl EmbeddedLog {
     /// Opens (creating if needed) the log at `path`.
     pub fn open(path: &Path) -> Result<EmbeddedLog, LogError> {
         let created = !path.exists();
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
         if file.try_lock().is_err() {
             return Err(LogError::Refused(format!(
                 "{} is in use by another ledger process (stop it first)",
@@ -50,7 +54,12 @@ impl EmbeddedLog {
         }
         let index = scan(&mut file)?;
         let reader = File::open(path)?;
-        Ok(EmbeddedLog { path: path.to_owned(), writer: Mutex::new(file), index: RwLock::new(index), reader })
+        Ok(EmbeddedLog {
+            path: path.to_owned(),
+            writer: Mutex::new(file),
+            index: RwLock::new(index),
+            reader,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -65,7 +74,10 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
     file.seek(SeekFrom::Start(0))?;
     file.read_exact(&mut magic)?;
     if &magic != MAGIC {
-        return Err(LogError::Corrupt { index: 0, why: "not a ledger log file (bad magic)".to_owned() });
+        return Err(LogError::Corrupt {
+            index: 0,
+            why: "not a ledger log file (bad magic)".to_owned(),
+        });
     }
     let mut offsets = Vec::new();
     let mut at = MAGIC.len() as u64;
@@ -83,7 +95,10 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
             if size as usize <= LOG_RECORD_BYTES_MAX {
                 return cut_torn_tail(file, at, offsets, "incomplete body");
             }
-            return Err(LogError::Corrupt { index: offsets.len() as u64, why: format!("frame length {size}") });
+            return Err(LogError::Corrupt {
+                index: offsets.len() as u64,
+                why: format!("frame length {size}"),
+            });
         }
         body.resize(size as usize, 0);
         file.read_exact_at(&mut body, at + FRAME_HEADER_BYTES)?;
@@ -91,7 +106,10 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
             if end == len {
                 return cut_torn_tail(file, at, offsets, "checksum of the final record");
             }
-            return Err(LogError::Corrupt { index: offsets.len() as u64, why: "checksum mismatch".to_owned() });
+            return Err(LogError::Corrupt {
+                index: offsets.len() as u64,
+                why: "checksum mismatch".to_owned(),
+            });
         }
         offsets.push(at);
         at = end;
@@ -100,8 +118,17 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
 }
 
 /// Cuts off a final frame that an interrupted, never-acknowledged append left behind.
-fn cut_torn_tail(file: &mut File, at: u64, offsets: Vec<u64>, why: &str) -> Result<Vec<u64>, LogError> {
-    tracing::warn!(offset = at, records = offsets.len(), "cutting off a torn final record: {why}");
+fn cut_torn_tail(
+    file: &mut File,
+    at: u64,
+    offsets: Vec<u64>,
+    why: &str,
+) -> Result<Vec<u64>, LogError> {
+    tracing::warn!(
+        offset = at,
+        records = offsets.len(),
+        "cutting off a torn final record: {why}"
+    );
     file.set_len(at)?;
     file.sync_all()?;
     Ok(offsets)
@@ -143,9 +170,13 @@ impl EventLog for EmbeddedLog {
             let size = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
             let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
             let mut bytes = vec![0u8; size];
-            self.reader.read_exact_at(&mut bytes, at + FRAME_HEADER_BYTES)?;
+            self.reader
+                .read_exact_at(&mut bytes, at + FRAME_HEADER_BYTES)?;
             if crc32fast::hash(&bytes) != crc {
-                return Err(LogError::Corrupt { index: i, why: "checksum mismatch on read".to_owned() });
+                return Err(LogError::Corrupt {
+                    index: i,
+                    why: "checksum mismatch on read".to_owned(),
+                });
             }
             out.push(Record { index: i, bytes });
         }

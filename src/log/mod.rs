@@ -40,7 +40,9 @@ impl fmt::Display for LogError {
             LogError::Unavailable(why) => write!(f, "event log unavailable: {why}"),
             LogError::Refused(why) => write!(f, "append refused: {why}"),
             LogError::Io(e) => write!(f, "event log I/O error: {e}"),
-            LogError::Corrupt { index, why } => write!(f, "event log corrupt at record {index}: {why}"),
+            LogError::Corrupt { index, why } => {
+                write!(f, "event log corrupt at record {index}: {why}")
+            }
         }
     }
 }
@@ -64,10 +66,19 @@ pub trait EventLog: Send + Sync {
 /// Checks an append against the named limits, before anything is written.
 pub fn check_append(records: &[Vec<u8>]) -> Result<(), LogError> {
     if records.len() > APPEND_RECORDS_MAX {
-        return Err(LogError::Refused(format!("{} records exceed {APPEND_RECORDS_MAX} per append", records.len())));
+        return Err(LogError::Refused(format!(
+            "{} records exceed {APPEND_RECORDS_MAX} per append",
+            records.len()
+        )));
     }
-    if let Some(r) = records.iter().find(|r| r.len() > LOG_RECORD_BYTES_MAX || r.is_empty()) {
-        return Err(LogError::Refused(format!("a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}", r.len())));
+    if let Some(r) = records
+        .iter()
+        .find(|r| r.len() > LOG_RECORD_BYTES_MAX || r.is_empty())
+    {
+        return Err(LogError::Refused(format!(
+            "a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}",
+            r.len()
+        )));
     }
     Ok(())
 }

@@ -1,0 +1,132 @@
+//! Every refusal the HTTP API gives, and the one place where they become RFC 9457
+//! `application/problem+json` responses with stable codes.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::domain::model::VoidReason;
+use crate::domain::{Kind, Rejection};
+use crate::ledger::WriteError;
+use crate::log::LogError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthenticated(AuthError),
+    /// The caller's role may not use this endpoint.
+    WrongRole(String),
+    MalformedJson(String),
+    InvalidBody(String),
+    BodyTooLarge(usize),
+    UnsupportedMediaType,
+    InvalidParameter(String),
+    NoRoute,
+    MethodNotAllowed,
+    Rejected(Rejection),
+    Conflict(VoidReason),
+    Unavailable(String),
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &str, String) {
+        use ApiError::*;
+        match self {
+            Unauthenticated(e) => (StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),
+            WrongRole(why) => (StatusCode::FORBIDDEN, "role_not_allowed", why.clone()),
+            MalformedJson(why) => (StatusCode::BAD_REQUEST, "malformed_json", why.clone()),
+            InvalidBody(why) => (StatusCode::BAD_REQUEST, "invalid_body", why.clone()),
+            BodyTooLarge(max) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("request bodies are limited to {max} bytes"),
+            ),
+            UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send Content-Type: application/json".to_owned(),
+            ),
+            InvalidParameter(why) => (StatusCode::BAD_REQUEST, "invalid_parameter", why.clone()),
+            NoRoute => (
+                StatusCode::NOT_FOUND,
+                "no_such_endpoint",
+                "no endpoint at this path".to_owned(),
+            ),
+            MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this endpoint does not take that method".to_owned(),
+            ),
+            Rejected(r) => {
+                let status = match r.code.kind() {
+                    Kind::Invalid => StatusCode::BAD_REQUEST,
+                    Kind::NotFound => StatusCode::NOT_FOUND,
+                    Kind::Forbidden => StatusCode::FORBIDDEN,
+                    Kind::Conflict => StatusCode::CONFLICT,
+                };
+                (status, r.code.as_str(), r.message.clone())
+            }
+            Conflict(v) => (
+                StatusCode::CONFLICT,
+                v.code.as_str(),
+                format!("{} (the event was recorded as void)", v.message),
+            ),
+            Unavailable(why) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "log_unavailable",
+                why.clone(),
+            ),
+            Internal(why) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", why.clone()),
+        }
+    }
+}
+
+impl From<Rejection> for ApiError {
+    fn from(r: Rejection) -> Self {
+        ApiError::Rejected(r)
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Rejected(r) => ApiError::Rejected(r),
+            WriteError::Conflict(v) => ApiError::Conflict(v),
+            WriteError::Log(LogError::Unavailable(why)) => ApiError::Unavailable(why),
+            WriteError::Log(LogError::Refused(why)) => ApiError::InvalidBody(why),
+            WriteError::Log(other) => ApiError::Internal(other.to_string()),
+            WriteError::Project(p) => ApiError::Internal(p.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, detail) = self.parts();
+        if status.is_server_error() {
+            tracing::error!(%status, code, "{detail}");
+        } else {
+            tracing::debug!(%status, code, "{detail}");
+        }
+        let body = json!({
+            "type": format!("urn:delegation-ledger:problem:{code}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "code": code,
+            "detail": detail,
+        });
+        let mut response = (status, body.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let ApiError::Unauthenticated(_) = self {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,139 @@
+//! Extractors that turn every malformed input into an [`ApiError`], so that no axum
+//! default plain-text rejection ever reaches a client.
+
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth::{Principal, Role};
+
+/// Largest request body accepted anywhere.
+pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
+
+/// A JSON body, parsed strictly: wrong syntax is `malformed_json`, a wrong shape is
+/// `invalid_body`, too large is `body_too_large`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes =
+            axum::body::Bytes::from_request(req, state)
+                .await
+                .map_err(|e: BytesRejection| {
+                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::BodyTooLarge(REQUEST_BODY_BYTES_MAX)
+                    } else {
+                        ApiError::InvalidBody(e.body_text())
+                    }
+                })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
+        _ => ApiError::MalformedJson(e.to_string()),
+    })
+}
+
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathParams<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParams(p.0))
+            .map_err(|e: PathRejection| ApiError::InvalidParameter(e.body_text()))
+    }
+}
+
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e: QueryRejection| ApiError::InvalidParameter(e.body_text()))
+    }
+}
+
+/// The verified caller. Every endpoint but the fallbacks takes one.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
+        state
+            .verifier
+            .verify(header)
+            .map(Auth)
+            .map_err(ApiError::Unauthenticated)
+    }
+}
+
+impl Auth {
+    /// Admits the caller only if its role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<&Principal, ApiError> {
+        if roles.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::WrongRole(format!(
+                "the role '{}' may not use this endpoint (allowed: {})",
+                self.0.role.as_str(),
+                allowed.join(", ")
+            )))
+        }
+    }
+}
+
+/// `X-Correlation-ID`, if the caller sent a sane one; it is recorded on the events.
+pub struct CorrelationId(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        const CORRELATION_ID_BYTES_MAX: usize = 128;
+        let value = parts
+            .headers
+            .get("x-correlation-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim);
+        match value {
+            None => Ok(CorrelationId(None)),
+            Some(v) if !v.is_empty() && v.len() <= CORRELATION_ID_BYTES_MAX && v.chars().all(|c| c.is_ascii_graphic()) => {
+                Ok(CorrelationId(Some(v.to_owned())))
+            }
+            Some(_) => Err(ApiError::InvalidParameter(format!(
+                "X-Correlation-ID must be 1 to {CORRELATION_ID_BYTES_MAX} printable ASCII characters"
+            ))),
+        }
+    }
+}

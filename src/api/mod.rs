@@ -1,0 +1,172 @@
+//! The HTTP API: Altinn-shaped vendor, customer and client-admin endpoints, native
+//! register and decision endpoints, and the ledger status. The only module that knows
+//! axum. Handlers translate HTTP into domain commands and queries; they hold no rules
+//! of their own beyond which roles may call them.
+//!
+//! [`router`] builds the whole application without a socket, so tests drive it
+//! in-process exactly as a client would over TCP.
+
+pub mod error;
+pub mod extract;
+mod pdp;
+mod register;
+mod systemusers;
+mod vendor;
+mod views;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::sync::Arc;
+
+use crate::auth::{Principal, Verifier};
+use crate::domain::Command;
+use crate::ledger::{Caller, Ledger, Written};
+use error::ApiError;
+use extract::REQUEST_BODY_BYTES_MAX;
+
+/// The clock handlers read "now" from; tests pass one they control.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub ledger: Arc<Ledger>,
+    pub verifier: Arc<Verifier>,
+    pub clock: Clock,
+    /// Where people reach this service; used to build `confirmUrl`s.
+    pub public_url: String,
+}
+
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    const AUTHN: &str = "/authentication/api/v1";
+    Router::new()
+        // Vendor API (Altinn paths).
+        .route(&format!("{AUTHN}/systemregister/vendor"), post(vendor::register_system))
+        .route(
+            &format!("{AUTHN}/systemregister/vendor/{{system_id}}"),
+            get(vendor::get_system).put(vendor::update_system).delete(vendor::delete_system),
+        )
+        .route(&format!("{AUTHN}/systemuser/request/vendor"), post(vendor::create_standard_request))
+        .route(&format!("{AUTHN}/systemuser/request/vendor/agent"), post(vendor::create_agent_request))
+        .route(
+            &format!("{AUTHN}/systemuser/request/vendor/{{id}}"),
+            get(vendor::get_standard_request).delete(vendor::withdraw_request),
+        )
+        .route(&format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(vendor::get_agent_request))
+        .route(
+            &format!("{AUTHN}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
+            get(vendor::get_request_by_external_ref),
+        )
+        .route(&format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(vendor::system_users_by_system))
+        .route(&format!("{AUTHN}/systemuser/byExternalId"), get(vendor::system_user_by_external_id))
+        // Customer and client-admin API (Altinn paths).
+        .route(&format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(systemusers::approve_standard))
+        .route(&format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(systemusers::reject_standard))
+        .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(systemusers::approve_agent))
+        .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(systemusers::reject_agent))
+        .route(&format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list))
+        .route(&format!("{AUTHN}/systemuser/{{party}}/{{id}}"), get(systemusers::get_one).delete(systemusers::delete_standard))
+        .route(&format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"), delete(systemusers::delete_agent))
+        .route(
+            &format!("{AUTHN}/enduser/systemuser/clients"),
+            get(systemusers::list_clients).post(systemusers::link_client).delete(systemusers::unlink_client),
+        )
+        .route(&format!("{AUTHN}/enduser/systemuser/clients/available"), get(systemusers::available_clients))
+        .route(&format!("{AUTHN}/enduser/systemuser/agents"), get(systemusers::agents))
+        // Native: facts from upstream registers.
+        .route("/v1/parties", post(register::register_party))
+        .route("/v1/access-packages", post(register::define_access_package))
+        .route("/v1/resources/{resource_id}/policy", put(register::publish_policy).get(register::get_policy))
+        .route(
+            "/v1/client-relationships",
+            post(register::grant_relationship).delete(register::revoke_relationship).get(register::list_relationships),
+        )
+        // Decisions.
+        .route("/authorization/api/v1/decision", post(pdp::xacml_decision))
+        .route("/v1/decisions", post(pdp::native_decision))
+        .route("/v1/ledger/status", get(status))
+        .fallback(|| async { ApiError::NoRoute })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .with_state(state)
+}
+
+impl AppState {
+    /// Runs a command on the blocking pool: appending waits for fsync.
+    async fn execute(
+        &self,
+        principal: &Principal,
+        correlation_id: Option<String>,
+        command: Command,
+    ) -> Result<Written, ApiError> {
+        let authority = principal.authority().ok_or_else(|| {
+            ApiError::WrongRole(format!(
+                "the role '{}' gives no commands",
+                principal.role.as_str()
+            ))
+        })?;
+        let caller = Caller {
+            actor: principal.actor(),
+            authority,
+            correlation_id,
+        };
+        let ledger = self.ledger.clone();
+        let now = (self.clock)();
+        tokio::task::spawn_blocking(move || ledger.execute(&command, &caller, now))
+            .await
+            .map_err(|e| ApiError::Internal(format!("write task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+}
+
+/// A write's answer: the body with its `position`, and the `Ledger-Position` header.
+fn written(status: StatusCode, mut body: Value, position: u64) -> Response {
+    if let Value::Object(map) = &mut body {
+        map.insert("position".to_owned(), Value::from(position));
+    }
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("ledger-position", HeaderValue::from(position));
+    response
+}
+
+/// A read's answer, with the position of the read model it was read from.
+fn read(body: Value, position: u64) -> Response {
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert("ledger-position", HeaderValue::from(position));
+    response
+}
+
+async fn status(
+    state: axum::extract::State<AppState>,
+    auth: extract::Auth,
+) -> Result<Response, ApiError> {
+    use crate::auth::Role;
+    auth.require(&[Role::Operator, Role::Auditor])?;
+    let ledger = state.ledger.clone();
+    let status = tokio::task::spawn_blocking(move || ledger.status())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let position = status.projected_position;
+    Ok(read(
+        serde_json::to_value(status).expect("status serialises"),
+        position,
+    ))
+}

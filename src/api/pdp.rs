@@ -1,0 +1,93 @@
+//! Decision endpoints: Altinn's XACML JSON profile and the native one with proof.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{Auth, JsonBody};
+use super::{read, AppState};
+use crate::auth::Role;
+use crate::domain::ids::{Action, OrgNo, ResourceId};
+use crate::domain::model::ReadModel;
+use crate::domain::pdp::{evaluate, PartyRef, Query};
+use crate::domain::xacml::{self, Outcome, STATUS_SYNTAX_ERROR};
+use crate::domain::{Code, Rejection};
+
+pub async fn xacml_decision(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::Pdp])?;
+    let model = state.ledger.model();
+    let position = model.position();
+    let outcomes: Vec<Outcome> = xacml::parse(&body)
+        .into_iter()
+        .map(|parsed| match parsed {
+            Ok(query) => Outcome::Decided(evaluate(model, &query)),
+            Err(message) => Outcome::Indeterminate {
+                status: STATUS_SYNTAX_ERROR,
+                message,
+            },
+        })
+        .collect();
+    Ok(read(xacml::render(&outcomes), position))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecisionBody {
+    system_user: String,
+    action: String,
+    resource: String,
+    /// An organisation number, a party id, or a party uuid.
+    party: Value,
+}
+
+fn party_ref(v: &Value) -> Result<PartyRef, ApiError> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .map(PartyRef::PartyId)
+            .ok_or_else(|| ApiError::InvalidBody("party id must be an integer".to_owned())),
+        Value::String(s) if s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(PartyRef::OrgNo(OrgNo::parse(s)?))
+        }
+        Value::String(s) => match (Uuid::parse_str(s), s.parse::<i64>()) {
+            (Ok(u), _) => Ok(PartyRef::PartyUuid(u)),
+            (_, Ok(id)) => Ok(PartyRef::PartyId(id)),
+            _ => Err(Rejection::new(
+                Code::InvalidOrgNumber,
+                "party is an organisation number, a party id or a party uuid",
+            )
+            .into()),
+        },
+        _ => Err(ApiError::InvalidBody(
+            "party is a string or an integer".to_owned(),
+        )),
+    }
+}
+
+pub async fn native_decision(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody<DecisionBody>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::Pdp, Role::Auditor])?;
+    let query = Query {
+        system_user: Uuid::parse_str(&body.system_user)
+            .map_err(|_| ApiError::InvalidBody("systemUser must be a UUID".to_owned()))?,
+        action: Action::parse(&body.action)?,
+        resource: ResourceId::parse(&body.resource)?,
+        party: party_ref(&body.party)?,
+    };
+    let model = state.ledger.model();
+    let position = model.position();
+    let decision = evaluate(model, &query);
+    let mut body = serde_json::to_value(&decision).expect("decisions serialise");
+    body["position"] = Value::from(position);
+    Ok(read(body, position))
+}

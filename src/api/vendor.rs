@@ -1,0 +1,428 @@
+//! The vendor API: the system register and system-user requests (Altinn paths).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{Auth, CorrelationId, JsonBody, PathParams, QueryParams};
+use super::views::*;
+use super::{read, written, AppState};
+use crate::auth::{Principal, Role};
+use crate::domain::decide::NewRequest;
+use crate::domain::events::{EventData, SystemDefinition, UserType};
+use crate::domain::ids::{OrgNo, SystemId};
+use crate::domain::model::{ReadModel, Request, RequestStatus};
+use crate::domain::{Code, Command, Rejection};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorDto {
+    authority: String,
+    #[serde(rename = "ID")]
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemBody {
+    id: String,
+    vendor: VendorDto,
+    name: BTreeMap<String, String>,
+    #[serde(default)]
+    description: BTreeMap<String, String>,
+    #[serde(default)]
+    rights: Vec<RightDto>,
+    #[serde(default)]
+    access_packages: Vec<PackageDto>,
+    #[serde(default)]
+    client_id: Vec<String>,
+    #[serde(default)]
+    allowed_redirect_urls: Vec<String>,
+    #[serde(default = "visible")]
+    is_visible: bool,
+}
+
+fn visible() -> bool {
+    true
+}
+
+fn definition(body: SystemBody) -> Result<SystemDefinition, ApiError> {
+    if body.vendor.authority != "iso6523-actorid-upis" {
+        return Err(ApiError::InvalidBody(
+            "vendor.authority must be \"iso6523-actorid-upis\"".to_owned(),
+        ));
+    }
+    Ok(SystemDefinition {
+        system_id: SystemId::parse(&body.id)?,
+        vendor_org_no: OrgNo::parse_vendor_id(&body.vendor.id)?,
+        name: body.name,
+        description: body.description,
+        rights: parse_rights(&body.rights)?,
+        access_packages: parse_packages(&body.access_packages)?,
+        client_ids: body.client_id,
+        allowed_redirect_urls: body.allowed_redirect_urls,
+        is_visible: body.is_visible,
+    })
+}
+
+fn system_view(state: &AppState, id: &SystemId) -> Result<serde_json::Value, ApiError> {
+    let system = state.ledger.model().system(id).ok_or_else(|| {
+        ApiError::Rejected(Rejection::new(
+            Code::SystemNotFound,
+            format!("system {id} is not registered"),
+        ))
+    })?;
+    Ok(system_json(&system))
+}
+
+pub async fn register_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    JsonBody(body): JsonBody<SystemBody>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let def = definition(body)?;
+    let id = def.system_id.clone();
+    let w = state
+        .execute(who, cid, Command::RegisterSystem(def))
+        .await?;
+    Ok(written(
+        StatusCode::CREATED,
+        system_view(&state, &id)?,
+        w.position,
+    ))
+}
+
+pub async fn update_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(system_id): PathParams<String>,
+    JsonBody(body): JsonBody<SystemBody>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let def = definition(body)?;
+    if def.system_id.as_str() != system_id {
+        return Err(ApiError::InvalidBody(
+            "the body's id must equal the system id in the path".to_owned(),
+        ));
+    }
+    let id = def.system_id.clone();
+    let w = state.execute(who, cid, Command::UpdateSystem(def)).await?;
+    Ok(written(
+        StatusCode::OK,
+        system_view(&state, &id)?,
+        w.position,
+    ))
+}
+
+pub async fn delete_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(system_id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let id = SystemId::parse(&system_id)?;
+    let w = state
+        .execute(who, cid, Command::DeleteSystem(id.clone()))
+        .await?;
+    Ok(written(
+        StatusCode::OK,
+        system_view(&state, &id)?,
+        w.position,
+    ))
+}
+
+/// Reads are for the system's own vendor only.
+fn own_system(who: &Principal, id: &SystemId) -> Result<(), ApiError> {
+    if who.org.as_ref() == Some(&id.vendor()) {
+        Ok(())
+    } else {
+        Err(Rejection::new(
+            Code::NotSystemVendor,
+            format!("system {id} belongs to vendor {}", id.vendor()),
+        )
+        .into())
+    }
+}
+
+pub async fn get_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(system_id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let id = SystemId::parse(&system_id)?;
+    own_system(who, &id)?;
+    let position = state.ledger.model().position();
+    Ok(read(system_view(&state, &id)?, position))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestBody {
+    #[serde(default)]
+    external_ref: Option<String>,
+    system_id: String,
+    party_org_no: String,
+    #[serde(default)]
+    rights: Vec<RightDto>,
+    #[serde(default)]
+    access_packages: Vec<PackageDto>,
+    #[serde(default)]
+    redirect_url: Option<String>,
+    #[serde(default)]
+    integration_title: Option<String>,
+}
+
+async fn create_request(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    body: RequestBody,
+    user_type: UserType,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let new = NewRequest {
+        user_type,
+        system_id: SystemId::parse(&body.system_id)?,
+        party_org_no: OrgNo::parse(&body.party_org_no)?,
+        external_ref: body.external_ref,
+        rights: parse_rights(&body.rights)?,
+        access_packages: parse_packages(&body.access_packages)?,
+        redirect_url: body.redirect_url,
+        integration_title: body.integration_title,
+    };
+    let (system_id, party) = (new.system_id.clone(), new.party_org_no.clone());
+    let external_ref = new
+        .external_ref
+        .clone()
+        .unwrap_or_else(|| party.to_string());
+    let w = state.execute(who, cid, Command::CreateRequest(new)).await?;
+    let model = state.ledger.model();
+    let created = w.events.iter().find_map(|e| match &e.data {
+        EventData::RequestCreated(r) => Some(r.request_id),
+        _ => None,
+    });
+    let (status, request) = match created {
+        Some(id) => (StatusCode::CREATED, model.request(&id)),
+        // An identical pending request already exists: it is the answer.
+        None => (
+            StatusCode::OK,
+            model.pending_request(&system_id, &party, &external_ref),
+        ),
+    };
+    let request = request
+        .ok_or_else(|| ApiError::Internal("the request is not in the read model".to_owned()))?;
+    Ok(written(
+        status,
+        request_json(&request, state.now(), &state.public_url),
+        w.position,
+    ))
+}
+
+pub async fn create_standard_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    JsonBody(body): JsonBody<RequestBody>,
+) -> Result<Response, ApiError> {
+    create_request(state, auth, cid, body, UserType::Standard).await
+}
+
+pub async fn create_agent_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    JsonBody(body): JsonBody<RequestBody>,
+) -> Result<Response, ApiError> {
+    if !body.rights.is_empty() {
+        return Err(Rejection::new(
+            Code::RightsNotAllowedForAgent,
+            "an agent request carries access packages only",
+        )
+        .into());
+    }
+    create_request(state, auth, cid, body, UserType::Agent).await
+}
+
+fn parse_uuid(s: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s).map_err(|_| ApiError::InvalidParameter(format!("{what} must be a UUID")))
+}
+
+/// A vendor's own request, visible unless withdrawn.
+fn vendor_request(
+    state: &AppState,
+    who: &Principal,
+    id: &Uuid,
+    user_type: UserType,
+) -> Result<Request, ApiError> {
+    let not_found = || {
+        ApiError::Rejected(Rejection::new(
+            Code::RequestNotFound,
+            format!("request {id} does not exist"),
+        ))
+    };
+    let request = state.ledger.model().request(id).ok_or_else(not_found)?;
+    own_system(who, &request.system_id)?;
+    if request.user_type != user_type || request.status == RequestStatus::Withdrawn {
+        return Err(not_found());
+    }
+    Ok(request)
+}
+
+async fn get_request(
+    state: AppState,
+    auth: Auth,
+    id: String,
+    user_type: UserType,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let position = state.ledger.model().position();
+    let request = vendor_request(&state, who, &parse_uuid(&id, "the request id")?, user_type)?;
+    Ok(read(
+        request_json(&request, state.now(), &state.public_url),
+        position,
+    ))
+}
+
+pub async fn get_standard_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    get_request(state, auth, id, UserType::Standard).await
+}
+
+pub async fn get_agent_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    get_request(state, auth, id, UserType::Agent).await
+}
+
+pub async fn withdraw_request(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let request_id = parse_uuid(&id, "the request id")?;
+    let w = state
+        .execute(who, cid, Command::WithdrawRequest { request_id })
+        .await?;
+    Ok(written(
+        StatusCode::OK,
+        json!({"id": request_id, "status": "Withdrawn"}),
+        w.position,
+    ))
+}
+
+pub async fn get_request_by_external_ref(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams((system_id, org_no, external_ref)): PathParams<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let system_id = SystemId::parse(&system_id)?;
+    let org = OrgNo::parse(&org_no)?;
+    own_system(who, &system_id)?;
+    let model = state.ledger.model();
+    let position = model.position();
+    // The newest request with this key that was not withdrawn.
+    let request = model
+        .requests_of_system(&system_id)
+        .into_iter()
+        .filter(|r| {
+            r.party_org_no == org
+                && r.external_ref == external_ref
+                && r.status != RequestStatus::Withdrawn
+        })
+        .max_by_key(|r| r.created)
+        .ok_or_else(|| {
+            Rejection::new(
+                Code::RequestNotFound,
+                "no request with this system, party and external ref",
+            )
+        })?;
+    Ok(read(
+        request_json(&request, state.now(), &state.public_url),
+        position,
+    ))
+}
+
+pub async fn system_users_by_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(system_id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let system_id = SystemId::parse(&system_id)?;
+    own_system(who, &system_id)?;
+    let model = state.ledger.model();
+    let position = model.position();
+    if model.system(&system_id).is_none() {
+        return Err(Rejection::new(
+            Code::SystemNotFound,
+            format!("system {system_id} is not registered"),
+        )
+        .into());
+    }
+    let users: Vec<_> = model
+        .system_users_of_system(&system_id)
+        .iter()
+        .map(|u| system_user_json(model, u))
+        .collect();
+    Ok(read(
+        json!({"links": {"next": null}, "data": users}),
+        position,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ByExternalId {
+    client_id: String,
+    system_provider_org_no: String,
+    system_user_owner_org_no: String,
+    #[serde(default)]
+    external_ref: Option<String>,
+}
+
+/// Maskinporten's lookup: which system user does this client act as for this owner?
+pub async fn system_user_by_external_id(
+    State(state): State<AppState>,
+    auth: Auth,
+    QueryParams(q): QueryParams<ByExternalId>,
+) -> Result<Response, ApiError> {
+    let who = auth.require(&[Role::Vendor, Role::Pdp])?;
+    let provider = OrgNo::parse(&q.system_provider_org_no)?;
+    let owner = OrgNo::parse(&q.system_user_owner_org_no)?;
+    if who.role == Role::Vendor && who.org.as_ref() != Some(&provider) {
+        return Err(Rejection::new(
+            Code::NotSystemVendor,
+            "vendors look up only their own system users",
+        )
+        .into());
+    }
+    let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
+    let model = state.ledger.model();
+    let position = model.position();
+    let found = model
+        .scan_systems_of_vendor(&provider)
+        .into_iter()
+        .filter(|s| s.deleted.is_none() && s.definition.client_ids.contains(&q.client_id))
+        .find_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref));
+    let user = found
+        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, "no live system user matches"))?;
+    Ok(read(system_user_json(model, &user), position))
+}

@@ -1,0 +1,348 @@
+//! Who is acting: bearer JWTs verified against configured keys, turned into a
+//! [`Principal`] (role, organisation, person). Owns jsonwebtoken and key material.
+//!
+//! Tokens are EdDSA (Ed25519). `ledger serve` without `--jwks` creates a dev signing key
+//! in the data directory at run time and trusts only it; `ledger token` signs with that
+//! key. In production the trusted keys come from a JWKS file and the dev key is unused.
+
+use base64::Engine as _;
+use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+use crate::domain::events::{Actor, ActorKind};
+use crate::domain::ids::OrgNo;
+use crate::domain::Authority;
+
+pub const DEV_ISSUER: &str = "delegation-ledger-dev";
+pub const AUDIENCE: &str = "delegation-ledger";
+const DEV_KEY_FILE: &str = "dev-signing-key.pk8";
+const DEV_JWKS_FILE: &str = "dev-jwks.json";
+const DEV_KID: &str = "dev";
+/// Most bytes of an Authorization header we look at.
+pub const TOKEN_BYTES_MAX: usize = 8 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Vendor,
+    Admin,
+    ClientAdmin,
+    ServiceOwner,
+    Register,
+    Operator,
+    Auditor,
+    Pdp,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Vendor,
+        Role::Admin,
+        Role::ClientAdmin,
+        Role::ServiceOwner,
+        Role::Register,
+        Role::Operator,
+        Role::Auditor,
+        Role::Pdp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Vendor => "vendor",
+            Role::Admin => "admin",
+            Role::ClientAdmin => "client-admin",
+            Role::ServiceOwner => "service-owner",
+            Role::Register => "register",
+            Role::Operator => "operator",
+            Role::Auditor => "auditor",
+            Role::Pdp => "pdp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The token's subject (a person id, or the client id of an integration).
+    pub sub: String,
+    pub role: Role,
+    /// The organisation the bearer acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The person behind the token, when one is (admins, client admins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// A verified caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub role: Role,
+    pub org: Option<OrgNo>,
+    pub subject: String,
+    pub person: Option<String>,
+}
+
+impl Principal {
+    /// The actor recorded on events: the person if there is one, else the token subject.
+    pub fn actor(&self) -> Actor {
+        let kind = match self.role {
+            Role::Vendor => ActorKind::Vendor,
+            Role::Register => ActorKind::Register,
+            Role::ServiceOwner => ActorKind::ServiceOwner,
+            Role::Operator => ActorKind::Operator,
+            Role::Admin | Role::ClientAdmin | Role::Auditor | Role::Pdp => ActorKind::Person,
+        };
+        Actor {
+            kind,
+            id: self.person.clone().unwrap_or_else(|| self.subject.clone()),
+        }
+    }
+
+    /// The authority commands run under; `None` for roles that act for no organisation
+    /// and are no register (operators, auditors, PDP clients give no commands).
+    pub fn authority(&self) -> Option<Authority> {
+        match (&self.role, &self.org) {
+            (Role::Register, _) => Some(Authority::Register),
+            (_, Some(org)) => Some(Authority::Organisation(org.clone())),
+            (_, None) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    Missing,
+    Malformed(String),
+    Invalid(String),
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthError::Missing => write!(f, "a bearer token is required"),
+            AuthError::Malformed(why) => write!(f, "malformed bearer token: {why}"),
+            AuthError::Invalid(why) => write!(f, "invalid bearer token: {why}"),
+        }
+    }
+}
+
+/// The keys and rules tokens are checked against.
+pub struct Verifier {
+    keys: Vec<(Option<String>, DecodingKey)>,
+    validation: Validation,
+}
+
+impl Verifier {
+    pub fn from_jwks(jwks: &JwkSet, issuer: &str) -> Result<Verifier, String> {
+        let mut keys = Vec::new();
+        for jwk in &jwks.keys {
+            let key =
+                DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key in JWKS: {e}"))?;
+            keys.push((jwk.common.key_id.clone(), key));
+        }
+        if keys.is_empty() {
+            return Err("the JWKS holds no keys".to_owned());
+        }
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        Ok(Verifier { keys, validation })
+    }
+
+    pub fn load_jwks(path: &Path, issuer: &str) -> Result<Verifier, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let jwks: JwkSet = serde_json::from_str(&text)
+            .map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
+        Verifier::from_jwks(&jwks, issuer)
+    }
+
+    /// Verifies `Authorization: Bearer …` and returns who it names.
+    pub fn verify(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        let header = header.ok_or(AuthError::Missing)?;
+        if header.len() > TOKEN_BYTES_MAX {
+            return Err(AuthError::Malformed("too long".to_owned()));
+        }
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| AuthError::Malformed("expected 'Bearer <token>'".to_owned()))?
+            .trim();
+        let head =
+            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        if head.alg != Algorithm::EdDSA {
+            return Err(AuthError::Invalid(format!(
+                "algorithm {:?} is not accepted",
+                head.alg
+            )));
+        }
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|(kid, _)| head.kid.is_none() || kid.is_none() || *kid == head.kid);
+        let mut last = AuthError::Invalid("no trusted key matches the token's kid".to_owned());
+        for (_, key) in candidates {
+            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+                Ok(data) => return principal(data.claims),
+                Err(e) => last = AuthError::Invalid(e.to_string()),
+            }
+        }
+        Err(last)
+    }
+}
+
+fn principal(claims: Claims) -> Result<Principal, AuthError> {
+    let org = match &claims.org {
+        Some(o) => Some(
+            OrgNo::parse(o).map_err(|e| AuthError::Invalid(format!("org claim: {}", e.message)))?,
+        ),
+        None => None,
+    };
+    let needs_org = !matches!(
+        claims.role,
+        Role::Register | Role::Operator | Role::Auditor | Role::Pdp
+    );
+    if needs_org && org.is_none() {
+        return Err(AuthError::Invalid(format!(
+            "a {} token must carry an org claim",
+            claims.role.as_str()
+        )));
+    }
+    if claims.sub.is_empty() || claims.sub.len() > 200 || claims.sub.chars().any(char::is_control) {
+        return Err(AuthError::Invalid(
+            "sub must be 1 to 200 printable characters".to_owned(),
+        ));
+    }
+    if let Some(p) = &claims.person {
+        if p.is_empty() || p.len() > 200 || p.chars().any(char::is_control) {
+            return Err(AuthError::Invalid(
+                "person must be 1 to 200 printable characters".to_owned(),
+            ));
+        }
+    }
+    Ok(Principal {
+        role: claims.role,
+        org,
+        subject: claims.sub,
+        person: claims.person,
+    })
+}
+
+/// The dev signing key of a data directory, created on first use.
+pub struct DevKey {
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl DevKey {
+    /// Loads the key in `keys_dir`, generating it (mode 0600) if it does not exist.
+    pub fn load_or_create(keys_dir: &Path) -> Result<DevKey, String> {
+        use ring::signature::KeyPair as _;
+        let path = keys_dir.join(DEV_KEY_FILE);
+        let pkcs8 = if path.exists() {
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        } else {
+            std::fs::create_dir_all(keys_dir)
+                .map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
+            let rng = ring::rand::SystemRandom::new();
+            let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| "key generation failed")?;
+            write_private(&path, doc.as_ref())?;
+            doc.as_ref().to_vec()
+        };
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8)
+            .map_err(|_| format!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
+        let key = DevKey {
+            public: pair.public_key().as_ref().to_vec(),
+            pkcs8,
+        };
+        std::fs::write(
+            keys_dir.join(DEV_JWKS_FILE),
+            serde_json::to_vec_pretty(&key.jwks_json()).expect("json"),
+        )
+        .map_err(|e| format!("cannot write the dev JWKS: {e}"))?;
+        Ok(key)
+    }
+
+    /// Loads an existing dev key; `ledger token` must not invent one the server lacks.
+    pub fn load(keys_dir: &Path) -> Result<DevKey, String> {
+        if !keys_dir.join(DEV_KEY_FILE).exists() {
+            return Err(format!(
+                "no dev signing key in {}; start `ledger serve` on this data directory once to create it",
+                keys_dir.display()
+            ));
+        }
+        DevKey::load_or_create(keys_dir)
+    }
+
+    fn jwks_json(&self) -> serde_json::Value {
+        let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.public);
+        serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": DEV_KID, "x": x}]})
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        let jwks: JwkSet = serde_json::from_value(self.jwks_json()).expect("dev JWKS is valid");
+        Verifier::from_jwks(&jwks, DEV_ISSUER).expect("dev key is usable")
+    }
+
+    /// Signs a token for `role` acting for `org`, valid for `ttl_s` seconds from `now_s`.
+    pub fn mint(
+        &self,
+        role: Role,
+        org: Option<&OrgNo>,
+        person: Option<&str>,
+        now_s: i64,
+        ttl_s: i64,
+    ) -> String {
+        let claims = Claims {
+            iss: DEV_ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            sub: person.map(str::to_owned).unwrap_or_else(|| match org {
+                Some(org) => format!("{}:{org}", role.as_str()),
+                None => role.as_str().to_owned(),
+            }),
+            role,
+            org: org.map(|o| o.to_string()),
+            person: person.map(str::to_owned),
+            iat: now_s,
+            nbf: now_s,
+            exp: now_s + ttl_s,
+        };
+        self.sign(&claims)
+    }
+
+    /// Signs arbitrary claims (tests use this for expired or foreign-issuer tokens).
+    pub fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(DEV_KID.to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8))
+            .expect("EdDSA signing")
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
