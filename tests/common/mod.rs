@@ -1,0 +1,483 @@
+//! The test harness: a real ledger (embedded log and sled in a temporary directory) with
+//! the scenario fixture imported, driven through the HTTP router in-process, with a
+//! clock the test controls and tokens signed by the data directory's dev key.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+use ledger::api::{router, AppState};
+use ledger::auth::{DevKey, Role};
+use ledger::domain::events::Event;
+use ledger::domain::ids::OrgNo;
+use ledger::ledger::{DataDir, Ledger};
+
+pub const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/replay/fixtures/scenario-base.jsonl"
+);
+
+// Parties of the fixture.
+pub const MAESTRO: &str = "310000019";
+pub const RETT_REVISJON: &str = "310000027";
+pub const KUNDE_A: &str = "310000035";
+pub const KUNDE_B: &str = "310000043";
+pub const KUNDE_C: &str = "310000051";
+pub const BORETTSLAG: &str = "310000078";
+pub const BYGGMESTER: &str = "310000086";
+pub const MEGLER: &str = "310000094";
+pub const EGENUTVIKLING: &str = "310000108";
+pub const INDUSTRI: &str = "310000116";
+pub const SKATTEETATEN: &str = "310000124";
+pub const KUNDE_D: &str = "310000159";
+pub const KUNDE_E: &str = "310000167";
+pub const SYSTEMHUSET: &str = "310000175";
+pub const SAP: &str = "310000183";
+
+pub const AUTHN: &str = "/authentication/api/v1";
+
+pub fn pkg(name: &str) -> String {
+    format!("urn:altinn:accesspackage:{name}")
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub position_header: Option<u64>,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a problem document with this status and stable code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.content_type, "application/problem+json",
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+    }
+    pub fn assert_ok(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {}: {}",
+            self.status,
+            self.body
+        );
+        &self.body
+    }
+}
+
+pub struct TestLedger {
+    pub app: Router,
+    pub ledger: Arc<Ledger>,
+    pub key: DevKey,
+    pub now: Arc<Mutex<DateTime<Utc>>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestLedger {
+    /// A ledger holding the scenario fixture (parties, access packages, policies).
+    pub fn new() -> TestLedger {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open_embedded(dir.path()).expect("open ledger");
+        ledger.import(&fixture_events()).expect("import fixture");
+        TestLedger::around(dir, ledger)
+    }
+
+    /// Reopens the data directory as a restarted process would.
+    pub fn restart(self) -> TestLedger {
+        let TestLedger {
+            app,
+            ledger,
+            dir,
+            now,
+            ..
+        } = self;
+        ledger.close().expect("flush");
+        drop(app);
+        drop(ledger);
+        let ledger = Ledger::open_embedded(dir.path()).expect("reopen ledger");
+        let t = TestLedger::around(dir, ledger);
+        *t.now.lock().unwrap() = *now.lock().unwrap();
+        t
+    }
+
+    fn around(dir: tempfile::TempDir, ledger: Ledger) -> TestLedger {
+        let key = DevKey::load_or_create(&DataDir(dir.path().to_owned()).keys()).expect("dev key");
+        let now = Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
+        ));
+        let clock_now = now.clone();
+        let ledger = Arc::new(ledger);
+        let state = AppState {
+            ledger: ledger.clone(),
+            verifier: Arc::new(key.verifier()),
+            clock: Arc::new(move || *clock_now.lock().unwrap()),
+            public_url: "http://ledger.test".to_owned(),
+        };
+        TestLedger {
+            app: router(state),
+            ledger,
+            key,
+            now,
+            dir,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.now.lock().unwrap() += by;
+    }
+
+    pub fn token(&self, role: Role, org: Option<&str>) -> String {
+        let org = org.map(|o| OrgNo::parse(o).unwrap());
+        let person = match role {
+            Role::Admin | Role::ClientAdmin => Some(format!(
+                "person-{}-{}",
+                role.as_str(),
+                org.as_ref().unwrap()
+            )),
+            _ => None,
+        };
+        self.key.mint(
+            role,
+            org.as_ref(),
+            person.as_deref(),
+            Utc::now().timestamp(),
+            600,
+        )
+    }
+
+    pub fn vendor(&self, org: &str) -> String {
+        self.token(Role::Vendor, Some(org))
+    }
+    pub fn admin(&self, org: &str) -> String {
+        self.token(Role::Admin, Some(org))
+    }
+    pub fn client_admin(&self, org: &str) -> String {
+        self.token(Role::ClientAdmin, Some(org))
+    }
+    pub fn register(&self) -> String {
+        self.token(Role::Register, None)
+    }
+    pub fn pdp(&self) -> String {
+        self.token(Role::Pdp, None)
+    }
+    pub fn operator(&self) -> String {
+        self.token(Role::Operator, None)
+    }
+
+    /// Sends a request with a JSON body (or none) and reads the answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let raw = body.map(|b| b.to_string());
+        self.call_raw(method, path, token, raw.as_deref(), "application/json")
+            .await
+    }
+
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", content_type)
+                .body(Body::from(b.to_owned())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.app.clone().oneshot(req).await.expect("router answers");
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let position_header = res
+            .headers()
+            .get("ledger-position")
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            content_type,
+            position_header,
+            body,
+        }
+    }
+
+    pub fn position(&self) -> u64 {
+        self.ledger.status().unwrap().head_position
+    }
+
+    pub fn digest(&self) -> String {
+        self.ledger.status().unwrap().read_model_digest
+    }
+
+    // ---- scenario steps ---------------------------------------------------------------
+
+    /// The register records a client relationship by role (REGN, REVI, FFOR).
+    pub async fn grant_role(&self, client: &str, facilitator: &str, role: &str) {
+        self.call(
+            Method::POST,
+            "/v1/client-relationships",
+            Some(&self.register()),
+            Some(json!({"client": client, "facilitator": facilitator, "role": role})),
+        )
+        .await
+        .assert_ok();
+    }
+
+    /// The client organisation's own administrator delegates packages to the facilitator.
+    pub async fn delegate(&self, client: &str, facilitator: &str, packages: &[&str]) {
+        let packages: Vec<String> = packages.iter().map(|p| pkg(p)).collect();
+        self.call(
+            Method::POST,
+            "/v1/client-relationships",
+            Some(&self.admin(client)),
+            Some(json!({"client": client, "facilitator": facilitator, "accessPackages": packages})),
+        )
+        .await
+        .assert_ok();
+    }
+
+    /// A vendor registers a system with these packages and rights (resource ids).
+    pub async fn register_system(
+        &self,
+        system_id: &str,
+        packages: &[&str],
+        rights: &[&str],
+    ) -> Reply {
+        let vendor = &system_id[..9];
+        let body = json!({
+            "id": system_id,
+            "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{vendor}")},
+            "name": {"nb": system_id, "en": system_id},
+            "description": {"nb": "test system"},
+            "rights": rights.iter().map(|r| json!({"resource": [{"id": "urn:altinn:resource", "value": r}]})).collect::<Vec<_>>(),
+            "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
+            "clientId": [format!("client-{system_id}")],
+            "allowedRedirectUrls": ["https://vendor.example/done"],
+        });
+        self.call(
+            Method::POST,
+            &format!("{AUTHN}/systemregister/vendor"),
+            Some(&self.vendor(vendor)),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn request_standard(
+        &self,
+        system_id: &str,
+        party: &str,
+        external_ref: Option<&str>,
+        packages: &[&str],
+        rights: &[&str],
+    ) -> Reply {
+        let mut body = json!({
+            "systemId": system_id,
+            "partyOrgNo": party,
+            "rights": rights.iter().map(|r| json!({"resource": [{"id": "urn:altinn:resource", "value": r}]})).collect::<Vec<_>>(),
+            "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
+        });
+        if let Some(x) = external_ref {
+            body["externalRef"] = json!(x);
+        }
+        self.call(
+            Method::POST,
+            &format!("{AUTHN}/systemuser/request/vendor"),
+            Some(&self.vendor(&system_id[..9])),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn request_agent(
+        &self,
+        system_id: &str,
+        party: &str,
+        external_ref: Option<&str>,
+        packages: &[&str],
+    ) -> Reply {
+        let mut body = json!({
+            "systemId": system_id,
+            "partyOrgNo": party,
+            "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
+        });
+        if let Some(x) = external_ref {
+            body["externalRef"] = json!(x);
+        }
+        self.call(
+            Method::POST,
+            &format!("{AUTHN}/systemuser/request/vendor/agent"),
+            Some(&self.vendor(&system_id[..9])),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn approve(&self, party: &str, request_id: &str, agent: bool) -> Reply {
+        let kind = if agent { "agent/" } else { "" };
+        self.call(
+            Method::POST,
+            &format!("{AUTHN}/systemuser/request/{kind}{party}/{request_id}/approve"),
+            Some(&self.admin(party)),
+            None,
+        )
+        .await
+    }
+
+    /// Creates and approves a standard system user; returns its id.
+    pub async fn standard_user(
+        &self,
+        system_id: &str,
+        party: &str,
+        external_ref: Option<&str>,
+        packages: &[&str],
+        rights: &[&str],
+    ) -> String {
+        let r = self
+            .request_standard(system_id, party, external_ref, packages, rights)
+            .await;
+        let id = r.assert_ok()["id"].as_str().unwrap().to_owned();
+        self.approve(party, &id, false).await.assert_ok();
+        id
+    }
+
+    /// Creates and approves an agent system user; returns its id.
+    pub async fn agent_user(
+        &self,
+        system_id: &str,
+        party: &str,
+        external_ref: Option<&str>,
+        packages: &[&str],
+    ) -> String {
+        let r = self
+            .request_agent(system_id, party, external_ref, packages)
+            .await;
+        let id = r.assert_ok()["id"].as_str().unwrap().to_owned();
+        self.approve(party, &id, true).await.assert_ok();
+        id
+    }
+
+    pub async fn link(&self, facilitator: &str, agent: &str, client: &str) -> Reply {
+        self.call(
+            Method::POST,
+            &format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}"),
+            Some(&self.client_admin(facilitator)),
+            None,
+        )
+        .await
+    }
+
+    pub async fn unlink(&self, facilitator: &str, agent: &str, client: &str) -> Reply {
+        self.call(
+            Method::DELETE,
+            &format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}"),
+            Some(&self.client_admin(facilitator)),
+            None,
+        )
+        .await
+    }
+
+    /// Asks the XACML PDP, as a service API would; returns the decision string.
+    pub async fn decision(
+        &self,
+        system_user: &str,
+        action: &str,
+        resource: &str,
+        party: &str,
+    ) -> String {
+        let r = self
+            .xacml(&xacml_request(system_user, action, resource, party))
+            .await;
+        r.body["Response"][0]["Decision"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn xacml(&self, body: &Value) -> Reply {
+        let r = self
+            .call(
+                Method::POST,
+                "/authorization/api/v1/decision",
+                Some(&self.pdp()),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
+    }
+
+    /// Asks the native PDP for a decision with its proof.
+    pub async fn proof(
+        &self,
+        system_user: &str,
+        action: &str,
+        resource: &str,
+        party: &str,
+    ) -> Value {
+        let body = json!({"systemUser": system_user, "action": action, "resource": resource, "party": party});
+        self.call(Method::POST, "/v1/decisions", Some(&self.pdp()), Some(body))
+            .await
+            .assert_ok()
+            .clone()
+    }
+}
+
+pub fn xacml_request(system_user: &str, action: &str, resource: &str, party: &str) -> Value {
+    json!({"Request": {"ReturnPolicyIdList": false,
+        "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": system_user}]}],
+        "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": action, "DataType": "http://www.w3.org/2001/XMLSchema#string"}]}],
+        "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource},
+                                    {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party}]}]}})
+}
+
+pub fn fixture_events() -> Vec<Event> {
+    std::fs::read_to_string(FIXTURE)
+        .expect("fixture")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Event::decode(l.as_bytes()).expect("fixture event decodes"))
+        .collect()
+}
