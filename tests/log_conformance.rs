@@ -1,0 +1,176 @@
+//! One conformance suite for every `EventLog` implementation: what the projector and
+//! the write path rely on. Each implementation provides a [`Harness`] that opens the
+//! same log again as a restarted process would; the Kafka log joins this file with a
+//! harness of its own.
+
+use std::sync::Arc;
+
+use ledger::log::embedded::EmbeddedLog;
+use ledger::log::{EventLog, LogError, APPEND_RECORDS_MAX, LOG_RECORD_BYTES_MAX};
+
+/// Opens a log, and the same log again after the previous handle is dropped.
+trait Harness {
+    fn open(&self) -> Arc<dyn EventLog>;
+}
+
+fn record(i: u64) -> Vec<u8> {
+    format!("{{\"record\":{i}}}").into_bytes()
+}
+
+mod suite {
+    use super::*;
+
+    pub fn empty_log_has_nothing(h: &dyn Harness) {
+        let log = h.open();
+        assert_eq!(log.head().unwrap(), 0);
+        assert!(log.read(0, 10).unwrap().is_empty());
+        assert!(log.read(5, 10).unwrap().is_empty());
+    }
+
+    pub fn appends_are_read_back_in_order_from_any_position(h: &dyn Harness) {
+        let log = h.open();
+        assert_eq!(log.append(&[record(0), record(1), record(2)]).unwrap(), 3);
+        assert_eq!(log.append(&[record(3)]).unwrap(), 4);
+        assert_eq!(log.head().unwrap(), 4);
+        let all = log.read(0, 100).unwrap();
+        assert_eq!(all.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(all.iter().map(|r| r.bytes.clone()).collect::<Vec<_>>(), (0..4).map(record).collect::<Vec<_>>());
+        let middle = log.read(1, 2).unwrap();
+        assert_eq!(middle.iter().map(|r| r.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(middle[1].bytes, record(2));
+        assert!(log.read(4, 10).unwrap().is_empty(), "nothing past the head");
+    }
+
+    pub fn acknowledged_records_survive_a_restart(h: &dyn Harness) {
+        {
+            let log = h.open();
+            log.append(&[record(0), record(1)]).unwrap();
+        }
+        let log = h.open();
+        assert_eq!(log.head().unwrap(), 2);
+        assert_eq!(log.read(0, 10).unwrap()[1].bytes, record(1));
+        assert_eq!(log.append(&[record(2)]).unwrap(), 3, "appends continue after the restart");
+    }
+
+    pub fn refused_appends_write_nothing(h: &dyn Harness) {
+        let log = h.open();
+        log.append(&[record(0)]).unwrap();
+        let too_big = vec![b'x'; LOG_RECORD_BYTES_MAX + 1];
+        assert!(matches!(log.append(&[record(1), too_big]), Err(LogError::Refused(_))));
+        assert!(matches!(log.append(&[Vec::new()]), Err(LogError::Refused(_))));
+        let too_many: Vec<Vec<u8>> = (0..=APPEND_RECORDS_MAX as u64).map(record).collect();
+        assert!(matches!(log.append(&too_many), Err(LogError::Refused(_))));
+        assert_eq!(log.head().unwrap(), 1);
+    }
+
+    pub fn concurrent_appends_are_all_kept_whole(h: &dyn Harness) {
+        let log = h.open();
+        let threads: Vec<_> = (0..4u64)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25u64 {
+                        let n = t * 1000 + i;
+                        log.append(&[record(n), record(n + 500)]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let all = log.read(0, 1000).unwrap();
+        assert_eq!(all.len(), 200);
+        // The two records of one append stay adjacent: appends are not interleaved.
+        for pair in all.chunks(2) {
+            let a: serde_json::Value = serde_json::from_slice(&pair[0].bytes).unwrap();
+            let b: serde_json::Value = serde_json::from_slice(&pair[1].bytes).unwrap();
+            assert_eq!(a["record"].as_u64().unwrap() + 500, b["record"].as_u64().unwrap());
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($harness:expr) => {
+        #[test]
+        fn empty_log_has_nothing() {
+            suite::empty_log_has_nothing(&$harness);
+        }
+        #[test]
+        fn appends_are_read_back_in_order_from_any_position() {
+            suite::appends_are_read_back_in_order_from_any_position(&$harness);
+        }
+        #[test]
+        fn acknowledged_records_survive_a_restart() {
+            suite::acknowledged_records_survive_a_restart(&$harness);
+        }
+        #[test]
+        fn refused_appends_write_nothing() {
+            suite::refused_appends_write_nothing(&$harness);
+        }
+        #[test]
+        fn concurrent_appends_are_all_kept_whole() {
+            suite::concurrent_appends_are_all_kept_whole(&$harness);
+        }
+    };
+}
+
+struct Embedded {
+    dir: tempfile::TempDir,
+}
+
+impl Harness for Embedded {
+    fn open(&self) -> Arc<dyn EventLog> {
+        Arc::new(EmbeddedLog::open(&self.dir.path().join("events.log")).expect("open embedded log"))
+    }
+}
+
+fn embedded() -> Embedded {
+    Embedded { dir: tempfile::tempdir().unwrap() }
+}
+
+mod embedded_log {
+    use super::*;
+    conformance!(embedded());
+
+    fn log_file(h: &Embedded) -> std::path::PathBuf {
+        h.dir.path().join("events.log")
+    }
+
+    #[test]
+    fn a_torn_final_record_is_cut_off_on_open() {
+        let h = embedded();
+        h.open().append(&[record(0), record(1)]).unwrap();
+        // A crash in the middle of an unacknowledged append leaves half a frame.
+        let mut bytes = std::fs::read(log_file(&h)).unwrap();
+        let intact = bytes.len();
+        bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']);
+        std::fs::write(log_file(&h), &bytes).unwrap();
+        let log = h.open();
+        assert_eq!(log.head().unwrap(), 2);
+        assert_eq!(std::fs::metadata(log_file(&h)).unwrap().len() as usize, intact);
+        assert_eq!(log.append(&[record(2)]).unwrap(), 3);
+    }
+
+    #[test]
+    fn damage_to_acknowledged_records_refuses_to_open() {
+        let h = embedded();
+        h.open().append(&[record(0), record(1), record(2)]).unwrap();
+        let mut bytes = std::fs::read(log_file(&h)).unwrap();
+        // Flip one byte inside the first record's body: data after it is acknowledged.
+        bytes[8 + 8 + 3] ^= 0x01;
+        std::fs::write(log_file(&h), &bytes).unwrap();
+        match EmbeddedLog::open(&log_file(&h)) {
+            Err(LogError::Corrupt { index, .. }) => assert_eq!(index, 0),
+            Err(other) => panic!("expected Corrupt, got {other}"),
+            Ok(_) => panic!("a damaged log must not open"),
+        }
+    }
+
+    #[test]
+    fn a_second_process_cannot_open_the_same_log() {
+        let h = embedded();
+        let _first = h.open();
+        assert!(matches!(EmbeddedLog::open(&log_file(&h)), Err(LogError::Refused(_))));
+    }
+}
