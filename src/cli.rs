@@ -196,7 +196,7 @@ fn token(
 fn import(data: &Path, file: &Path) -> Result<(), String> {
     let reader =
         std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut events = Vec::new();
+    let mut events: Vec<Vec<u8>> = Vec::new();
     for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
         if line.trim().is_empty() {
@@ -209,9 +209,9 @@ fn import(data: &Path, file: &Path) -> Result<(), String> {
                 n + 1
             ));
         }
-        let event = Event::decode(line.as_bytes())
-            .map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
-        events.push(event);
+        Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
+        // The exact bytes go on the log: an imported record is evidence, not re-encoded.
+        events.push(line.into_bytes());
     }
     let ledger =
         Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;

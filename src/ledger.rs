@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::domain::decide::REQUEST_TTL_DAYS_DEFAULT;
 use crate::domain::events::{Actor, Event};
 use crate::domain::model::{ReadModel, VoidReason};
-use crate::domain::{decide, Authority, Command, Context, Rejection};
+use crate::domain::{decide, Authority, Code, Command, Context, Rejection};
 use crate::log::embedded::EmbeddedLog;
 use crate::log::{EventLog, LogError};
 use crate::projector::{catch_up, ProjectError};
@@ -193,16 +193,24 @@ impl Ledger {
         Ok(Written { position, events })
     }
 
-    /// Appends already-formed events (import) under the same lock as commands; `apply`
-    /// judges each one, so an event that breaks a rule is recorded as void.
-    pub fn import(&self, events: &[Event]) -> Result<u64, WriteError> {
+    /// Appends already-formed records (import) exactly as given, under the same lock as
+    /// commands. Each must decode as an event; `apply` judges each one, so an event that
+    /// breaks a rule is recorded as void rather than refused.
+    pub fn import(&self, records: &[Vec<u8>]) -> Result<u64, WriteError> {
+        for (i, r) in records.iter().enumerate() {
+            Event::decode(r).map_err(|e| {
+                WriteError::Rejected(Rejection::new(
+                    Code::InvalidField,
+                    format!("record {i} does not decode: {e}"),
+                ))
+            })?;
+        }
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
-        let records: Vec<Vec<u8>> = events.iter().map(Event::encode).collect();
-        self.log.append(&records).map_err(WriteError::Log)?;
+        self.log.append(records).map_err(WriteError::Log)?;
         catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)
     }
 

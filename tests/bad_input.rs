@@ -20,17 +20,53 @@ struct Case {
     code: &'static str,
 }
 
-fn case(name: &'static str, method: Method, path: String, token: Option<String>, body: Option<Value>, status: u16, code: &'static str) -> Case {
-    Case { name, method, path, token, body: body.map(|b| b.to_string()), status, code }
+fn case(
+    name: &'static str,
+    method: Method,
+    path: String,
+    token: Option<String>,
+    body: Option<Value>,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        name,
+        method,
+        path,
+        token,
+        body: body.map(|b| b.to_string()),
+        status,
+        code,
+    }
 }
 
 /// A ledger with Maestro's agent system and one pending and one approved request.
 async fn setup() -> (TestLedger, String, String) {
     let t = TestLedger::new();
-    t.register_system("310000019_maestro", &["skattegrunnlag", "revisormedarbeider"], &["ske-mva-rapportering"]).await.assert_ok();
-    let pending = t.request_agent("310000019_maestro", RETT_REVISJON, Some("pending"), &["revisormedarbeider"]).await;
+    t.register_system(
+        "310000019_maestro",
+        &["skattegrunnlag", "revisormedarbeider"],
+        &["ske-mva-rapportering"],
+    )
+    .await
+    .assert_ok();
+    let pending = t
+        .request_agent(
+            "310000019_maestro",
+            RETT_REVISJON,
+            Some("pending"),
+            &["revisormedarbeider"],
+        )
+        .await;
     let pending = pending.assert_ok()["id"].as_str().unwrap().to_owned();
-    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, Some("agent"), &["revisormedarbeider"]).await;
+    let agent = t
+        .agent_user(
+            "310000019_maestro",
+            RETT_REVISJON,
+            Some("agent"),
+            &["revisormedarbeider"],
+        )
+        .await;
     (t, pending, agent)
 }
 
@@ -38,13 +74,41 @@ async fn run(t: &TestLedger, cases: Vec<Case>) {
     for c in cases {
         let before_head = t.position();
         let before_digest = t.digest();
-        let reply = t.call_raw(c.method.clone(), &c.path, c.token.as_deref(), c.body.as_deref(), "application/json").await;
-        assert_eq!(reply.status.as_u16(), c.status, "{}: {}", c.name, reply.body);
+        let reply = t
+            .call_raw(
+                c.method.clone(),
+                &c.path,
+                c.token.as_deref(),
+                c.body.as_deref(),
+                "application/json",
+            )
+            .await;
+        assert_eq!(
+            reply.status.as_u16(),
+            c.status,
+            "{}: {}",
+            c.name,
+            reply.body
+        );
         assert_eq!(reply.content_type, "application/problem+json", "{}", c.name);
         assert_eq!(reply.body["code"], c.code, "{}: {}", c.name, reply.body);
-        assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}: a problem explains itself", c.name);
-        assert_eq!(t.position(), before_head, "{}: nothing may be written", c.name);
-        assert_eq!(t.digest(), before_digest, "{}: the read model may not change", c.name);
+        assert!(
+            reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}: a problem explains itself",
+            c.name
+        );
+        assert_eq!(
+            t.position(),
+            before_head,
+            "{}: nothing may be written",
+            c.name
+        );
+        assert_eq!(
+            t.digest(),
+            before_digest,
+            "{}: the read model may not change",
+            c.name
+        );
     }
 }
 
@@ -131,7 +195,14 @@ async fn approving_after_the_time_to_live_is_refused() {
     reply.assert_problem(409, "request_expired");
     assert_eq!(t.position(), before);
     // The vendor sees the request as timed out.
-    let seen = t.call(Method::GET, &format!("{AUTHN}/systemuser/request/vendor/agent/{pending}"), Some(&t.vendor(MAESTRO)), None).await;
+    let seen = t
+        .call(
+            Method::GET,
+            &format!("{AUTHN}/systemuser/request/vendor/agent/{pending}"),
+            Some(&t.vendor(MAESTRO)),
+            None,
+        )
+        .await;
     assert_eq!(seen.assert_ok()["status"], "Timedout");
 }
 
@@ -139,14 +210,41 @@ async fn approving_after_the_time_to_live_is_refused() {
 async fn bodies_beyond_the_limit_and_wrong_media_types_are_refused() {
     let (t, _, _) = setup().await;
     let before = t.position();
-    let huge = format!("{{\"systemId\":\"{}\"}}", "x".repeat(ledger::api::extract::REQUEST_BODY_BYTES_MAX));
+    let huge = format!(
+        "{{\"systemId\":\"{}\"}}",
+        "x".repeat(ledger::api::extract::REQUEST_BODY_BYTES_MAX)
+    );
     let path = format!("{AUTHN}/systemuser/request/vendor");
-    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some(&huge), "application/json").await;
+    let reply = t
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&t.vendor(MAESTRO)),
+            Some(&huge),
+            "application/json",
+        )
+        .await;
     reply.assert_problem(413, "body_too_large");
-    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some("{}"), "text/plain").await;
+    let reply = t
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&t.vendor(MAESTRO)),
+            Some("{}"),
+            "text/plain",
+        )
+        .await;
     reply.assert_problem(415, "unsupported_media_type");
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some(&deep), "application/json").await;
+    let reply = t
+        .call_raw(
+            Method::POST,
+            &path,
+            Some(&t.vendor(MAESTRO)),
+            Some(&deep),
+            "application/json",
+        )
+        .await;
     assert_eq!(reply.status.as_u16(), 400, "{}", reply.body);
     assert_eq!(t.position(), before);
 }
@@ -168,19 +266,40 @@ async fn tokens_that_are_expired_foreign_or_unsigned_are_refused() {
     };
     let iss = ledger::auth::DEV_ISSUER;
     let aud = ledger::auth::AUDIENCE;
-    let other_key = ledger::auth::DevKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
+    let other_key =
+        ledger::auth::DevKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
     let unsigned = {
         use base64::Engine;
-        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let b64 =
+            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let c = serde_json::to_value(claims(iss, aud, now, now + 600)).unwrap();
-        format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&c))
+        format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&c)
+        )
     };
     let tokens = [
-        ("expired", t.key.sign(&claims(iss, aud, now - 7200, now - 3600))),
-        ("not yet valid", t.key.sign(&claims(iss, aud, now + 3600, now + 7200))),
-        ("wrong issuer", t.key.sign(&claims("someone-else", aud, now, now + 600))),
-        ("wrong audience", t.key.sign(&claims(iss, "another-service", now, now + 600))),
-        ("signed by another key", other_key.sign(&claims(iss, aud, now, now + 600))),
+        (
+            "expired",
+            t.key.sign(&claims(iss, aud, now - 7200, now - 3600)),
+        ),
+        (
+            "not yet valid",
+            t.key.sign(&claims(iss, aud, now + 3600, now + 7200)),
+        ),
+        (
+            "wrong issuer",
+            t.key.sign(&claims("someone-else", aud, now, now + 600)),
+        ),
+        (
+            "wrong audience",
+            t.key.sign(&claims(iss, "another-service", now, now + 600)),
+        ),
+        (
+            "signed by another key",
+            other_key.sign(&claims(iss, aud, now, now + 600)),
+        ),
         ("alg none", unsigned),
     ];
     let path = format!("{AUTHN}/systemregister/vendor/310000019_maestro");
@@ -189,18 +308,42 @@ async fn tokens_that_are_expired_foreign_or_unsigned_are_refused() {
         assert_eq!(reply.status.as_u16(), 401, "{what}: {}", reply.body);
         assert_eq!(reply.body["code"], "unauthenticated", "{what}");
     }
-    t.call(Method::GET, &path, Some(&t.vendor(MAESTRO)), None).await.assert_ok();
+    t.call(Method::GET, &path, Some(&t.vendor(MAESTRO)), None)
+        .await
+        .assert_ok();
 }
 
 #[tokio::test]
 async fn malformed_decision_requests_are_indeterminate_not_errors() {
     let (t, _, agent) = setup().await;
-    let body = json!({"Request": {"AccessSubject": [{"Attribute": []}], "Action": [], "Resource": []}});
+    let body =
+        json!({"Request": {"AccessSubject": [{"Attribute": []}], "Action": [], "Resource": []}});
     let reply = t.xacml(&body).await;
     assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate");
-    assert!(reply.body["Response"][0]["Status"]["StatusMessage"].as_str().unwrap().contains("subject"));
-    let reply = t.xacml(&xacml_request(&agent, "write", "ske-mva-rapportering", "310000018")).await;
-    assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate", "an invalid org number is malformed");
-    let not_json = t.call_raw(Method::POST, "/authorization/api/v1/decision", Some(&t.pdp()), Some("{"), "application/json").await;
+    assert!(reply.body["Response"][0]["Status"]["StatusMessage"]
+        .as_str()
+        .unwrap()
+        .contains("subject"));
+    let reply = t
+        .xacml(&xacml_request(
+            &agent,
+            "write",
+            "ske-mva-rapportering",
+            "310000018",
+        ))
+        .await;
+    assert_eq!(
+        reply.body["Response"][0]["Decision"], "Indeterminate",
+        "an invalid org number is malformed"
+    );
+    let not_json = t
+        .call_raw(
+            Method::POST,
+            "/authorization/api/v1/decision",
+            Some(&t.pdp()),
+            Some("{"),
+            "application/json",
+        )
+        .await;
     not_json.assert_problem(400, "malformed_json");
 }

@@ -37,43 +37,74 @@ impl World {
     /// Given: a vendor, a facilitator, a client, the revisor package, a policy and
     /// Maestro's agent system.
     fn new() -> World {
-        let mut w = World { model: MemKv::default(), log: Vec::new(), next_id: 1 };
+        let mut w = World {
+            model: MemKv::default(),
+            log: Vec::new(),
+            next_id: 1,
+        };
         for (o, pid) in [(VENDOR, 1), (FACILITATOR, 2), (CLIENT, 3)] {
-            w.given(Authority::Register, Command::RegisterParty(PartyRegistered {
-                org_no: org(o),
-                party_id: pid,
-                party_uuid: Uuid::from_u128(1000 + pid as u128),
-                name: o.to_owned(),
-            }));
+            w.given(
+                Authority::Register,
+                Command::RegisterParty(PartyRegistered {
+                    org_no: org(o),
+                    party_id: pid,
+                    party_uuid: Uuid::from_u128(1000 + pid as u128),
+                    name: o.to_owned(),
+                }),
+            );
         }
-        w.given(Authority::Register, Command::DefineAccessPackage(AccessPackageDefined { urn: urn("revisormedarbeider"), assignable: false, delegable: true }));
-        w.given(Authority::Organisation(org("310000124")), Command::PublishPolicy(ResourcePolicyPublished {
-            resource_id: ResourceId::parse("ske-aksjonaerregister").unwrap(),
-            rules: vec![PolicyRule { access_package: Some(urn("revisormedarbeider")), right: false, actions: vec![Action::parse("write").unwrap()] }],
-            minimum_authentication_level: None,
-        }));
-        w.given(Authority::Organisation(org(VENDOR)), Command::RegisterSystem(SystemDefinition {
-            system_id: SystemId::parse("310000019_maestro").unwrap(),
-            vendor_org_no: org(VENDOR),
-            name: [("nb".to_owned(), "Maestro".to_owned())].into(),
-            description: Default::default(),
-            rights: vec![],
-            access_packages: vec![urn("revisormedarbeider")],
-            client_ids: vec![],
-            allowed_redirect_urls: vec![],
-            is_visible: true,
-        }));
+        w.given(
+            Authority::Register,
+            Command::DefineAccessPackage(AccessPackageDefined {
+                urn: urn("revisormedarbeider"),
+                assignable: false,
+                delegable: true,
+            }),
+        );
+        w.given(
+            Authority::Organisation(org("310000124")),
+            Command::PublishPolicy(ResourcePolicyPublished {
+                resource_id: ResourceId::parse("ske-aksjonaerregister").unwrap(),
+                rules: vec![PolicyRule {
+                    access_package: Some(urn("revisormedarbeider")),
+                    right: false,
+                    actions: vec![Action::parse("write").unwrap()],
+                }],
+                minimum_authentication_level: None,
+            }),
+        );
+        w.given(
+            Authority::Organisation(org(VENDOR)),
+            Command::RegisterSystem(SystemDefinition {
+                system_id: SystemId::parse("310000019_maestro").unwrap(),
+                vendor_org_no: org(VENDOR),
+                name: [("nb".to_owned(), "Maestro".to_owned())].into(),
+                description: Default::default(),
+                rights: vec![],
+                access_packages: vec![urn("revisormedarbeider")],
+                client_ids: vec![],
+                allowed_redirect_urls: vec![],
+                is_visible: true,
+            }),
+        );
         w
     }
 
-    fn when(&mut self, authority: Authority, command: Command) -> Result<Vec<Event>, ledger::domain::Rejection> {
+    fn when(
+        &mut self,
+        authority: Authority,
+        command: Command,
+    ) -> Result<Vec<Event>, ledger::domain::Rejection> {
         let mut counter = self.next_id;
         let mut new_id = || {
             counter += 1;
             Uuid::from_u128(counter)
         };
         let mut ctx = Context {
-            actor: Actor { kind: ActorKind::Person, id: "someone".to_owned() },
+            actor: Actor {
+                kind: ActorKind::Person,
+                id: "someone".to_owned(),
+            },
             authority,
             now: t0() + Duration::minutes(self.log.len() as i64),
             correlation_id: None,
@@ -99,26 +130,40 @@ impl World {
     }
 
     fn given(&mut self, authority: Authority, command: Command) -> Vec<Event> {
-        let events = self.when(authority, command).expect("given commands are valid");
+        let events = self
+            .when(authority, command)
+            .expect("given commands are valid");
         let verdicts = self.append(events.clone());
         assert!(verdicts.iter().all(Option::is_none), "given events apply");
         events
     }
 
     fn agent(&mut self, external_ref: &str) -> Uuid {
-        let created = self.given(Authority::Organisation(org(VENDOR)), Command::CreateRequest(NewRequest {
-            user_type: UserType::Agent,
-            system_id: SystemId::parse("310000019_maestro").unwrap(),
-            party_org_no: org(FACILITATOR),
-            external_ref: Some(external_ref.to_owned()),
-            rights: vec![],
-            access_packages: vec![urn("revisormedarbeider")],
-            redirect_url: None,
-            integration_title: None,
-        }));
-        let EventData::RequestCreated(r) = &created[0].data else { panic!("a request") };
+        let created = self.given(
+            Authority::Organisation(org(VENDOR)),
+            Command::CreateRequest(NewRequest {
+                user_type: UserType::Agent,
+                system_id: SystemId::parse("310000019_maestro").unwrap(),
+                party_org_no: org(FACILITATOR),
+                external_ref: Some(external_ref.to_owned()),
+                rights: vec![],
+                access_packages: vec![urn("revisormedarbeider")],
+                redirect_url: None,
+                integration_title: None,
+            }),
+        );
+        let EventData::RequestCreated(r) = &created[0].data else {
+            panic!("a request")
+        };
         let id = r.request_id;
-        self.given(Authority::Organisation(org(FACILITATOR)), Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent });
+        self.given(
+            Authority::Organisation(org(FACILITATOR)),
+            Command::ApproveRequest {
+                request_id: id,
+                party: org(FACILITATOR),
+                user_type: UserType::Agent,
+            },
+        );
         id
     }
 
@@ -142,12 +187,15 @@ fn types(events: &[Event]) -> Vec<&'static str> {
 }
 
 fn revi(w: &mut World) {
-    w.given(Authority::Register, Command::GrantRelationship(ClientRelationshipGranted {
-        client_org_no: org(CLIENT),
-        facilitator_org_no: org(FACILITATOR),
-        role: Some(RegisterRole::Revi),
-        access_packages: vec![],
-    }));
+    w.given(
+        Authority::Register,
+        Command::GrantRelationship(ClientRelationshipGranted {
+            client_org_no: org(CLIENT),
+            facilitator_org_no: org(FACILITATOR),
+            role: Some(RegisterRole::Revi),
+            access_packages: vec![],
+        }),
+    );
 }
 
 fn facilitator() -> Authority {
@@ -162,7 +210,14 @@ fn approving_an_agent_request_creates_a_system_user_with_the_requests_id() {
     assert_eq!(user.user_type, UserType::Agent);
     assert_eq!(user.owner_org_no, org(FACILITATOR));
     // Then approving again is refused.
-    let again = w.when(facilitator(), Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent });
+    let again = w.when(
+        facilitator(),
+        Command::ApproveRequest {
+            request_id: id,
+            party: org(FACILITATOR),
+            user_type: UserType::Agent,
+        },
+    );
     assert_eq!(again.unwrap_err().code, Code::RequestNotNew);
 }
 
@@ -182,7 +237,10 @@ fn a_second_request_for_the_same_key_returns_the_pending_one() {
     let first = w.given(Authority::Organisation(org(VENDOR)), cmd.clone());
     assert_eq!(types(&first), ["ledger.systemuserrequest.created.v1"]);
     let second = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
-    assert!(second.is_empty(), "no duplicate: the pending request is the answer");
+    assert!(
+        second.is_empty(),
+        "no duplicate: the pending request is the answer"
+    );
 }
 
 #[test]
@@ -190,11 +248,29 @@ fn deleting_an_agent_unlinks_every_client_with_the_deletion_as_cause() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
+    w.given(
+        facilitator(),
+        Command::LinkClient {
+            agent,
+            client: org(CLIENT),
+        },
+    );
     assert_eq!(w.decision(agent, CLIENT), Verdict::Permit);
-    let events = w.given(facilitator(), Command::DeleteSystemUser { system_user_id: agent, party: org(FACILITATOR), user_type: UserType::Agent });
-    assert_eq!(types(&events), ["ledger.systemuser.deleted.v1", "ledger.client.unlinked.v1"]);
-    let EventData::ClientUnlinked(u) = &events[1].data else { panic!() };
+    let events = w.given(
+        facilitator(),
+        Command::DeleteSystemUser {
+            system_user_id: agent,
+            party: org(FACILITATOR),
+            user_type: UserType::Agent,
+        },
+    );
+    assert_eq!(
+        types(&events),
+        ["ledger.systemuser.deleted.v1", "ledger.client.unlinked.v1"]
+    );
+    let EventData::ClientUnlinked(u) = &events[1].data else {
+        panic!()
+    };
     assert_eq!(u.reason, UnlinkReason::SystemUserDeleted);
     assert_eq!(u.cause_event_id, Some(events[0].id));
     assert!(w.model.links_of(&agent).is_empty());
@@ -206,37 +282,80 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
-    let events = w.given(Authority::Register, Command::RevokeRelationship(ClientRelationshipRevoked {
-        client_org_no: org(CLIENT),
-        facilitator_org_no: org(FACILITATOR),
-        role: Some(RegisterRole::Revi),
-        access_package: None,
-    }));
-    assert_eq!(types(&events), ["ledger.clientrelationship.revoked.v1", "ledger.client.unlinked.v1"]);
-    let EventData::ClientUnlinked(u) = &events[1].data else { panic!() };
-    assert_eq!((u.reason, u.cause_event_id), (UnlinkReason::RelationshipRevoked, Some(events[0].id)));
+    w.given(
+        facilitator(),
+        Command::LinkClient {
+            agent,
+            client: org(CLIENT),
+        },
+    );
+    let events = w.given(
+        Authority::Register,
+        Command::RevokeRelationship(ClientRelationshipRevoked {
+            client_org_no: org(CLIENT),
+            facilitator_org_no: org(FACILITATOR),
+            role: Some(RegisterRole::Revi),
+            access_package: None,
+        }),
+    );
+    assert_eq!(
+        types(&events),
+        [
+            "ledger.clientrelationship.revoked.v1",
+            "ledger.client.unlinked.v1"
+        ]
+    );
+    let EventData::ClientUnlinked(u) = &events[1].data else {
+        panic!()
+    };
+    assert_eq!(
+        (u.reason, u.cause_event_id),
+        (UnlinkReason::RelationshipRevoked, Some(events[0].id))
+    );
     assert_eq!(w.decision(agent, CLIENT), Verdict::NotApplicable);
 }
 
 #[test]
 fn approve_and_reject_decided_at_once_the_later_one_is_void() {
     let mut w = World::new();
-    let created = w.given(Authority::Organisation(org(VENDOR)), Command::CreateRequest(NewRequest {
-        user_type: UserType::Agent,
-        system_id: SystemId::parse("310000019_maestro").unwrap(),
-        party_org_no: org(FACILITATOR),
-        external_ref: None,
-        rights: vec![],
-        access_packages: vec![urn("revisormedarbeider")],
-        redirect_url: None,
-        integration_title: None,
-    }));
-    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
+    let created = w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::CreateRequest(NewRequest {
+            user_type: UserType::Agent,
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            party_org_no: org(FACILITATOR),
+            external_ref: None,
+            rights: vec![],
+            access_packages: vec![urn("revisormedarbeider")],
+            redirect_url: None,
+            integration_title: None,
+        }),
+    );
+    let EventData::RequestCreated(r) = &created[0].data else {
+        panic!()
+    };
     let id = r.request_id;
     // Two replicas decide against the same state…
-    let approve = w.when(facilitator(), Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent }).unwrap();
-    let reject = w.when(facilitator(), Command::RejectRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent }).unwrap();
+    let approve = w
+        .when(
+            facilitator(),
+            Command::ApproveRequest {
+                request_id: id,
+                party: org(FACILITATOR),
+                user_type: UserType::Agent,
+            },
+        )
+        .unwrap();
+    let reject = w
+        .when(
+            facilitator(),
+            Command::RejectRequest {
+                request_id: id,
+                party: org(FACILITATOR),
+                user_type: UserType::Agent,
+            },
+        )
+        .unwrap();
     // …and the log orders them: the first takes effect, the second is void.
     assert_eq!(w.append(approve), vec![None, None]);
     assert_eq!(w.append(reject), vec![Some(Code::VersionConflict)]);
@@ -250,11 +369,31 @@ fn a_link_racing_the_agents_deletion_is_void() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    let link = w.when(facilitator(), Command::LinkClient { agent, client: org(CLIENT) }).unwrap();
-    let delete = w.when(facilitator(), Command::DeleteSystemUser { system_user_id: agent, party: org(FACILITATOR), user_type: UserType::Agent }).unwrap();
+    let link = w
+        .when(
+            facilitator(),
+            Command::LinkClient {
+                agent,
+                client: org(CLIENT),
+            },
+        )
+        .unwrap();
+    let delete = w
+        .when(
+            facilitator(),
+            Command::DeleteSystemUser {
+                system_user_id: agent,
+                party: org(FACILITATOR),
+                user_type: UserType::Agent,
+            },
+        )
+        .unwrap();
     assert_eq!(w.append(delete), vec![None]);
     assert_eq!(w.append(link), vec![Some(Code::VersionConflict)]);
-    assert!(w.model.links_of(&agent).is_empty(), "a deleted agent keeps no client");
+    assert!(
+        w.model.links_of(&agent).is_empty(),
+        "a deleted agent keeps no client"
+    );
 }
 
 #[test]
@@ -270,20 +409,41 @@ fn two_requests_for_one_key_decided_at_once_the_later_one_is_void() {
         redirect_url: None,
         integration_title: None,
     });
-    let a = w.when(Authority::Organisation(org(VENDOR)), cmd.clone()).unwrap();
+    let a = w
+        .when(Authority::Organisation(org(VENDOR)), cmd.clone())
+        .unwrap();
     let b = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
-    assert_ne!(a[0].subject, b[0].subject, "different request ids: no version can catch this");
+    assert_ne!(
+        a[0].subject, b[0].subject,
+        "different request ids: no version can catch this"
+    );
     assert_eq!(w.append(a), vec![None]);
-    assert_eq!(w.append(b), vec![Some(Code::RequestNotNew)], "the uniqueness invariant is re-checked on apply");
+    assert_eq!(
+        w.append(b),
+        vec![Some(Code::RequestNotNew)],
+        "the uniqueness invariant is re-checked on apply"
+    );
 }
 
 #[test]
 fn a_replayed_event_changes_nothing() {
     let mut w = World::new();
     let replay = w.log[0].clone();
-    let before: Vec<_> = w.model.0.iter().filter(|(k, _)| k[0] == b'P').map(|(k, v)| (k.clone(), v.clone())).collect();
+    let before: Vec<_> = w
+        .model
+        .0
+        .iter()
+        .filter(|(k, _)| k[0] == b'P')
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     assert_eq!(w.append(vec![replay]), vec![Some(Code::DuplicateEvent)]);
-    let after: Vec<_> = w.model.0.iter().filter(|(k, _)| k[0] == b'P').map(|(k, v)| (k.clone(), v.clone())).collect();
+    let after: Vec<_> = w
+        .model
+        .0
+        .iter()
+        .filter(|(k, _)| k[0] == b'P')
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     assert_eq!(before, after);
 }
 
@@ -293,10 +453,37 @@ fn refolding_the_log_reproduces_the_read_model_exactly() {
     revi(&mut w);
     let a = w.agent("a");
     let b = w.agent("b");
-    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
-    w.given(facilitator(), Command::LinkClient { agent: b, client: org(CLIENT) });
-    let stale = w.when(facilitator(), Command::UnlinkClient { agent: a, client: org(CLIENT) }).unwrap();
-    w.given(facilitator(), Command::DeleteSystemUser { system_user_id: a, party: org(FACILITATOR), user_type: UserType::Agent });
+    w.given(
+        facilitator(),
+        Command::LinkClient {
+            agent: a,
+            client: org(CLIENT),
+        },
+    );
+    w.given(
+        facilitator(),
+        Command::LinkClient {
+            agent: b,
+            client: org(CLIENT),
+        },
+    );
+    let stale = w
+        .when(
+            facilitator(),
+            Command::UnlinkClient {
+                agent: a,
+                client: org(CLIENT),
+            },
+        )
+        .unwrap();
+    w.given(
+        facilitator(),
+        Command::DeleteSystemUser {
+            system_user_id: a,
+            party: org(FACILITATOR),
+            user_type: UserType::Agent,
+        },
+    );
     w.append(stale);
     let mut rebuilt = MemKv::default();
     for (i, e) in w.log.iter().enumerate() {
@@ -309,28 +496,55 @@ fn refolding_the_log_reproduces_the_read_model_exactly() {
 #[test]
 fn effective_time_never_goes_backwards() {
     let mut w = World::new();
-    let mut events = w.when(Authority::Register, Command::DefineAccessPackage(AccessPackageDefined { urn: urn("skattegrunnlag"), assignable: true, delegable: true })).unwrap();
+    let mut events = w
+        .when(
+            Authority::Register,
+            Command::DefineAccessPackage(AccessPackageDefined {
+                urn: urn("skattegrunnlag"),
+                assignable: true,
+                delegable: true,
+            }),
+        )
+        .unwrap();
     events[0].time = t0() - Duration::days(30);
     let before = w.model.effective_time().unwrap();
     w.append(events);
-    assert_eq!(w.model.effective_time().unwrap(), before, "a late clock does not move time back");
+    assert_eq!(
+        w.model.effective_time().unwrap(),
+        before,
+        "a late clock does not move time back"
+    );
 }
 
 #[test]
 fn a_request_cannot_be_approved_after_its_time_to_live_even_if_decided_before() {
     let mut w = World::new();
-    let created = w.given(Authority::Organisation(org(VENDOR)), Command::CreateRequest(NewRequest {
-        user_type: UserType::Agent,
-        system_id: SystemId::parse("310000019_maestro").unwrap(),
-        party_org_no: org(FACILITATOR),
-        external_ref: None,
-        rights: vec![],
-        access_packages: vec![urn("revisormedarbeider")],
-        redirect_url: None,
-        integration_title: None,
-    }));
-    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
-    let mut approve = w.when(facilitator(), Command::ApproveRequest { request_id: r.request_id, party: org(FACILITATOR), user_type: UserType::Agent }).unwrap();
+    let created = w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::CreateRequest(NewRequest {
+            user_type: UserType::Agent,
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            party_org_no: org(FACILITATOR),
+            external_ref: None,
+            rights: vec![],
+            access_packages: vec![urn("revisormedarbeider")],
+            redirect_url: None,
+            integration_title: None,
+        }),
+    );
+    let EventData::RequestCreated(r) = &created[0].data else {
+        panic!()
+    };
+    let mut approve = w
+        .when(
+            facilitator(),
+            Command::ApproveRequest {
+                request_id: r.request_id,
+                party: org(FACILITATOR),
+                user_type: UserType::Agent,
+            },
+        )
+        .unwrap();
     // The approval reaches the log only after the request expired.
     for e in &mut approve {
         e.time = r.expires + Duration::seconds(1);

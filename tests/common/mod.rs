@@ -95,7 +95,7 @@ impl TestLedger {
     pub fn new() -> TestLedger {
         let dir = tempfile::tempdir().expect("temp dir");
         let ledger = Ledger::open_embedded(dir.path()).expect("open ledger");
-        ledger.import(&fixture_events()).expect("import fixture");
+        ledger.import(&fixture_records()).expect("import fixture");
         TestLedger::around(dir, ledger)
     }
 
@@ -471,6 +471,16 @@ pub fn xacml_request(system_user: &str, action: &str, resource: &str, party: &st
         "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": action, "DataType": "http://www.w3.org/2001/XMLSchema#string"}]}],
         "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource},
                                     {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party}]}]}})
+}
+
+/// The fixture's records, byte for byte.
+pub fn fixture_records() -> Vec<Vec<u8>> {
+    std::fs::read_to_string(FIXTURE)
+        .expect("fixture")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.as_bytes().to_vec())
+        .collect()
 }
 
 pub fn fixture_events() -> Vec<Event> {
