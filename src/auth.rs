@@ -102,10 +102,7 @@ impl Principal {
             Role::Operator => ActorKind::Operator,
             Role::Admin | Role::ClientAdmin | Role::Auditor | Role::Pdp => ActorKind::Person,
         };
-        Actor {
-            kind,
-            id: self.person.clone().unwrap_or_else(|| self.subject.clone()),
-        }
+        Actor { kind, id: self.person.clone().unwrap_or_else(|| self.subject.clone()) }
     }
 
     /// The authority commands run under; `None` for roles that act for no organisation
@@ -146,8 +143,7 @@ impl Verifier {
     pub fn from_jwks(jwks: &JwkSet, issuer: &str) -> Result<Verifier, String> {
         let mut keys = Vec::new();
         for jwk in &jwks.keys {
-            let key =
-                DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key in JWKS: {e}"))?;
+            let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key in JWKS: {e}"))?;
             keys.push((jwk.common.key_id.clone(), key));
         }
         if keys.is_empty() {
@@ -163,10 +159,8 @@ impl Verifier {
     }
 
     pub fn load_jwks(path: &Path, issuer: &str) -> Result<Verifier, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let jwks: JwkSet = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let jwks: JwkSet = serde_json::from_str(&text).map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
         Verifier::from_jwks(&jwks, issuer)
     }
 
@@ -181,18 +175,11 @@ impl Verifier {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| AuthError::Malformed("expected 'Bearer <token>'".to_owned()))?
             .trim();
-        let head =
-            jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
+        let head = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         if head.alg != Algorithm::EdDSA {
-            return Err(AuthError::Invalid(format!(
-                "algorithm {:?} is not accepted",
-                head.alg
-            )));
+            return Err(AuthError::Invalid(format!("algorithm {:?} is not accepted", head.alg)));
         }
-        let candidates = self
-            .keys
-            .iter()
-            .filter(|(kid, _)| head.kid.is_none() || kid.is_none() || *kid == head.kid);
+        let candidates = self.keys.iter().filter(|(kid, _)| head.kid.is_none() || kid.is_none() || *kid == head.kid);
         let mut last = AuthError::Invalid("no trusted key matches the token's kid".to_owned());
         for (_, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
@@ -206,39 +193,22 @@ impl Verifier {
 
 fn principal(claims: Claims) -> Result<Principal, AuthError> {
     let org = match &claims.org {
-        Some(o) => Some(
-            OrgNo::parse(o).map_err(|e| AuthError::Invalid(format!("org claim: {}", e.message)))?,
-        ),
+        Some(o) => Some(OrgNo::parse(o).map_err(|e| AuthError::Invalid(format!("org claim: {}", e.message)))?),
         None => None,
     };
-    let needs_org = !matches!(
-        claims.role,
-        Role::Register | Role::Operator | Role::Auditor | Role::Pdp
-    );
+    let needs_org = !matches!(claims.role, Role::Register | Role::Operator | Role::Auditor | Role::Pdp);
     if needs_org && org.is_none() {
-        return Err(AuthError::Invalid(format!(
-            "a {} token must carry an org claim",
-            claims.role.as_str()
-        )));
+        return Err(AuthError::Invalid(format!("a {} token must carry an org claim", claims.role.as_str())));
     }
     if claims.sub.is_empty() || claims.sub.len() > 200 || claims.sub.chars().any(char::is_control) {
-        return Err(AuthError::Invalid(
-            "sub must be 1 to 200 printable characters".to_owned(),
-        ));
+        return Err(AuthError::Invalid("sub must be 1 to 200 printable characters".to_owned()));
     }
     if let Some(p) = &claims.person {
         if p.is_empty() || p.len() > 200 || p.chars().any(char::is_control) {
-            return Err(AuthError::Invalid(
-                "person must be 1 to 200 printable characters".to_owned(),
-            ));
+            return Err(AuthError::Invalid("person must be 1 to 200 printable characters".to_owned()));
         }
     }
-    Ok(Principal {
-        role: claims.role,
-        org,
-        subject: claims.sub,
-        person: claims.person,
-    })
+    Ok(Principal { role: claims.role, org, subject: claims.sub, person: claims.person })
 }
 
 /// The dev signing key of a data directory, created on first use.
@@ -255,25 +225,17 @@ impl DevKey {
         let pkcs8 = if path.exists() {
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
         } else {
-            std::fs::create_dir_all(keys_dir)
-                .map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
+            std::fs::create_dir_all(keys_dir).map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
             let rng = ring::rand::SystemRandom::new();
-            let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
-                .map_err(|_| "key generation failed")?;
+            let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "key generation failed")?;
             write_private(&path, doc.as_ref())?;
             doc.as_ref().to_vec()
         };
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8)
             .map_err(|_| format!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
-        let key = DevKey {
-            public: pair.public_key().as_ref().to_vec(),
-            pkcs8,
-        };
-        std::fs::write(
-            keys_dir.join(DEV_JWKS_FILE),
-            serde_json::to_vec_pretty(&key.jwks_json()).expect("json"),
-        )
-        .map_err(|e| format!("cannot write the dev JWKS: {e}"))?;
+        let key = DevKey { public: pair.public_key().as_ref().to_vec(), pkcs8 };
+        std::fs::write(keys_dir.join(DEV_JWKS_FILE), serde_json::to_vec_pretty(&key.jwks_json()).expect("json"))
+            .map_err(|e| format!("cannot write the dev JWKS: {e}"))?;
         Ok(key)
     }
 
@@ -299,14 +261,7 @@ impl DevKey {
     }
 
     /// Signs a token for `role` acting for `org`, valid for `ttl_s` seconds from `now_s`.
-    pub fn mint(
-        &self,
-        role: Role,
-        org: Option<&OrgNo>,
-        person: Option<&str>,
-        now_s: i64,
-        ttl_s: i64,
-    ) -> String {
+    pub fn mint(&self, role: Role, org: Option<&OrgNo>, person: Option<&str>, now_s: i64, ttl_s: i64) -> String {
         let claims = Claims {
             iss: DEV_ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
@@ -328,8 +283,7 @@ impl DevKey {
     pub fn sign(&self, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(DEV_KID.to_owned());
-        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8))
-            .expect("EdDSA signing")
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8)).expect("EdDSA signing")
     }
 }
 
@@ -342,7 +296,5 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

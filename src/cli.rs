@@ -15,11 +15,7 @@ use crate::ledger::{DataDir, Ledger};
 use crate::log::APPEND_RECORDS_MAX;
 
 #[derive(Parser)]
-#[command(
-    name = "ledger",
-    version,
-    about = "The delegation ledger for system users"
-)]
+#[command(name = "ledger", version, about = "The delegation ledger for system users")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -77,20 +73,8 @@ enum Cmd {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Serve {
-            data,
-            listen,
-            jwks,
-            jwt_issuer,
-            public_url,
-        } => serve(&data, listen, jwks, jwt_issuer, public_url),
-        Cmd::Token {
-            data,
-            role,
-            org,
-            person,
-            ttl_seconds,
-        } => token(&data, &role, org, person, ttl_seconds),
+        Cmd::Serve { data, listen, jwks, jwt_issuer, public_url } => serve(&data, listen, jwks, jwt_issuer, public_url),
+        Cmd::Token { data, role, org, person, ttl_seconds } => token(&data, &role, org, person, ttl_seconds),
         Cmd::Import { data, file } => import(&data, &file),
         Cmd::Export { data } => export(&data),
     };
@@ -110,13 +94,9 @@ fn serve(
     jwt_issuer: Option<String>,
     public_url: Option<String>,
 ) -> Result<(), String> {
-    let ledger =
-        Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
     let verifier = match jwks {
-        Some(path) => Verifier::load_jwks(
-            &path,
-            jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER),
-        )?,
+        Some(path) => Verifier::load_jwks(&path, jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?,
         None => {
             let key = DevKey::load_or_create(&DataDir(data.to_owned()).keys())?;
             tracing::info!(
@@ -133,16 +113,17 @@ fn serve(
         clock: system_clock(),
         public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener =
             tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let status = ledger.status().map_err(|e| e.to_string())?;
         tracing::info!(%listen, head = status.head_position, projected = status.projected_position, "ledger serving");
-        eprintln!("ledger: serving on http://{listen} (data: {}, position {})", data.display(), status.projected_position);
+        eprintln!(
+            "ledger: serving on http://{listen} (data: {}, position {})",
+            data.display(),
+            status.projected_position
+        );
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -153,49 +134,26 @@ fn serve(
     })
 }
 
-fn token(
-    data: &Path,
-    role: &str,
-    org: Option<String>,
-    person: Option<String>,
-    ttl_seconds: i64,
-) -> Result<(), String> {
+fn token(data: &Path, role: &str, org: Option<String>, person: Option<String>, ttl_seconds: i64) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         format!("unknown role '{role}' (one of {})", all.join(", "))
     })?;
-    let org = org
-        .map(|o| OrgNo::parse(&o).map_err(|e| e.message))
-        .transpose()?;
+    let org = org.map(|o| OrgNo::parse(&o).map_err(|e| e.message)).transpose()?;
     if !(1..=30 * 24 * 3600).contains(&ttl_seconds) {
         return Err("--ttl-seconds must be between 1 and 2592000 (30 days)".to_owned());
     }
-    if org.is_none()
-        && !matches!(
-            role,
-            Role::Register | Role::Operator | Role::Auditor | Role::Pdp
-        )
-    {
+    if org.is_none() && !matches!(role, Role::Register | Role::Operator | Role::Auditor | Role::Pdp) {
         return Err(format!("a {} token needs --org", role.as_str()));
     }
     let key = DevKey::load(&DataDir(data.to_owned()).keys())?;
-    println!(
-        "{}",
-        key.mint(
-            role,
-            org.as_ref(),
-            person.as_deref(),
-            chrono::Utc::now().timestamp(),
-            ttl_seconds
-        )
-    );
+    println!("{}", key.mint(role, org.as_ref(), person.as_deref(), chrono::Utc::now().timestamp(), ttl_seconds));
     Ok(())
 }
 
 /// Reads and checks every line first: a file with one bad line writes nothing.
 fn import(data: &Path, file: &Path) -> Result<(), String> {
-    let reader =
-        std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let reader = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut events: Vec<Vec<u8>> = Vec::new();
     for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
@@ -203,18 +161,13 @@ fn import(data: &Path, file: &Path) -> Result<(), String> {
             continue;
         }
         if line.len() > RECORD_BYTES_MAX {
-            return Err(format!(
-                "{}:{}: line longer than {RECORD_BYTES_MAX} bytes",
-                file.display(),
-                n + 1
-            ));
+            return Err(format!("{}:{}: line longer than {RECORD_BYTES_MAX} bytes", file.display(), n + 1));
         }
         Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
         // The exact bytes go on the log: an imported record is evidence, not re-encoded.
         events.push(line.into_bytes());
     }
-    let ledger =
-        Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
     let before = ledger.model_position();
     for chunk in events.chunks(APPEND_RECORDS_MAX) {
         ledger.import(chunk).map_err(|e| e.to_string())?;
@@ -235,8 +188,7 @@ fn import(data: &Path, file: &Path) -> Result<(), String> {
 }
 
 fn export(data: &Path) -> Result<(), String> {
-    let ledger =
-        Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut from = 0;
@@ -246,9 +198,7 @@ fn export(data: &Path) -> Result<(), String> {
             break;
         }
         for r in &records {
-            out.write_all(&r.bytes)
-                .and_then(|_| out.write_all(b"\n"))
-                .map_err(|e| e.to_string())?;
+            out.write_all(&r.bytes).and_then(|_| out.write_all(b"\n")).map_err(|e| e.to_string())?;
         }
         from += records.len() as u64;
     }

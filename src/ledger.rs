@@ -1,14 +1,20 @@
 //! The ledger engine: the write path (decide → append durably → project → report) and
 //! the read model it keeps current. HTTP handlers and the CLI both go through here.
 //!
-//! One writer at a time per process: the write lock spans "catch up, decide, append,
-//! project", so a command is decided against the state its events will be applied to.
-//! Across processes (Kafka replicas) the same race is settled by `apply` voiding the
-//! loser, and the writer reports that as a conflict.
+//! One writer at a time per process: the write lock spans "catch up to the log's head,
+//! decide, append, project", so a command is decided against the newest state this
+//! replica can see. Across processes (Kafka replicas) two writers can still decide
+//! against the same state; the log orders their events, `apply` voids the loser on
+//! every replica alike, and that writer reports a conflict.
+//!
+//! Projection has its own lock: the write path and the background tailer (which picks
+//! up other replicas' events) both call [`Ledger::project`]. Every projected position is
+//! published on a watch channel so readers can wait for "at least position N".
 
 use chrono::{DateTime, Duration, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use uuid::Uuid;
 
 use crate::domain::decide::REQUEST_TTL_DAYS_DEFAULT;
@@ -16,9 +22,13 @@ use crate::domain::events::{Actor, Event};
 use crate::domain::model::{ReadModel, VoidReason};
 use crate::domain::{decide, Authority, Code, Command, Context, Rejection};
 use crate::log::embedded::EmbeddedLog;
-use crate::log::{EventLog, LogError};
+use crate::log::{EventLog, LogError, NewRecord};
 use crate::projector::{catch_up, ProjectError};
 use crate::store::{Store, StoreError};
+
+/// How long a write waits for its own events to come back from the log and be
+/// projected before it gives up on learning their outcome.
+pub const WRITE_OUTCOME_WAIT_MS: u64 = 15_000;
 
 #[derive(Debug)]
 pub enum WriteError {
@@ -28,9 +38,10 @@ pub enum WriteError {
     Conflict(VoidReason),
     /// The log could not take the append; nothing was acknowledged.
     Log(LogError),
-    /// The events are durable but the read model could not follow; retrying reads
-    /// will see them once projection recovers.
+    /// The read model could not follow the log.
     Project(ProjectError),
+    /// The events are durable at these indexes, but their outcome is not known yet.
+    OutcomeUnknown { indexes: Vec<u64> },
 }
 
 impl std::fmt::Display for WriteError {
@@ -40,10 +51,22 @@ impl std::fmt::Display for WriteError {
             WriteError::Conflict(v) => write!(f, "conflict: {}: {}", v.code, v.message),
             WriteError::Log(e) => write!(f, "{e}"),
             WriteError::Project(e) => write!(f, "{e}"),
+            WriteError::OutcomeUnknown { indexes } => {
+                write!(f, "the events are on the log at {indexes:?} but this replica has not projected them yet")
+            }
         }
     }
 }
 impl std::error::Error for WriteError {}
+
+impl From<ProjectError> for WriteError {
+    fn from(e: ProjectError) -> Self {
+        match e {
+            ProjectError::Log(l) => WriteError::Log(l),
+            other => WriteError::Project(other),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum OpenError {
@@ -80,6 +103,14 @@ pub struct Written {
     pub events: Vec<Event>,
 }
 
+/// A decided command whose events are not on the log yet.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub events: Vec<Event>,
+    /// The position the decision was made at.
+    pub seen: u64,
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
@@ -96,6 +127,8 @@ pub struct Ledger {
     log: Arc<dyn EventLog>,
     store: Store,
     write_lock: Mutex<()>,
+    project_lock: Mutex<()>,
+    projected: tokio::sync::watch::Sender<u64>,
     request_ttl: Duration,
     log_description: String,
 }
@@ -122,57 +155,74 @@ impl Ledger {
         let dir = DataDir(dir.to_owned());
         let log = EmbeddedLog::open(&dir.log_file()).map_err(OpenError::Log)?;
         let store = Store::open(&dir.read_model()).map_err(OpenError::Store)?;
-        let description = format!("embedded:{}", log.path().display());
-        Ledger::with(Arc::new(log), store, description)
+        Ledger::with(Arc::new(log), store, "embedded".to_owned())
     }
 
-    pub fn with(
-        log: Arc<dyn EventLog>,
-        store: Store,
-        log_description: String,
-    ) -> Result<Ledger, OpenError> {
+    /// A ledger over any log. `log_identity` names the log (e.g. `kafka:<topic>`); a
+    /// read model built from one log refuses to follow another.
+    pub fn with(log: Arc<dyn EventLog>, store: Store, log_identity: String) -> Result<Ledger, OpenError> {
+        store.bind_log(&log_identity).map_err(OpenError::Store)?;
         let head = log.head().map_err(OpenError::Log)?;
         if store.position() > head {
             return Err(OpenError::Project(ProjectError::Log(LogError::Corrupt {
                 index: head,
                 why: format!(
-                    "the read model is at {} but the log ends at {head}; rebuild the read model",
+                    "the read model is at {} but the log ends at {head}; the log lost records or this is the wrong log",
                     store.position()
                 ),
             })));
         }
         catch_up(log.as_ref(), &store).map_err(OpenError::Project)?;
+        let (projected, _) = tokio::sync::watch::channel(store.position());
         Ok(Ledger {
             log,
             store,
             write_lock: Mutex::new(()),
+            project_lock: Mutex::new(()),
+            projected,
             request_ttl: Duration::days(REQUEST_TTL_DAYS_DEFAULT),
-            log_description,
+            log_description: log_identity,
         })
     }
 
-    /// The read model, for queries. Reads see every write acknowledged before them.
+    /// The read model, for queries.
     pub fn model(&self) -> &Store {
         &self.store
     }
 
-    pub fn request_ttl(&self) -> Duration {
-        self.request_ttl
+    /// Projects whatever the log holds beyond the read model; returns the position.
+    pub fn project(&self) -> Result<u64, ProjectError> {
+        let _guard = self.project_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let result = catch_up(self.log.as_ref(), &self.store);
+        // Publish even after an error: what was committed before it is visible.
+        self.projected.send_replace(self.store.position());
+        result
+    }
+
+    /// Waits until the read model has reached `position`, at most `timeout`.
+    /// Returns the position reached (which may be short of `position`).
+    pub async fn wait_for(&self, position: u64, timeout: std::time::Duration) -> u64 {
+        let mut rx = self.projected.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
+        match reached {
+            Ok(Ok(p)) => *p,
+            _ => self.store.position(),
+        }
     }
 
     /// Decides `command` at `now`, appends its events durably, projects them and
     /// reports the position reached.
-    pub fn execute(
-        &self,
-        command: &Command,
-        caller: &Caller,
-        now: DateTime<Utc>,
-    ) -> Result<Written, WriteError> {
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
+    pub fn execute(&self, command: &Command, caller: &Caller, now: DateTime<Utc>) -> Result<Written, WriteError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let prepared = self.prepare(command, caller, now)?;
+        self.commit(prepared)
+    }
+
+    /// The first half of a write: catch up with the log's head, then decide.
+    /// Public so that tests can line up two replicas' decisions against the same state.
+    pub fn prepare(&self, command: &Command, caller: &Caller, now: DateTime<Utc>) -> Result<Prepared, WriteError> {
+        let head = self.log.head().map_err(WriteError::Log)?;
+        self.project_until(head)?;
         let mut new_id = Uuid::now_v7;
         let mut ctx = Context {
             actor: caller.actor.clone(),
@@ -182,55 +232,61 @@ impl Ledger {
             request_ttl: self.request_ttl,
             new_id: &mut new_id,
         };
+        let seen = self.store.position();
         let events = decide(command, &self.store, &mut ctx).map_err(WriteError::Rejected)?;
-        if events.is_empty() {
-            return Ok(Written {
-                position: self.store.position(),
-                events,
-            });
-        }
-        let position = self.append_and_project(&events)?;
-        Ok(Written { position, events })
+        Ok(Prepared { events, seen })
     }
 
-    /// Appends already-formed records (import) exactly as given, under the same lock as
-    /// commands. Each must decode as an event; `apply` judges each one, so an event that
-    /// breaks a rule is recorded as void rather than refused.
-    pub fn import(&self, records: &[Vec<u8>]) -> Result<u64, WriteError> {
-        for (i, r) in records.iter().enumerate() {
-            Event::decode(r).map_err(|e| {
-                WriteError::Rejected(Rejection::new(
-                    Code::InvalidField,
-                    format!("record {i} does not decode: {e}"),
-                ))
-            })?;
+    /// The second half of a write: append durably, project, and report the outcome.
+    pub fn commit(&self, prepared: Prepared) -> Result<Written, WriteError> {
+        if prepared.events.is_empty() {
+            return Ok(Written { position: prepared.seen, events: prepared.events });
         }
-        let _guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
-        self.log.append(records).map_err(WriteError::Log)?;
-        catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)
-    }
-
-    fn append_and_project(&self, events: &[Event]) -> Result<u64, WriteError> {
-        let records: Vec<Vec<u8>> = events.iter().map(Event::encode).collect();
-        let head = self.log.append(&records).map_err(WriteError::Log)?;
-        let first = head - events.len() as u64;
-        catch_up(self.log.as_ref(), &self.store).map_err(WriteError::Project)?;
-        debug_assert!(self.store.position() >= head);
+        let records: Vec<NewRecord> = prepared.events.iter().map(record_of).collect();
+        let indexes = self.log.append(&records).map_err(WriteError::Log)?;
+        let position = indexes.last().expect("one index per record") + 1;
+        self.project_until(position).map_err(|e| match e {
+            WriteError::OutcomeUnknown { .. } => WriteError::OutcomeUnknown { indexes: indexes.clone() },
+            other => other,
+        })?;
         // The first void event decides: later events of the command depend on it.
-        for index in first..head {
-            let outcome = self
-                .store
-                .outcome(index)
-                .expect("projected events have outcomes");
+        for index in &indexes {
+            let outcome = self.store.outcome(*index).expect("projected events have outcomes");
             if let Some(void) = outcome.void {
                 return Err(WriteError::Conflict(void));
             }
         }
-        Ok(head)
+        Ok(Written { position, events: prepared.events })
+    }
+
+    /// Projects until the read model has reached `position`, or gives up after
+    /// [`WRITE_OUTCOME_WAIT_MS`].
+    fn project_until(&self, position: u64) -> Result<(), WriteError> {
+        let deadline = Instant::now() + std::time::Duration::from_millis(WRITE_OUTCOME_WAIT_MS);
+        while self.project()? < position {
+            if Instant::now() > deadline {
+                return Err(WriteError::OutcomeUnknown { indexes: Vec::new() });
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends already-formed records (import) exactly as given, under the same lock as
+    /// commands. Each must decode as an event; `apply` judges each one, so an event that
+    /// breaks a rule is recorded as void rather than refused. Returns the position.
+    pub fn import(&self, records: &[Vec<u8>]) -> Result<u64, WriteError> {
+        let mut outgoing = Vec::with_capacity(records.len());
+        for (i, bytes) in records.iter().enumerate() {
+            let event = Event::decode(bytes).map_err(|e| {
+                WriteError::Rejected(Rejection::new(Code::InvalidField, format!("record {i} does not decode: {e}")))
+            })?;
+            outgoing.push(NewRecord { bytes: bytes.clone(), ..record_of(&event) });
+        }
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let indexes = self.log.append(&outgoing).map_err(WriteError::Log)?;
+        let position = indexes.last().map(|i| i + 1).unwrap_or(self.store.position());
+        self.project_until(position)?;
+        Ok(position)
     }
 
     pub fn status(&self) -> Result<Status, LogError> {
@@ -250,9 +306,7 @@ impl Ledger {
     pub fn void_between(&self, from: u64, to: u64) -> Vec<(u64, String)> {
         (from..to)
             .filter_map(|i| {
-                self.store
-                    .outcome(i)
-                    .and_then(|o| o.void.map(|v| (i, format!("{}: {}", v.code, v.message))))
+                self.store.outcome(i).and_then(|o| o.void.map(|v| (i, format!("{}: {}", v.code, v.message))))
             })
             .collect()
     }
@@ -264,5 +318,15 @@ impl Ledger {
     /// Flushes the read model (graceful shutdown).
     pub fn close(&self) -> Result<(), StoreError> {
         self.store.flush()
+    }
+}
+
+/// How an event goes on a log: its bytes, its owner as the key, its id and type.
+pub fn record_of(event: &Event) -> NewRecord {
+    NewRecord {
+        key: event.data.owner(),
+        id: event.id.to_string(),
+        kind: event.type_name().to_owned(),
+        bytes: event.encode(),
     }
 }

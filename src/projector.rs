@@ -62,10 +62,7 @@ pub fn catch_up(log: &dyn EventLog, store: &Store) -> Result<u64, ProjectError> 
                 Err(error) => {
                     // Keep what this batch did before the bad record, then stop at it.
                     store.commit(overlay.into_writes())?;
-                    return Err(ProjectError::Undecodable {
-                        index: record.index,
-                        error,
-                    });
+                    return Err(ProjectError::Undecodable { index: record.index, error });
                 }
             };
             // A void event is an outcome, not an error: it is recorded and projection goes on.

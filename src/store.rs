@@ -10,6 +10,9 @@ use std::path::Path;
 use crate::domain::model::{digest, Kv, Write};
 
 const TREE: &str = "read-model";
+/// Facts about the store itself, outside the read model and its digest.
+const STORE_META_TREE: &str = "store-meta";
+const LOG_IDENTITY_KEY: &[u8] = b"log";
 /// sled's page cache; bounded so the resident set stays predictable.
 pub const CACHE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 
@@ -17,6 +20,7 @@ pub const CACHE_BYTES_MAX: u64 = 256 * 1024 * 1024;
 pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
+    meta: sled::Tree,
 }
 
 #[derive(Debug)]
@@ -37,31 +41,40 @@ impl From<sled::Error> for StoreError {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES_MAX)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    StoreError(format!(
-                        "{} is in use by another ledger process (stop it first): {io}",
-                        dir.display()
-                    ))
-                }
-                other => StoreError(other.to_string()),
-            })?;
+        let db = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES_MAX).open().map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                StoreError(format!("{} is in use by another ledger process (stop it first): {io}", dir.display()))
+            }
+            other => StoreError(other.to_string()),
+        })?;
         let tree = db.open_tree(TREE)?;
-        Ok(Store { db, tree })
+        let meta = db.open_tree(STORE_META_TREE)?;
+        Ok(Store { db, tree, meta })
+    }
+
+    /// Records which log this read model follows, or refuses if it follows another:
+    /// positions of one log mean nothing on a different one.
+    pub fn bind_log(&self, identity: &str) -> Result<(), StoreError> {
+        match self.meta.get(LOG_IDENTITY_KEY)? {
+            Some(bound) if bound.as_ref() != identity.as_bytes() => Err(StoreError(format!(
+                "this read model follows log '{}', not '{identity}'; use a new data directory for another log",
+                String::from_utf8_lossy(&bound)
+            ))),
+            Some(_) => Ok(()),
+            None => {
+                self.meta.insert(LOG_IDENTITY_KEY, identity.as_bytes())?;
+                self.db.flush()?;
+                Ok(())
+            }
+        }
     }
 
     /// A store that lives in memory and disappears on drop (tests, `verify`).
     pub fn temporary() -> Result<Store, StoreError> {
         let db = sled::Config::new().temporary(true).open()?;
         let tree = db.open_tree(TREE)?;
-        Ok(Store { db, tree })
+        let meta = db.open_tree(STORE_META_TREE)?;
+        Ok(Store { db, tree, meta })
     }
 
     /// Writes one projected batch atomically.

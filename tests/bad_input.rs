@@ -29,44 +29,18 @@ fn case(
     status: u16,
     code: &'static str,
 ) -> Case {
-    Case {
-        name,
-        method,
-        path,
-        token,
-        body: body.map(|b| b.to_string()),
-        status,
-        code,
-    }
+    Case { name, method, path, token, body: body.map(|b| b.to_string()), status, code }
 }
 
 /// A ledger with Maestro's agent system and one pending and one approved request.
 async fn setup() -> (TestLedger, String, String) {
     let t = TestLedger::new();
-    t.register_system(
-        "310000019_maestro",
-        &["skattegrunnlag", "revisormedarbeider"],
-        &["ske-mva-rapportering"],
-    )
-    .await
-    .assert_ok();
-    let pending = t
-        .request_agent(
-            "310000019_maestro",
-            RETT_REVISJON,
-            Some("pending"),
-            &["revisormedarbeider"],
-        )
-        .await;
+    t.register_system("310000019_maestro", &["skattegrunnlag", "revisormedarbeider"], &["ske-mva-rapportering"])
+        .await
+        .assert_ok();
+    let pending = t.request_agent("310000019_maestro", RETT_REVISJON, Some("pending"), &["revisormedarbeider"]).await;
     let pending = pending.assert_ok()["id"].as_str().unwrap().to_owned();
-    let agent = t
-        .agent_user(
-            "310000019_maestro",
-            RETT_REVISJON,
-            Some("agent"),
-            &["revisormedarbeider"],
-        )
-        .await;
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, Some("agent"), &["revisormedarbeider"]).await;
     (t, pending, agent)
 }
 
@@ -74,41 +48,14 @@ async fn run(t: &TestLedger, cases: Vec<Case>) {
     for c in cases {
         let before_head = t.position();
         let before_digest = t.digest();
-        let reply = t
-            .call_raw(
-                c.method.clone(),
-                &c.path,
-                c.token.as_deref(),
-                c.body.as_deref(),
-                "application/json",
-            )
-            .await;
-        assert_eq!(
-            reply.status.as_u16(),
-            c.status,
-            "{}: {}",
-            c.name,
-            reply.body
-        );
+        let reply =
+            t.call_raw(c.method.clone(), &c.path, c.token.as_deref(), c.body.as_deref(), "application/json").await;
+        assert_eq!(reply.status.as_u16(), c.status, "{}: {}", c.name, reply.body);
         assert_eq!(reply.content_type, "application/problem+json", "{}", c.name);
         assert_eq!(reply.body["code"], c.code, "{}: {}", c.name, reply.body);
-        assert!(
-            reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
-            "{}: a problem explains itself",
-            c.name
-        );
-        assert_eq!(
-            t.position(),
-            before_head,
-            "{}: nothing may be written",
-            c.name
-        );
-        assert_eq!(
-            t.digest(),
-            before_digest,
-            "{}: the read model may not change",
-            c.name
-        );
+        assert!(reply.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}: a problem explains itself", c.name);
+        assert_eq!(t.position(), before_head, "{}: nothing may be written", c.name);
+        assert_eq!(t.digest(), before_digest, "{}: the read model may not change", c.name);
     }
 }
 
@@ -117,7 +64,8 @@ async fn bad_requests_are_refused_with_stable_codes_and_write_nothing() {
     let (t, pending, agent) = setup().await;
     let vendor = Some(t.vendor(MAESTRO));
     let request = |party: &str, system: &str, extra: Value| {
-        let mut b = json!({"systemId": system, "partyOrgNo": party, "accessPackages": [{"urn": pkg("skattegrunnlag")}]});
+        let mut b =
+            json!({"systemId": system, "partyOrgNo": party, "accessPackages": [{"urn": pkg("skattegrunnlag")}]});
         for (k, v) in extra.as_object().unwrap() {
             b[k] = v.clone();
         }
@@ -126,61 +74,373 @@ async fn bad_requests_are_refused_with_stable_codes_and_write_nothing() {
     let std_path = format!("{AUTHN}/systemuser/request/vendor");
     let agent_path = format!("{AUTHN}/systemuser/request/vendor/agent");
     let cases = vec![
-        Case { name: "malformed JSON", method: Method::POST, path: std_path.clone(), token: vendor.clone(), body: Some("{\"systemId\": ".to_owned()), status: 400, code: "malformed_json" },
-        case("wrong JSON type", Method::POST, std_path.clone(), vendor.clone(), Some(json!({"systemId": 5, "partyOrgNo": KUNDE_A})), 400, "invalid_body"),
-        case("unknown field", Method::POST, std_path.clone(), vendor.clone(), Some(request(KUNDE_A, "310000019_maestro", json!({"bogus": 1}))), 400, "invalid_body"),
-        case("invalid org number (check digit)", Method::POST, std_path.clone(), vendor.clone(), Some(request("310000018", "310000019_maestro", json!({}))), 400, "invalid_org_number"),
-        case("org number of the wrong length", Method::POST, std_path.clone(), vendor.clone(), Some(request("31000001", "310000019_maestro", json!({}))), 400, "invalid_org_number"),
-        case("unknown system", Method::POST, std_path.clone(), vendor.clone(), Some(request(KUNDE_A, "310000019_nope", json!({}))), 404, "system_not_found"),
-        case("unknown party", Method::POST, std_path.clone(), vendor.clone(), Some(request("310000191", "310000019_maestro", json!({}))), 404, "party_not_found"),
+        Case {
+            name: "malformed JSON",
+            method: Method::POST,
+            path: std_path.clone(),
+            token: vendor.clone(),
+            body: Some("{\"systemId\": ".to_owned()),
+            status: 400,
+            code: "malformed_json",
+        },
+        case(
+            "wrong JSON type",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(json!({"systemId": 5, "partyOrgNo": KUNDE_A})),
+            400,
+            "invalid_body",
+        ),
+        case(
+            "unknown field",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request(KUNDE_A, "310000019_maestro", json!({"bogus": 1}))),
+            400,
+            "invalid_body",
+        ),
+        case(
+            "invalid org number (check digit)",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request("310000018", "310000019_maestro", json!({}))),
+            400,
+            "invalid_org_number",
+        ),
+        case(
+            "org number of the wrong length",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request("31000001", "310000019_maestro", json!({}))),
+            400,
+            "invalid_org_number",
+        ),
+        case(
+            "unknown system",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request(KUNDE_A, "310000019_nope", json!({}))),
+            404,
+            "system_not_found",
+        ),
+        case(
+            "unknown party",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request("310000191", "310000019_maestro", json!({}))),
+            404,
+            "party_not_found",
+        ),
         case(
             "right not in the system",
             Method::POST,
             std_path.clone(),
             vendor.clone(),
-            Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]})),
+            Some(
+                json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]}),
+            ),
             400,
             "right_not_in_system",
         ),
-        case("package not in the system", Method::POST, std_path.clone(), vendor.clone(), Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skatt-naering")}]})), 400, "access_package_not_in_system"),
-        case("agent package on a standard request", Method::POST, std_path.clone(), vendor.clone(), Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("revisormedarbeider")}]})), 400, "access_package_not_assignable"),
-        case("empty standard request", Method::POST, std_path.clone(), vendor.clone(), Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A})), 400, "empty_request"),
-        case("agent request with rights", Method::POST, agent_path.clone(), vendor.clone(), Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skattegrunnlag")}], "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})), 400, "rights_not_allowed_for_agent"),
-        case("agent request without packages", Method::POST, agent_path.clone(), vendor.clone(), Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A})), 400, "empty_request"),
-        case("redirect URL not allowed", Method::POST, std_path.clone(), vendor.clone(), Some(request(KUNDE_A, "310000019_maestro", json!({"redirectUrl": "https://evil.example/x"}))), 400, "invalid_redirect_url"),
-        case("vendor acting on another vendor's system", Method::POST, std_path.clone(), Some(t.vendor(SYSTEMHUSET)), Some(request(KUNDE_A, "310000019_maestro", json!({}))), 403, "not_system_vendor"),
-        case("vendor reading another vendor's request", Method::GET, format!("{agent_path}/{pending}"), Some(t.vendor(SYSTEMHUSET)), None, 403, "not_system_vendor"),
+        case(
+            "package not in the system",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(
+                json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skatt-naering")}]}),
+            ),
+            400,
+            "access_package_not_in_system",
+        ),
+        case(
+            "agent package on a standard request",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(
+                json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("revisormedarbeider")}]}),
+            ),
+            400,
+            "access_package_not_assignable",
+        ),
+        case(
+            "empty standard request",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A})),
+            400,
+            "empty_request",
+        ),
+        case(
+            "agent request with rights",
+            Method::POST,
+            agent_path.clone(),
+            vendor.clone(),
+            Some(
+                json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skattegrunnlag")}], "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]}),
+            ),
+            400,
+            "rights_not_allowed_for_agent",
+        ),
+        case(
+            "agent request without packages",
+            Method::POST,
+            agent_path.clone(),
+            vendor.clone(),
+            Some(json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A})),
+            400,
+            "empty_request",
+        ),
+        case(
+            "redirect URL not allowed",
+            Method::POST,
+            std_path.clone(),
+            vendor.clone(),
+            Some(request(KUNDE_A, "310000019_maestro", json!({"redirectUrl": "https://evil.example/x"}))),
+            400,
+            "invalid_redirect_url",
+        ),
+        case(
+            "vendor acting on another vendor's system",
+            Method::POST,
+            std_path.clone(),
+            Some(t.vendor(SYSTEMHUSET)),
+            Some(request(KUNDE_A, "310000019_maestro", json!({}))),
+            403,
+            "not_system_vendor",
+        ),
+        case(
+            "vendor reading another vendor's request",
+            Method::GET,
+            format!("{agent_path}/{pending}"),
+            Some(t.vendor(SYSTEMHUSET)),
+            None,
+            403,
+            "not_system_vendor",
+        ),
         case(
             "vendor updating another vendor's system",
             Method::PUT,
             format!("{AUTHN}/systemregister/vendor/310000019_maestro"),
             Some(t.vendor(SYSTEMHUSET)),
-            Some(json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}})),
+            Some(
+                json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}}),
+            ),
             403,
             "not_system_vendor",
         ),
-        case("registering a system twice", Method::POST, format!("{AUTHN}/systemregister/vendor"), vendor.clone(), Some(json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}})), 409, "system_exists"),
-        case("approving as another organisation", Method::POST, format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"), Some(t.admin(KUNDE_A)), None, 403, "not_request_party"),
-        case("approving an agent request on the standard path", Method::POST, format!("{AUTHN}/systemuser/request/{RETT_REVISJON}/{pending}/approve"), Some(t.admin(RETT_REVISJON)), None, 409, "user_type_mismatch"),
-        case("approving twice", Method::POST, format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{agent}/approve"), Some(t.admin(RETT_REVISJON)), None, 409, "request_not_new"),
-        case("approving an unknown request", Method::POST, format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/0195c1e2-0000-7000-8000-000000000001/approve"), Some(t.admin(RETT_REVISJON)), None, 404, "request_not_found"),
-        case("request id that is no UUID", Method::POST, format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/not-a-uuid/approve"), Some(t.admin(RETT_REVISJON)), None, 400, "invalid_parameter"),
-        case("linking a client that lacks a package", Method::POST, format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_A}"), Some(t.client_admin(RETT_REVISJON)), None, 409, "client_lacks_access_package"),
-        case("linking with an invalid client org number", Method::POST, format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client=123456789"), Some(t.client_admin(RETT_REVISJON)), None, 400, "invalid_org_number"),
-        case("linking another organisation's agent", Method::POST, format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_A}"), Some(t.client_admin(KUNDE_B)), None, 403, "not_owner"),
-        case("linking without a client", Method::POST, format!("{AUTHN}/enduser/systemuser/clients?agent={agent}"), Some(t.client_admin(RETT_REVISJON)), None, 400, "invalid_parameter"),
-        case("unlinking a client that is not linked", Method::DELETE, format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_B}"), Some(t.client_admin(RETT_REVISJON)), None, 404, "client_not_linked"),
-        case("a token of the wrong role", Method::POST, format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"), Some(t.vendor(RETT_REVISJON)), None, 403, "role_not_allowed"),
-        case("a PDP token writing", Method::POST, "/v1/parties".to_owned(), Some(t.pdp()), Some(json!({"orgNo": KUNDE_A, "partyId": 1, "partyUuid": "0195c1e2-0000-7000-8000-000000000001", "name": "x"})), 403, "role_not_allowed"),
-        case("an admin granting a register role", Method::POST, "/v1/client-relationships".to_owned(), Some(t.admin(KUNDE_A)), Some(json!({"client": KUNDE_A, "facilitator": RETT_REVISJON, "role": "REVI"})), 403, "not_entitled"),
-        case("an unknown register role", Method::POST, "/v1/client-relationships".to_owned(), Some(t.register()), Some(json!({"client": KUNDE_A, "facilitator": RETT_REVISJON, "role": "BOSS"})), 400, "invalid_role"),
-        case("revoking a relationship that does not exist", Method::DELETE, format!("/v1/client-relationships?client={KUNDE_A}&facilitator={RETT_REVISJON}"), Some(t.register()), None, 404, "client_relationship_not_found"),
-        case("a policy naming an undefined package", Method::PUT, "/v1/resources/ny-tjeneste/policy".to_owned(), Some(t.token(Role::ServiceOwner, Some(SKATTEETATEN))), Some(json!({"rules": [{"accessPackage": pkg("finnes-ikke"), "actions": ["read"]}]})), 400, "unknown_access_package"),
-        case("another service owner's policy", Method::PUT, "/v1/resources/ske-mva-rapportering/policy".to_owned(), Some(t.token(Role::ServiceOwner, Some(MEGLER))), Some(json!({"rules": [{"right": true, "actions": ["read"]}]})), 403, "not_policy_owner"),
-        case("a party id used by another party", Method::POST, "/v1/parties".to_owned(), Some(t.register()), Some(json!({"orgNo": "310000191", "partyId": 50001, "partyUuid": "0195c1e2-0000-7000-8000-0000000000ff", "name": "x"})), 409, "party_id_in_use"),
-        case("no token", Method::POST, std_path.clone(), None, Some(request(KUNDE_A, "310000019_maestro", json!({}))), 401, "unauthenticated"),
-        case("a garbage token", Method::POST, std_path.clone(), Some("not.a.token".to_owned()), Some(request(KUNDE_A, "310000019_maestro", json!({}))), 401, "unauthenticated"),
-        case("no such endpoint", Method::GET, "/v1/nothing-here".to_owned(), vendor.clone(), None, 404, "no_such_endpoint"),
+        case(
+            "registering a system twice",
+            Method::POST,
+            format!("{AUTHN}/systemregister/vendor"),
+            vendor.clone(),
+            Some(
+                json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}}),
+            ),
+            409,
+            "system_exists",
+        ),
+        case(
+            "approving as another organisation",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"),
+            Some(t.admin(KUNDE_A)),
+            None,
+            403,
+            "not_request_party",
+        ),
+        case(
+            "approving an agent request on the standard path",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/{RETT_REVISJON}/{pending}/approve"),
+            Some(t.admin(RETT_REVISJON)),
+            None,
+            409,
+            "user_type_mismatch",
+        ),
+        case(
+            "approving twice",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{agent}/approve"),
+            Some(t.admin(RETT_REVISJON)),
+            None,
+            409,
+            "request_not_new",
+        ),
+        case(
+            "approving an unknown request",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/0195c1e2-0000-7000-8000-000000000001/approve"),
+            Some(t.admin(RETT_REVISJON)),
+            None,
+            404,
+            "request_not_found",
+        ),
+        case(
+            "request id that is no UUID",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/not-a-uuid/approve"),
+            Some(t.admin(RETT_REVISJON)),
+            None,
+            400,
+            "invalid_parameter",
+        ),
+        case(
+            "linking a client that lacks a package",
+            Method::POST,
+            format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_A}"),
+            Some(t.client_admin(RETT_REVISJON)),
+            None,
+            409,
+            "client_lacks_access_package",
+        ),
+        case(
+            "linking with an invalid client org number",
+            Method::POST,
+            format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client=123456789"),
+            Some(t.client_admin(RETT_REVISJON)),
+            None,
+            400,
+            "invalid_org_number",
+        ),
+        case(
+            "linking another organisation's agent",
+            Method::POST,
+            format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_A}"),
+            Some(t.client_admin(KUNDE_B)),
+            None,
+            403,
+            "not_owner",
+        ),
+        case(
+            "linking without a client",
+            Method::POST,
+            format!("{AUTHN}/enduser/systemuser/clients?agent={agent}"),
+            Some(t.client_admin(RETT_REVISJON)),
+            None,
+            400,
+            "invalid_parameter",
+        ),
+        case(
+            "unlinking a client that is not linked",
+            Method::DELETE,
+            format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={KUNDE_B}"),
+            Some(t.client_admin(RETT_REVISJON)),
+            None,
+            404,
+            "client_not_linked",
+        ),
+        case(
+            "a token of the wrong role",
+            Method::POST,
+            format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"),
+            Some(t.vendor(RETT_REVISJON)),
+            None,
+            403,
+            "role_not_allowed",
+        ),
+        case(
+            "a PDP token writing",
+            Method::POST,
+            "/v1/parties".to_owned(),
+            Some(t.pdp()),
+            Some(
+                json!({"orgNo": KUNDE_A, "partyId": 1, "partyUuid": "0195c1e2-0000-7000-8000-000000000001", "name": "x"}),
+            ),
+            403,
+            "role_not_allowed",
+        ),
+        case(
+            "an admin granting a register role",
+            Method::POST,
+            "/v1/client-relationships".to_owned(),
+            Some(t.admin(KUNDE_A)),
+            Some(json!({"client": KUNDE_A, "facilitator": RETT_REVISJON, "role": "REVI"})),
+            403,
+            "not_entitled",
+        ),
+        case(
+            "an unknown register role",
+            Method::POST,
+            "/v1/client-relationships".to_owned(),
+            Some(t.register()),
+            Some(json!({"client": KUNDE_A, "facilitator": RETT_REVISJON, "role": "BOSS"})),
+            400,
+            "invalid_role",
+        ),
+        case(
+            "revoking a relationship that does not exist",
+            Method::DELETE,
+            format!("/v1/client-relationships?client={KUNDE_A}&facilitator={RETT_REVISJON}"),
+            Some(t.register()),
+            None,
+            404,
+            "client_relationship_not_found",
+        ),
+        case(
+            "a policy naming an undefined package",
+            Method::PUT,
+            "/v1/resources/ny-tjeneste/policy".to_owned(),
+            Some(t.token(Role::ServiceOwner, Some(SKATTEETATEN))),
+            Some(json!({"rules": [{"accessPackage": pkg("finnes-ikke"), "actions": ["read"]}]})),
+            400,
+            "unknown_access_package",
+        ),
+        case(
+            "another service owner's policy",
+            Method::PUT,
+            "/v1/resources/ske-mva-rapportering/policy".to_owned(),
+            Some(t.token(Role::ServiceOwner, Some(MEGLER))),
+            Some(json!({"rules": [{"right": true, "actions": ["read"]}]})),
+            403,
+            "not_policy_owner",
+        ),
+        case(
+            "a party id used by another party",
+            Method::POST,
+            "/v1/parties".to_owned(),
+            Some(t.register()),
+            Some(
+                json!({"orgNo": "310000191", "partyId": 50001, "partyUuid": "0195c1e2-0000-7000-8000-0000000000ff", "name": "x"}),
+            ),
+            409,
+            "party_id_in_use",
+        ),
+        case(
+            "no token",
+            Method::POST,
+            std_path.clone(),
+            None,
+            Some(request(KUNDE_A, "310000019_maestro", json!({}))),
+            401,
+            "unauthenticated",
+        ),
+        case(
+            "a garbage token",
+            Method::POST,
+            std_path.clone(),
+            Some("not.a.token".to_owned()),
+            Some(request(KUNDE_A, "310000019_maestro", json!({}))),
+            401,
+            "unauthenticated",
+        ),
+        case(
+            "no such endpoint",
+            Method::GET,
+            "/v1/nothing-here".to_owned(),
+            vendor.clone(),
+            None,
+            404,
+            "no_such_endpoint",
+        ),
         case("method not allowed", Method::PATCH, std_path.clone(), vendor.clone(), None, 405, "method_not_allowed"),
     ];
     run(&t, cases).await;
@@ -210,41 +470,14 @@ async fn approving_after_the_time_to_live_is_refused() {
 async fn bodies_beyond_the_limit_and_wrong_media_types_are_refused() {
     let (t, _, _) = setup().await;
     let before = t.position();
-    let huge = format!(
-        "{{\"systemId\":\"{}\"}}",
-        "x".repeat(ledger::api::extract::REQUEST_BODY_BYTES_MAX)
-    );
+    let huge = format!("{{\"systemId\":\"{}\"}}", "x".repeat(ledger::api::extract::REQUEST_BODY_BYTES_MAX));
     let path = format!("{AUTHN}/systemuser/request/vendor");
-    let reply = t
-        .call_raw(
-            Method::POST,
-            &path,
-            Some(&t.vendor(MAESTRO)),
-            Some(&huge),
-            "application/json",
-        )
-        .await;
+    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some(&huge), "application/json").await;
     reply.assert_problem(413, "body_too_large");
-    let reply = t
-        .call_raw(
-            Method::POST,
-            &path,
-            Some(&t.vendor(MAESTRO)),
-            Some("{}"),
-            "text/plain",
-        )
-        .await;
+    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some("{}"), "text/plain").await;
     reply.assert_problem(415, "unsupported_media_type");
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let reply = t
-        .call_raw(
-            Method::POST,
-            &path,
-            Some(&t.vendor(MAESTRO)),
-            Some(&deep),
-            "application/json",
-        )
-        .await;
+    let reply = t.call_raw(Method::POST, &path, Some(&t.vendor(MAESTRO)), Some(&deep), "application/json").await;
     assert_eq!(reply.status.as_u16(), 400, "{}", reply.body);
     assert_eq!(t.position(), before);
 }
@@ -266,40 +499,19 @@ async fn tokens_that_are_expired_foreign_or_unsigned_are_refused() {
     };
     let iss = ledger::auth::DEV_ISSUER;
     let aud = ledger::auth::AUDIENCE;
-    let other_key =
-        ledger::auth::DevKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
+    let other_key = ledger::auth::DevKey::load_or_create(tempfile::tempdir().unwrap().path()).unwrap();
     let unsigned = {
         use base64::Engine;
-        let b64 =
-            |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        let b64 = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
         let c = serde_json::to_value(claims(iss, aud, now, now + 600)).unwrap();
-        format!(
-            "{}.{}.",
-            b64(&json!({"alg": "none", "typ": "JWT"})),
-            b64(&c)
-        )
+        format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&c))
     };
     let tokens = [
-        (
-            "expired",
-            t.key.sign(&claims(iss, aud, now - 7200, now - 3600)),
-        ),
-        (
-            "not yet valid",
-            t.key.sign(&claims(iss, aud, now + 3600, now + 7200)),
-        ),
-        (
-            "wrong issuer",
-            t.key.sign(&claims("someone-else", aud, now, now + 600)),
-        ),
-        (
-            "wrong audience",
-            t.key.sign(&claims(iss, "another-service", now, now + 600)),
-        ),
-        (
-            "signed by another key",
-            other_key.sign(&claims(iss, aud, now, now + 600)),
-        ),
+        ("expired", t.key.sign(&claims(iss, aud, now - 7200, now - 3600))),
+        ("not yet valid", t.key.sign(&claims(iss, aud, now + 3600, now + 7200))),
+        ("wrong issuer", t.key.sign(&claims("someone-else", aud, now, now + 600))),
+        ("wrong audience", t.key.sign(&claims(iss, "another-service", now, now + 600))),
+        ("signed by another key", other_key.sign(&claims(iss, aud, now, now + 600))),
         ("alg none", unsigned),
     ];
     let path = format!("{AUTHN}/systemregister/vendor/310000019_maestro");
@@ -308,42 +520,19 @@ async fn tokens_that_are_expired_foreign_or_unsigned_are_refused() {
         assert_eq!(reply.status.as_u16(), 401, "{what}: {}", reply.body);
         assert_eq!(reply.body["code"], "unauthenticated", "{what}");
     }
-    t.call(Method::GET, &path, Some(&t.vendor(MAESTRO)), None)
-        .await
-        .assert_ok();
+    t.call(Method::GET, &path, Some(&t.vendor(MAESTRO)), None).await.assert_ok();
 }
 
 #[tokio::test]
 async fn malformed_decision_requests_are_indeterminate_not_errors() {
     let (t, _, agent) = setup().await;
-    let body =
-        json!({"Request": {"AccessSubject": [{"Attribute": []}], "Action": [], "Resource": []}});
+    let body = json!({"Request": {"AccessSubject": [{"Attribute": []}], "Action": [], "Resource": []}});
     let reply = t.xacml(&body).await;
     assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate");
-    assert!(reply.body["Response"][0]["Status"]["StatusMessage"]
-        .as_str()
-        .unwrap()
-        .contains("subject"));
-    let reply = t
-        .xacml(&xacml_request(
-            &agent,
-            "write",
-            "ske-mva-rapportering",
-            "310000018",
-        ))
-        .await;
-    assert_eq!(
-        reply.body["Response"][0]["Decision"], "Indeterminate",
-        "an invalid org number is malformed"
-    );
-    let not_json = t
-        .call_raw(
-            Method::POST,
-            "/authorization/api/v1/decision",
-            Some(&t.pdp()),
-            Some("{"),
-            "application/json",
-        )
-        .await;
+    assert!(reply.body["Response"][0]["Status"]["StatusMessage"].as_str().unwrap().contains("subject"));
+    let reply = t.xacml(&xacml_request(&agent, "write", "ske-mva-rapportering", "310000018")).await;
+    assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate", "an invalid org number is malformed");
+    let not_json =
+        t.call_raw(Method::POST, "/authorization/api/v1/decision", Some(&t.pdp()), Some("{"), "application/json").await;
     not_json.assert_problem(400, "malformed_json");
 }

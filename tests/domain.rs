@@ -37,11 +37,7 @@ impl World {
     /// Given: a vendor, a facilitator, a client, the revisor package, a policy and
     /// Maestro's agent system.
     fn new() -> World {
-        let mut w = World {
-            model: MemKv::default(),
-            log: Vec::new(),
-            next_id: 1,
-        };
+        let mut w = World { model: MemKv::default(), log: Vec::new(), next_id: 1 };
         for (o, pid) in [(VENDOR, 1), (FACILITATOR, 2), (CLIENT, 3)] {
             w.given(
                 Authority::Register,
@@ -90,21 +86,14 @@ impl World {
         w
     }
 
-    fn when(
-        &mut self,
-        authority: Authority,
-        command: Command,
-    ) -> Result<Vec<Event>, ledger::domain::Rejection> {
+    fn when(&mut self, authority: Authority, command: Command) -> Result<Vec<Event>, ledger::domain::Rejection> {
         let mut counter = self.next_id;
         let mut new_id = || {
             counter += 1;
             Uuid::from_u128(counter)
         };
         let mut ctx = Context {
-            actor: Actor {
-                kind: ActorKind::Person,
-                id: "someone".to_owned(),
-            },
+            actor: Actor { kind: ActorKind::Person, id: "someone".to_owned() },
             authority,
             now: t0() + Duration::minutes(self.log.len() as i64),
             correlation_id: None,
@@ -130,9 +119,7 @@ impl World {
     }
 
     fn given(&mut self, authority: Authority, command: Command) -> Vec<Event> {
-        let events = self
-            .when(authority, command)
-            .expect("given commands are valid");
+        let events = self.when(authority, command).expect("given commands are valid");
         let verdicts = self.append(events.clone());
         assert!(verdicts.iter().all(Option::is_none), "given events apply");
         events
@@ -152,17 +139,11 @@ impl World {
                 integration_title: None,
             }),
         );
-        let EventData::RequestCreated(r) = &created[0].data else {
-            panic!("a request")
-        };
+        let EventData::RequestCreated(r) = &created[0].data else { panic!("a request") };
         let id = r.request_id;
         self.given(
             Authority::Organisation(org(FACILITATOR)),
-            Command::ApproveRequest {
-                request_id: id,
-                party: org(FACILITATOR),
-                user_type: UserType::Agent,
-            },
+            Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
         );
         id
     }
@@ -212,11 +193,7 @@ fn approving_an_agent_request_creates_a_system_user_with_the_requests_id() {
     // Then approving again is refused.
     let again = w.when(
         facilitator(),
-        Command::ApproveRequest {
-            request_id: id,
-            party: org(FACILITATOR),
-            user_type: UserType::Agent,
-        },
+        Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
     );
     assert_eq!(again.unwrap_err().code, Code::RequestNotNew);
 }
@@ -237,10 +214,7 @@ fn a_second_request_for_the_same_key_returns_the_pending_one() {
     let first = w.given(Authority::Organisation(org(VENDOR)), cmd.clone());
     assert_eq!(types(&first), ["ledger.systemuserrequest.created.v1"]);
     let second = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
-    assert!(
-        second.is_empty(),
-        "no duplicate: the pending request is the answer"
-    );
+    assert!(second.is_empty(), "no duplicate: the pending request is the answer");
 }
 
 #[test]
@@ -248,29 +222,14 @@ fn deleting_an_agent_unlinks_every_client_with_the_deletion_as_cause() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(
-        facilitator(),
-        Command::LinkClient {
-            agent,
-            client: org(CLIENT),
-        },
-    );
+    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
     assert_eq!(w.decision(agent, CLIENT), Verdict::Permit);
     let events = w.given(
         facilitator(),
-        Command::DeleteSystemUser {
-            system_user_id: agent,
-            party: org(FACILITATOR),
-            user_type: UserType::Agent,
-        },
+        Command::DeleteSystemUser { system_user_id: agent, party: org(FACILITATOR), user_type: UserType::Agent },
     );
-    assert_eq!(
-        types(&events),
-        ["ledger.systemuser.deleted.v1", "ledger.client.unlinked.v1"]
-    );
-    let EventData::ClientUnlinked(u) = &events[1].data else {
-        panic!()
-    };
+    assert_eq!(types(&events), ["ledger.systemuser.deleted.v1", "ledger.client.unlinked.v1"]);
+    let EventData::ClientUnlinked(u) = &events[1].data else { panic!() };
     assert_eq!(u.reason, UnlinkReason::SystemUserDeleted);
     assert_eq!(u.cause_event_id, Some(events[0].id));
     assert!(w.model.links_of(&agent).is_empty());
@@ -282,13 +241,7 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(
-        facilitator(),
-        Command::LinkClient {
-            agent,
-            client: org(CLIENT),
-        },
-    );
+    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
     let events = w.given(
         Authority::Register,
         Command::RevokeRelationship(ClientRelationshipRevoked {
@@ -298,20 +251,9 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
             access_package: None,
         }),
     );
-    assert_eq!(
-        types(&events),
-        [
-            "ledger.clientrelationship.revoked.v1",
-            "ledger.client.unlinked.v1"
-        ]
-    );
-    let EventData::ClientUnlinked(u) = &events[1].data else {
-        panic!()
-    };
-    assert_eq!(
-        (u.reason, u.cause_event_id),
-        (UnlinkReason::RelationshipRevoked, Some(events[0].id))
-    );
+    assert_eq!(types(&events), ["ledger.clientrelationship.revoked.v1", "ledger.client.unlinked.v1"]);
+    let EventData::ClientUnlinked(u) = &events[1].data else { panic!() };
+    assert_eq!((u.reason, u.cause_event_id), (UnlinkReason::RelationshipRevoked, Some(events[0].id)));
     assert_eq!(w.decision(agent, CLIENT), Verdict::NotApplicable);
 }
 
@@ -331,29 +273,19 @@ fn approve_and_reject_decided_at_once_the_later_one_is_void() {
             integration_title: None,
         }),
     );
-    let EventData::RequestCreated(r) = &created[0].data else {
-        panic!()
-    };
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
     let id = r.request_id;
     // Two replicas decide against the same state…
     let approve = w
         .when(
             facilitator(),
-            Command::ApproveRequest {
-                request_id: id,
-                party: org(FACILITATOR),
-                user_type: UserType::Agent,
-            },
+            Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
         )
         .unwrap();
     let reject = w
         .when(
             facilitator(),
-            Command::RejectRequest {
-                request_id: id,
-                party: org(FACILITATOR),
-                user_type: UserType::Agent,
-            },
+            Command::RejectRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
         )
         .unwrap();
     // …and the log orders them: the first takes effect, the second is void.
@@ -369,31 +301,16 @@ fn a_link_racing_the_agents_deletion_is_void() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    let link = w
-        .when(
-            facilitator(),
-            Command::LinkClient {
-                agent,
-                client: org(CLIENT),
-            },
-        )
-        .unwrap();
+    let link = w.when(facilitator(), Command::LinkClient { agent, client: org(CLIENT) }).unwrap();
     let delete = w
         .when(
             facilitator(),
-            Command::DeleteSystemUser {
-                system_user_id: agent,
-                party: org(FACILITATOR),
-                user_type: UserType::Agent,
-            },
+            Command::DeleteSystemUser { system_user_id: agent, party: org(FACILITATOR), user_type: UserType::Agent },
         )
         .unwrap();
     assert_eq!(w.append(delete), vec![None]);
     assert_eq!(w.append(link), vec![Some(Code::VersionConflict)]);
-    assert!(
-        w.model.links_of(&agent).is_empty(),
-        "a deleted agent keeps no client"
-    );
+    assert!(w.model.links_of(&agent).is_empty(), "a deleted agent keeps no client");
 }
 
 #[test]
@@ -409,41 +326,20 @@ fn two_requests_for_one_key_decided_at_once_the_later_one_is_void() {
         redirect_url: None,
         integration_title: None,
     });
-    let a = w
-        .when(Authority::Organisation(org(VENDOR)), cmd.clone())
-        .unwrap();
+    let a = w.when(Authority::Organisation(org(VENDOR)), cmd.clone()).unwrap();
     let b = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
-    assert_ne!(
-        a[0].subject, b[0].subject,
-        "different request ids: no version can catch this"
-    );
+    assert_ne!(a[0].subject, b[0].subject, "different request ids: no version can catch this");
     assert_eq!(w.append(a), vec![None]);
-    assert_eq!(
-        w.append(b),
-        vec![Some(Code::RequestNotNew)],
-        "the uniqueness invariant is re-checked on apply"
-    );
+    assert_eq!(w.append(b), vec![Some(Code::RequestNotNew)], "the uniqueness invariant is re-checked on apply");
 }
 
 #[test]
 fn a_replayed_event_changes_nothing() {
     let mut w = World::new();
     let replay = w.log[0].clone();
-    let before: Vec<_> = w
-        .model
-        .0
-        .iter()
-        .filter(|(k, _)| k[0] == b'P')
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let before: Vec<_> = w.model.0.iter().filter(|(k, _)| k[0] == b'P').map(|(k, v)| (k.clone(), v.clone())).collect();
     assert_eq!(w.append(vec![replay]), vec![Some(Code::DuplicateEvent)]);
-    let after: Vec<_> = w
-        .model
-        .0
-        .iter()
-        .filter(|(k, _)| k[0] == b'P')
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let after: Vec<_> = w.model.0.iter().filter(|(k, _)| k[0] == b'P').map(|(k, v)| (k.clone(), v.clone())).collect();
     assert_eq!(before, after);
 }
 
@@ -453,36 +349,12 @@ fn refolding_the_log_reproduces_the_read_model_exactly() {
     revi(&mut w);
     let a = w.agent("a");
     let b = w.agent("b");
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent: b, client: org(CLIENT) });
+    let stale = w.when(facilitator(), Command::UnlinkClient { agent: a, client: org(CLIENT) }).unwrap();
     w.given(
         facilitator(),
-        Command::LinkClient {
-            agent: a,
-            client: org(CLIENT),
-        },
-    );
-    w.given(
-        facilitator(),
-        Command::LinkClient {
-            agent: b,
-            client: org(CLIENT),
-        },
-    );
-    let stale = w
-        .when(
-            facilitator(),
-            Command::UnlinkClient {
-                agent: a,
-                client: org(CLIENT),
-            },
-        )
-        .unwrap();
-    w.given(
-        facilitator(),
-        Command::DeleteSystemUser {
-            system_user_id: a,
-            party: org(FACILITATOR),
-            user_type: UserType::Agent,
-        },
+        Command::DeleteSystemUser { system_user_id: a, party: org(FACILITATOR), user_type: UserType::Agent },
     );
     w.append(stale);
     let mut rebuilt = MemKv::default();
@@ -509,11 +381,7 @@ fn effective_time_never_goes_backwards() {
     events[0].time = t0() - Duration::days(30);
     let before = w.model.effective_time().unwrap();
     w.append(events);
-    assert_eq!(
-        w.model.effective_time().unwrap(),
-        before,
-        "a late clock does not move time back"
-    );
+    assert_eq!(w.model.effective_time().unwrap(), before, "a late clock does not move time back");
 }
 
 #[test]
@@ -532,17 +400,11 @@ fn a_request_cannot_be_approved_after_its_time_to_live_even_if_decided_before() 
             integration_title: None,
         }),
     );
-    let EventData::RequestCreated(r) = &created[0].data else {
-        panic!()
-    };
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
     let mut approve = w
         .when(
             facilitator(),
-            Command::ApproveRequest {
-                request_id: r.request_id,
-                party: org(FACILITATOR),
-                user_type: UserType::Agent,
-            },
+            Command::ApproveRequest { request_id: r.request_id, party: org(FACILITATOR), user_type: UserType::Agent },
         )
         .unwrap();
     // The approval reaches the log only after the request expired.

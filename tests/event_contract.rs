@@ -14,8 +14,7 @@ use ledger::domain::ids::*;
 
 fn schema(name: &str) -> Value {
     let path = format!("{}/schemas/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
 
 fn validator(schema: &Value) -> jsonschema::Validator {
@@ -35,10 +34,8 @@ fn id(n: u128) -> Uuid {
 /// One example per type with every optional field present, and one with none.
 fn examples() -> Vec<(EventData, EventData)> {
     let sys = SystemId::parse("310000019_maestro").unwrap();
-    let right = Right {
-        resource: ResourceId::parse("ske-mva").unwrap(),
-        action: Some(Action::parse("write").unwrap()),
-    };
+    let right =
+        Right { resource: ResourceId::parse("ske-mva").unwrap(), action: Some(Action::parse("write").unwrap()) };
     let def = SystemDefinition {
         system_id: sys.clone(),
         vendor_org_no: org("310000019"),
@@ -101,11 +98,7 @@ fn examples() -> Vec<(EventData, EventData)> {
                         right: false,
                         actions: vec![Action::parse("read").unwrap()],
                     },
-                    PolicyRule {
-                        access_package: None,
-                        right: true,
-                        actions: vec![Action::parse("write").unwrap()],
-                    },
+                    PolicyRule { access_package: None, right: true, actions: vec![Action::parse("write").unwrap()] },
                 ],
                 minimum_authentication_level: Some(3),
             }),
@@ -117,39 +110,19 @@ fn examples() -> Vec<(EventData, EventData)> {
         ),
         both(EventData::SystemRegistered(def.clone())),
         both(EventData::SystemUpdated(def)),
-        both(EventData::SystemDeleted(SystemDeleted {
-            system_id: sys.clone(),
-        })),
+        both(EventData::SystemDeleted(SystemDeleted { system_id: sys.clone() })),
         (
             EventData::RequestCreated(created.clone()),
-            EventData::RequestCreated(RequestCreated {
-                redirect_url: None,
-                integration_title: None,
-                ..created
-            }),
+            EventData::RequestCreated(RequestCreated { redirect_url: None, integration_title: None, ..created }),
         ),
-        both(EventData::RequestApproved(RequestDecided {
-            request_id: id(1),
-            party_org_no: org("310000027"),
-        })),
-        both(EventData::RequestRejected(RequestDecided {
-            request_id: id(1),
-            party_org_no: org("310000027"),
-        })),
-        both(EventData::RequestWithdrawn(RequestWithdrawn {
-            request_id: id(1),
-        })),
+        both(EventData::RequestApproved(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
+        both(EventData::RequestRejected(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
+        both(EventData::RequestWithdrawn(RequestWithdrawn { request_id: id(1) })),
         (
             EventData::SystemUserCreated(user.clone()),
-            EventData::SystemUserCreated(SystemUserCreated {
-                integration_title: None,
-                ..user
-            }),
+            EventData::SystemUserCreated(SystemUserCreated { integration_title: None, ..user }),
         ),
-        both(EventData::SystemUserDeleted(SystemUserDeleted {
-            system_user_id: id(1),
-            owner_org_no: org("310000027"),
-        })),
+        both(EventData::SystemUserDeleted(SystemUserDeleted { system_user_id: id(1), owner_org_no: org("310000027") })),
         (
             EventData::ClientRelationshipGranted(ClientRelationshipGranted {
                 client_org_no: org("310000035"),
@@ -185,10 +158,7 @@ fn examples() -> Vec<(EventData, EventData)> {
         })),
         (
             EventData::ClientUnlinked(unlinked.clone()),
-            EventData::ClientUnlinked(ClientUnlinked {
-                cause_event_id: None,
-                ..unlinked
-            }),
+            EventData::ClientUnlinked(ClientUnlinked { cause_event_id: None, ..unlinked }),
         ),
     ]
 }
@@ -198,10 +168,7 @@ fn event(data: EventData) -> Event {
         id: id(42),
         time: Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
         subject: data.subject(),
-        actor: Actor {
-            kind: ActorKind::Person,
-            id: "person-1".to_owned(),
-        },
+        actor: Actor { kind: ActorKind::Person, id: "person-1".to_owned() },
         on_behalf_of: Some(org("310000027")),
         correlation_id: Some("c-1".to_owned()),
         expected_version: Some(3),
@@ -216,28 +183,14 @@ fn every_type_has_a_schema_and_every_schema_a_type() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .filter(|f| f != "cloudevent.json")
-        .map(|f| {
-            f.strip_suffix(".json")
-                .expect("only .json files in schemas/")
-                .to_owned()
-        })
+        .map(|f| f.strip_suffix(".json").expect("only .json files in schemas/").to_owned())
         .collect();
     let types: BTreeSet<String> = EVENT_TYPES.iter().map(|t| t.to_string()).collect();
     assert_eq!(files, types, "schemas/ and the Rust catalogue differ");
-    let examples: BTreeSet<String> = examples()
-        .iter()
-        .map(|(e, _)| e.type_name().to_owned())
-        .collect();
-    assert_eq!(
-        examples, types,
-        "the contract test must have an example of every type"
-    );
+    let examples: BTreeSet<String> = examples().iter().map(|(e, _)| e.type_name().to_owned()).collect();
+    assert_eq!(examples, types, "the contract test must have an example of every type");
     for t in EVENT_TYPES {
-        assert_eq!(
-            schema(t)["$id"],
-            schema_uri(t),
-            "{t}: $id must be the dataschema URI"
-        );
+        assert_eq!(schema(t)["$id"], schema_uri(t), "{t}: $id must be the dataschema URI");
     }
 }
 
@@ -252,10 +205,7 @@ fn every_event_serialises_to_json_its_schemas_accept() {
             let errors: Vec<String> = envelope.iter_errors(&json).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{ty} envelope: {errors:?}");
             let data_validator = validator(&schema(&ty));
-            let errors: Vec<String> = data_validator
-                .iter_errors(&json["data"])
-                .map(|e| e.to_string())
-                .collect();
+            let errors: Vec<String> = data_validator.iter_errors(&json["data"]).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{ty} data {}: {errors:?}", json["data"]);
             // And it reads back as the same event.
             assert_eq!(Event::decode(&bytes).unwrap().encode(), bytes);
@@ -274,22 +224,10 @@ fn schemas_name_exactly_the_fields_rust_writes() {
         let s = schema(ty);
         let full_json: Value = serde_json::from_slice(&event(full).encode()).unwrap();
         let minimal_json: Value = serde_json::from_slice(&event(minimal).encode()).unwrap();
-        assert_eq!(
-            keys(&s["properties"]),
-            keys(&full_json["data"]),
-            "{ty}: properties vs fields"
-        );
-        let required: BTreeSet<String> = s["required"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r.as_str().unwrap().to_owned())
-            .collect();
-        assert_eq!(
-            required,
-            keys(&minimal_json["data"]),
-            "{ty}: required vs always-written fields"
-        );
+        assert_eq!(keys(&s["properties"]), keys(&full_json["data"]), "{ty}: properties vs fields");
+        let required: BTreeSet<String> =
+            s["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect();
+        assert_eq!(required, keys(&minimal_json["data"]), "{ty}: required vs always-written fields");
         assert_eq!(s["additionalProperties"], false, "{ty}: schemas are closed");
     }
 }
@@ -304,23 +242,11 @@ fn what_a_schema_refuses_the_decoder_refuses() {
         extra["data"]["unexpected"] = Value::from(1);
         let mut missing = good.clone();
         let first_required = schema(ty)["required"][0].as_str().unwrap().to_owned();
-        missing["data"]
-            .as_object_mut()
-            .unwrap()
-            .remove(&first_required);
-        for (what, bad) in [
-            ("an unknown field", extra),
-            ("a missing required field", missing),
-        ] {
-            assert!(
-                !data_validator.is_valid(&bad["data"]),
-                "{ty}: schema accepts {what}"
-            );
+        missing["data"].as_object_mut().unwrap().remove(&first_required);
+        for (what, bad) in [("an unknown field", extra), ("a missing required field", missing)] {
+            assert!(!data_validator.is_valid(&bad["data"]), "{ty}: schema accepts {what}");
             let bytes = serde_json::to_vec(&bad).unwrap();
-            assert!(
-                Event::decode(&bytes).is_err(),
-                "{ty}: decoder accepts {what}"
-            );
+            assert!(Event::decode(&bytes).is_err(), "{ty}: decoder accepts {what}");
         }
     }
 }
@@ -331,18 +257,12 @@ fn unknown_types_and_foreign_envelopes_do_not_decode() {
     let mut unknown = good.clone();
     unknown["type"] = Value::from("ledger.party.registered.v9");
     unknown["dataschema"] = Value::from(schema_uri("ledger.party.registered.v9"));
-    assert!(matches!(
-        Event::decode(&serde_json::to_vec(&unknown).unwrap()),
-        Err(DecodeError::UnknownType(_))
-    ));
+    assert!(matches!(Event::decode(&serde_json::to_vec(&unknown).unwrap()), Err(DecodeError::UnknownType(_))));
     let mut wrong_subject = good.clone();
     wrong_subject["subject"] = Value::from("party/310000027");
     assert!(Event::decode(&serde_json::to_vec(&wrong_subject).unwrap()).is_err());
     let mut bad_org = good;
     bad_org["data"]["orgNo"] = Value::from("310000018");
-    assert!(
-        Event::decode(&serde_json::to_vec(&bad_org).unwrap()).is_err(),
-        "check digits are checked on decode"
-    );
+    assert!(Event::decode(&serde_json::to_vec(&bad_org).unwrap()).is_err(), "check digits are checked on decode");
     assert!(Event::decode(b"not json").is_err());
 }

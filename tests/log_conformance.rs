@@ -6,15 +6,19 @@
 use std::sync::Arc;
 
 use ledger::log::embedded::EmbeddedLog;
-use ledger::log::{EventLog, LogError, APPEND_RECORDS_MAX, LOG_RECORD_BYTES_MAX};
+use ledger::log::{EventLog, LogError, NewRecord, APPEND_RECORDS_MAX, LOG_RECORD_BYTES_MAX};
 
 /// Opens a log, and the same log again after the previous handle is dropped.
 trait Harness {
     fn open(&self) -> Arc<dyn EventLog>;
 }
 
-fn record(i: u64) -> Vec<u8> {
+fn bytes(i: u64) -> Vec<u8> {
     format!("{{\"record\":{i}}}").into_bytes()
+}
+
+fn record(i: u64) -> NewRecord {
+    NewRecord { key: format!("k{}", i % 3), id: format!("id-{i}"), kind: "test".to_owned(), bytes: bytes(i) }
 }
 
 mod suite {
@@ -29,24 +33,15 @@ mod suite {
 
     pub fn appends_are_read_back_in_order_from_any_position(h: &dyn Harness) {
         let log = h.open();
-        assert_eq!(log.append(&[record(0), record(1), record(2)]).unwrap(), 3);
-        assert_eq!(log.append(&[record(3)]).unwrap(), 4);
+        assert_eq!(log.append(&[record(0), record(1), record(2)]).unwrap(), vec![0, 1, 2]);
+        assert_eq!(log.append(&[record(3)]).unwrap(), vec![3]);
         assert_eq!(log.head().unwrap(), 4);
         let all = log.read(0, 100).unwrap();
-        assert_eq!(
-            all.iter().map(|r| r.index).collect::<Vec<_>>(),
-            vec![0, 1, 2, 3]
-        );
-        assert_eq!(
-            all.iter().map(|r| r.bytes.clone()).collect::<Vec<_>>(),
-            (0..4).map(record).collect::<Vec<_>>()
-        );
+        assert_eq!(all.iter().map(|r| r.index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(all.iter().map(|r| r.bytes.clone()).collect::<Vec<_>>(), (0..4).map(bytes).collect::<Vec<_>>());
         let middle = log.read(1, 2).unwrap();
-        assert_eq!(
-            middle.iter().map(|r| r.index).collect::<Vec<_>>(),
-            vec![1, 2]
-        );
-        assert_eq!(middle[1].bytes, record(2));
+        assert_eq!(middle.iter().map(|r| r.index).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(middle[1].bytes, bytes(2));
         assert!(log.read(4, 10).unwrap().is_empty(), "nothing past the head");
     }
 
@@ -57,27 +52,17 @@ mod suite {
         }
         let log = h.open();
         assert_eq!(log.head().unwrap(), 2);
-        assert_eq!(log.read(0, 10).unwrap()[1].bytes, record(1));
-        assert_eq!(
-            log.append(&[record(2)]).unwrap(),
-            3,
-            "appends continue after the restart"
-        );
+        assert_eq!(log.read(0, 10).unwrap()[1].bytes, bytes(1));
+        assert_eq!(log.append(&[record(2)]).unwrap(), vec![2], "appends continue after the restart");
     }
 
     pub fn refused_appends_write_nothing(h: &dyn Harness) {
         let log = h.open();
         log.append(&[record(0)]).unwrap();
-        let too_big = vec![b'x'; LOG_RECORD_BYTES_MAX + 1];
-        assert!(matches!(
-            log.append(&[record(1), too_big]),
-            Err(LogError::Refused(_))
-        ));
-        assert!(matches!(
-            log.append(&[Vec::new()]),
-            Err(LogError::Refused(_))
-        ));
-        let too_many: Vec<Vec<u8>> = (0..=APPEND_RECORDS_MAX as u64).map(record).collect();
+        let too_big = NewRecord { bytes: vec![b'x'; LOG_RECORD_BYTES_MAX + 1], ..record(1) };
+        assert!(matches!(log.append(&[record(1), too_big]), Err(LogError::Refused(_))));
+        assert!(matches!(log.append(&[NewRecord { bytes: Vec::new(), ..record(1) }]), Err(LogError::Refused(_))));
+        let too_many: Vec<NewRecord> = (0..=APPEND_RECORDS_MAX as u64).map(record).collect();
         assert!(matches!(log.append(&too_many), Err(LogError::Refused(_))));
         assert_eq!(log.head().unwrap(), 1);
     }
@@ -104,10 +89,7 @@ mod suite {
         for pair in all.chunks(2) {
             let a: serde_json::Value = serde_json::from_slice(&pair[0].bytes).unwrap();
             let b: serde_json::Value = serde_json::from_slice(&pair[1].bytes).unwrap();
-            assert_eq!(
-                a["record"].as_u64().unwrap() + 500,
-                b["record"].as_u64().unwrap()
-            );
+            assert_eq!(a["record"].as_u64().unwrap() + 500, b["record"].as_u64().unwrap());
         }
     }
 }
@@ -148,9 +130,7 @@ impl Harness for Embedded {
 }
 
 fn embedded() -> Embedded {
-    Embedded {
-        dir: tempfile::tempdir().unwrap(),
-    }
+    Embedded { dir: tempfile::tempdir().unwrap() }
 }
 
 mod embedded_log {
@@ -172,11 +152,8 @@ mod embedded_log {
         std::fs::write(log_file(&h), &bytes).unwrap();
         let log = h.open();
         assert_eq!(log.head().unwrap(), 2);
-        assert_eq!(
-            std::fs::metadata(log_file(&h)).unwrap().len() as usize,
-            intact
-        );
-        assert_eq!(log.append(&[record(2)]).unwrap(), 3);
+        assert_eq!(std::fs::metadata(log_file(&h)).unwrap().len() as usize, intact);
+        assert_eq!(log.append(&[record(2)]).unwrap(), vec![2]);
     }
 
     #[test]
@@ -198,9 +175,6 @@ mod embedded_log {
     fn a_second_process_cannot_open_the_same_log() {
         let h = embedded();
         let _first = h.open();
-        assert!(matches!(
-            EmbeddedLog::open(&log_file(&h)),
-            Err(LogError::Refused(_))
-        ));
+        assert!(matches!(EmbeddedLog::open(&log_file(&h)), Err(LogError::Refused(_))));
     }
 }

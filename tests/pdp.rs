@@ -10,17 +10,8 @@ use serde_json::json;
 async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
     let t = TestLedger::new();
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
-    t.register_system("310000019_maestro", &["revisormedarbeider"], &[])
-        .await
-        .assert_ok();
-    let agent = t
-        .agent_user(
-            "310000019_maestro",
-            RETT_REVISJON,
-            None,
-            &["revisormedarbeider"],
-        )
-        .await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
     t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
 
     // Kunde A is party 50003 with uuid …c353 in the fixture.
@@ -44,25 +35,8 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
         ]}
     }});
     let reply = t.xacml(&body).await;
-    let decisions: Vec<&str> = reply.body["Response"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Decision"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        decisions,
-        [
-            "Permit",
-            "Permit",
-            "NotApplicable",
-            "Permit",
-            "NotApplicable",
-            "Indeterminate"
-        ]
-    );
-    assert!(
-        reply.position_header.is_some(),
-        "decisions name the position they were made at"
-    );
+    let decisions: Vec<&str> =
+        reply.body["Response"].as_array().unwrap().iter().map(|r| r["Decision"].as_str().unwrap()).collect();
+    assert_eq!(decisions, ["Permit", "Permit", "NotApplicable", "Permit", "NotApplicable", "Indeterminate"]);
+    assert!(reply.position_header.is_some(), "decisions name the position they were made at");
 }

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 
 use ledger::domain::events::Event;
-use ledger::ledger::Ledger;
+use ledger::ledger::{record_of, Ledger};
 use ledger::log::embedded::EmbeddedLog;
 use ledger::log::EventLog;
 
@@ -14,42 +14,18 @@ use ledger::log::EventLog;
 async fn a_restart_keeps_the_digest_and_the_decisions() {
     let t = TestLedger::new();
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
-    t.register_system("310000019_maestro", &["revisormedarbeider"], &[])
-        .await
-        .assert_ok();
-    let agent = t
-        .agent_user(
-            "310000019_maestro",
-            RETT_REVISJON,
-            None,
-            &["revisormedarbeider"],
-        )
-        .await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
     t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
     let status = t.ledger.status().unwrap();
-    assert_eq!(
-        t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A)
-            .await,
-        "Permit"
-    );
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
 
     let t = t.restart();
     let again = t.ledger.status().unwrap();
-    assert_eq!(
-        (again.head_position, again.projected_position),
-        (status.head_position, status.projected_position)
-    );
+    assert_eq!((again.head_position, again.projected_position), (status.head_position, status.projected_position));
     assert_eq!(again.read_model_digest, status.read_model_digest);
-    assert_eq!(
-        t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A)
-            .await,
-        "Permit"
-    );
-    assert_eq!(
-        t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_B)
-            .await,
-        "NotApplicable"
-    );
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_B).await, "NotApplicable");
 }
 
 #[tokio::test]
@@ -59,8 +35,7 @@ async fn events_appended_but_not_projected_before_a_crash_are_projected_on_open(
     {
         // The process appends durably, then dies before projecting.
         let log = EmbeddedLog::open(&dir.path().join("events.log")).unwrap();
-        log.append(&events.iter().map(Event::encode).collect::<Vec<_>>())
-            .unwrap();
+        log.append(&events.iter().map(record_of).collect::<Vec<_>>()).unwrap();
     }
     let recovered = Ledger::open_embedded(dir.path()).unwrap();
     let status = recovered.status().unwrap();
@@ -69,13 +44,8 @@ async fn events_appended_but_not_projected_before_a_crash_are_projected_on_open(
     // The same events imported the ordinary way give the same read model.
     let other = tempfile::tempdir().unwrap();
     let normal = Ledger::open_embedded(other.path()).unwrap();
-    normal
-        .import(&events.iter().map(Event::encode).collect::<Vec<_>>())
-        .unwrap();
-    assert_eq!(
-        normal.status().unwrap().read_model_digest,
-        status.read_model_digest
-    );
+    normal.import(&events.iter().map(Event::encode).collect::<Vec<_>>()).unwrap();
+    assert_eq!(normal.status().unwrap().read_model_digest, status.read_model_digest);
 }
 
 #[test]
@@ -103,19 +73,12 @@ fn the_cli_import_refuses_a_file_with_one_bad_line_and_writes_nothing() {
         .arg(FIXTURE)
         .output()
         .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let exported = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
         .args(["export", "--data"])
         .arg(&data)
         .output()
         .unwrap();
     let exported = String::from_utf8(exported.stdout).unwrap();
-    assert!(
-        exported == std::fs::read_to_string(FIXTURE).unwrap(),
-        "export gives back the exact records imported"
-    );
+    assert!(exported == std::fs::read_to_string(FIXTURE).unwrap(), "export gives back the exact records imported");
 }

@@ -15,57 +15,25 @@ const NA: &str = "NotApplicable";
 async fn scenario_01_registered_accountant_reports_for_a_client() {
     let t = TestLedger::new();
     t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
-    t.register_system(
-        "310000175_regnskap",
-        &["regnskapsforer-med-signeringsrettighet"],
-        &[],
-    )
-    .await
-    .assert_ok();
-    let agent = t
-        .agent_user(
-            "310000175_regnskap",
-            RETT_REVISJON,
-            None,
-            &["regnskapsforer-med-signeringsrettighet"],
-        )
-        .await;
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B)
-            .await,
-        NA,
-        "not linked yet"
-    );
+    t.register_system("310000175_regnskap", &["regnskapsforer-med-signeringsrettighet"], &[]).await.assert_ok();
+    let agent =
+        t.agent_user("310000175_regnskap", RETT_REVISJON, None, &["regnskapsforer-med-signeringsrettighet"]).await;
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B).await, NA, "not linked yet");
 
     // Step 1: the client administrator links the client; access follows automatically.
     let linked = t.link(RETT_REVISJON, &agent, KUNDE_B).await;
     assert_eq!(linked.assert_ok()["client"], KUNDE_B);
     // Steps 2-4: the system calls the API; the API asks the PDP.
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B).await, PERMIT);
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_A).await, NA, "not a client");
     assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B)
-            .await,
-        PERMIT
-    );
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_A)
-            .await,
-        NA,
-        "not a client"
-    );
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", RETT_REVISJON)
-            .await,
+        t.decision(&agent, "write", "ske-mva-rapportering", RETT_REVISJON).await,
         NA,
         "an agent has nothing for its owner"
     );
 
     t.unlink(RETT_REVISJON, &agent, KUNDE_B).await.assert_ok();
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B)
-            .await,
-        NA,
-        "after unlinking"
-    );
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B).await, NA, "after unlinking");
 }
 
 /// 2. A property manager (FFOR) reports for a housing cooperative.
@@ -73,54 +41,33 @@ async fn scenario_01_registered_accountant_reports_for_a_client() {
 async fn scenario_02_property_manager_reports_for_the_principal() {
     let t = TestLedger::new();
     t.grant_role(BORETTSLAG, RETT_REVISJON, "FFOR").await;
-    t.register_system("310000019_eiendom", &["forretningsforer-eiendom"], &[])
-        .await
-        .assert_ok();
+    t.register_system("310000019_eiendom", &["forretningsforer-eiendom"], &[]).await.assert_ok();
 
     // Steps 1-2: the vendor asks, the property manager approves.
-    let request = t
-        .request_agent(
-            "310000019_eiendom",
-            RETT_REVISJON,
-            Some("boligteam"),
-            &["forretningsforer-eiendom"],
-        )
-        .await;
+    let request =
+        t.request_agent("310000019_eiendom", RETT_REVISJON, Some("boligteam"), &["forretningsforer-eiendom"]).await;
     let id = request.assert_ok()["id"].as_str().unwrap().to_owned();
     assert_eq!(request.body["status"], "New");
-    assert_eq!(
-        t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG)
-            .await,
-        NA,
-        "no system user yet"
-    );
+    assert_eq!(t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG).await, NA, "no system user yet");
     t.approve(RETT_REVISJON, &id, true).await.assert_ok();
 
     // Step 4: the client administrator adds the cooperative.
-    assert_eq!(
-        t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG)
-            .await,
-        NA
-    );
+    assert_eq!(t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG).await, NA);
     t.link(RETT_REVISJON, &id, BORETTSLAG).await.assert_ok();
     // Steps 6-9: submission is authorised.
-    assert_eq!(
-        t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG)
-            .await,
-        PERMIT
-    );
+    assert_eq!(t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG).await, PERMIT);
 
     // The register ends the FFOR role: decisions stop at once and the link ends with it.
     let revoked = t
-        .call(Method::DELETE, &format!("/v1/client-relationships?client={BORETTSLAG}&facilitator={RETT_REVISJON}&role=FFOR"), Some(&t.register()), None)
+        .call(
+            Method::DELETE,
+            &format!("/v1/client-relationships?client={BORETTSLAG}&facilitator={RETT_REVISJON}&role=FFOR"),
+            Some(&t.register()),
+            None,
+        )
         .await;
     assert_eq!(revoked.assert_ok()["clientsUnlinked"], 1);
-    assert_eq!(
-        t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG)
-            .await,
-        NA,
-        "after revocation"
-    );
+    assert_eq!(t.decision(&id, "write", "ske-innrapportering-boligsameie", BORETTSLAG).await, NA, "after revocation");
     let clients = t
         .call(
             Method::GET,
@@ -137,15 +84,10 @@ async fn scenario_02_property_manager_reports_for_the_principal() {
 async fn scenario_03_accountant_differentiates_access_between_system_users() {
     let t = TestLedger::new();
     t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
-    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"])
-        .await;
-    t.register_system(
-        "310000019_betalinger",
-        &["regnskapsforer-med-signeringsrettighet", "skattegrunnlag"],
-        &[],
-    )
-    .await
-    .assert_ok();
+    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"]).await;
+    t.register_system("310000019_betalinger", &["regnskapsforer-med-signeringsrettighet", "skattegrunnlag"], &[])
+        .await
+        .assert_ok();
 
     // Steps 1-3: two requests, both approved.
     let registered = t
@@ -156,93 +98,51 @@ async fn scenario_03_accountant_differentiates_access_between_system_users() {
             &["regnskapsforer-med-signeringsrettighet"],
         )
         .await;
-    let unregistered = t
-        .agent_user(
-            "310000019_betalinger",
-            RETT_REVISJON,
-            Some("uregistrerte"),
-            &["skattegrunnlag"],
-        )
-        .await;
+    let unregistered =
+        t.agent_user("310000019_betalinger", RETT_REVISJON, Some("uregistrerte"), &["skattegrunnlag"]).await;
 
     // Step 5: the client administrator distributes the clients.
-    t.link(RETT_REVISJON, &registered, KUNDE_B)
-        .await
-        .assert_ok();
-    t.link(RETT_REVISJON, &unregistered, KUNDE_C)
-        .await
-        .assert_ok();
+    t.link(RETT_REVISJON, &registered, KUNDE_B).await.assert_ok();
+    t.link(RETT_REVISJON, &unregistered, KUNDE_C).await.assert_ok();
     // A client that lacks the package cannot be put on the wrong system user.
-    t.link(RETT_REVISJON, &registered, KUNDE_C)
-        .await
-        .assert_problem(409, "client_lacks_access_package");
+    t.link(RETT_REVISJON, &registered, KUNDE_C).await.assert_problem(409, "client_lacks_access_package");
 
     let resource = "ske-betalinger-selvstendig-naeringsdrivende";
-    assert_eq!(
-        t.decision(&registered, "write", resource, KUNDE_B).await,
-        PERMIT
-    );
-    assert_eq!(
-        t.decision(&unregistered, "write", resource, KUNDE_C).await,
-        PERMIT
-    );
-    assert_eq!(
-        t.decision(&registered, "write", resource, KUNDE_C).await,
-        NA
-    );
-    assert_eq!(
-        t.decision(&unregistered, "write", resource, KUNDE_B).await,
-        NA
-    );
+    assert_eq!(t.decision(&registered, "write", resource, KUNDE_B).await, PERMIT);
+    assert_eq!(t.decision(&unregistered, "write", resource, KUNDE_C).await, PERMIT);
+    assert_eq!(t.decision(&registered, "write", resource, KUNDE_C).await, NA);
+    assert_eq!(t.decision(&unregistered, "write", resource, KUNDE_B).await, NA);
 }
 
 /// 4. An unregistered accountant: the client delegates the package itself.
 #[tokio::test]
 async fn scenario_04_unregistered_accountant_gets_the_clients_delegation() {
     let t = TestLedger::new();
-    t.register_system("310000175_regnskap", &["skattegrunnlag"], &[])
-        .await
-        .assert_ok();
-    let agent = t
-        .agent_user(
-            "310000175_regnskap",
-            RETT_REVISJON,
-            None,
-            &["skattegrunnlag"],
-        )
-        .await;
+    t.register_system("310000175_regnskap", &["skattegrunnlag"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000175_regnskap", RETT_REVISJON, None, &["skattegrunnlag"]).await;
 
     // Before the client delegates, the client cannot be linked.
-    t.link(RETT_REVISJON, &agent, KUNDE_C)
-        .await
-        .assert_problem(409, "client_lacks_access_package");
+    t.link(RETT_REVISJON, &agent, KUNDE_C).await.assert_problem(409, "client_lacks_access_package");
     // Steps 1-2: the client delegates via Altinn.
-    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"])
-        .await;
+    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"]).await;
     // Step 3: the client is linked; steps 4-6: access verified.
     t.link(RETT_REVISJON, &agent, KUNDE_C).await.assert_ok();
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_C)
-            .await,
-        PERMIT
-    );
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_C).await, PERMIT);
 
     // The client withdraws its delegation: decisions stop.
     let revoked = t
         .call(
             Method::DELETE,
-            &format!("/v1/client-relationships?client={KUNDE_C}&facilitator={RETT_REVISJON}&accessPackage={}", pkg("skattegrunnlag")),
+            &format!(
+                "/v1/client-relationships?client={KUNDE_C}&facilitator={RETT_REVISJON}&accessPackage={}",
+                pkg("skattegrunnlag")
+            ),
             Some(&t.admin(KUNDE_C)),
             None,
         )
         .await;
     revoked.assert_ok();
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_C)
-            .await,
-        NA,
-        "after revocation"
-    );
+    assert_eq!(t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_C).await, NA, "after revocation");
 }
 
 /// 5. An organisation reports its own data through a standard system user.
@@ -250,99 +150,34 @@ async fn scenario_04_unregistered_accountant_gets_the_clients_delegation() {
 async fn scenario_05_organisation_reports_its_own_data() {
     let t = TestLedger::new();
     // Step 1: the organisation buys a system; single rights and an assignable package.
-    t.register_system(
-        "310000175_mva",
-        &["skatt-naering"],
-        &["ske-mva-rapportering"],
-    )
-    .await
-    .assert_ok();
+    t.register_system("310000175_mva", &["skatt-naering"], &["ske-mva-rapportering"]).await.assert_ok();
     // Step 2: the vendor requests a system user with a single right.
-    let with_right = t
-        .request_standard(
-            "310000175_mva",
-            BYGGMESTER,
-            None,
-            &[],
-            &["ske-mva-rapportering"],
-        )
-        .await;
+    let with_right = t.request_standard("310000175_mva", BYGGMESTER, None, &[], &["ske-mva-rapportering"]).await;
     let id = with_right.assert_ok()["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        with_right.body["confirmUrl"],
-        format!("http://ledger.test/authfront/ui/auth/vendorrequest?id={id}")
-    );
-    assert_eq!(
-        t.decision(&id, "write", "ske-mva-rapportering", BYGGMESTER)
-            .await,
-        NA,
-        "before approval"
-    );
+    assert_eq!(with_right.body["confirmUrl"], format!("http://ledger.test/authfront/ui/auth/vendorrequest?id={id}"));
+    assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", BYGGMESTER).await, NA, "before approval");
     // Step 3: approval creates the system user with the request's id.
     let approved = t.approve(BYGGMESTER, &id, false).await;
     assert_eq!(approved.assert_ok()["systemUserId"], id.as_str());
     // Steps 4-5: the API checks access; the minimum authentication level comes as an obligation.
-    let reply = t
-        .xacml(&xacml_request(
-            &id,
-            "write",
-            "ske-mva-rapportering",
-            BYGGMESTER,
-        ))
-        .await;
+    let reply = t.xacml(&xacml_request(&id, "write", "ske-mva-rapportering", BYGGMESTER)).await;
     assert_eq!(reply.body["Response"][0]["Decision"], PERMIT);
-    assert_eq!(
-        reply.body["Response"][0]["Obligations"][0]["AttributeAssignment"][0]["Value"],
-        "3"
-    );
-    assert_eq!(
-        t.decision(&id, "write", "ske-mva-rapportering", KUNDE_A)
-            .await,
-        NA,
-        "only for its owner"
-    );
-    assert_eq!(
-        t.decision(&id, "write", "ske-aksjonaerregister", BYGGMESTER)
-            .await,
-        NA,
-        "no right there"
-    );
+    assert_eq!(reply.body["Response"][0]["Obligations"][0]["AttributeAssignment"][0]["Value"], "3");
+    assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", KUNDE_A).await, NA, "only for its owner");
+    assert_eq!(t.decision(&id, "write", "ske-aksjonaerregister", BYGGMESTER).await, NA, "no right there");
 
     // The same setup with an access package (delivery 4).
-    let by_package = t
-        .standard_user(
-            "310000175_mva",
-            BYGGMESTER,
-            Some("pakke"),
-            &["skatt-naering"],
-            &[],
-        )
-        .await;
-    assert_eq!(
-        t.decision(&by_package, "read", "ske-mva-rapportering", BYGGMESTER)
-            .await,
-        PERMIT
-    );
+    let by_package = t.standard_user("310000175_mva", BYGGMESTER, Some("pakke"), &["skatt-naering"], &[]).await;
+    assert_eq!(t.decision(&by_package, "read", "ske-mva-rapportering", BYGGMESTER).await, PERMIT);
 
     // Deleting the system user ends its access.
     let deleted = t
-        .call(
-            Method::DELETE,
-            &format!("{AUTHN}/systemuser/{BYGGMESTER}/{id}"),
-            Some(&t.admin(BYGGMESTER)),
-            None,
-        )
+        .call(Method::DELETE, &format!("{AUTHN}/systemuser/{BYGGMESTER}/{id}"), Some(&t.admin(BYGGMESTER)), None)
         .await;
     deleted.assert_ok();
+    assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", BYGGMESTER).await, NA, "after deletion");
     assert_eq!(
-        t.decision(&id, "write", "ske-mva-rapportering", BYGGMESTER)
-            .await,
-        NA,
-        "after deletion"
-    );
-    assert_eq!(
-        t.decision(&by_package, "read", "ske-mva-rapportering", BYGGMESTER)
-            .await,
+        t.decision(&by_package, "read", "ske-mva-rapportering", BYGGMESTER).await,
         PERMIT,
         "the other one lives"
     );
@@ -353,41 +188,15 @@ async fn scenario_05_organisation_reports_its_own_data() {
 async fn scenario_06_accountant_retrieves_messages_for_a_client() {
     let t = TestLedger::new();
     t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
-    t.register_system(
-        "310000019_meldinger",
-        &["regnskapsforer-uten-signeringsrettighet"],
-        &[],
-    )
-    .await
-    .assert_ok();
-    let agent = t
-        .agent_user(
-            "310000019_meldinger",
-            RETT_REVISJON,
-            None,
-            &["regnskapsforer-uten-signeringsrettighet"],
-        )
-        .await;
-    assert_eq!(
-        t.decision(&agent, "read", "dialogporten-skatt-meldinger", KUNDE_B)
-            .await,
-        NA
-    );
+    t.register_system("310000019_meldinger", &["regnskapsforer-uten-signeringsrettighet"], &[]).await.assert_ok();
+    let agent =
+        t.agent_user("310000019_meldinger", RETT_REVISJON, None, &["regnskapsforer-uten-signeringsrettighet"]).await;
+    assert_eq!(t.decision(&agent, "read", "dialogporten-skatt-meldinger", KUNDE_B).await, NA);
     t.link(RETT_REVISJON, &agent, KUNDE_B).await.assert_ok();
+    assert_eq!(t.decision(&agent, "read", "dialogporten-skatt-meldinger", KUNDE_B).await, PERMIT);
+    assert_eq!(t.decision(&agent, "write", "dialogporten-skatt-meldinger", KUNDE_B).await, NA, "reading only");
     assert_eq!(
-        t.decision(&agent, "read", "dialogporten-skatt-meldinger", KUNDE_B)
-            .await,
-        PERMIT
-    );
-    assert_eq!(
-        t.decision(&agent, "write", "dialogporten-skatt-meldinger", KUNDE_B)
-            .await,
-        NA,
-        "reading only"
-    );
-    assert_eq!(
-        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B)
-            .await,
+        t.decision(&agent, "write", "ske-mva-rapportering", KUNDE_B).await,
         NA,
         "package without signing rights"
     );
@@ -397,67 +206,29 @@ async fn scenario_06_accountant_retrieves_messages_for_a_client() {
 #[tokio::test]
 async fn scenario_07_organisation_sends_a_file_through_a_broker_service() {
     let t = TestLedger::new();
-    t.register_system("310000175_tinglysning", &[], &["kartverket-tinglysning"])
-        .await
-        .assert_ok();
-    let user = t
-        .standard_user(
-            "310000175_tinglysning",
-            MEGLER,
-            None,
-            &[],
-            &["kartverket-tinglysning"],
-        )
-        .await;
-    assert_eq!(
-        t.decision(&user, "write", "kartverket-tinglysning", MEGLER)
-            .await,
-        PERMIT
-    );
-    assert_eq!(
-        t.decision(&user, "write", "kartverket-tinglysning", KUNDE_A)
-            .await,
-        NA
-    );
+    t.register_system("310000175_tinglysning", &[], &["kartverket-tinglysning"]).await.assert_ok();
+    let user = t.standard_user("310000175_tinglysning", MEGLER, None, &[], &["kartverket-tinglysning"]).await;
+    assert_eq!(t.decision(&user, "write", "kartverket-tinglysning", MEGLER).await, PERMIT);
+    assert_eq!(t.decision(&user, "write", "kartverket-tinglysning", KUNDE_A).await, NA);
 }
 
 /// 8. An organisation that built its own reporting system asks itself for a system user.
 #[tokio::test]
 async fn scenario_08_organisation_with_its_own_system() {
     let t = TestLedger::new();
-    t.register_system("310000108_egen", &[], &["kartverket-tinglysning"])
-        .await
-        .assert_ok();
-    let request = t
-        .request_standard(
-            "310000108_egen",
-            EGENUTVIKLING,
-            None,
-            &[],
-            &["kartverket-tinglysning"],
-        )
-        .await;
+    t.register_system("310000108_egen", &[], &["kartverket-tinglysning"]).await.assert_ok();
+    let request = t.request_standard("310000108_egen", EGENUTVIKLING, None, &[], &["kartverket-tinglysning"]).await;
     let id = request.assert_ok()["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        t.decision(&id, "write", "kartverket-tinglysning", EGENUTVIKLING)
-            .await,
-        NA
-    );
+    assert_eq!(t.decision(&id, "write", "kartverket-tinglysning", EGENUTVIKLING).await, NA);
     t.approve(EGENUTVIKLING, &id, false).await.assert_ok();
-    assert_eq!(
-        t.decision(&id, "write", "kartverket-tinglysning", EGENUTVIKLING)
-            .await,
-        PERMIT
-    );
+    assert_eq!(t.decision(&id, "write", "kartverket-tinglysning", EGENUTVIKLING).await, PERMIT);
 }
 
 /// 9. A locally installed SAP: the organisation registers the installation as its own system.
 #[tokio::test]
 async fn scenario_09_locally_installed_sap() {
     let t = TestLedger::new();
-    t.register_system("310000116_sap-lokal", &["skatt-naering"], &[])
-        .await
-        .assert_ok();
+    t.register_system("310000116_sap-lokal", &["skatt-naering"], &[]).await.assert_ok();
     // SAP, the software's maker, has no say over the customer's installation.
     let foreign = t
         .call(
@@ -468,20 +239,8 @@ async fn scenario_09_locally_installed_sap() {
         )
         .await;
     foreign.assert_problem(403, "not_system_vendor");
-    let user = t
-        .standard_user(
-            "310000116_sap-lokal",
-            INDUSTRI,
-            None,
-            &["skatt-naering"],
-            &[],
-        )
-        .await;
-    assert_eq!(
-        t.decision(&user, "write", "ske-mva-rapportering", INDUSTRI)
-            .await,
-        PERMIT
-    );
+    let user = t.standard_user("310000116_sap-lokal", INDUSTRI, None, &["skatt-naering"], &[]).await;
+    assert_eq!(t.decision(&user, "write", "ske-mva-rapportering", INDUSTRI).await, PERMIT);
     // Maskinporten finds the system user from the installation's client id.
     let found = t
         .call(
@@ -504,15 +263,10 @@ struct Scenario10 {
 async fn scenario_10_setup(t: &TestLedger) -> Scenario10 {
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
     t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
-    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"])
-        .await;
+    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"]).await;
     t.register_system(
         "310000019_maestro",
-        &[
-            "revisormedarbeider",
-            "skattegrunnlag",
-            "regnskapsforer-med-signeringsrettighet",
-        ],
+        &["revisormedarbeider", "skattegrunnlag", "regnskapsforer-med-signeringsrettighet"],
         &[],
     )
     .await
@@ -524,30 +278,17 @@ async fn scenario_10_setup(t: &TestLedger) -> Scenario10 {
         ("skatt", "skattegrunnlag"),
         ("regnskap", "regnskapsforer-med-signeringsrettighet"),
     ] {
-        let r = t
-            .request_agent(
-                "310000019_maestro",
-                RETT_REVISJON,
-                Some(external_ref),
-                &[package],
-            )
-            .await;
+        let r = t.request_agent("310000019_maestro", RETT_REVISJON, Some(external_ref), &[package]).await;
         ids.push(r.assert_ok()["id"].as_str().unwrap().to_owned());
     }
     // Step 4: Rett Revisjon accepts them.
     for id in &ids {
         t.approve(RETT_REVISJON, id, true).await.assert_ok();
     }
-    let s = Scenario10 {
-        revisor: ids[0].clone(),
-        skatt: ids[1].clone(),
-        regnskap: ids[2].clone(),
-    };
+    let s = Scenario10 { revisor: ids[0].clone(), skatt: ids[1].clone(), regnskap: ids[2].clone() };
     // Step 5: clients go to the system user matching their relationship.
     t.link(RETT_REVISJON, &s.revisor, KUNDE_A).await.assert_ok();
-    t.link(RETT_REVISJON, &s.regnskap, KUNDE_B)
-        .await
-        .assert_ok();
+    t.link(RETT_REVISJON, &s.regnskap, KUNDE_B).await.assert_ok();
     t.link(RETT_REVISJON, &s.skatt, KUNDE_C).await.assert_ok();
     s
 }
@@ -569,32 +310,15 @@ async fn scenario_10_accountant_and_auditor_report_the_shareholder_register() {
     // The proof names the events that grant it.
     let proof = t.proof(&s.revisor, "write", r, KUNDE_A).await;
     assert_eq!(proof["decision"], PERMIT);
-    let facts: Vec<&str> = proof["grantedBy"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g["fact"].as_str().unwrap())
-        .collect();
+    let facts: Vec<&str> = proof["grantedBy"].as_array().unwrap().iter().map(|g| g["fact"].as_str().unwrap()).collect();
     assert_eq!(facts.len(), 4, "{proof}");
-    assert!(
-        facts[1].contains("linked") && facts[2].contains("REVI"),
-        "{facts:?}"
-    );
+    assert!(facts[1].contains("linked") && facts[2].contains("REVI"), "{facts:?}");
 
     // Unlinking a client stops it.
-    t.unlink(RETT_REVISJON, &s.regnskap, KUNDE_B)
-        .await
-        .assert_ok();
-    assert_eq!(
-        t.decision(&s.regnskap, "write", r, KUNDE_B).await,
-        NA,
-        "after unlink"
-    );
+    t.unlink(RETT_REVISJON, &s.regnskap, KUNDE_B).await.assert_ok();
+    assert_eq!(t.decision(&s.regnskap, "write", r, KUNDE_B).await, NA, "after unlink");
     let missing = t.proof(&s.regnskap, "write", r, KUNDE_B).await;
-    assert!(
-        missing["missing"].as_str().unwrap().contains("not linked"),
-        "{missing}"
-    );
+    assert!(missing["missing"].as_str().unwrap().contains("not linked"), "{missing}");
 
     // Deleting an agent system user ends its links, each recorded.
     let deleted = t
@@ -606,11 +330,7 @@ async fn scenario_10_accountant_and_auditor_report_the_shareholder_register() {
         )
         .await;
     assert_eq!(deleted.assert_ok()["clientsUnlinked"], 1);
-    assert_eq!(
-        t.decision(&s.skatt, "write", r, KUNDE_C).await,
-        NA,
-        "after deletion"
-    );
+    assert_eq!(t.decision(&s.skatt, "write", r, KUNDE_C).await, NA, "after deletion");
 
     // Revoking the auditor relationship stops the auditor system user for that client.
     t.call(
@@ -621,11 +341,7 @@ async fn scenario_10_accountant_and_auditor_report_the_shareholder_register() {
     )
     .await
     .assert_ok();
-    assert_eq!(
-        t.decision(&s.revisor, "write", r, KUNDE_A).await,
-        NA,
-        "after revocation"
-    );
+    assert_eq!(t.decision(&s.revisor, "write", r, KUNDE_A).await, NA, "after revocation");
 }
 
 /// 10b. New customers are linked to the system user matching their relationship.
@@ -652,10 +368,7 @@ async fn scenario_10b_new_customers() {
     let available = t
         .call(
             Method::GET,
-            &format!(
-                "{AUTHN}/enduser/systemuser/clients/available?agent={}",
-                s.revisor
-            ),
+            &format!("{AUTHN}/enduser/systemuser/clients/available?agent={}", s.revisor),
             Some(&t.client_admin(RETT_REVISJON)),
             None,
         )
@@ -670,9 +383,7 @@ async fn scenario_10b_new_customers() {
     assert_eq!(eligible, vec![KUNDE_A, KUNDE_D]);
     // Step 3: add the customers.
     t.link(RETT_REVISJON, &s.revisor, KUNDE_D).await.assert_ok();
-    t.link(RETT_REVISJON, &s.regnskap, KUNDE_E)
-        .await
-        .assert_ok();
+    t.link(RETT_REVISJON, &s.regnskap, KUNDE_E).await.assert_ok();
     assert_eq!(t.decision(&s.revisor, "write", r, KUNDE_D).await, PERMIT);
     assert_eq!(t.decision(&s.regnskap, "write", r, KUNDE_E).await, PERMIT);
     assert_eq!(t.decision(&s.revisor, "write", r, KUNDE_E).await, NA);

@@ -28,6 +28,13 @@ pub enum ApiError {
     Rejected(Rejection),
     Conflict(VoidReason),
     Unavailable(String),
+    /// The write is durable but this replica cannot yet say whether it took effect.
+    OutcomeUnknown(String),
+    /// The replica has not reached the `Ledger-Min-Position` the caller asked for.
+    NotYetConsistent {
+        wanted: u64,
+        reached: u64,
+    },
     Internal(String),
 }
 
@@ -39,22 +46,16 @@ impl ApiError {
             WrongRole(why) => (StatusCode::FORBIDDEN, "role_not_allowed", why.clone()),
             MalformedJson(why) => (StatusCode::BAD_REQUEST, "malformed_json", why.clone()),
             InvalidBody(why) => (StatusCode::BAD_REQUEST, "invalid_body", why.clone()),
-            BodyTooLarge(max) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                format!("request bodies are limited to {max} bytes"),
-            ),
+            BodyTooLarge(max) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request bodies are limited to {max} bytes"))
+            }
             UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send Content-Type: application/json".to_owned(),
             ),
             InvalidParameter(why) => (StatusCode::BAD_REQUEST, "invalid_parameter", why.clone()),
-            NoRoute => (
-                StatusCode::NOT_FOUND,
-                "no_such_endpoint",
-                "no endpoint at this path".to_owned(),
-            ),
+            NoRoute => (StatusCode::NOT_FOUND, "no_such_endpoint", "no endpoint at this path".to_owned()),
             MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -69,15 +70,15 @@ impl ApiError {
                 };
                 (status, r.code.as_str(), r.message.clone())
             }
-            Conflict(v) => (
-                StatusCode::CONFLICT,
-                v.code.as_str(),
-                format!("{} (the event was recorded as void)", v.message),
-            ),
-            Unavailable(why) => (
+            Conflict(v) => {
+                (StatusCode::CONFLICT, v.code.as_str(), format!("{} (the event was recorded as void)", v.message))
+            }
+            Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", why.clone()),
+            OutcomeUnknown(why) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", why.clone()),
+            NotYetConsistent { wanted, reached } => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "log_unavailable",
-                why.clone(),
+                "not_yet_consistent",
+                format!("this replica has reached position {reached}, not yet the {wanted} asked for; retry shortly"),
             ),
             Internal(why) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", why.clone()),
         }
@@ -99,6 +100,7 @@ impl From<WriteError> for ApiError {
             WriteError::Log(LogError::Refused(why)) => ApiError::InvalidBody(why),
             WriteError::Log(other) => ApiError::Internal(other.to_string()),
             WriteError::Project(p) => ApiError::Internal(p.to_string()),
+            e @ WriteError::OutcomeUnknown { .. } => ApiError::OutcomeUnknown(e.to_string()),
         }
     }
 }
@@ -119,13 +121,9 @@ impl IntoResponse for ApiError {
             "detail": detail,
         });
         let mut response = (status, body.to_string()).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let ApiError::Unauthenticated(_) = self {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

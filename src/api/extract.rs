@@ -21,30 +21,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if mime != "application/json" && !mime.ends_with("+json") {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes =
-            axum::body::Bytes::from_request(req, state)
-                .await
-                .map_err(|e: BytesRejection| {
-                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::BodyTooLarge(REQUEST_BODY_BYTES_MAX)
-                    } else {
-                        ApiError::InvalidBody(e.body_text())
-                    }
-                })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e: BytesRejection| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge(REQUEST_BODY_BYTES_MAX)
+            } else {
+                ApiError::InvalidBody(e.body_text())
+            }
+        })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -86,15 +74,8 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or("\u{0}"));
-        state
-            .verifier
-            .verify(header)
-            .map(Auth)
-            .map_err(ApiError::Unauthenticated)
+        let header = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+        state.verifier.verify(header).map(Auth).map_err(ApiError::Unauthenticated)
     }
 }
 
@@ -121,14 +102,12 @@ impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         const CORRELATION_ID_BYTES_MAX: usize = 128;
-        let value = parts
-            .headers
-            .get("x-correlation-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim);
+        let value = parts.headers.get("x-correlation-id").and_then(|v| v.to_str().ok()).map(str::trim);
         match value {
             None => Ok(CorrelationId(None)),
-            Some(v) if !v.is_empty() && v.len() <= CORRELATION_ID_BYTES_MAX && v.chars().all(|c| c.is_ascii_graphic()) => {
+            Some(v)
+                if !v.is_empty() && v.len() <= CORRELATION_ID_BYTES_MAX && v.chars().all(|c| c.is_ascii_graphic()) =>
+            {
                 Ok(CorrelationId(Some(v.to_owned())))
             }
             Some(_) => Err(ApiError::InvalidParameter(format!(

@@ -74,7 +74,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(systemusers::approve_agent))
         .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(systemusers::reject_agent))
         .route(&format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list))
-        .route(&format!("{AUTHN}/systemuser/{{party}}/{{id}}"), get(systemusers::get_one).delete(systemusers::delete_standard))
+        .route(
+            &format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
+            get(systemusers::get_one).delete(systemusers::delete_standard),
+        )
         .route(&format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"), delete(systemusers::delete_agent))
         .route(
             &format!("{AUTHN}/enduser/systemuser/clients"),
@@ -108,17 +111,10 @@ impl AppState {
         correlation_id: Option<String>,
         command: Command,
     ) -> Result<Written, ApiError> {
-        let authority = principal.authority().ok_or_else(|| {
-            ApiError::WrongRole(format!(
-                "the role '{}' gives no commands",
-                principal.role.as_str()
-            ))
-        })?;
-        let caller = Caller {
-            actor: principal.actor(),
-            authority,
-            correlation_id,
-        };
+        let authority = principal
+            .authority()
+            .ok_or_else(|| ApiError::WrongRole(format!("the role '{}' gives no commands", principal.role.as_str())))?;
+        let caller = Caller { actor: principal.actor(), authority, correlation_id };
         let ledger = self.ledger.clone();
         let now = (self.clock)();
         tokio::task::spawn_blocking(move || ledger.execute(&command, &caller, now))
@@ -138,25 +134,18 @@ fn written(status: StatusCode, mut body: Value, position: u64) -> Response {
         map.insert("position".to_owned(), Value::from(position));
     }
     let mut response = (status, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert("ledger-position", HeaderValue::from(position));
+    response.headers_mut().insert("ledger-position", HeaderValue::from(position));
     response
 }
 
 /// A read's answer, with the position of the read model it was read from.
 fn read(body: Value, position: u64) -> Response {
     let mut response = axum::Json(body).into_response();
-    response
-        .headers_mut()
-        .insert("ledger-position", HeaderValue::from(position));
+    response.headers_mut().insert("ledger-position", HeaderValue::from(position));
     response
 }
 
-async fn status(
-    state: axum::extract::State<AppState>,
-    auth: extract::Auth,
-) -> Result<Response, ApiError> {
+async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> Result<Response, ApiError> {
     use crate::auth::Role;
     auth.require(&[Role::Operator, Role::Auditor])?;
     let ledger = state.ledger.clone();
@@ -165,8 +154,5 @@ async fn status(
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let position = status.projected_position;
-    Ok(read(
-        serde_json::to_value(status).expect("status serialises"),
-        position,
-    ))
+    Ok(read(serde_json::to_value(status).expect("status serialises"), position))
 }

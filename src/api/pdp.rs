@@ -28,10 +28,7 @@ pub async fn xacml_decision(
         .into_iter()
         .map(|parsed| match parsed {
             Ok(query) => Outcome::Decided(evaluate(model, &query)),
-            Err(message) => Outcome::Indeterminate {
-                status: STATUS_SYNTAX_ERROR,
-                message,
-            },
+            Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
         })
         .collect();
     Ok(read(xacml::render(&outcomes), position))
@@ -65,9 +62,7 @@ fn party_ref(v: &Value) -> Result<PartyRef, ApiError> {
             )
             .into()),
         },
-        _ => Err(ApiError::InvalidBody(
-            "party is a string or an integer".to_owned(),
-        )),
+        _ => Err(ApiError::InvalidBody("party is a string or an integer".to_owned())),
     }
 }
 

@@ -14,8 +14,8 @@ use super::views::time;
 use super::{read, written, AppState};
 use crate::auth::Role;
 use crate::domain::events::{
-    AccessPackageDefined, ClientRelationshipGranted, ClientRelationshipRevoked, PartyRegistered,
-    PolicyRule, ResourcePolicyPublished,
+    AccessPackageDefined, ClientRelationshipGranted, ClientRelationshipRevoked, PartyRegistered, PolicyRule,
+    ResourcePolicyPublished,
 };
 use crate::domain::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId};
 use crate::domain::model::ReadModel;
@@ -45,14 +45,8 @@ pub async fn register_party(
         name: body.name,
     };
     let response = json!({"orgNo": party.org_no.as_str(), "partyId": party.party_id, "partyUuid": party.party_uuid, "name": party.name});
-    let w = state
-        .execute(who, cid, Command::RegisterParty(party))
-        .await?;
-    let status = if w.events.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let w = state.execute(who, cid, Command::RegisterParty(party)).await?;
+    let status = if w.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok(written(status, response, w.position))
 }
 
@@ -76,16 +70,9 @@ pub async fn define_access_package(
         assignable: body.assignable,
         delegable: body.delegable,
     };
-    let response =
-        json!({"urn": p.urn.as_str(), "assignable": p.assignable, "delegable": p.delegable});
-    let w = state
-        .execute(who, cid, Command::DefineAccessPackage(p))
-        .await?;
-    let status = if w.events.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let response = json!({"urn": p.urn.as_str(), "assignable": p.assignable, "delegable": p.delegable});
+    let w = state.execute(who, cid, Command::DefineAccessPackage(p)).await?;
+    let status = if w.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
     Ok(written(status, response, w.position))
 }
 
@@ -126,17 +113,9 @@ pub async fn publish_policy(
     let mut rules = Vec::with_capacity(body.rules.len());
     for r in body.rules {
         rules.push(PolicyRule {
-            access_package: r
-                .access_package
-                .as_deref()
-                .map(PackageUrn::parse)
-                .transpose()?,
+            access_package: r.access_package.as_deref().map(PackageUrn::parse).transpose()?,
             right: r.right,
-            actions: r
-                .actions
-                .iter()
-                .map(|a| Action::parse(a))
-                .collect::<Result<_, _>>()?,
+            actions: r.actions.iter().map(|a| Action::parse(a)).collect::<Result<_, _>>()?,
         });
     }
     let policy = ResourcePolicyPublished {
@@ -145,9 +124,7 @@ pub async fn publish_policy(
         minimum_authentication_level: body.minimum_authentication_level,
     };
     let response = policy_json(&policy);
-    let w = state
-        .execute(who, cid, Command::PublishPolicy(policy))
-        .await?;
+    let w = state.execute(who, cid, Command::PublishPolicy(policy)).await?;
     Ok(written(StatusCode::OK, response, w.position))
 }
 
@@ -160,12 +137,9 @@ pub async fn get_policy(
     let resource = ResourceId::parse(&resource_id)?;
     let model = state.ledger.model();
     let position = model.position();
-    let policy = model.policy(&resource).ok_or_else(|| {
-        Rejection::new(
-            Code::UnknownResource,
-            format!("resource {resource} has no published policy"),
-        )
-    })?;
+    let policy = model
+        .policy(&resource)
+        .ok_or_else(|| Rejection::new(Code::UnknownResource, format!("resource {resource} has no published policy")))?;
     let body = json!({
         "resourceId": policy.resource_id.as_str(),
         "rules": policy.rules,
@@ -199,29 +173,12 @@ pub async fn grant_relationship(
         client_org_no: OrgNo::parse(&body.client)?,
         facilitator_org_no: OrgNo::parse(&body.facilitator)?,
         role: body.role.as_deref().map(RegisterRole::parse).transpose()?,
-        access_packages: body
-            .access_packages
-            .iter()
-            .map(|p| PackageUrn::parse(p))
-            .collect::<Result<_, _>>()?,
+        access_packages: body.access_packages.iter().map(|p| PackageUrn::parse(p)).collect::<Result<_, _>>()?,
     };
-    let (client, facilitator) = (
-        grant.client_org_no.clone(),
-        grant.facilitator_org_no.clone(),
-    );
-    let w = state
-        .execute(who, cid, Command::GrantRelationship(grant))
-        .await?;
-    let status = if w.events.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    Ok(written(
-        status,
-        relationship_json(&state, &client, &facilitator),
-        w.position,
-    ))
+    let (client, facilitator) = (grant.client_org_no.clone(), grant.facilitator_org_no.clone());
+    let w = state.execute(who, cid, Command::GrantRelationship(grant)).await?;
+    let status = if w.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(written(status, relationship_json(&state, &client, &facilitator), w.position))
 }
 
 fn relationship_json(state: &AppState, client: &OrgNo, facilitator: &OrgNo) -> serde_json::Value {
@@ -256,19 +213,10 @@ pub async fn revoke_relationship(
         client_org_no: OrgNo::parse(&q.client)?,
         facilitator_org_no: OrgNo::parse(&q.facilitator)?,
         role: q.role.as_deref().map(RegisterRole::parse).transpose()?,
-        access_package: q
-            .access_package
-            .as_deref()
-            .map(PackageUrn::parse)
-            .transpose()?,
+        access_package: q.access_package.as_deref().map(PackageUrn::parse).transpose()?,
     };
-    let (client, facilitator) = (
-        revoke.client_org_no.clone(),
-        revoke.facilitator_org_no.clone(),
-    );
-    let w = state
-        .execute(who, cid, Command::RevokeRelationship(revoke))
-        .await?;
+    let (client, facilitator) = (revoke.client_org_no.clone(), revoke.facilitator_org_no.clone());
+    let w = state.execute(who, cid, Command::RevokeRelationship(revoke)).await?;
     let mut body = relationship_json(&state, &client, &facilitator);
     body["clientsUnlinked"] = json!(w.events.len().saturating_sub(1));
     Ok(written(StatusCode::OK, body, w.position))
@@ -285,20 +233,10 @@ pub async fn list_relationships(
     auth: Auth,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let who = auth.require(&[
-        Role::Register,
-        Role::Admin,
-        Role::ClientAdmin,
-        Role::Auditor,
-    ])?;
+    let who = auth.require(&[Role::Register, Role::Admin, Role::ClientAdmin, Role::Auditor])?;
     let facilitator = OrgNo::parse(&q.facilitator)?;
-    if matches!(who.role, Role::Admin | Role::ClientAdmin) && who.org.as_ref() != Some(&facilitator)
-    {
-        return Err(Rejection::new(
-            Code::NotOwner,
-            "you may list only your own organisation's clients",
-        )
-        .into());
+    if matches!(who.role, Role::Admin | Role::ClientAdmin) && who.org.as_ref() != Some(&facilitator) {
+        return Err(Rejection::new(Code::NotOwner, "you may list only your own organisation's clients").into());
     }
     let model = state.ledger.model();
     let position = model.position();
@@ -307,8 +245,5 @@ pub async fn list_relationships(
         .iter()
         .map(|rel| relationship_json(&state, &rel.client_org_no, &facilitator))
         .collect();
-    Ok(read(
-        json!({"facilitator": facilitator.as_str(), "data": data}),
-        position,
-    ))
+    Ok(read(json!({"facilitator": facilitator.as_str(), "data": data}), position))
 }

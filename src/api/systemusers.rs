@@ -29,15 +29,10 @@ fn party_org<K: Kv + ?Sized>(model: &K, segment: &str) -> Result<OrgNo, ApiError
         Ok(party_id) => model
             .party_by_id(party_id)
             .map(|p| p.org_no)
-            .ok_or_else(|| {
-                Rejection::new(Code::PartyNotFound, format!("no party with id {party_id}")).into()
-            }),
+            .ok_or_else(|| Rejection::new(Code::PartyNotFound, format!("no party with id {party_id}")).into()),
         Err(_) => Err(Rejection::new(
             Code::InvalidOrgNumber,
-            format!(
-                "'{}' is neither an organisation number nor a party id",
-                crate::domain::ids::truncate(segment)
-            ),
+            format!("'{}' is neither an organisation number nor a party id", crate::domain::ids::truncate(segment)),
         )
         .into()),
     }
@@ -54,13 +49,7 @@ fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), ApiError> {
     } else {
         Err(Rejection::new(
             Code::NotOwner,
-            format!(
-                "you act for {}, not {org}",
-                who.org
-                    .as_ref()
-                    .map(|o| o.as_str())
-                    .unwrap_or("no organisation")
-            ),
+            format!("you act for {}, not {org}", who.org.as_ref().map(|o| o.as_str()).unwrap_or("no organisation")),
         )
         .into())
     }
@@ -79,17 +68,9 @@ async fn answer(
     let party = party_org(state.ledger.model(), &party)?;
     let request_id = uuid(&id, "the request id")?;
     let command = if approve {
-        Command::ApproveRequest {
-            request_id,
-            party,
-            user_type,
-        }
+        Command::ApproveRequest { request_id, party, user_type }
     } else {
-        Command::RejectRequest {
-            request_id,
-            party,
-            user_type,
-        }
+        Command::RejectRequest { request_id, party, user_type }
     };
     let w = state.execute(who, cid, command).await?;
     let body = if approve {
@@ -146,31 +127,17 @@ pub async fn list(
     let position = model.position();
     let org = party_org(model, &party)?;
     acts_for(who, &org)?;
-    let users: Vec<_> = model
-        .system_users_of(&org)
-        .iter()
-        .map(|u| system_user_json(model, u))
-        .collect();
+    let users: Vec<_> = model.system_users_of(&org).iter().map(|u| system_user_json(model, u)).collect();
     Ok(read(serde_json::Value::Array(users), position))
 }
 
-fn owned_user(
-    state: &AppState,
-    who: &Principal,
-    org: &OrgNo,
-    id: &Uuid,
-) -> Result<SystemUser, ApiError> {
+fn owned_user(state: &AppState, who: &Principal, org: &OrgNo, id: &Uuid) -> Result<SystemUser, ApiError> {
     let user = state
         .ledger
         .model()
         .system_user(id)
         .filter(|u| &u.owner_org_no == org)
-        .ok_or_else(|| {
-            Rejection::new(
-                Code::SystemUserNotFound,
-                format!("{org} has no system user {id}"),
-            )
-        })?;
+        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("{org} has no system user {id}")))?;
     acts_for(who, &user.owner_org_no)?;
     Ok(user)
 }
@@ -200,17 +167,7 @@ async fn delete(
     let who = auth.require(&[Role::Admin])?;
     let party = party_org(state.ledger.model(), &party)?;
     let system_user_id = uuid(&id, "the system user id")?;
-    let w = state
-        .execute(
-            who,
-            cid,
-            Command::DeleteSystemUser {
-                system_user_id,
-                party,
-                user_type,
-            },
-        )
-        .await?;
+    let w = state.execute(who, cid, Command::DeleteSystemUser { system_user_id, party, user_type }).await?;
     let unlinked = w.events.len().saturating_sub(1);
     Ok(written(
         StatusCode::OK,
@@ -250,26 +207,19 @@ impl ClientQuery {
         uuid(&self.agent, "agent")
     }
     fn client(&self) -> Result<OrgNo, ApiError> {
-        let client = self
-            .client
-            .as_deref()
-            .ok_or_else(|| ApiError::InvalidParameter("client is required".to_owned()))?;
+        let client =
+            self.client.as_deref().ok_or_else(|| ApiError::InvalidParameter("client is required".to_owned()))?;
         Ok(OrgNo::parse(client)?)
     }
 }
 
 /// An agent system user the caller administers.
-fn administered_agent(
-    state: &AppState,
-    who: &Principal,
-    agent: &Uuid,
-) -> Result<SystemUser, ApiError> {
-    let user = state.ledger.model().system_user(agent).ok_or_else(|| {
-        Rejection::new(
-            Code::SystemUserNotFound,
-            format!("system user {agent} does not exist"),
-        )
-    })?;
+fn administered_agent(state: &AppState, who: &Principal, agent: &Uuid) -> Result<SystemUser, ApiError> {
+    let user = state
+        .ledger
+        .model()
+        .system_user(agent)
+        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("system user {agent} does not exist")))?;
     acts_for(who, &user.owner_org_no)?;
     Ok(user)
 }
@@ -307,21 +257,8 @@ pub async fn link_client(
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::ClientAdmin])?;
     let (agent, client) = (q.agent()?, q.client()?);
-    let w = state
-        .execute(
-            who,
-            cid,
-            Command::LinkClient {
-                agent,
-                client: client.clone(),
-            },
-        )
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        json!({"agent": agent, "client": client.as_str()}),
-        w.position,
-    ))
+    let w = state.execute(who, cid, Command::LinkClient { agent, client: client.clone() }).await?;
+    Ok(written(StatusCode::OK, json!({"agent": agent, "client": client.as_str()}), w.position))
 }
 
 pub async fn unlink_client(
@@ -332,21 +269,8 @@ pub async fn unlink_client(
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::ClientAdmin])?;
     let (agent, client) = (q.agent()?, q.client()?);
-    let w = state
-        .execute(
-            who,
-            cid,
-            Command::UnlinkClient {
-                agent,
-                client: client.clone(),
-            },
-        )
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        json!({"agent": agent, "client": client.as_str()}),
-        w.position,
-    ))
+    let w = state.execute(who, cid, Command::UnlinkClient { agent, client: client.clone() }).await?;
+    Ok(written(StatusCode::OK, json!({"agent": agent, "client": client.as_str()}), w.position))
 }
 
 /// The facilitator's clients, and whether each could be linked to this agent now.

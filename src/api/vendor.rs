@@ -53,9 +53,7 @@ fn visible() -> bool {
 
 fn definition(body: SystemBody) -> Result<SystemDefinition, ApiError> {
     if body.vendor.authority != "iso6523-actorid-upis" {
-        return Err(ApiError::InvalidBody(
-            "vendor.authority must be \"iso6523-actorid-upis\"".to_owned(),
-        ));
+        return Err(ApiError::InvalidBody("vendor.authority must be \"iso6523-actorid-upis\"".to_owned()));
     }
     Ok(SystemDefinition {
         system_id: SystemId::parse(&body.id)?,
@@ -72,10 +70,7 @@ fn definition(body: SystemBody) -> Result<SystemDefinition, ApiError> {
 
 fn system_view(state: &AppState, id: &SystemId) -> Result<serde_json::Value, ApiError> {
     let system = state.ledger.model().system(id).ok_or_else(|| {
-        ApiError::Rejected(Rejection::new(
-            Code::SystemNotFound,
-            format!("system {id} is not registered"),
-        ))
+        ApiError::Rejected(Rejection::new(Code::SystemNotFound, format!("system {id} is not registered")))
     })?;
     Ok(system_json(&system))
 }
@@ -89,14 +84,8 @@ pub async fn register_system(
     let who = auth.require(&[Role::Vendor])?;
     let def = definition(body)?;
     let id = def.system_id.clone();
-    let w = state
-        .execute(who, cid, Command::RegisterSystem(def))
-        .await?;
-    Ok(written(
-        StatusCode::CREATED,
-        system_view(&state, &id)?,
-        w.position,
-    ))
+    let w = state.execute(who, cid, Command::RegisterSystem(def)).await?;
+    Ok(written(StatusCode::CREATED, system_view(&state, &id)?, w.position))
 }
 
 pub async fn update_system(
@@ -109,17 +98,11 @@ pub async fn update_system(
     let who = auth.require(&[Role::Vendor])?;
     let def = definition(body)?;
     if def.system_id.as_str() != system_id {
-        return Err(ApiError::InvalidBody(
-            "the body's id must equal the system id in the path".to_owned(),
-        ));
+        return Err(ApiError::InvalidBody("the body's id must equal the system id in the path".to_owned()));
     }
     let id = def.system_id.clone();
     let w = state.execute(who, cid, Command::UpdateSystem(def)).await?;
-    Ok(written(
-        StatusCode::OK,
-        system_view(&state, &id)?,
-        w.position,
-    ))
+    Ok(written(StatusCode::OK, system_view(&state, &id)?, w.position))
 }
 
 pub async fn delete_system(
@@ -130,14 +113,8 @@ pub async fn delete_system(
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let id = SystemId::parse(&system_id)?;
-    let w = state
-        .execute(who, cid, Command::DeleteSystem(id.clone()))
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        system_view(&state, &id)?,
-        w.position,
-    ))
+    let w = state.execute(who, cid, Command::DeleteSystem(id.clone())).await?;
+    Ok(written(StatusCode::OK, system_view(&state, &id)?, w.position))
 }
 
 /// Reads are for the system's own vendor only.
@@ -145,11 +122,7 @@ fn own_system(who: &Principal, id: &SystemId) -> Result<(), ApiError> {
     if who.org.as_ref() == Some(&id.vendor()) {
         Ok(())
     } else {
-        Err(Rejection::new(
-            Code::NotSystemVendor,
-            format!("system {id} belongs to vendor {}", id.vendor()),
-        )
-        .into())
+        Err(Rejection::new(Code::NotSystemVendor, format!("system {id} belongs to vendor {}", id.vendor())).into())
     }
 }
 
@@ -201,10 +174,7 @@ async fn create_request(
         integration_title: body.integration_title,
     };
     let (system_id, party) = (new.system_id.clone(), new.party_org_no.clone());
-    let external_ref = new
-        .external_ref
-        .clone()
-        .unwrap_or_else(|| party.to_string());
+    let external_ref = new.external_ref.clone().unwrap_or_else(|| party.to_string());
     let w = state.execute(who, cid, Command::CreateRequest(new)).await?;
     let model = state.ledger.model();
     let created = w.events.iter().find_map(|e| match &e.data {
@@ -214,18 +184,10 @@ async fn create_request(
     let (status, request) = match created {
         Some(id) => (StatusCode::CREATED, model.request(&id)),
         // An identical pending request already exists: it is the answer.
-        None => (
-            StatusCode::OK,
-            model.pending_request(&system_id, &party, &external_ref),
-        ),
+        None => (StatusCode::OK, model.pending_request(&system_id, &party, &external_ref)),
     };
-    let request = request
-        .ok_or_else(|| ApiError::Internal("the request is not in the read model".to_owned()))?;
-    Ok(written(
-        status,
-        request_json(&request, state.now(), &state.public_url),
-        w.position,
-    ))
+    let request = request.ok_or_else(|| ApiError::Internal("the request is not in the read model".to_owned()))?;
+    Ok(written(status, request_json(&request, state.now(), &state.public_url), w.position))
 }
 
 pub async fn create_standard_request(
@@ -244,11 +206,9 @@ pub async fn create_agent_request(
     JsonBody(body): JsonBody<RequestBody>,
 ) -> Result<Response, ApiError> {
     if !body.rights.is_empty() {
-        return Err(Rejection::new(
-            Code::RightsNotAllowedForAgent,
-            "an agent request carries access packages only",
-        )
-        .into());
+        return Err(
+            Rejection::new(Code::RightsNotAllowedForAgent, "an agent request carries access packages only").into()
+        );
     }
     create_request(state, auth, cid, body, UserType::Agent).await
 }
@@ -258,18 +218,9 @@ fn parse_uuid(s: &str, what: &str) -> Result<Uuid, ApiError> {
 }
 
 /// A vendor's own request, visible unless withdrawn.
-fn vendor_request(
-    state: &AppState,
-    who: &Principal,
-    id: &Uuid,
-    user_type: UserType,
-) -> Result<Request, ApiError> {
-    let not_found = || {
-        ApiError::Rejected(Rejection::new(
-            Code::RequestNotFound,
-            format!("request {id} does not exist"),
-        ))
-    };
+fn vendor_request(state: &AppState, who: &Principal, id: &Uuid, user_type: UserType) -> Result<Request, ApiError> {
+    let not_found =
+        || ApiError::Rejected(Rejection::new(Code::RequestNotFound, format!("request {id} does not exist")));
     let request = state.ledger.model().request(id).ok_or_else(not_found)?;
     own_system(who, &request.system_id)?;
     if request.user_type != user_type || request.status == RequestStatus::Withdrawn {
@@ -278,19 +229,11 @@ fn vendor_request(
     Ok(request)
 }
 
-async fn get_request(
-    state: AppState,
-    auth: Auth,
-    id: String,
-    user_type: UserType,
-) -> Result<Response, ApiError> {
+async fn get_request(state: AppState, auth: Auth, id: String, user_type: UserType) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let position = state.ledger.model().position();
     let request = vendor_request(&state, who, &parse_uuid(&id, "the request id")?, user_type)?;
-    Ok(read(
-        request_json(&request, state.now(), &state.public_url),
-        position,
-    ))
+    Ok(read(request_json(&request, state.now(), &state.public_url), position))
 }
 
 pub async fn get_standard_request(
@@ -317,14 +260,8 @@ pub async fn withdraw_request(
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let request_id = parse_uuid(&id, "the request id")?;
-    let w = state
-        .execute(who, cid, Command::WithdrawRequest { request_id })
-        .await?;
-    Ok(written(
-        StatusCode::OK,
-        json!({"id": request_id, "status": "Withdrawn"}),
-        w.position,
-    ))
+    let w = state.execute(who, cid, Command::WithdrawRequest { request_id }).await?;
+    Ok(written(StatusCode::OK, json!({"id": request_id, "status": "Withdrawn"}), w.position))
 }
 
 pub async fn get_request_by_external_ref(
@@ -342,22 +279,10 @@ pub async fn get_request_by_external_ref(
     let request = model
         .requests_of_system(&system_id)
         .into_iter()
-        .filter(|r| {
-            r.party_org_no == org
-                && r.external_ref == external_ref
-                && r.status != RequestStatus::Withdrawn
-        })
+        .filter(|r| r.party_org_no == org && r.external_ref == external_ref && r.status != RequestStatus::Withdrawn)
         .max_by_key(|r| r.created)
-        .ok_or_else(|| {
-            Rejection::new(
-                Code::RequestNotFound,
-                "no request with this system, party and external ref",
-            )
-        })?;
-    Ok(read(
-        request_json(&request, state.now(), &state.public_url),
-        position,
-    ))
+        .ok_or_else(|| Rejection::new(Code::RequestNotFound, "no request with this system, party and external ref"))?;
+    Ok(read(request_json(&request, state.now(), &state.public_url), position))
 }
 
 pub async fn system_users_by_system(
@@ -371,21 +296,10 @@ pub async fn system_users_by_system(
     let model = state.ledger.model();
     let position = model.position();
     if model.system(&system_id).is_none() {
-        return Err(Rejection::new(
-            Code::SystemNotFound,
-            format!("system {system_id} is not registered"),
-        )
-        .into());
+        return Err(Rejection::new(Code::SystemNotFound, format!("system {system_id} is not registered")).into());
     }
-    let users: Vec<_> = model
-        .system_users_of_system(&system_id)
-        .iter()
-        .map(|u| system_user_json(model, u))
-        .collect();
-    Ok(read(
-        json!({"links": {"next": null}, "data": users}),
-        position,
-    ))
+    let users: Vec<_> = model.system_users_of_system(&system_id).iter().map(|u| system_user_json(model, u)).collect();
+    Ok(read(json!({"links": {"next": null}, "data": users}), position))
 }
 
 #[derive(Deserialize)]
@@ -408,11 +322,7 @@ pub async fn system_user_by_external_id(
     let provider = OrgNo::parse(&q.system_provider_org_no)?;
     let owner = OrgNo::parse(&q.system_user_owner_org_no)?;
     if who.role == Role::Vendor && who.org.as_ref() != Some(&provider) {
-        return Err(Rejection::new(
-            Code::NotSystemVendor,
-            "vendors look up only their own system users",
-        )
-        .into());
+        return Err(Rejection::new(Code::NotSystemVendor, "vendors look up only their own system users").into());
     }
     let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
     let model = state.ledger.model();
@@ -422,7 +332,6 @@ pub async fn system_user_by_external_id(
         .into_iter()
         .filter(|s| s.deleted.is_none() && s.definition.client_ids.contains(&q.client_id))
         .find_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref));
-    let user = found
-        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, "no live system user matches"))?;
+    let user = found.ok_or_else(|| Rejection::new(Code::SystemUserNotFound, "no live system user matches"))?;
     Ok(read(system_user_json(model, &user), position))
 }

@@ -40,10 +40,11 @@ pub struct PackageDto {
 pub fn parse_right(dto: &RightDto) -> Result<Right, ApiError> {
     let resource = match dto.resource.as_slice() {
         [attr] if attr.id == "urn:altinn:resource" => ResourceId::parse(&attr.value)?,
-        _ => return Err(ApiError::InvalidBody(
-            "a right names exactly one resource as {\"id\":\"urn:altinn:resource\",\"value\":…}"
-                .to_owned(),
-        )),
+        _ => {
+            return Err(ApiError::InvalidBody(
+                "a right names exactly one resource as {\"id\":\"urn:altinn:resource\",\"value\":…}".to_owned(),
+            ))
+        }
     };
     let action = dto.action.as_deref().map(Action::parse).transpose()?;
     Ok(Right { resource, action })

@@ -15,19 +15,15 @@ use chrono::{DateTime, Utc};
 
 use super::events::{Event, EventData, UserType};
 use super::model::{
-    encode, keys, AccessPackage, Ended, Grant, KvMut, Link, Outcome, Party, Policy, ReadModel,
-    Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
+    encode, keys, AccessPackage, Ended, Grant, KvMut, Link, Outcome, Party, Policy, ReadModel, Relationship, Request,
+    RequestStatus, System, SystemUser, VoidReason,
 };
 use super::rejection::{Code, Rejection};
 
 /// Applies the event at `position` (0-based) and advances the model to `position + 1`.
 /// Returns the void reason if the event had no effect.
 pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<(), Rejection> {
-    assert_eq!(
-        model.position(),
-        position,
-        "events are applied in log order, each exactly once"
-    );
+    assert_eq!(model.position(), position, "events are applied in log order, each exactly once");
     let effective = match model.effective_time() {
         Some(previous) if previous > event.time => previous,
         _ => event.time,
@@ -40,11 +36,7 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         // An event id names one fact; a replayed or re-imported copy changes nothing.
         _ if duplicate.is_some() => Err(Rejection::new(
             Code::DuplicateEvent,
-            format!(
-                "event {} is already on the log at index {}",
-                event.id,
-                duplicate.unwrap_or_default()
-            ),
+            format!("event {} is already on the log at index {}", event.id, duplicate.unwrap_or_default()),
         )),
         Some(expected) if expected != version => Err(Rejection::new(
             Code::VersionConflict,
@@ -57,10 +49,7 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     }
     if verdict.is_ok() {
         effect(model, event, effective);
-        model.put(
-            keys::version(&subject),
-            (version + 1).to_be_bytes().to_vec(),
-        );
+        model.put(keys::version(&subject), (version + 1).to_be_bytes().to_vec());
     }
 
     let outcome = Outcome {
@@ -70,10 +59,7 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         void: verdict.as_ref().err().map(VoidReason::from),
     };
     model.put(keys::outcome(position), encode(&outcome));
-    model.put(
-        keys::META_POSITION.to_vec(),
-        (position + 1).to_be_bytes().to_vec(),
-    );
+    model.put(keys::META_POSITION.to_vec(), (position + 1).to_be_bytes().to_vec());
     model.put(keys::META_EFFECTIVE_TIME.to_vec(), encode(&effective));
     debug_assert_eq!(model.position(), position + 1);
     verdict
@@ -91,50 +77,28 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
     match &event.data {
         PartyRegistered(_) | AccessPackageDefined(_) | ResourcePolicyPublished(_) => Ok(()),
         SystemRegistered(d) => match model.system(&d.system_id) {
-            Some(_) => void(
-                Code::SystemExists,
-                format!("system {} is already registered", d.system_id),
-            ),
+            Some(_) => void(Code::SystemExists, format!("system {} is already registered", d.system_id)),
             None => Ok(()),
         },
         SystemUpdated(d) => live_system(model, &d.system_id),
         SystemDeleted(d) => live_system(model, &d.system_id),
         RequestCreated(r) => {
             live_system(model, &r.system_id)?;
-            if model.request(&r.request_id).is_some() || model.system_user(&r.request_id).is_some()
-            {
-                return void(
-                    Code::VersionConflict,
-                    format!("id {} is already used", r.request_id),
-                );
+            if model.request(&r.request_id).is_some() || model.system_user(&r.request_id).is_some() {
+                return void(Code::VersionConflict, format!("id {} is already used", r.request_id));
             }
-            if model
-                .pending_request(&r.system_id, &r.party_org_no, &r.external_ref)
-                .is_some()
-            {
-                return void(
-                    Code::RequestNotNew,
-                    "a pending request for this system, party and external ref exists",
-                );
+            if model.pending_request(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
+                return void(Code::RequestNotNew, "a pending request for this system, party and external ref exists");
             }
-            if model
-                .live_system_user(&r.system_id, &r.party_org_no, &r.external_ref)
-                .is_some()
-            {
-                return void(
-                    Code::SystemUserExists,
-                    "a system user for this system, party and external ref exists",
-                );
+            if model.live_system_user(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
+                return void(Code::SystemUserExists, "a system user for this system, party and external ref exists");
             }
             Ok(())
         }
         RequestApproved(d) | RequestRejected(d) => {
             let request = new_request(model, &d.request_id)?;
             if matches!(event.data, RequestApproved(_)) && request.is_expired(effective) {
-                return void(
-                    Code::RequestExpired,
-                    format!("the request expired at {}", request.expires),
-                );
+                return void(Code::RequestExpired, format!("the request expired at {}", request.expires));
             }
             Ok(())
         }
@@ -142,19 +106,10 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
         SystemUserCreated(u) => {
             live_system(model, &u.system_id)?;
             if model.system_user(&u.system_user_id).is_some() {
-                return void(
-                    Code::SystemUserExists,
-                    format!("system user {} exists", u.system_user_id),
-                );
+                return void(Code::SystemUserExists, format!("system user {} exists", u.system_user_id));
             }
-            if model
-                .live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref)
-                .is_some()
-            {
-                return void(
-                    Code::SystemUserExists,
-                    "a system user for this system, party and external ref exists",
-                );
+            if model.live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref).is_some() {
+                return void(Code::SystemUserExists, "a system user for this system, party and external ref exists");
             }
             Ok(())
         }
@@ -165,35 +120,23 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
             if rel.is_some_and(|rel| rel.grants.iter().any(|g| revokes(r, g))) {
                 Ok(())
             } else {
-                void(
-                    Code::RelationshipNotFound,
-                    "no matching client relationship to revoke",
-                )
+                void(Code::RelationshipNotFound, "no matching client relationship to revoke")
             }
         }
         ClientLinked(l) => {
             let user = live_user(model, &l.system_user_id)?;
             if user.user_type != UserType::Agent {
-                return void(
-                    Code::NotAgent,
-                    "clients can only be linked to agent system users",
-                );
+                return void(Code::NotAgent, "clients can only be linked to agent system users");
             }
             if user.owner_org_no != l.facilitator_org_no {
-                return void(
-                    Code::NotOwner,
-                    "the facilitator must own the agent system user",
-                );
+                return void(Code::NotOwner, "the facilitator must own the agent system user");
             }
             if model.link(&l.system_user_id, &l.client_org_no).is_some() {
                 return void(Code::VersionConflict, "the client is already linked");
             }
             let rel = model.relationship(&l.client_org_no, &l.facilitator_org_no);
             if !rel.is_some_and(|rel| rel.carries_all(&user.access_packages)) {
-                return void(
-                    Code::ClientLacksPackage,
-                    "the client does not hold every package of the agent",
-                );
+                return void(Code::ClientLacksPackage, "the client does not hold every package of the agent");
             }
             Ok(())
         }
@@ -206,41 +149,28 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
 
 fn live_system<K: KvMut>(model: &K, id: &super::ids::SystemId) -> Result<(), Rejection> {
     match model.system(id) {
-        None => void(
-            Code::SystemNotFound,
-            format!("system {id} is not registered"),
-        ),
-        Some(s) if s.deleted.is_some() => {
-            void(Code::SystemDeleted, format!("system {id} is deleted"))
-        }
+        None => void(Code::SystemNotFound, format!("system {id} is not registered")),
+        Some(s) if s.deleted.is_some() => void(Code::SystemDeleted, format!("system {id} is deleted")),
         Some(_) => Ok(()),
     }
 }
 
 fn new_request<K: KvMut>(model: &K, id: &uuid::Uuid) -> Result<Request, Rejection> {
     match model.request(id) {
-        None => Err(Rejection::new(
-            Code::RequestNotFound,
-            format!("request {id} does not exist"),
-        )),
-        Some(r) if r.status != RequestStatus::New => Err(Rejection::new(
-            Code::RequestNotNew,
-            format!("request {id} is {:?}, not New", r.status),
-        )),
+        None => Err(Rejection::new(Code::RequestNotFound, format!("request {id} does not exist"))),
+        Some(r) if r.status != RequestStatus::New => {
+            Err(Rejection::new(Code::RequestNotNew, format!("request {id} is {:?}, not New", r.status)))
+        }
         Some(r) => Ok(r),
     }
 }
 
 fn live_user<K: KvMut>(model: &K, id: &uuid::Uuid) -> Result<SystemUser, Rejection> {
     match model.system_user(id) {
-        None => Err(Rejection::new(
-            Code::SystemUserNotFound,
-            format!("system user {id} does not exist"),
-        )),
-        Some(u) if u.deleted.is_some() => Err(Rejection::new(
-            Code::SystemUserDeleted,
-            format!("system user {id} is deleted"),
-        )),
+        None => Err(Rejection::new(Code::SystemUserNotFound, format!("system user {id} does not exist"))),
+        Some(u) if u.deleted.is_some() => {
+            Err(Rejection::new(Code::SystemUserDeleted, format!("system user {id} is deleted")))
+        }
         Some(u) => Ok(u),
     }
 }
@@ -256,11 +186,7 @@ fn revokes(r: &super::events::ClientRelationshipRevoked, g: &Grant) -> bool {
 /// The changes of an event whose preconditions hold.
 fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
     use EventData::*;
-    let ended = || Ended {
-        at,
-        event_id: event.id,
-        actor: event.actor.clone(),
-    };
+    let ended = || Ended { at, event_id: event.id, actor: event.actor.clone() };
     match &event.data {
         PartyRegistered(p) => {
             if let Some(old) = model.party(&p.org_no) {
@@ -274,14 +200,8 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 name: p.name.clone(),
                 event_id: event.id,
             };
-            model.put(
-                keys::party_by_id(p.party_id),
-                p.org_no.as_str().as_bytes().to_vec(),
-            );
-            model.put(
-                keys::party_by_uuid(&p.party_uuid),
-                p.org_no.as_str().as_bytes().to_vec(),
-            );
+            model.put(keys::party_by_id(p.party_id), p.org_no.as_str().as_bytes().to_vec());
+            model.put(keys::party_by_uuid(&p.party_uuid), p.org_no.as_str().as_bytes().to_vec());
             model.put(keys::party(&p.org_no), encode(&party));
         }
         AccessPackageDefined(p) => {
@@ -294,10 +214,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             model.put(keys::package(&p.urn), encode(&pkg));
         }
         ResourcePolicyPublished(p) => {
-            let owner = model
-                .policy(&p.resource_id)
-                .and_then(|old| old.owner)
-                .or_else(|| event.on_behalf_of.clone());
+            let owner = model.policy(&p.resource_id).and_then(|old| old.owner).or_else(|| event.on_behalf_of.clone());
             let policy = Policy {
                 resource_id: p.resource_id.clone(),
                 rules: p.rules.clone(),
@@ -308,12 +225,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             model.put(keys::policy(&p.resource_id), encode(&policy));
         }
         SystemRegistered(d) => {
-            let system = System {
-                definition: d.clone(),
-                registered: at,
-                event_id: event.id,
-                deleted: None,
-            };
+            let system = System { definition: d.clone(), registered: at, event_id: event.id, deleted: None };
             model.put(keys::system(&d.system_id), encode(&system));
         }
         SystemUpdated(d) => {
@@ -345,10 +257,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 decided: None,
             };
             model.put(keys::request(&r.request_id), encode(&request));
-            model.put(
-                keys::request_by_system(&r.system_id, &r.request_id),
-                Vec::new(),
-            );
+            model.put(keys::request_by_system(&r.system_id, &r.request_id), Vec::new());
             model.put(
                 keys::pending_request(&r.system_id, &r.party_org_no, &r.external_ref),
                 r.request_id.as_bytes().to_vec(),
@@ -362,9 +271,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             };
             decide_request(model, &d.request_id, status, ended());
         }
-        RequestWithdrawn(d) => {
-            decide_request(model, &d.request_id, RequestStatus::Withdrawn, ended())
-        }
+        RequestWithdrawn(d) => decide_request(model, &d.request_id, RequestStatus::Withdrawn, ended()),
         SystemUserCreated(u) => {
             let user = SystemUser {
                 id: u.system_user_id,
@@ -384,23 +291,13 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 keys::live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref),
                 u.system_user_id.as_bytes().to_vec(),
             );
-            model.put(
-                keys::user_by_owner(&u.owner_org_no, &u.system_user_id),
-                Vec::new(),
-            );
-            model.put(
-                keys::user_by_system(&u.system_id, &u.system_user_id),
-                Vec::new(),
-            );
+            model.put(keys::user_by_owner(&u.owner_org_no, &u.system_user_id), Vec::new());
+            model.put(keys::user_by_system(&u.system_id, &u.system_user_id), Vec::new());
         }
         SystemUserDeleted(d) => {
             let mut user: SystemUser = model.system_user(&d.system_user_id).expect("checked");
             user.deleted = Some(ended());
-            model.delete(keys::live_system_user(
-                &user.system_id,
-                &user.owner_org_no,
-                &user.external_ref,
-            ));
+            model.delete(keys::live_system_user(&user.system_id, &user.owner_org_no, &user.external_ref));
             model.delete(keys::user_by_owner(&user.owner_org_no, &user.id));
             model.delete(keys::user_by_system(&user.system_id, &user.id));
             // Its client links end through the explicit `ClientUnlinked` events that follow
@@ -415,10 +312,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 grants: Vec::new(),
             });
             for package in &g.access_packages {
-                let already = rel
-                    .grants
-                    .iter()
-                    .any(|x| x.role == g.role && &x.access_package == package);
+                let already = rel.grants.iter().any(|x| x.role == g.role && &x.access_package == package);
                 if !already {
                     rel.grants.push(Grant {
                         role: g.role,
@@ -428,10 +322,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                     });
                 }
             }
-            model.put(
-                keys::client_of(&g.facilitator_org_no, &g.client_org_no),
-                Vec::new(),
-            );
+            model.put(keys::client_of(&g.facilitator_org_no, &g.client_org_no), Vec::new());
             model.put(key, encode(&rel));
         }
         ClientRelationshipRevoked(r) => {
@@ -454,14 +345,8 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 event_id: event.id,
                 actor: event.actor.clone(),
             };
-            model.put(
-                keys::link(&l.system_user_id, &l.client_org_no),
-                encode(&link),
-            );
-            model.put(
-                keys::agent_of_client(&l.client_org_no, &l.system_user_id),
-                Vec::new(),
-            );
+            model.put(keys::link(&l.system_user_id, &l.client_org_no), encode(&link));
+            model.put(keys::agent_of_client(&l.client_org_no, &l.system_user_id), Vec::new());
         }
         ClientUnlinked(l) => {
             model.delete(keys::link(&l.system_user_id, &l.client_org_no));
@@ -474,10 +359,6 @@ fn decide_request<K: KvMut>(model: &mut K, id: &uuid::Uuid, status: RequestStatu
     let mut request: Request = model.request(id).expect("checked");
     request.status = status;
     request.decided = Some(ended);
-    model.delete(keys::pending_request(
-        &request.system_id,
-        &request.party_org_no,
-        &request.external_ref,
-    ));
+    model.delete(keys::pending_request(&request.system_id, &request.party_org_no, &request.external_ref));
     model.put(keys::request(id), encode(&request));
 }

@@ -71,34 +71,14 @@ pub enum Command {
     UpdateSystem(SystemDefinition),
     DeleteSystem(SystemId),
     CreateRequest(NewRequest),
-    ApproveRequest {
-        request_id: Uuid,
-        party: OrgNo,
-        user_type: UserType,
-    },
-    RejectRequest {
-        request_id: Uuid,
-        party: OrgNo,
-        user_type: UserType,
-    },
-    WithdrawRequest {
-        request_id: Uuid,
-    },
-    DeleteSystemUser {
-        system_user_id: Uuid,
-        party: OrgNo,
-        user_type: UserType,
-    },
+    ApproveRequest { request_id: Uuid, party: OrgNo, user_type: UserType },
+    RejectRequest { request_id: Uuid, party: OrgNo, user_type: UserType },
+    WithdrawRequest { request_id: Uuid },
+    DeleteSystemUser { system_user_id: Uuid, party: OrgNo, user_type: UserType },
     GrantRelationship(ClientRelationshipGranted),
     RevokeRelationship(ClientRelationshipRevoked),
-    LinkClient {
-        agent: Uuid,
-        client: OrgNo,
-    },
-    UnlinkClient {
-        agent: Uuid,
-        client: OrgNo,
-    },
+    LinkClient { agent: Uuid, client: OrgNo },
+    UnlinkClient { agent: Uuid, client: OrgNo },
 }
 
 fn reject<T>(code: Code, message: impl Into<String>) -> Result<T, Rejection> {
@@ -116,10 +96,7 @@ struct Emitter<'m, 'c, 'i, K: Kv + ?Sized> {
 impl<K: Kv + ?Sized> Emitter<'_, '_, '_, K> {
     fn emit(&mut self, data: EventData) -> Uuid {
         let subject = data.subject();
-        let version = *self
-            .next_version
-            .entry(subject.clone())
-            .or_insert_with(|| self.model.version(&subject));
+        let version = *self.next_version.entry(subject.clone()).or_insert_with(|| self.model.version(&subject));
         self.next_version.insert(subject.clone(), version + 1);
         let id = (self.ctx.new_id)();
         self.events.push(Event {
@@ -138,24 +115,14 @@ impl<K: Kv + ?Sized> Emitter<'_, '_, '_, K> {
 
 /// Decides a command against the read model. An empty list means the command is
 /// already satisfied (idempotent repeats), which is success without a write.
-pub fn decide<K: Kv + ?Sized>(
-    command: &Command,
-    model: &K,
-    ctx: &mut Context<'_>,
-) -> Result<Vec<Event>, Rejection> {
-    let mut out = Emitter {
-        model,
-        ctx,
-        next_version: HashMap::new(),
-        events: Vec::new(),
-    };
+pub fn decide<K: Kv + ?Sized>(command: &Command, model: &K, ctx: &mut Context<'_>) -> Result<Vec<Event>, Rejection> {
+    let mut out = Emitter { model, ctx, next_version: HashMap::new(), events: Vec::new() };
     match command {
         Command::RegisterParty(p) => register_party(&mut out, p)?,
         Command::DefineAccessPackage(p) => {
             require_register(out.ctx)?;
-            let unchanged = model
-                .package(&p.urn)
-                .is_some_and(|old| old.assignable == p.assignable && old.delegable == p.delegable);
+            let unchanged =
+                model.package(&p.urn).is_some_and(|old| old.assignable == p.assignable && old.delegable == p.delegable);
             if !unchanged {
                 out.emit(EventData::AccessPackageDefined(p.clone()));
             }
@@ -164,10 +131,7 @@ pub fn decide<K: Kv + ?Sized>(
         Command::RegisterSystem(d) => {
             check_system(model, out.ctx, d)?;
             if model.system(&d.system_id).is_some() {
-                return reject(
-                    Code::SystemExists,
-                    format!("system {} is already registered", d.system_id),
-                );
+                return reject(Code::SystemExists, format!("system {} is already registered", d.system_id));
             }
             out.emit(EventData::SystemRegistered(d.clone()));
         }
@@ -179,35 +143,16 @@ pub fn decide<K: Kv + ?Sized>(
         Command::DeleteSystem(id) => {
             vendor_of(out.ctx, id)?;
             live_system(model, id)?;
-            out.emit(EventData::SystemDeleted(SystemDeleted {
-                system_id: id.clone(),
-            }));
+            out.emit(EventData::SystemDeleted(SystemDeleted { system_id: id.clone() }));
         }
         Command::CreateRequest(r) => create_request(&mut out, r)?,
-        Command::ApproveRequest {
-            request_id,
-            party,
-            user_type,
-        } => {
+        Command::ApproveRequest { request_id, party, user_type } => {
             let request = decidable_request(model, out.ctx, request_id, party, *user_type)?;
             live_system(model, &request.system_id)?;
-            if model
-                .live_system_user(
-                    &request.system_id,
-                    &request.party_org_no,
-                    &request.external_ref,
-                )
-                .is_some()
-            {
-                return reject(
-                    Code::SystemUserExists,
-                    "a system user for this system, party and external ref exists",
-                );
+            if model.live_system_user(&request.system_id, &request.party_org_no, &request.external_ref).is_some() {
+                return reject(Code::SystemUserExists, "a system user for this system, party and external ref exists");
             }
-            let decided = RequestDecided {
-                request_id: *request_id,
-                party_org_no: party.clone(),
-            };
+            let decided = RequestDecided { request_id: *request_id, party_org_no: party.clone() };
             out.emit(EventData::RequestApproved(decided));
             out.emit(EventData::SystemUserCreated(SystemUserCreated {
                 system_user_id: request.id,
@@ -220,44 +165,25 @@ pub fn decide<K: Kv + ?Sized>(
                 integration_title: request.integration_title,
             }));
         }
-        Command::RejectRequest {
-            request_id,
-            party,
-            user_type,
-        } => {
+        Command::RejectRequest { request_id, party, user_type } => {
             decidable_request(model, out.ctx, request_id, party, *user_type)?;
-            let decided = RequestDecided {
-                request_id: *request_id,
-                party_org_no: party.clone(),
-            };
+            let decided = RequestDecided { request_id: *request_id, party_org_no: party.clone() };
             out.emit(EventData::RequestRejected(decided));
         }
         Command::WithdrawRequest { request_id } => {
             let Some(request) = model.request(request_id) else {
-                return reject(
-                    Code::RequestNotFound,
-                    format!("request {request_id} does not exist"),
-                );
+                return reject(Code::RequestNotFound, format!("request {request_id} does not exist"));
             };
             vendor_of(out.ctx, &request.system_id)?;
             if request.status != RequestStatus::New {
                 return reject(
                     Code::RequestNotNew,
-                    format!(
-                        "request is {:?}; only New requests can be withdrawn",
-                        request.status
-                    ),
+                    format!("request is {:?}; only New requests can be withdrawn", request.status),
                 );
             }
-            out.emit(EventData::RequestWithdrawn(RequestWithdrawn {
-                request_id: *request_id,
-            }));
+            out.emit(EventData::RequestWithdrawn(RequestWithdrawn { request_id: *request_id }));
         }
-        Command::DeleteSystemUser {
-            system_user_id,
-            party,
-            user_type,
-        } => {
+        Command::DeleteSystemUser { system_user_id, party, user_type } => {
             let user = owned_user(model, out.ctx, system_user_id, Some(party))?;
             if user.user_type != *user_type {
                 return reject(
@@ -284,10 +210,7 @@ pub fn decide<K: Kv + ?Sized>(
         Command::LinkClient { agent, client } => {
             let user = owned_user(model, out.ctx, agent, None)?;
             if user.user_type != UserType::Agent {
-                return reject(
-                    Code::NotAgent,
-                    "clients can only be linked to agent system users",
-                );
+                return reject(Code::NotAgent, "clients can only be linked to agent system users");
             }
             registered_party(model, client)?;
             if model.link(agent, client).is_none() {
@@ -318,10 +241,7 @@ pub fn decide<K: Kv + ?Sized>(
         Command::UnlinkClient { agent, client } => {
             let user = owned_user(model, out.ctx, agent, None)?;
             if model.link(agent, client).is_none() {
-                return reject(
-                    Code::ClientNotLinked,
-                    format!("{client} is not linked to system user {agent}"),
-                );
+                return reject(Code::ClientNotLinked, format!("{client} is not linked to system user {agent}"));
             }
             out.emit(EventData::ClientUnlinked(ClientUnlinked {
                 system_user_id: *agent,
@@ -340,38 +260,21 @@ pub fn decide<K: Kv + ?Sized>(
 fn require_register(ctx: &Context<'_>) -> Result<(), Rejection> {
     match ctx.authority {
         Authority::Register => Ok(()),
-        Authority::Organisation(_) => reject(
-            Code::NotEntitled,
-            "only the register synchronisation may record this",
-        ),
+        Authority::Organisation(_) => reject(Code::NotEntitled, "only the register synchronisation may record this"),
     }
 }
 
 fn vendor_of(ctx: &Context<'_>, system: &SystemId) -> Result<(), Rejection> {
     match ctx.org() {
         Some(org) if *org == system.vendor() => Ok(()),
-        _ => reject(
-            Code::NotSystemVendor,
-            format!(
-                "only the vendor {} may act on system {system}",
-                system.vendor()
-            ),
-        ),
+        _ => reject(Code::NotSystemVendor, format!("only the vendor {} may act on system {system}", system.vendor())),
     }
 }
 
-fn live_system<K: Kv + ?Sized>(
-    model: &K,
-    id: &SystemId,
-) -> Result<super::model::System, Rejection> {
+fn live_system<K: Kv + ?Sized>(model: &K, id: &SystemId) -> Result<super::model::System, Rejection> {
     match model.system(id) {
-        None => reject(
-            Code::SystemNotFound,
-            format!("system {id} is not registered"),
-        ),
-        Some(s) if s.deleted.is_some() => {
-            reject(Code::SystemDeleted, format!("system {id} is deleted"))
-        }
+        None => reject(Code::SystemNotFound, format!("system {id} is not registered")),
+        Some(s) if s.deleted.is_some() => reject(Code::SystemDeleted, format!("system {id} is deleted")),
         Some(s) => Ok(s),
     }
 }
@@ -379,38 +282,23 @@ fn live_system<K: Kv + ?Sized>(
 fn registered_party<K: Kv + ?Sized>(model: &K, org: &OrgNo) -> Result<(), Rejection> {
     match model.party(org) {
         Some(_) => Ok(()),
-        None => reject(
-            Code::PartyNotFound,
-            format!("organisation {org} is not in the party register"),
-        ),
+        None => reject(Code::PartyNotFound, format!("organisation {org} is not in the party register")),
     }
 }
 
 fn text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
     if value.len() > max {
-        return reject(
-            Code::InvalidField,
-            format!("{field} is longer than {max} bytes"),
-        );
+        return reject(Code::InvalidField, format!("{field} is longer than {max} bytes"));
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return reject(
-            Code::InvalidField,
-            format!("{field} holds control characters"),
-        );
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return reject(Code::InvalidField, format!("{field} holds control characters"));
     }
     Ok(())
 }
 
 fn list_len(field: &str, len: usize) -> Result<(), Rejection> {
     if len > LIST_ITEMS_MAX {
-        return reject(
-            Code::InvalidField,
-            format!("{field} holds more than {LIST_ITEMS_MAX} items"),
-        );
+        return reject(Code::InvalidField, format!("{field} holds more than {LIST_ITEMS_MAX} items"));
     }
     Ok(())
 }
@@ -424,37 +312,22 @@ fn decidable_request<K: Kv + ?Sized>(
     user_type: UserType,
 ) -> Result<super::model::Request, Rejection> {
     let Some(request) = model.request(id) else {
-        return reject(
-            Code::RequestNotFound,
-            format!("request {id} does not exist"),
-        );
+        return reject(Code::RequestNotFound, format!("request {id} does not exist"));
     };
     if ctx.org() != Some(party) || request.party_org_no != *party {
-        return reject(
-            Code::NotRequestParty,
-            "only the customer organisation named in the request may answer it",
-        );
+        return reject(Code::NotRequestParty, "only the customer organisation named in the request may answer it");
     }
     if request.user_type != user_type {
-        return reject(
-            Code::UserTypeMismatch,
-            format!("request {id} is a {:?} request", request.user_type),
-        );
+        return reject(Code::UserTypeMismatch, format!("request {id} is a {:?} request", request.user_type));
     }
     if request.status != RequestStatus::New {
         return reject(
             Code::RequestNotNew,
-            format!(
-                "request {id} is {:?}; only New requests can be answered",
-                request.status
-            ),
+            format!("request {id} is {:?}; only New requests can be answered", request.status),
         );
     }
     if request.is_expired(ctx.now) {
-        return reject(
-            Code::RequestExpired,
-            format!("request {id} timed out at {}", request.expires),
-        );
+        return reject(Code::RequestExpired, format!("request {id} timed out at {}", request.expires));
     }
     Ok(request)
 }
@@ -467,32 +340,20 @@ fn owned_user<K: Kv + ?Sized>(
     party: Option<&OrgNo>,
 ) -> Result<SystemUser, Rejection> {
     let Some(user) = model.system_user(id) else {
-        return reject(
-            Code::SystemUserNotFound,
-            format!("system user {id} does not exist"),
-        );
+        return reject(Code::SystemUserNotFound, format!("system user {id} does not exist"));
     };
     if ctx.org() != Some(&user.owner_org_no) || party.is_some_and(|p| *p != user.owner_org_no) {
-        return reject(
-            Code::NotOwner,
-            format!("system user {id} belongs to another organisation"),
-        );
+        return reject(Code::NotOwner, format!("system user {id} belongs to another organisation"));
     }
     if user.deleted.is_some() {
-        return reject(
-            Code::SystemUserDeleted,
-            format!("system user {id} is deleted"),
-        );
+        return reject(Code::SystemUserDeleted, format!("system user {id} is deleted"));
     }
     Ok(user)
 }
 
 // ---- commands ---------------------------------------------------------------------------
 
-fn register_party<K: Kv + ?Sized>(
-    out: &mut Emitter<'_, '_, '_, K>,
-    p: &PartyRegistered,
-) -> Result<(), Rejection> {
+fn register_party<K: Kv + ?Sized>(out: &mut Emitter<'_, '_, '_, K>, p: &PartyRegistered) -> Result<(), Rejection> {
     require_register(out.ctx)?;
     if p.party_id <= 0 {
         return reject(Code::InvalidField, "partyId must be a positive integer");
@@ -502,23 +363,14 @@ fn register_party<K: Kv + ?Sized>(
     }
     text("name", &p.name, IDENTIFIER_BYTES_MAX)?;
     let model = out.model;
-    for other in [
-        model.party_by_id(p.party_id),
-        model.party_by_uuid(&p.party_uuid),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for other in [model.party_by_id(p.party_id), model.party_by_uuid(&p.party_uuid)].into_iter().flatten() {
         if other.org_no != p.org_no {
-            return reject(
-                Code::PartyIdInUse,
-                format!("partyId/partyUuid already belong to {}", other.org_no),
-            );
+            return reject(Code::PartyIdInUse, format!("partyId/partyUuid already belong to {}", other.org_no));
         }
     }
-    let unchanged = model.party(&p.org_no).is_some_and(|old| {
-        old.party_id == p.party_id && old.party_uuid == p.party_uuid && old.name == p.name
-    });
+    let unchanged = model
+        .party(&p.org_no)
+        .is_some_and(|old| old.party_id == p.party_id && old.party_uuid == p.party_uuid && old.name == p.name);
     if !unchanged {
         out.emit(EventData::PartyRegistered(p.clone()));
     }
@@ -531,19 +383,13 @@ fn publish_policy<K: Kv + ?Sized>(
 ) -> Result<(), Rejection> {
     let model = out.model;
     let Some(org) = out.ctx.org().cloned() else {
-        return reject(
-            Code::NotEntitled,
-            "resource policies are published by their service owner",
-        );
+        return reject(Code::NotEntitled, "resource policies are published by their service owner");
     };
     if let Some(owner) = model.policy(&p.resource_id).and_then(|old| old.owner) {
         if owner != org {
             return reject(
                 Code::NotPolicyOwner,
-                format!(
-                    "resource {} belongs to service owner {owner}",
-                    p.resource_id
-                ),
+                format!("resource {} belongs to service owner {owner}", p.resource_id),
             );
         }
     }
@@ -554,16 +400,10 @@ fn publish_policy<K: Kv + ?Sized>(
     for rule in &p.rules {
         match (&rule.access_package, rule.right) {
             (Some(_), true) | (None, false) => {
-                return reject(
-                    Code::InvalidField,
-                    "each rule names either an accessPackage or \"right\": true",
-                )
+                return reject(Code::InvalidField, "each rule names either an accessPackage or \"right\": true")
             }
             (Some(pkg), false) if model.package(pkg).is_none() => {
-                return reject(
-                    Code::UnknownAccessPackage,
-                    format!("access package {pkg} is not defined"),
-                )
+                return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"))
             }
             _ => {}
         }
@@ -573,26 +413,16 @@ fn publish_policy<K: Kv + ?Sized>(
         list_len("actions", rule.actions.len())?;
     }
     if p.minimum_authentication_level.is_some_and(|l| l > 4) {
-        return reject(
-            Code::InvalidField,
-            "minimumAuthenticationLevel is between 0 and 4",
-        );
+        return reject(Code::InvalidField, "minimumAuthenticationLevel is between 0 and 4");
     }
     out.emit(EventData::ResourcePolicyPublished(p.clone()));
     Ok(())
 }
 
-fn check_system<K: Kv + ?Sized>(
-    model: &K,
-    ctx: &Context<'_>,
-    d: &SystemDefinition,
-) -> Result<(), Rejection> {
+fn check_system<K: Kv + ?Sized>(model: &K, ctx: &Context<'_>, d: &SystemDefinition) -> Result<(), Rejection> {
     vendor_of(ctx, &d.system_id)?;
     if d.vendor_org_no != d.system_id.vendor() {
-        return reject(
-            Code::NotSystemVendor,
-            "the vendor must be the organisation that prefixes the system id",
-        );
+        return reject(Code::NotSystemVendor, "the vendor must be the organisation that prefixes the system id");
     }
     if d.name.values().all(|n| n.trim().is_empty()) {
         return reject(Code::InvalidField, "name needs at least one language");
@@ -607,18 +437,12 @@ fn check_system<K: Kv + ?Sized>(
     list_len("allowedRedirectUrls", d.allowed_redirect_urls.len())?;
     for right in &d.rights {
         if model.policy(&right.resource).is_none() {
-            return reject(
-                Code::UnknownResource,
-                format!("resource {} has no published policy", right.resource),
-            );
+            return reject(Code::UnknownResource, format!("resource {} has no published policy", right.resource));
         }
     }
     for pkg in &d.access_packages {
         if model.package(pkg).is_none() {
-            return reject(
-                Code::UnknownAccessPackage,
-                format!("access package {pkg} is not defined"),
-            );
+            return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
         }
     }
     for client_id in &d.client_ids {
@@ -634,44 +458,27 @@ fn check_system<K: Kv + ?Sized>(
 }
 
 fn check_https_url(url: &str) -> Result<(), Rejection> {
-    let host = url
-        .strip_prefix("https://")
-        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
     let ok = host.is_some_and(|h| !h.is_empty() && !h.contains('@'))
         && url.len() <= 2048
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());
     if !ok {
-        return reject(
-            Code::InvalidRedirectUrl,
-            format!("'{}' is not an https URL", truncate(url)),
-        );
+        return reject(Code::InvalidRedirectUrl, format!("'{}' is not an https URL", truncate(url)));
     }
     Ok(())
 }
 
-fn create_request<K: Kv + ?Sized>(
-    out: &mut Emitter<'_, '_, '_, K>,
-    r: &NewRequest,
-) -> Result<(), Rejection> {
+fn create_request<K: Kv + ?Sized>(out: &mut Emitter<'_, '_, '_, K>, r: &NewRequest) -> Result<(), Rejection> {
     let model = out.model;
     let Some(system) = model.system(&r.system_id) else {
-        return reject(
-            Code::SystemNotFound,
-            format!("system {} is not registered", r.system_id),
-        );
+        return reject(Code::SystemNotFound, format!("system {} is not registered", r.system_id));
     };
     vendor_of(out.ctx, &r.system_id)?;
     if system.deleted.is_some() {
-        return reject(
-            Code::SystemDeleted,
-            format!("system {} is deleted", r.system_id),
-        );
+        return reject(Code::SystemDeleted, format!("system {} is deleted", r.system_id));
     }
     registered_party(model, &r.party_org_no)?;
-    let external_ref = r
-        .external_ref
-        .clone()
-        .unwrap_or_else(|| r.party_org_no.to_string());
+    let external_ref = r.external_ref.clone().unwrap_or_else(|| r.party_org_no.to_string());
     if external_ref.is_empty() {
         return reject(Code::InvalidField, "externalRef must not be empty");
     }
@@ -683,22 +490,13 @@ fn create_request<K: Kv + ?Sized>(
     list_len("accessPackages", r.access_packages.len())?;
     match r.user_type {
         UserType::Standard if r.rights.is_empty() && r.access_packages.is_empty() => {
-            return reject(
-                Code::EmptyRequest,
-                "a standard request asks for at least one right or access package",
-            )
+            return reject(Code::EmptyRequest, "a standard request asks for at least one right or access package")
         }
         UserType::Agent if !r.rights.is_empty() => {
-            return reject(
-                Code::RightsNotAllowedForAgent,
-                "an agent request carries access packages only",
-            )
+            return reject(Code::RightsNotAllowedForAgent, "an agent request carries access packages only")
         }
         UserType::Agent if r.access_packages.is_empty() => {
-            return reject(
-                Code::EmptyRequest,
-                "an agent request asks for at least one access package",
-            )
+            return reject(Code::EmptyRequest, "an agent request asks for at least one access package")
         }
         _ => {}
     }
@@ -707,10 +505,7 @@ fn create_request<K: Kv + ?Sized>(
         if !def.rights.iter().any(|s| s.covers(right)) {
             return reject(
                 Code::RightNotInSystem,
-                format!(
-                    "right on {} is not among system {}'s rights",
-                    right.resource, r.system_id
-                ),
+                format!("right on {} is not among system {}'s rights", right.resource, r.system_id),
             );
         }
     }
@@ -718,30 +513,18 @@ fn create_request<K: Kv + ?Sized>(
         if !def.access_packages.contains(pkg) {
             return reject(
                 Code::PackageNotInSystem,
-                format!(
-                    "{pkg} is not among system {}'s access packages",
-                    r.system_id
-                ),
+                format!("{pkg} is not among system {}'s access packages", r.system_id),
             );
         }
         let Some(defined) = model.package(pkg) else {
-            return reject(
-                Code::UnknownAccessPackage,
-                format!("access package {pkg} is not defined"),
-            );
+            return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
         };
         match r.user_type {
             UserType::Standard if !defined.assignable => {
-                return reject(
-                    Code::PackageNotAssignable,
-                    format!("{pkg} cannot be given to a standard system user"),
-                )
+                return reject(Code::PackageNotAssignable, format!("{pkg} cannot be given to a standard system user"))
             }
             UserType::Agent if !defined.delegable => {
-                return reject(
-                    Code::PackageNotDelegable,
-                    format!("{pkg} cannot be carried by an agent system user"),
-                )
+                return reject(Code::PackageNotDelegable, format!("{pkg} cannot be carried by an agent system user"))
             }
             _ => {}
         }
@@ -750,27 +533,15 @@ fn create_request<K: Kv + ?Sized>(
         check_https_url(url)?;
         let without_query = url.split(['?', '#']).next().unwrap_or(url);
         if !def.allowed_redirect_urls.iter().any(|a| a == without_query) {
-            return reject(
-                Code::InvalidRedirectUrl,
-                "redirectUrl is not one of the system's allowedRedirectUrls",
-            );
+            return reject(Code::InvalidRedirectUrl, "redirectUrl is not one of the system's allowedRedirectUrls");
         }
     }
-    if model
-        .pending_request(&r.system_id, &r.party_org_no, &external_ref)
-        .is_some()
-    {
+    if model.pending_request(&r.system_id, &r.party_org_no, &external_ref).is_some() {
         // The pending request is the answer; the caller reads it back. No new event.
         return Ok(());
     }
-    if model
-        .live_system_user(&r.system_id, &r.party_org_no, &external_ref)
-        .is_some()
-    {
-        return reject(
-            Code::SystemUserExists,
-            "a system user for this system, party and external ref already exists",
-        );
+    if model.live_system_user(&r.system_id, &r.party_org_no, &external_ref).is_some() {
+        return reject(Code::SystemUserExists, "a system user for this system, party and external ref already exists");
     }
     let request_id = (out.ctx.new_id)();
     let mut rights = r.rights.clone();
@@ -800,10 +571,7 @@ fn grant_relationship<K: Kv + ?Sized>(
 ) -> Result<(), Rejection> {
     let model = out.model;
     if g.client_org_no == g.facilitator_org_no {
-        return reject(
-            Code::InvalidField,
-            "an organisation cannot be its own client",
-        );
+        return reject(Code::InvalidField, "an organisation cannot be its own client");
     }
     registered_party(model, &g.client_org_no)?;
     registered_party(model, &g.facilitator_org_no)?;
@@ -813,10 +581,7 @@ fn grant_relationship<K: Kv + ?Sized>(
             list_len("accessPackages", g.access_packages.len())?;
             for pkg in &g.access_packages {
                 if model.package(pkg).is_none() {
-                    return reject(
-                        Code::UnknownAccessPackage,
-                        format!("access package {pkg} is not defined"),
-                    );
+                    return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
                 }
             }
             let mut ps = g.access_packages.clone();
@@ -834,31 +599,25 @@ fn grant_relationship<K: Kv + ?Sized>(
     match (&out.ctx.authority, &g.role) {
         (Authority::Register, _) => {}
         (Authority::Organisation(org), None) if *org == g.client_org_no => {}
-        _ => return reject(
-            Code::NotEntitled,
-            "register roles come from the register; packages are delegated by the client itself",
-        ),
+        _ => {
+            return reject(
+                Code::NotEntitled,
+                "register roles come from the register; packages are delegated by the client itself",
+            )
+        }
     }
     let rel = model.relationship(&g.client_org_no, &g.facilitator_org_no);
     let new: Vec<PackageUrn> = packages
         .into_iter()
-        .filter(|p| {
-            !rel.as_ref().is_some_and(|r| {
-                r.grants
-                    .iter()
-                    .any(|x| x.role == g.role && &x.access_package == p)
-            })
-        })
+        .filter(|p| !rel.as_ref().is_some_and(|r| r.grants.iter().any(|x| x.role == g.role && &x.access_package == p)))
         .collect();
     if !new.is_empty() {
-        out.emit(EventData::ClientRelationshipGranted(
-            ClientRelationshipGranted {
-                client_org_no: g.client_org_no.clone(),
-                facilitator_org_no: g.facilitator_org_no.clone(),
-                role: g.role,
-                access_packages: new,
-            },
-        ));
+        out.emit(EventData::ClientRelationshipGranted(ClientRelationshipGranted {
+            client_org_no: g.client_org_no.clone(),
+            facilitator_org_no: g.facilitator_org_no.clone(),
+            role: g.role,
+            access_packages: new,
+        }));
     }
     Ok(())
 }
@@ -879,18 +638,12 @@ fn revoke_relationship<K: Kv + ?Sized>(
         }
     }
     if r.role.is_some() && r.access_package.is_some() {
-        return reject(
-            Code::InvalidField,
-            "revoke by role or by access package, not both",
-        );
+        return reject(Code::InvalidField, "revoke by role or by access package, not both");
     }
     let Some(mut rel) = model.relationship(&r.client_org_no, &r.facilitator_org_no) else {
         return reject(
             Code::RelationshipNotFound,
-            format!(
-                "{} is not a client of {}",
-                r.client_org_no, r.facilitator_org_no
-            ),
+            format!("{} is not a client of {}", r.client_org_no, r.facilitator_org_no),
         );
     };
     let before = rel.grants.len();
@@ -900,10 +653,7 @@ fn revoke_relationship<K: Kv + ?Sized>(
         (None, Some(p)) => !(g.role.is_none() && &g.access_package == p),
     });
     if rel.grants.len() == before {
-        return reject(
-            Code::RelationshipNotFound,
-            "the relationship holds nothing that matches",
-        );
+        return reject(Code::RelationshipNotFound, "the relationship holds nothing that matches");
     }
     let revoked = out.emit(EventData::ClientRelationshipRevoked(r.clone()));
     // Links that the relationship no longer supports end now, each recorded with its cause.

@@ -137,35 +137,22 @@ impl Event {
         }
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| DecodeError::NotJson(e.to_string()))?;
-        let wire: Wire = serde_json::from_value(value)
-            .map_err(|e| DecodeError::NotACloudEvent(e.to_string()))?;
+        let wire: Wire = serde_json::from_value(value).map_err(|e| DecodeError::NotACloudEvent(e.to_string()))?;
         if wire.specversion != SPEC_VERSION {
-            return Err(DecodeError::NotACloudEvent(format!(
-                "specversion {}",
-                wire.specversion
-            )));
+            return Err(DecodeError::NotACloudEvent(format!("specversion {}", wire.specversion)));
         }
         if wire.datacontenttype != CONTENT_TYPE {
-            return Err(DecodeError::NotACloudEvent(format!(
-                "datacontenttype {}",
-                wire.datacontenttype
-            )));
+            return Err(DecodeError::NotACloudEvent(format!("datacontenttype {}", wire.datacontenttype)));
         }
         if wire.dataschema != schema_uri(&wire.ty) {
-            return Err(DecodeError::NotACloudEvent(format!(
-                "dataschema {} does not match type",
-                wire.dataschema
-            )));
+            return Err(DecodeError::NotACloudEvent(format!("dataschema {} does not match type", wire.dataschema)));
         }
         let data = EventData::from_json(&wire.ty, wire.data)?;
         let event = Event {
             id: wire.id,
             time: wire.time,
             subject: wire.subject,
-            actor: Actor {
-                kind: wire.actorkind,
-                id: wire.actorid,
-            },
+            actor: Actor { kind: wire.actorkind, id: wire.actorid },
             on_behalf_of: wire.onbehalfof,
             correlation_id: wire.correlationid,
             expected_version: wire.expectedversion,
@@ -416,10 +403,7 @@ catalogue! {
 }
 
 fn payload<T: DeserializeOwned>(ty: &str, data: serde_json::Value) -> Result<T, DecodeError> {
-    serde_json::from_value(data).map_err(|e| DecodeError::BadData {
-        ty: ty.to_owned(),
-        why: e.to_string(),
-    })
+    serde_json::from_value(data).map_err(|e| DecodeError::BadData { ty: ty.to_owned(), why: e.to_string() })
 }
 
 /// Aggregate ids used as CloudEvents `subject` and as the key of aggregate versions.
@@ -462,12 +446,8 @@ impl EventData {
             RequestWithdrawn(p) => subject::system_user(&p.request_id),
             SystemUserCreated(p) => subject::system_user(&p.system_user_id),
             SystemUserDeleted(p) => subject::system_user(&p.system_user_id),
-            ClientRelationshipGranted(p) => {
-                subject::relationship(&p.client_org_no, &p.facilitator_org_no)
-            }
-            ClientRelationshipRevoked(p) => {
-                subject::relationship(&p.client_org_no, &p.facilitator_org_no)
-            }
+            ClientRelationshipGranted(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
+            ClientRelationshipRevoked(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientLinked(p) => subject::system_user(&p.system_user_id),
             ClientUnlinked(p) => subject::system_user(&p.system_user_id),
         }

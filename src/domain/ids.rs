@@ -23,10 +23,7 @@ impl OrgNo {
         let invalid = || {
             Rejection::new(
                 Code::InvalidOrgNumber,
-                format!(
-                    "'{}' is not a valid organisation number (nine digits, modulus-11 check digit)",
-                    truncate(s)
-                ),
+                format!("'{}' is not a valid organisation number (nine digits, modulus-11 check digit)", truncate(s)),
             )
         };
         let bytes = s.as_bytes();
@@ -34,11 +31,7 @@ impl OrgNo {
             return Err(invalid());
         }
         const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
-        let sum: u32 = bytes[..8]
-            .iter()
-            .zip(WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
+        let sum: u32 = bytes[..8].iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
         let check = match sum % 11 {
             0 => 0,
             1 => return Err(invalid()),
@@ -86,16 +79,12 @@ pub struct SystemId(String);
 impl SystemId {
     pub fn parse(s: &str) -> Result<SystemId, Rejection> {
         let invalid = |why: &str| {
-            Rejection::new(
-                Code::InvalidSystemId,
-                format!("'{}' is not a valid system id: {why}", truncate(s)),
-            )
+            Rejection::new(Code::InvalidSystemId, format!("'{}' is not a valid system id: {why}", truncate(s)))
         };
         let Some((org, slug)) = s.split_once('_') else {
             return Err(invalid("expected <vendor org number>_<name>"));
         };
-        OrgNo::parse(org)
-            .map_err(|_| invalid("the part before '_' must be the vendor's organisation number"))?;
+        OrgNo::parse(org).map_err(|_| invalid("the part before '_' must be the vendor's organisation number"))?;
         if slug.is_empty() || s.len() > IDENTIFIER_BYTES_MAX {
             return Err(invalid("the name part must hold 1 to 190 characters"));
         }
@@ -143,16 +132,11 @@ impl PackageUrn {
         let name = s.strip_prefix(PACKAGE_URN_PREFIX).unwrap_or("");
         let ok = !name.is_empty()
             && s.len() <= IDENTIFIER_BYTES_MAX
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(Rejection::new(
                 Code::InvalidAccessPackage,
-                format!(
-                    "'{}' is not an access package URN (urn:altinn:accesspackage:<name>)",
-                    truncate(s)
-                ),
+                format!("'{}' is not an access package URN (urn:altinn:accesspackage:<name>)", truncate(s)),
             ));
         }
         Ok(PackageUrn(s.to_owned()))
@@ -188,15 +172,11 @@ impl ResourceId {
     pub fn parse(s: &str) -> Result<ResourceId, Rejection> {
         let ok = !s.is_empty()
             && s.len() <= IDENTIFIER_BYTES_MAX
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !ok {
             return Err(Rejection::new(
                 Code::InvalidResourceId,
-                format!(
-                    "'{}' is not a resource id (letters, digits, '-', '_', '.')",
-                    truncate(s)
-                ),
+                format!("'{}' is not a resource id (letters, digits, '-', '_', '.')", truncate(s)),
             ));
         }
         Ok(ResourceId(s.to_owned()))
@@ -231,14 +211,9 @@ impl Action {
     pub fn parse(s: &str) -> Result<Action, Rejection> {
         let ok = !s.is_empty()
             && s.len() <= 100
-            && s.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':'
-            });
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' || b == b':');
         if !ok {
-            return Err(Rejection::new(
-                Code::InvalidAction,
-                format!("'{}' is not an action name", truncate(s)),
-            ));
+            return Err(Rejection::new(Code::InvalidAction, format!("'{}' is not an action name", truncate(s))));
         }
         Ok(Action(s.to_owned()))
     }
@@ -294,10 +269,7 @@ impl RegisterRole {
             "FFOR" => Ok(RegisterRole::Ffor),
             _ => Err(Rejection::new(
                 Code::InvalidRole,
-                format!(
-                    "'{}' is not a register role (REGN, REVI or FFOR)",
-                    truncate(s)
-                ),
+                format!("'{}' is not a register role (REGN, REVI or FFOR)", truncate(s)),
             )),
         }
     }
@@ -322,10 +294,7 @@ impl RegisterRole {
             RegisterRole::Revi => &["ansvarlig-revisor", "revisormedarbeider"],
             RegisterRole::Ffor => &["forretningsforer-eiendom"],
         };
-        names
-            .iter()
-            .map(|n| PackageUrn(format!("{PACKAGE_URN_PREFIX}{n}")))
-            .collect()
+        names.iter().map(|n| PackageUrn(format!("{PACKAGE_URN_PREFIX}{n}"))).collect()
     }
 }
 
@@ -333,11 +302,7 @@ impl RegisterRole {
 /// not come back in the problem document.
 pub fn truncate(s: &str) -> String {
     const SHOWN_CHARS_MAX: usize = 64;
-    let mut out: String = s
-        .chars()
-        .take(SHOWN_CHARS_MAX)
-        .filter(|c| !c.is_control())
-        .collect();
+    let mut out: String = s.chars().take(SHOWN_CHARS_MAX).filter(|c| !c.is_control()).collect();
     if s.chars().count() > SHOWN_CHARS_MAX {
         out.push('…');
     }
@@ -353,19 +318,8 @@ mod tests {
         for ok in ["310000019", "310000027", "974760673"] {
             assert!(OrgNo::parse(ok).is_ok(), "{ok} should be valid");
         }
-        for bad in [
-            "310000018",
-            "31000001",
-            "3100000190",
-            "31000001a",
-            "",
-            " 310000019",
-        ] {
-            assert_eq!(
-                OrgNo::parse(bad).unwrap_err().code,
-                Code::InvalidOrgNumber,
-                "{bad:?}"
-            );
+        for bad in ["310000018", "31000001", "3100000190", "31000001a", "", " 310000019"] {
+            assert_eq!(OrgNo::parse(bad).unwrap_err().code, Code::InvalidOrgNumber, "{bad:?}");
         }
     }
 
@@ -382,45 +336,23 @@ mod tests {
     fn system_ids_name_their_vendor() {
         let id = SystemId::parse("310000019_maestro").unwrap();
         assert_eq!(id.vendor().as_str(), "310000019");
-        for bad in [
-            "310000019",
-            "310000019_",
-            "310000018_x",
-            "310000019_a b",
-            "x_y",
-            "310000019_a\u{0}b",
-        ] {
-            assert_eq!(
-                SystemId::parse(bad).unwrap_err().code,
-                Code::InvalidSystemId,
-                "{bad:?}"
-            );
+        for bad in ["310000019", "310000019_", "310000018_x", "310000019_a b", "x_y", "310000019_a\u{0}b"] {
+            assert_eq!(SystemId::parse(bad).unwrap_err().code, Code::InvalidSystemId, "{bad:?}");
         }
     }
 
     #[test]
     fn package_urns_are_checked() {
         assert!(PackageUrn::parse("urn:altinn:accesspackage:skattegrunnlag").is_ok());
-        for bad in [
-            "skattegrunnlag",
-            "urn:altinn:accesspackage:",
-            "urn:altinn:accesspackage:Skatt",
-            "urn:x:y",
-        ] {
+        for bad in ["skattegrunnlag", "urn:altinn:accesspackage:", "urn:altinn:accesspackage:Skatt", "urn:x:y"] {
             assert!(PackageUrn::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn a_right_without_action_covers_every_action_on_its_resource() {
-        let any = Right {
-            resource: ResourceId::parse("r").unwrap(),
-            action: None,
-        };
-        let write = Right {
-            resource: ResourceId::parse("r").unwrap(),
-            action: Some(Action::parse("write").unwrap()),
-        };
+        let any = Right { resource: ResourceId::parse("r").unwrap(), action: None };
+        let write = Right { resource: ResourceId::parse("r").unwrap(), action: Some(Action::parse("write").unwrap()) };
         assert!(any.covers(&write));
         assert!(!write.covers(&any));
         assert!(write.covers(&write));

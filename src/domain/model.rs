@@ -74,10 +74,7 @@ pub struct Overlay<'a, K: Kv + ?Sized> {
 
 impl<'a, K: Kv + ?Sized> Overlay<'a, K> {
     pub fn new(base: &'a K) -> Self {
-        Overlay {
-            base,
-            pending: BTreeMap::new(),
-        }
+        Overlay { base, pending: BTreeMap::new() }
     }
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
@@ -101,13 +98,8 @@ impl<K: Kv + ?Sized> Kv for Overlay<'_, K> {
         }
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
-            self.base.scan_prefix(prefix).into_iter().collect();
-        for (k, v) in self
-            .pending
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-        {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.base.scan_prefix(prefix).into_iter().collect();
+        for (k, v) in self.pending.range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix)) {
             match v {
                 Some(v) => merged.insert(k.clone(), v.clone()),
                 None => merged.remove(k),
@@ -141,12 +133,10 @@ pub fn digest<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: impl Iterator<Item = (K, 
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 // ---- key layout -----------------------------------------------------------------------
@@ -184,30 +174,14 @@ pub mod keys {
     }
     /// (system, customer, external ref) of a pending request.
     pub fn pending_request(system: &SystemId, org: &OrgNo, external_ref: &str) -> Vec<u8> {
-        cat(
-            b'K',
-            &[
-                system.as_str().as_bytes(),
-                b"\0",
-                org.as_str().as_bytes(),
-                external_ref.as_bytes(),
-            ],
-        )
+        cat(b'K', &[system.as_str().as_bytes(), b"\0", org.as_str().as_bytes(), external_ref.as_bytes()])
     }
     pub fn system_user(id: &Uuid) -> Vec<u8> {
         cat(b'U', &[id.as_bytes()])
     }
     /// (system, owner, external ref) of a live system user: the uniqueness invariant.
     pub fn live_system_user(system: &SystemId, org: &OrgNo, external_ref: &str) -> Vec<u8> {
-        cat(
-            b'k',
-            &[
-                system.as_str().as_bytes(),
-                b"\0",
-                org.as_str().as_bytes(),
-                external_ref.as_bytes(),
-            ],
-        )
+        cat(b'k', &[system.as_str().as_bytes(), b"\0", org.as_str().as_bytes(), external_ref.as_bytes()])
     }
     pub fn users_by_owner(org: &OrgNo) -> Vec<u8> {
         cat(b'O', &[org.as_str().as_bytes()])
@@ -228,19 +202,13 @@ pub mod keys {
         cat(b'q', &[system.as_str().as_bytes(), b"\0", id.as_bytes()])
     }
     pub fn relationship(client: &OrgNo, facilitator: &OrgNo) -> Vec<u8> {
-        cat(
-            b'C',
-            &[client.as_str().as_bytes(), facilitator.as_str().as_bytes()],
-        )
+        cat(b'C', &[client.as_str().as_bytes(), facilitator.as_str().as_bytes()])
     }
     pub fn clients_of(facilitator: &OrgNo) -> Vec<u8> {
         cat(b'F', &[facilitator.as_str().as_bytes()])
     }
     pub fn client_of(facilitator: &OrgNo, client: &OrgNo) -> Vec<u8> {
-        cat(
-            b'F',
-            &[facilitator.as_str().as_bytes(), client.as_str().as_bytes()],
-        )
+        cat(b'F', &[facilitator.as_str().as_bytes(), client.as_str().as_bytes()])
     }
     pub fn links_of(agent: &Uuid) -> Vec<u8> {
         cat(b'L', &[agent.as_bytes()])
@@ -276,9 +244,7 @@ pub mod keys {
 
     /// The uuid at the end of an index key.
     pub fn trailing_uuid(key: &[u8]) -> Uuid {
-        let tail: [u8; 16] = key[key.len() - 16..]
-            .try_into()
-            .expect("index keys end in a uuid");
+        let tail: [u8; 16] = key[key.len() - 16..].try_into().expect("index keys end in a uuid");
         Uuid::from_bytes(tail)
     }
     /// The org number at the end of an index key.
@@ -332,18 +298,13 @@ pub struct Policy {
 impl Policy {
     /// Does holding `package` give `action`?
     pub fn package_grants(&self, package: &PackageUrn, action: &Action) -> bool {
-        self.rules
-            .iter()
-            .any(|r| r.access_package.as_ref() == Some(package) && r.actions.contains(action))
+        self.rules.iter().any(|r| r.access_package.as_ref() == Some(package) && r.actions.contains(action))
     }
     /// Does a single right on this resource (optionally limited to one action) give `action`?
     pub fn right_grants(&self, right: &Right, action: &Action) -> bool {
         right.resource == self.resource_id
             && right.action.as_ref().is_none_or(|a| a == action)
-            && self
-                .rules
-                .iter()
-                .any(|r| r.right && r.actions.contains(action))
+            && self.rules.iter().any(|r| r.right && r.actions.contains(action))
     }
 }
 
@@ -435,11 +396,7 @@ impl Relationship {
         packages.iter().all(|p| self.carrying(p).is_some())
     }
     pub fn packages(&self) -> Vec<PackageUrn> {
-        let mut ps: Vec<PackageUrn> = self
-            .grants
-            .iter()
-            .map(|g| g.access_package.clone())
-            .collect();
+        let mut ps: Vec<PackageUrn> = self.grants.iter().map(|g| g.access_package.clone()).collect();
         ps.sort();
         ps.dedup();
         ps
@@ -477,10 +434,7 @@ pub struct VoidReason {
 
 impl From<&Rejection> for VoidReason {
     fn from(r: &Rejection) -> Self {
-        VoidReason {
-            code: r.code.as_str().to_owned(),
-            message: r.message.clone(),
-        }
+        VoidReason { code: r.code.as_str().to_owned(), message: r.message.clone() }
     }
 }
 
@@ -503,22 +457,17 @@ pub trait ReadModel: Kv {
     }
     /// The number of events applied so far: the position the model has reached.
     fn position(&self) -> u64 {
-        self.get(keys::META_POSITION)
-            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
-            .unwrap_or(0)
+        self.get(keys::META_POSITION).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
     }
     fn effective_time(&self) -> Option<DateTime<Utc>> {
         self.record(keys::META_EFFECTIVE_TIME)
     }
     fn version(&self, subject: &str) -> u64 {
-        self.get(&keys::version(subject))
-            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
-            .unwrap_or(0)
+        self.get(&keys::version(subject)).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
     }
     /// The log index of the record that carried event `id`.
     fn event_index(&self, id: &Uuid) -> Option<u64> {
-        self.get(&keys::event(id))
-            .map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
+        self.get(&keys::event(id)).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
     }
     fn outcome(&self, position: u64) -> Option<Outcome> {
         self.record(&keys::outcome(position))
@@ -548,32 +497,19 @@ pub trait ReadModel: Kv {
         let mut prefix = vec![b'S'];
         prefix.extend_from_slice(vendor.as_str().as_bytes());
         prefix.push(b'_');
-        self.scan_prefix(&prefix)
-            .into_iter()
-            .map(|(_, v)| decode(v))
-            .collect()
+        self.scan_prefix(&prefix).into_iter().map(|(_, v)| decode(v)).collect()
     }
     fn request(&self, id: &Uuid) -> Option<Request> {
         self.record(&keys::request(id))
     }
-    fn pending_request(
-        &self,
-        system: &SystemId,
-        org: &OrgNo,
-        external_ref: &str,
-    ) -> Option<Request> {
+    fn pending_request(&self, system: &SystemId, org: &OrgNo, external_ref: &str) -> Option<Request> {
         let id = self.get(&keys::pending_request(system, org, external_ref))?;
         self.request(&Uuid::from_slice(&id).ok()?)
     }
     fn system_user(&self, id: &Uuid) -> Option<SystemUser> {
         self.record(&keys::system_user(id))
     }
-    fn live_system_user(
-        &self,
-        system: &SystemId,
-        org: &OrgNo,
-        external_ref: &str,
-    ) -> Option<SystemUser> {
+    fn live_system_user(&self, system: &SystemId, org: &OrgNo, external_ref: &str) -> Option<SystemUser> {
         let id = self.get(&keys::live_system_user(system, org, external_ref))?;
         self.system_user(&Uuid::from_slice(&id).ok()?)
     }
@@ -611,17 +547,11 @@ pub trait ReadModel: Kv {
         self.record(&keys::link(agent, client))
     }
     fn links_of(&self, agent: &Uuid) -> Vec<Link> {
-        self.scan_prefix(&keys::links_of(agent))
-            .into_iter()
-            .map(|(_, v)| decode(v))
-            .collect()
+        self.scan_prefix(&keys::links_of(agent)).into_iter().map(|(_, v)| decode(v)).collect()
     }
     /// Agents a client is linked to.
     fn agents_of_client(&self, client: &OrgNo) -> Vec<Uuid> {
-        self.scan_prefix(&keys::agents_of_client(client))
-            .into_iter()
-            .map(|(k, _)| keys::trailing_uuid(&k))
-            .collect()
+        self.scan_prefix(&keys::agents_of_client(client)).into_iter().map(|(k, _)| keys::trailing_uuid(&k)).collect()
     }
 }
 
@@ -644,13 +574,7 @@ mod tests {
         assert_eq!(o.get(b"b1"), Some(b"z".to_vec()));
         let keys: Vec<Vec<u8>> = o.scan_prefix(b"a").into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec![b"a2".to_vec(), b"a3".to_vec()]);
-        assert_eq!(
-            o.into_writes(),
-            vec![
-                Write::Delete(b"a1".to_vec()),
-                Write::Put(b"a3".to_vec(), b"w".to_vec())
-            ]
-        );
+        assert_eq!(o.into_writes(), vec![Write::Delete(b"a1".to_vec()), Write::Put(b"a3".to_vec(), b"w".to_vec())]);
     }
 
     #[test]

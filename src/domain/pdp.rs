@@ -95,22 +95,15 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
         _ => return Decision::not_applicable(format!("system {} is deleted", user.system_id)),
     }
     let Some(policy) = model.policy(&q.resource) else {
-        return Decision::not_applicable(format!(
-            "resource {} has no published policy",
-            q.resource
-        ));
+        return Decision::not_applicable(format!("resource {} has no published policy", q.resource));
     };
     let Some(party) = resolve_party(model, &q.party) else {
         return Decision::not_applicable("the party is not in the party register".to_owned());
     };
-    let user_ground = Ground {
-        event_id: user.event_id,
-        fact: format!("system user {} created for {}", user.id, user.owner_org_no),
-    };
-    let policy_ground = Ground {
-        event_id: policy.event_id,
-        fact: format!("policy of {} published", policy.resource_id),
-    };
+    let user_ground =
+        Ground { event_id: user.event_id, fact: format!("system user {} created for {}", user.id, user.owner_org_no) };
+    let policy_ground =
+        Ground { event_id: policy.event_id, fact: format!("policy of {} published", policy.resource_id) };
     let permit = |granted_by: Vec<Ground>| Decision {
         decision: Verdict::Permit,
         granted_by,
@@ -126,35 +119,13 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
                     user.owner_org_no, party.org_no
                 ));
             }
-            if let Some(right) = user
-                .rights
-                .iter()
-                .find(|r| policy.right_grants(r, &q.action))
-            {
+            if let Some(right) = user.rights.iter().find(|r| policy.right_grants(r, &q.action)) {
                 let fact = format!("holds a right on {}", right.resource);
-                return permit(vec![
-                    user_ground,
-                    Ground {
-                        event_id: user.event_id,
-                        fact,
-                    },
-                    policy_ground,
-                ]);
+                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
             }
-            if let Some(pkg) = user
-                .access_packages
-                .iter()
-                .find(|p| policy.package_grants(p, &q.action))
-            {
+            if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
                 let fact = format!("holds {pkg}");
-                return permit(vec![
-                    user_ground,
-                    Ground {
-                        event_id: user.event_id,
-                        fact,
-                    },
-                    policy_ground,
-                ]);
+                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
             }
             Decision::not_applicable(format!(
                 "none of the system user's rights or packages gets '{}' on {}",
@@ -175,28 +146,16 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
                     party.org_no, user.owner_org_no
                 ));
             };
-            for pkg in user
-                .access_packages
-                .iter()
-                .filter(|p| policy.package_grants(p, &q.action))
-            {
+            for pkg in user.access_packages.iter().filter(|p| policy.package_grants(p, &q.action)) {
                 if let Some(grant) = rel.carrying(pkg) {
-                    let via = grant
-                        .role
-                        .map(|r| r.as_str().to_owned())
-                        .unwrap_or_else(|| "client delegation".to_owned());
+                    let via =
+                        grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
                     return permit(vec![
                         user_ground,
-                        Ground {
-                            event_id: link.event_id,
-                            fact: format!("client {} linked", party.org_no),
-                        },
+                        Ground { event_id: link.event_id, fact: format!("client {} linked", party.org_no) },
                         Ground {
                             event_id: grant.event_id,
-                            fact: format!(
-                                "{} gives {} {pkg} ({via})",
-                                party.org_no, user.owner_org_no
-                            ),
+                            fact: format!("{} gives {} {pkg} ({via})", party.org_no, user.owner_org_no),
                         },
                         policy_ground,
                     ]);

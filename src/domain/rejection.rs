@@ -93,10 +93,7 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(code: Code, message: impl Into<String>) -> Rejection {
-        Rejection {
-            code,
-            message: message.into(),
-        }
+        Rejection { code, message: message.into() }
     }
 }
 
@@ -116,11 +113,7 @@ mod tests {
     fn codes_are_unique_and_round_trip() {
         let mut seen = std::collections::HashSet::new();
         for code in Code::ALL {
-            assert!(
-                seen.insert(code.as_str()),
-                "duplicate code {}",
-                code.as_str()
-            );
+            assert!(seen.insert(code.as_str()), "duplicate code {}", code.as_str());
             assert_eq!(Code::parse(code.as_str()), Some(*code));
         }
     }

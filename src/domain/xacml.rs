@@ -39,9 +39,7 @@ pub enum Outcome {
 }
 
 fn get_ci<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 /// A category may be one object or an array of them.
@@ -65,9 +63,7 @@ fn attributes<'a>(elements: &[&'a Map<String, Value>]) -> Result<Vec<(&'a str, S
         };
         for attr in attrs {
             let attr = attr.as_object().ok_or("each Attribute must be an object")?;
-            let id = get_ci(attr, "AttributeId")
-                .and_then(Value::as_str)
-                .ok_or("an Attribute lacks AttributeId")?;
+            let id = get_ci(attr, "AttributeId").and_then(Value::as_str).ok_or("an Attribute lacks AttributeId")?;
             let value = match get_ci(attr, "Value") {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
@@ -88,69 +84,42 @@ fn one<'a>(attrs: &'a [(&str, String)], id: &str, what: &str) -> Result<&'a str,
     }
 }
 
-fn query(
-    subject: &[&Map<String, Value>],
-    action: &[&Map<String, Value>],
-    resource: &[&Map<String, Value>],
-) -> Parsed {
+fn query(subject: &[&Map<String, Value>], action: &[&Map<String, Value>], resource: &[&Map<String, Value>]) -> Parsed {
     let subject = attributes(subject)?;
     if subject.len() != 1 {
-        return Err(format!(
-            "exactly one subject attribute is required, found {}",
-            subject.len()
-        ));
+        return Err(format!("exactly one subject attribute is required, found {}", subject.len()));
     }
     let system_user = one(&subject, SUBJECT_SYSTEM_USER, "system user subject")?;
-    let system_user =
-        Uuid::parse_str(system_user).map_err(|_| format!("{SUBJECT_SYSTEM_USER} is not a UUID"))?;
+    let system_user = Uuid::parse_str(system_user).map_err(|_| format!("{SUBJECT_SYSTEM_USER} is not a UUID"))?;
     let action = attributes(action)?;
     let action = Action::parse(one(&action, ACTION_ID, "action")?).map_err(|e| e.message)?;
     let resource = attributes(resource)?;
     if resource.is_empty() {
         return Err("no resource".to_owned());
     }
-    let resource_id =
-        ResourceId::parse(one(&resource, RESOURCE_ID, "resource")?).map_err(|e| e.message)?;
-    let parties: Vec<&(&str, String)> = resource
-        .iter()
-        .filter(|(k, _)| [PARTY_ORG_NO, PARTY_ID, PARTY_UUID].contains(k))
-        .collect();
+    let resource_id = ResourceId::parse(one(&resource, RESOURCE_ID, "resource")?).map_err(|e| e.message)?;
+    let parties: Vec<&(&str, String)> =
+        resource.iter().filter(|(k, _)| [PARTY_ORG_NO, PARTY_ID, PARTY_UUID].contains(k)).collect();
     let party = match parties.as_slice() {
         [(PARTY_ORG_NO, v)] => PartyRef::OrgNo(OrgNo::parse(v).map_err(|e| e.message)?),
-        [(PARTY_ID, v)] => PartyRef::PartyId(
-            v.parse()
-                .map_err(|_| format!("{PARTY_ID} is not an integer"))?,
-        ),
-        [(PARTY_UUID, v)] => PartyRef::PartyUuid(
-            Uuid::parse_str(v).map_err(|_| format!("{PARTY_UUID} is not a UUID"))?,
-        ),
+        [(PARTY_ID, v)] => PartyRef::PartyId(v.parse().map_err(|_| format!("{PARTY_ID} is not an integer"))?),
+        [(PARTY_UUID, v)] => {
+            PartyRef::PartyUuid(Uuid::parse_str(v).map_err(|_| format!("{PARTY_UUID} is not a UUID"))?)
+        }
         [] => return Err("no party (organisation number, party id or party uuid)".to_owned()),
         _ => return Err("more than one party attribute".to_owned()),
     };
-    Ok(Query {
-        system_user,
-        action,
-        resource: resource_id,
-        party,
-    })
+    Ok(Query { system_user, action, resource: resource_id, party })
 }
 
 fn by_id<'a>(elements: &[&'a Map<String, Value>], id: &str) -> Vec<&'a Map<String, Value>> {
-    elements
-        .iter()
-        .filter(|e| get_ci(e, "Id").and_then(Value::as_str) == Some(id))
-        .copied()
-        .collect()
+    elements.iter().filter(|e| get_ci(e, "Id").and_then(Value::as_str) == Some(id)).copied().collect()
 }
 
 /// Reads a decision request: one request, or a multi-request whose answers come back in
 /// the order of its `RequestReference`s.
 pub fn parse(body: &Value) -> Vec<Parsed> {
-    let Some(request) = body
-        .as_object()
-        .and_then(|o| get_ci(o, "Request"))
-        .and_then(Value::as_object)
-    else {
+    let Some(request) = body.as_object().and_then(|o| get_ci(o, "Request")).and_then(Value::as_object) else {
         return vec![Err("the body has no Request object".to_owned())];
     };
     let subjects = category(request, "AccessSubject");
@@ -162,9 +131,7 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
         .and_then(Value::as_array);
     let Some(references) = references else {
         if subjects.len() > 1 || actions.len() > 1 || resources.len() > 1 {
-            return vec![Err(
-                "several elements in one category need MultiRequests".to_owned()
-            )];
+            return vec![Err("several elements in one category need MultiRequests".to_owned())];
         }
         return vec![query(&subjects, &actions, &resources)];
     };
@@ -172,9 +139,7 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
         return vec![Err("MultiRequests has no RequestReference".to_owned())];
     }
     if references.len() > MULTI_REQUESTS_MAX {
-        return vec![Err(format!(
-            "more than {MULTI_REQUESTS_MAX} requests in one call"
-        ))];
+        return vec![Err(format!("more than {MULTI_REQUESTS_MAX} requests in one call"))];
     }
     references
         .iter()
@@ -187,16 +152,9 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
             let (mut s, mut a, mut r) = (Vec::new(), Vec::new(), Vec::new());
             for id in ids {
                 let id = id.as_str().ok_or("ReferenceId entries are strings")?;
-                let (fs, fa, fr) = (
-                    by_id(&subjects, id),
-                    by_id(&actions, id),
-                    by_id(&resources, id),
-                );
+                let (fs, fa, fr) = (by_id(&subjects, id), by_id(&actions, id), by_id(&resources, id));
                 if fs.is_empty() && fa.is_empty() && fr.is_empty() {
-                    return Err(format!(
-                        "ReferenceId '{}' names no category",
-                        super::ids::truncate(id)
-                    ));
+                    return Err(format!("ReferenceId '{}' names no category", super::ids::truncate(id)));
                 }
                 s.extend(fs);
                 a.extend(fa);
@@ -217,10 +175,8 @@ pub fn render(outcomes: &[Outcome]) -> Value {
                     Verdict::Permit => "Permit",
                     Verdict::NotApplicable => "NotApplicable",
                 };
-                let mut result =
-                    json!({"Decision": decision, "Status": {"StatusCode": {"Value": STATUS_OK}}});
-                if let (Verdict::Permit, Some(level)) = (d.decision, d.minimum_authentication_level)
-                {
+                let mut result = json!({"Decision": decision, "Status": {"StatusCode": {"Value": STATUS_OK}}});
+                if let (Verdict::Permit, Some(level)) = (d.decision, d.minimum_authentication_level) {
                     result["Obligations"] = json!([{
                         "Id": "urn:altinn:obligation:authenticationLevel1",
                         "AttributeAssignment": [{
@@ -269,33 +225,15 @@ mod tests {
     fn malformed_requests_are_indeterminate_with_a_reason() {
         let subject = json!([{"AttributeId": SUBJECT_SYSTEM_USER, "Value": SU}]);
         let action = json!([{"AttributeId": ACTION_ID, "Value": "read"}]);
-        let resource = json!([{"AttributeId": RESOURCE_ID, "Value": "r"}, {"AttributeId": PARTY_ORG_NO, "Value": "310000027"}]);
+        let resource =
+            json!([{"AttributeId": RESOURCE_ID, "Value": "r"}, {"AttributeId": PARTY_ORG_NO, "Value": "310000027"}]);
         let two_subjects = json!([{"AttributeId": SUBJECT_SYSTEM_USER, "Value": SU}, {"AttributeId": "urn:altinn:userid", "Value": "1"}]);
         let cases = [
-            (
-                single(json!([]), action.clone(), resource.clone()),
-                "exactly one subject",
-            ),
-            (
-                single(two_subjects, action.clone(), resource.clone()),
-                "exactly one subject",
-            ),
-            (
-                single(subject.clone(), action.clone(), json!([])),
-                "no resource",
-            ),
-            (
-                single(subject.clone(), json!([]), resource.clone()),
-                "no action",
-            ),
-            (
-                single(
-                    subject.clone(),
-                    action.clone(),
-                    json!([{"AttributeId": RESOURCE_ID, "Value": "r"}]),
-                ),
-                "no party",
-            ),
+            (single(json!([]), action.clone(), resource.clone()), "exactly one subject"),
+            (single(two_subjects, action.clone(), resource.clone()), "exactly one subject"),
+            (single(subject.clone(), action.clone(), json!([])), "no resource"),
+            (single(subject.clone(), json!([]), resource.clone()), "no action"),
+            (single(subject.clone(), action.clone(), json!([{"AttributeId": RESOURCE_ID, "Value": "r"}])), "no party"),
             (json!({"nothing": 1}), "no Request"),
         ];
         for (body, why) in cases {

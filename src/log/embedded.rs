@@ -15,7 +15,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
-use super::{check_append, EventLog, LogError, Record, LOG_RECORD_BYTES_MAX};
+use super::{check_append, EventLog, LogError, NewRecord, Record, LOG_RECORD_BYTES_MAX};
 
 const MAGIC: &[u8; 8] = b"LEDGER\x00\x01";
 const FRAME_HEADER_BYTES: u64 = 8;
@@ -33,11 +33,7 @@ impl EmbeddedLog {
     /// Opens (creating if needed) the log at `path`.
     pub fn open(path: &Path) -> Result<EmbeddedLog, LogError> {
         let created = !path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path)?;
         if file.try_lock().is_err() {
             return Err(LogError::Refused(format!(
                 "{} is in use by another ledger process (stop it first)",
@@ -54,12 +50,7 @@ impl EmbeddedLog {
         }
         let index = scan(&mut file)?;
         let reader = File::open(path)?;
-        Ok(EmbeddedLog {
-            path: path.to_owned(),
-            writer: Mutex::new(file),
-            index: RwLock::new(index),
-            reader,
-        })
+        Ok(EmbeddedLog { path: path.to_owned(), writer: Mutex::new(file), index: RwLock::new(index), reader })
     }
 
     pub fn path(&self) -> &Path {
@@ -74,10 +65,7 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
     file.seek(SeekFrom::Start(0))?;
     file.read_exact(&mut magic)?;
     if &magic != MAGIC {
-        return Err(LogError::Corrupt {
-            index: 0,
-            why: "not a ledger log file (bad magic)".to_owned(),
-        });
+        return Err(LogError::Corrupt { index: 0, why: "not a ledger log file (bad magic)".to_owned() });
     }
     let mut offsets = Vec::new();
     let mut at = MAGIC.len() as u64;
@@ -95,10 +83,7 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
             if size as usize <= LOG_RECORD_BYTES_MAX {
                 return cut_torn_tail(file, at, offsets, "incomplete body");
             }
-            return Err(LogError::Corrupt {
-                index: offsets.len() as u64,
-                why: format!("frame length {size}"),
-            });
+            return Err(LogError::Corrupt { index: offsets.len() as u64, why: format!("frame length {size}") });
         }
         body.resize(size as usize, 0);
         file.read_exact_at(&mut body, at + FRAME_HEADER_BYTES)?;
@@ -106,10 +91,7 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
             if end == len {
                 return cut_torn_tail(file, at, offsets, "checksum of the final record");
             }
-            return Err(LogError::Corrupt {
-                index: offsets.len() as u64,
-                why: "checksum mismatch".to_owned(),
-            });
+            return Err(LogError::Corrupt { index: offsets.len() as u64, why: "checksum mismatch".to_owned() });
         }
         offsets.push(at);
         at = end;
@@ -118,30 +100,21 @@ fn scan(file: &mut File) -> Result<Vec<u64>, LogError> {
 }
 
 /// Cuts off a final frame that an interrupted, never-acknowledged append left behind.
-fn cut_torn_tail(
-    file: &mut File,
-    at: u64,
-    offsets: Vec<u64>,
-    why: &str,
-) -> Result<Vec<u64>, LogError> {
-    tracing::warn!(
-        offset = at,
-        records = offsets.len(),
-        "cutting off a torn final record: {why}"
-    );
+fn cut_torn_tail(file: &mut File, at: u64, offsets: Vec<u64>, why: &str) -> Result<Vec<u64>, LogError> {
+    tracing::warn!(offset = at, records = offsets.len(), "cutting off a torn final record: {why}");
     file.set_len(at)?;
     file.sync_all()?;
     Ok(offsets)
 }
 
 impl EventLog for EmbeddedLog {
-    fn append(&self, records: &[Vec<u8>]) -> Result<u64, LogError> {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         check_append(records)?;
         let mut file = self.writer.lock().expect("log writer lock");
         let start = file.metadata()?.len();
-        let mut frames = Vec::with_capacity(records.iter().map(|r| r.len() + 8).sum());
+        let mut frames = Vec::with_capacity(records.iter().map(|r| r.bytes.len() + 8).sum());
         let mut offsets = Vec::with_capacity(records.len());
-        for r in records {
+        for NewRecord { bytes: r, .. } in records {
             offsets.push(start + frames.len() as u64);
             frames.extend_from_slice(&(r.len() as u32).to_le_bytes());
             frames.extend_from_slice(&crc32fast::hash(r).to_le_bytes());
@@ -154,8 +127,9 @@ impl EventLog for EmbeddedLog {
             return Err(LogError::Io(e));
         }
         let mut index = self.index.write().expect("log index lock");
+        let first = index.len() as u64;
         index.extend(offsets);
-        Ok(index.len() as u64)
+        Ok((first..index.len() as u64).collect())
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
@@ -170,13 +144,9 @@ impl EventLog for EmbeddedLog {
             let size = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
             let crc = u32::from_le_bytes(header[4..].try_into().expect("4 bytes"));
             let mut bytes = vec![0u8; size];
-            self.reader
-                .read_exact_at(&mut bytes, at + FRAME_HEADER_BYTES)?;
+            self.reader.read_exact_at(&mut bytes, at + FRAME_HEADER_BYTES)?;
             if crc32fast::hash(&bytes) != crc {
-                return Err(LogError::Corrupt {
-                    index: i,
-                    why: "checksum mismatch on read".to_owned(),
-                });
+                return Err(LogError::Corrupt { index: i, why: "checksum mismatch on read".to_owned() });
             }
             out.push(Record { index: i, bytes });
         }

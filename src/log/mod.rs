@@ -15,6 +15,19 @@ pub const LOG_RECORD_BYTES_MAX: usize = 1024 * 1024;
 /// Most records one append may carry (one command's events, or an import chunk).
 pub const APPEND_RECORDS_MAX: usize = 10_000;
 
+/// A record to append: its bytes, and what a broker shows beside them (the record key
+/// and the `ce_id`/`ce_type` headers). Logs that have no such notions ignore them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRecord {
+    /// The organisation that owns the event's aggregate (Kafka record key).
+    pub key: String,
+    /// The CloudEvent id (`ce_id` header).
+    pub id: String,
+    /// The CloudEvent type (`ce_type` header).
+    pub kind: String,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// The record's index in the log (0-based).
@@ -54,9 +67,10 @@ impl From<std::io::Error> for LogError {
 }
 
 pub trait EventLog: Send + Sync {
-    /// Appends `records` in order and returns the head after them. Returns only once the
-    /// records are durable; on error none of them is acknowledged.
-    fn append(&self, records: &[Vec<u8>]) -> Result<u64, LogError>;
+    /// Appends `records` in order and returns the index each one got. Returns only once
+    /// the records are durable; on error none of them is acknowledged. Indexes increase
+    /// but need not be contiguous: on a shared log another writer may interleave.
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError>;
     /// Up to `max` records starting at index `from`, in order. Fewer (or none) at the head.
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError>;
     /// The number of records in the log.
@@ -64,20 +78,14 @@ pub trait EventLog: Send + Sync {
 }
 
 /// Checks an append against the named limits, before anything is written.
-pub fn check_append(records: &[Vec<u8>]) -> Result<(), LogError> {
+pub fn check_append(records: &[NewRecord]) -> Result<(), LogError> {
     if records.len() > APPEND_RECORDS_MAX {
-        return Err(LogError::Refused(format!(
-            "{} records exceed {APPEND_RECORDS_MAX} per append",
-            records.len()
-        )));
+        return Err(LogError::Refused(format!("{} records exceed {APPEND_RECORDS_MAX} per append", records.len())));
     }
-    if let Some(r) = records
-        .iter()
-        .find(|r| r.len() > LOG_RECORD_BYTES_MAX || r.is_empty())
-    {
+    if let Some(r) = records.iter().find(|r| r.bytes.len() > LOG_RECORD_BYTES_MAX || r.bytes.is_empty()) {
         return Err(LogError::Refused(format!(
             "a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}",
-            r.len()
+            r.bytes.len()
         )));
     }
     Ok(())

@@ -19,10 +19,7 @@ use ledger::domain::events::Event;
 use ledger::domain::ids::OrgNo;
 use ledger::ledger::{DataDir, Ledger};
 
-pub const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/replay/fixtures/scenario-base.jsonl"
-);
+pub const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/replay/fixtures/scenario-base.jsonl");
 
 // Parties of the fixture.
 pub const MAESTRO: &str = "310000019";
@@ -57,27 +54,13 @@ pub struct Reply {
 impl Reply {
     /// Asserts a problem document with this status and stable code.
     pub fn assert_problem(&self, status: u16, code: &str) {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        assert_eq!(
-            self.content_type, "application/problem+json",
-            "body: {}",
-            self.body
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
         assert_eq!(self.body["code"], code, "body: {}", self.body);
         assert_eq!(self.body["status"], status);
     }
     pub fn assert_ok(&self) -> &Value {
-        assert!(
-            self.status.is_success(),
-            "expected success, got {}: {}",
-            self.status,
-            self.body
-        );
+        assert!(self.status.is_success(), "expected success, got {}: {}", self.status, self.body);
         &self.body
     }
 }
@@ -101,13 +84,7 @@ impl TestLedger {
 
     /// Reopens the data directory as a restarted process would.
     pub fn restart(self) -> TestLedger {
-        let TestLedger {
-            app,
-            ledger,
-            dir,
-            now,
-            ..
-        } = self;
+        let TestLedger { app, ledger, dir, now, .. } = self;
         ledger.close().expect("flush");
         drop(app);
         drop(ledger);
@@ -119,9 +96,7 @@ impl TestLedger {
 
     fn around(dir: tempfile::TempDir, ledger: Ledger) -> TestLedger {
         let key = DevKey::load_or_create(&DataDir(dir.path().to_owned()).keys()).expect("dev key");
-        let now = Arc::new(Mutex::new(
-            Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap(),
-        ));
+        let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
         let ledger = Arc::new(ledger);
         let state = AppState {
@@ -130,13 +105,7 @@ impl TestLedger {
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             public_url: "http://ledger.test".to_owned(),
         };
-        TestLedger {
-            app: router(state),
-            ledger,
-            key,
-            now,
-            dir,
-        }
+        TestLedger { app: router(state), ledger, key, now, dir }
     }
 
     pub fn path(&self) -> &Path {
@@ -150,20 +119,10 @@ impl TestLedger {
     pub fn token(&self, role: Role, org: Option<&str>) -> String {
         let org = org.map(|o| OrgNo::parse(o).unwrap());
         let person = match role {
-            Role::Admin | Role::ClientAdmin => Some(format!(
-                "person-{}-{}",
-                role.as_str(),
-                org.as_ref().unwrap()
-            )),
+            Role::Admin | Role::ClientAdmin => Some(format!("person-{}-{}", role.as_str(), org.as_ref().unwrap())),
             _ => None,
         };
-        self.key.mint(
-            role,
-            org.as_ref(),
-            person.as_deref(),
-            Utc::now().timestamp(),
-            600,
-        )
+        self.key.mint(role, org.as_ref(), person.as_deref(), Utc::now().timestamp(), 600)
     }
 
     pub fn vendor(&self, org: &str) -> String {
@@ -186,16 +145,9 @@ impl TestLedger {
     }
 
     /// Sends a request with a JSON body (or none) and reads the answer.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let raw = body.map(|b| b.to_string());
-        self.call_raw(method, path, token, raw.as_deref(), "application/json")
-            .await
+        self.call_raw(method, path, token, raw.as_deref(), "application/json").await
     }
 
     pub async fn call_raw(
@@ -211,36 +163,22 @@ impl TestLedger {
             req = req.header("authorization", format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req
-                .header("content-type", content_type)
-                .body(Body::from(b.to_owned())),
+            Some(b) => req.header("content-type", content_type).body(Body::from(b.to_owned())),
             None => req.body(Body::empty()),
         }
         .unwrap();
         let res = self.app.clone().oneshot(req).await.expect("router answers");
         let status = res.status();
-        let content_type = res
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let position_header = res
-            .headers()
-            .get("ledger-position")
-            .map(|v| v.to_str().unwrap().parse().unwrap());
+        let content_type =
+            res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let position_header = res.headers().get("ledger-position").map(|v| v.to_str().unwrap().parse().unwrap());
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
-            status,
-            content_type,
-            position_header,
-            body,
-        }
+        Reply { status, content_type, position_header, body }
     }
 
     pub fn position(&self) -> u64 {
@@ -279,12 +217,7 @@ impl TestLedger {
     }
 
     /// A vendor registers a system with these packages and rights (resource ids).
-    pub async fn register_system(
-        &self,
-        system_id: &str,
-        packages: &[&str],
-        rights: &[&str],
-    ) -> Reply {
+    pub async fn register_system(&self, system_id: &str, packages: &[&str], rights: &[&str]) -> Reply {
         let vendor = &system_id[..9];
         let body = json!({
             "id": system_id,
@@ -296,13 +229,7 @@ impl TestLedger {
             "clientId": [format!("client-{system_id}")],
             "allowedRedirectUrls": ["https://vendor.example/done"],
         });
-        self.call(
-            Method::POST,
-            &format!("{AUTHN}/systemregister/vendor"),
-            Some(&self.vendor(vendor)),
-            Some(body),
-        )
-        .await
+        self.call(Method::POST, &format!("{AUTHN}/systemregister/vendor"), Some(&self.vendor(vendor)), Some(body)).await
     }
 
     pub async fn request_standard(
@@ -375,9 +302,7 @@ impl TestLedger {
         packages: &[&str],
         rights: &[&str],
     ) -> String {
-        let r = self
-            .request_standard(system_id, party, external_ref, packages, rights)
-            .await;
+        let r = self.request_standard(system_id, party, external_ref, packages, rights).await;
         let id = r.assert_ok()["id"].as_str().unwrap().to_owned();
         self.approve(party, &id, false).await.assert_ok();
         id
@@ -391,9 +316,7 @@ impl TestLedger {
         external_ref: Option<&str>,
         packages: &[&str],
     ) -> String {
-        let r = self
-            .request_agent(system_id, party, external_ref, packages)
-            .await;
+        let r = self.request_agent(system_id, party, external_ref, packages).await;
         let id = r.assert_ok()["id"].as_str().unwrap().to_owned();
         self.approve(party, &id, true).await.assert_ok();
         id
@@ -420,48 +343,21 @@ impl TestLedger {
     }
 
     /// Asks the XACML PDP, as a service API would; returns the decision string.
-    pub async fn decision(
-        &self,
-        system_user: &str,
-        action: &str,
-        resource: &str,
-        party: &str,
-    ) -> String {
-        let r = self
-            .xacml(&xacml_request(system_user, action, resource, party))
-            .await;
-        r.body["Response"][0]["Decision"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+    pub async fn decision(&self, system_user: &str, action: &str, resource: &str, party: &str) -> String {
+        let r = self.xacml(&xacml_request(system_user, action, resource, party)).await;
+        r.body["Response"][0]["Decision"].as_str().unwrap().to_owned()
     }
 
     pub async fn xacml(&self, body: &Value) -> Reply {
-        let r = self
-            .call(
-                Method::POST,
-                "/authorization/api/v1/decision",
-                Some(&self.pdp()),
-                Some(body.clone()),
-            )
-            .await;
+        let r = self.call(Method::POST, "/authorization/api/v1/decision", Some(&self.pdp()), Some(body.clone())).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         r
     }
 
     /// Asks the native PDP for a decision with its proof.
-    pub async fn proof(
-        &self,
-        system_user: &str,
-        action: &str,
-        resource: &str,
-        party: &str,
-    ) -> Value {
+    pub async fn proof(&self, system_user: &str, action: &str, resource: &str, party: &str) -> Value {
         let body = json!({"systemUser": system_user, "action": action, "resource": resource, "party": party});
-        self.call(Method::POST, "/v1/decisions", Some(&self.pdp()), Some(body))
-            .await
-            .assert_ok()
-            .clone()
+        self.call(Method::POST, "/v1/decisions", Some(&self.pdp()), Some(body)).await.assert_ok().clone()
     }
 }
 
