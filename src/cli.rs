@@ -1,18 +1,22 @@
 //! The `ledger` command line: the one module that knows clap. Each subcommand is a
 //! small function over the library; `main.rs` only calls [`run`].
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::api::{router, system_clock, AppState};
+use crate::api::{router, system_clock, AppState, MIN_POSITION_WAIT_MS_DEFAULT};
 use crate::auth::{DevKey, Role, Verifier};
 use crate::domain::events::{Event, RECORD_BYTES_MAX};
 use crate::domain::ids::OrgNo;
-use crate::ledger::{DataDir, Ledger};
-use crate::log::APPEND_RECORDS_MAX;
+use crate::ledger::{record_of, DataDir, Ledger};
+use crate::log::embedded::EmbeddedLog;
+use crate::log::kafka::{KafkaConfig, KafkaLog};
+use crate::log::{EventLog, NewRecord, APPEND_RECORDS_MAX};
 
 #[derive(Parser)]
 #[command(name = "ledger", version, about = "The delegation ledger for system users")]
@@ -21,17 +25,51 @@ struct Cli {
     command: Cmd,
 }
 
+/// Where the event log is: Kafka if `--kafka` is given, else the embedded log.
+#[derive(Args, Clone)]
+struct KafkaArgs {
+    /// Kafka bootstrap servers (host:port,…); without it the embedded log is used.
+    #[arg(long, requires = "topic")]
+    kafka: Option<String>,
+    /// The ledger topic (one partition, cleanup.policy=delete, retention.ms=-1).
+    #[arg(long, requires = "kafka")]
+    topic: Option<String>,
+    /// Create the topic, safely configured, if it does not exist.
+    #[arg(long, requires = "kafka")]
+    create_topic: bool,
+    /// Replication factor of a topic created with --create-topic.
+    #[arg(long, default_value_t = 1, requires = "create_topic")]
+    replication_factor: i32,
+}
+
+impl KafkaArgs {
+    fn config(&self) -> Option<KafkaConfig> {
+        Some(KafkaConfig {
+            brokers: self.kafka.clone()?,
+            topic: self.topic.clone()?,
+            create_topic: self.create_topic,
+            replication_factor: self.replication_factor,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the HTTP service on the embedded event log.
+    /// Run the HTTP service (embedded event log by default, or a Kafka replica).
     Serve {
-        /// Data directory (event log, read model, dev key).
+        /// Data directory (read model, dev key; and the event log when embedded).
         #[arg(long)]
         data: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// Trust the Ed25519 keys of this JWKS file instead of the dev key.
+        #[command(flatten)]
+        log: KafkaArgs,
+        /// Directory of the dev signing key (default: DATA/keys). Replicas that share
+        /// it accept each other's dev tokens.
         #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Trust the Ed25519 keys of this JWKS file instead of the dev key.
+        #[arg(long, conflicts_with = "keys")]
         jwks: Option<PathBuf>,
         /// The issuer (`iss`) tokens must carry when --jwks is given.
         #[arg(long, requires = "jwks")]
@@ -39,11 +77,17 @@ enum Cmd {
         /// Base URL people reach this service at (used in confirmUrl).
         #[arg(long)]
         public_url: Option<String>,
+        /// Longest a read with `Ledger-Min-Position` waits for this replica to catch up.
+        #[arg(long, default_value_t = MIN_POSITION_WAIT_MS_DEFAULT)]
+        consistency_wait_ms: u64,
     },
-    /// Print a token signed with the data directory's dev key.
+    /// Print a token signed with the dev key.
     Token {
+        #[arg(long, required_unless_present = "keys")]
+        data: Option<PathBuf>,
+        /// Directory of the dev signing key (default: DATA/keys).
         #[arg(long)]
-        data: PathBuf,
+        keys: Option<PathBuf>,
         /// vendor, admin, client-admin, service-owner, register, operator, auditor or pdp.
         #[arg(long)]
         role: String,
@@ -58,14 +102,19 @@ enum Cmd {
     },
     /// Append the events of a JSON Lines file (one CloudEvent per line) to the log.
     Import {
-        #[arg(long)]
-        data: PathBuf,
+        /// The embedded ledger to import into.
+        #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        log: KafkaArgs,
         file: PathBuf,
     },
     /// Write every event on the log to standard output as JSON Lines.
     Export {
-        #[arg(long)]
-        data: PathBuf,
+        #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        log: KafkaArgs,
     },
 }
 
@@ -73,10 +122,22 @@ enum Cmd {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Serve { data, listen, jwks, jwt_issuer, public_url } => serve(&data, listen, jwks, jwt_issuer, public_url),
-        Cmd::Token { data, role, org, person, ttl_seconds } => token(&data, &role, org, person, ttl_seconds),
-        Cmd::Import { data, file } => import(&data, &file),
-        Cmd::Export { data } => export(&data),
+        Cmd::Serve { data, listen, log, keys, jwks, jwt_issuer, public_url, consistency_wait_ms } => serve(ServeArgs {
+            data,
+            listen,
+            kafka: log.config(),
+            keys,
+            jwks,
+            jwt_issuer,
+            public_url,
+            consistency_wait_ms,
+        }),
+        Cmd::Token { data, keys, role, org, person, ttl_seconds } => {
+            let keys = keys.unwrap_or_else(|| DataDir(data.expect("clap requires --data or --keys")).keys());
+            token(&keys, &role, org, person, ttl_seconds)
+        }
+        Cmd::Import { data, log, file } => import(data.as_deref(), log.config(), &file),
+        Cmd::Export { data, log } => export(data.as_deref(), log.config()),
     };
     match result {
         Ok(()) => 0,
@@ -87,54 +148,91 @@ pub fn run() -> i32 {
     }
 }
 
-fn serve(
-    data: &Path,
+struct ServeArgs {
+    data: PathBuf,
     listen: SocketAddr,
+    kafka: Option<KafkaConfig>,
+    keys: Option<PathBuf>,
     jwks: Option<PathBuf>,
     jwt_issuer: Option<String>,
     public_url: Option<String>,
-) -> Result<(), String> {
-    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
-    let verifier = match jwks {
-        Some(path) => Verifier::load_jwks(&path, jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?,
+    consistency_wait_ms: u64,
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let data = &args.data;
+    let ledger = match &args.kafka {
+        Some(config) => Ledger::open_kafka(data, config),
+        None => Ledger::open_embedded(data),
+    }
+    .map_err(|e| format!("cannot open the ledger in {}: {e}", data.display()))?;
+    let verifier = match &args.jwks {
+        Some(path) => Verifier::load_jwks(path, args.jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?,
         None => {
-            let key = DevKey::load_or_create(&DataDir(data.to_owned()).keys())?;
-            tracing::info!(
-                "trusting the dev signing key in {}; mint tokens with `ledger token`",
-                DataDir(data.to_owned()).keys().display()
-            );
+            let keys = args.keys.clone().unwrap_or_else(|| DataDir(data.clone()).keys());
+            let key = DevKey::load_or_create(&keys)?;
+            tracing::info!("trusting the dev signing key in {}; mint tokens with `ledger token`", keys.display());
             key.verifier()
         }
     };
     let ledger = Arc::new(ledger);
-    let state = AppState {
-        ledger: ledger.clone(),
-        verifier: Arc::new(verifier),
-        clock: system_clock(),
-        public_url: public_url.unwrap_or_else(|| format!("http://{listen}")),
-    };
+    let stop = Arc::new(AtomicBool::new(false));
+    // A replica on a shared log follows the other replicas' writes as they come.
+    let tailer = args.kafka.is_some().then(|| spawn_tailer(ledger.clone(), stop.clone()));
+
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async {
         let listener =
-            tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = AppState {
+            ledger: ledger.clone(),
+            verifier: Arc::new(verifier),
+            clock: system_clock(),
+            public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{bound}")),
+            min_position_wait: Duration::from_millis(args.consistency_wait_ms),
+        };
         let status = ledger.status().map_err(|e| e.to_string())?;
-        tracing::info!(%listen, head = status.head_position, projected = status.projected_position, "ledger serving");
-        eprintln!(
-            "ledger: serving on http://{listen} (data: {}, position {})",
-            data.display(),
-            status.projected_position
-        );
+        tracing::info!(%bound, head = status.head_position, projected = status.projected_position, log = status.log, "ledger serving");
+        // Tests and scripts read the bound address from this line.
+        eprintln!("ledger: serving on http://{bound} (data: {}, position {})", data.display(), status.projected_position);
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await
-            .map_err(|e| e.to_string())?;
-        ledger.close().map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())
+    });
+    stop.store(true, Ordering::Relaxed);
+    if let Some(t) = tailer {
+        let _ = t.join();
+    }
+    ledger.close().map_err(|e| e.to_string())?;
+    result
+}
+
+/// Projects other replicas' events continuously. Broker errors are logged and retried
+/// with a growing pause; the log client reconnects by itself.
+fn spawn_tailer(ledger: Arc<Ledger>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    const RETRY_PAUSE_MS_MAX: u64 = 2_000;
+    std::thread::spawn(move || {
+        let mut pause_ms = 0;
+        while !stop.load(Ordering::Relaxed) {
+            match ledger.project() {
+                Ok(_) => pause_ms = 0,
+                Err(e) => {
+                    if pause_ms == 0 {
+                        tracing::warn!("projection paused: {e}");
+                    }
+                    pause_ms = (pause_ms * 2).clamp(50, RETRY_PAUSE_MS_MAX);
+                    std::thread::sleep(Duration::from_millis(pause_ms));
+                }
+            }
+        }
     })
 }
 
-fn token(data: &Path, role: &str, org: Option<String>, person: Option<String>, ttl_seconds: i64) -> Result<(), String> {
+fn token(keys: &Path, role: &str, org: Option<String>, person: Option<String>, ttl_seconds: i64) -> Result<(), String> {
     let role = Role::parse(role).ok_or_else(|| {
         let all: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
         format!("unknown role '{role}' (one of {})", all.join(", "))
@@ -146,15 +244,15 @@ fn token(data: &Path, role: &str, org: Option<String>, person: Option<String>, t
     if org.is_none() && !matches!(role, Role::Register | Role::Operator | Role::Auditor | Role::Pdp) {
         return Err(format!("a {} token needs --org", role.as_str()));
     }
-    let key = DevKey::load(&DataDir(data.to_owned()).keys())?;
+    let key = DevKey::load(keys)?;
     println!("{}", key.mint(role, org.as_ref(), person.as_deref(), chrono::Utc::now().timestamp(), ttl_seconds));
     Ok(())
 }
 
 /// Reads and checks every line first: a file with one bad line writes nothing.
-fn import(data: &Path, file: &Path) -> Result<(), String> {
+fn import(data: Option<&Path>, kafka: Option<KafkaConfig>, file: &Path) -> Result<(), String> {
     let reader = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut events: Vec<Vec<u8>> = Vec::new();
+    let mut records: Vec<NewRecord> = Vec::new();
     for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
         if line.trim().is_empty() {
@@ -163,40 +261,61 @@ fn import(data: &Path, file: &Path) -> Result<(), String> {
         if line.len() > RECORD_BYTES_MAX {
             return Err(format!("{}:{}: line longer than {RECORD_BYTES_MAX} bytes", file.display(), n + 1));
         }
-        Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
+        let event = Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
         // The exact bytes go on the log: an imported record is evidence, not re-encoded.
-        events.push(line.into_bytes());
+        records.push(NewRecord { bytes: line.into_bytes(), ..record_of(&event) });
     }
-    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
-    let before = ledger.model_position();
-    for chunk in events.chunks(APPEND_RECORDS_MAX) {
-        ledger.import(chunk).map_err(|e| e.to_string())?;
-    }
-    let after = ledger.model_position();
-    let void = ledger.void_between(before, after);
-    ledger.close().map_err(|e| e.to_string())?;
-    eprintln!(
-        "ledger: imported {} events from {} (positions {before}..{after}, {} void)",
-        events.len(),
-        file.display(),
-        void.len()
-    );
-    for (index, reason) in void.iter().take(20) {
+    let (before, after, void) = match (data, kafka) {
+        (Some(data), _) => {
+            let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+            let before = ledger.model_position();
+            for chunk in records.chunks(APPEND_RECORDS_MAX) {
+                let bytes: Vec<Vec<u8>> = chunk.iter().map(|r| r.bytes.clone()).collect();
+                ledger.import(&bytes).map_err(|e| e.to_string())?;
+            }
+            let after = ledger.model_position();
+            let void = ledger.void_between(before, after);
+            ledger.close().map_err(|e| e.to_string())?;
+            (before, after, Some(void))
+        }
+        (None, Some(config)) => {
+            // Straight onto the topic; every replica judges the events as it projects them.
+            let log = KafkaLog::open(&config).map_err(|e| e.to_string())?;
+            let before = log.head().map_err(|e| e.to_string())?;
+            let mut after = before;
+            for chunk in records.chunks(APPEND_RECORDS_MAX) {
+                let indexes = log.append(chunk).map_err(|e| e.to_string())?;
+                after = indexes.last().map(|i| i + 1).unwrap_or(after);
+            }
+            (before, after, None)
+        }
+        (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
+    };
+    eprintln!("ledger: imported {} events from {} (positions {before}..{after})", records.len(), file.display());
+    for (index, reason) in void.iter().flatten().take(20) {
         eprintln!("  void at {index}: {reason}");
     }
     Ok(())
 }
 
-fn export(data: &Path) -> Result<(), String> {
-    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+fn export(data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String> {
+    let log: Box<dyn EventLog> = match (data, kafka) {
+        (Some(data), _) => {
+            let file = DataDir(data.to_owned()).log_file();
+            if !file.exists() {
+                return Err(format!("{} holds no event log", data.display()));
+            }
+            Box::new(EmbeddedLog::open(&file).map_err(|e| e.to_string())?)
+        }
+        (None, Some(config)) => Box::new(KafkaLog::open(&config).map_err(|e| e.to_string())?),
+        (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
+    };
+    let head = log.head().map_err(|e| e.to_string())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut from = 0;
-    loop {
-        let records = ledger.log().read(from, 1000).map_err(|e| e.to_string())?;
-        if records.is_empty() {
-            break;
-        }
+    while from < head {
+        let records = log.read(from, 1000).map_err(|e| e.to_string())?;
         for r in &records {
             out.write_all(&r.bytes).and_then(|_| out.write_all(b"\n")).map_err(|e| e.to_string())?;
         }

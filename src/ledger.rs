@@ -158,6 +158,16 @@ impl Ledger {
         Ledger::with(Arc::new(log), store, "embedded".to_owned())
     }
 
+    /// Opens a replica of the ledger on Kafka: the read model lives in `dir`, the log
+    /// in the topic.
+    pub fn open_kafka(dir: &Path, config: &crate::log::kafka::KafkaConfig) -> Result<Ledger, OpenError> {
+        use crate::log::kafka::KafkaLog;
+        std::fs::create_dir_all(dir).map_err(OpenError::Io)?;
+        let log = KafkaLog::open(config).map_err(OpenError::Log)?;
+        let store = Store::open(&DataDir(dir.to_owned()).read_model()).map_err(OpenError::Store)?;
+        Ledger::with(Arc::new(log), store, KafkaLog::identity(config))
+    }
+
     /// A ledger over any log. `log_identity` names the log (e.g. `kafka:<topic>`); a
     /// read model built from one log refuses to follow another.
     pub fn with(log: Arc<dyn EventLog>, store: Store, log_identity: String) -> Result<Ledger, OpenError> {

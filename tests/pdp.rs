@@ -40,3 +40,56 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
     assert_eq!(decisions, ["Permit", "Permit", "NotApplicable", "Permit", "NotApplicable", "Indeterminate"]);
     assert!(reply.position_header.is_some(), "decisions name the position they were made at");
 }
+
+#[tokio::test]
+async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale() {
+    use axum::http::Method;
+    let t = TestLedger::new();
+    let head = t.position();
+    let ahead = head + 5;
+    let req = |position: u64| {
+        axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/authorization/api/v1/decision")
+            .header("authorization", format!("Bearer {}", t.pdp()))
+            .header("content-type", "application/json")
+            .header("ledger-min-position", position.to_string())
+            .body(axum::body::Body::from(
+                xacml_request("0195c1e2-0000-7000-8000-000000000001", "write", "ske-mva-rapportering", KUNDE_A)
+                    .to_string(),
+            ))
+            .unwrap()
+    };
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let body = |res: axum::response::Response| async move {
+        serde_json::from_slice::<serde_json::Value>(&res.into_body().collect().await.unwrap().to_bytes()).unwrap()
+    };
+    let behind = t.app.clone().oneshot(req(ahead)).await.unwrap();
+    assert_eq!(behind.status(), 200);
+    let behind = body(behind).await;
+    assert_eq!(behind["Response"][0]["Decision"], "Indeterminate");
+    assert!(behind["Response"][0]["Status"]["StatusMessage"].as_str().unwrap().contains("not yet consistent"));
+    let current = body(t.app.clone().oneshot(req(head)).await.unwrap()).await;
+    assert_eq!(current["Response"][0]["Decision"], "NotApplicable");
+
+    // Other reads answer 503 problem+json.
+    let read = axum::http::Request::builder()
+        .uri(format!("{AUTHN}/systemuser/{RETT_REVISJON}"))
+        .header("authorization", format!("Bearer {}", t.admin(RETT_REVISJON)))
+        .header("ledger-min-position", ahead.to_string())
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = t.app.clone().oneshot(read).await.unwrap();
+    assert_eq!(res.status(), 503);
+    assert_eq!(body(res).await["code"], "not_yet_consistent");
+    let garbage = axum::http::Request::builder()
+        .uri("/v1/ledger/status")
+        .header("authorization", format!("Bearer {}", t.operator()))
+        .header("ledger-min-position", "soon")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let res = t.app.clone().oneshot(garbage).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(body(res).await["code"], "invalid_parameter");
+}

@@ -39,7 +39,13 @@ pub struct AppState {
     pub clock: Clock,
     /// Where people reach this service; used to build `confirmUrl`s.
     pub public_url: String,
+    /// Longest a request with `Ledger-Min-Position` waits for the replica to catch up.
+    pub min_position_wait: std::time::Duration,
 }
+
+/// Default of `--consistency-wait-ms`.
+pub const MIN_POSITION_WAIT_MS_DEFAULT: u64 = 2_000;
+pub const MIN_POSITION_HEADER: &str = "ledger-min-position";
 
 pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
@@ -94,13 +100,48 @@ pub fn router(state: AppState) -> Router {
             post(register::grant_relationship).delete(register::revoke_relationship).get(register::list_relationships),
         )
         // Decisions.
-        .route("/authorization/api/v1/decision", post(pdp::xacml_decision))
+        .route(pdp::XACML_PATH, post(pdp::xacml_decision))
         .route("/v1/decisions", post(pdp::native_decision))
         .route("/v1/ledger/status", get(status))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(state)
+}
+
+/// Reads the `Ledger-Min-Position` header: absent is `None`; not a number is an error.
+pub(crate) fn min_position(headers: &axum::http::HeaderMap) -> Result<Option<u64>, ApiError> {
+    match headers.get(MIN_POSITION_HEADER) {
+        None => Ok(None),
+        Some(v) => v.to_str().ok().and_then(|s| s.trim().parse().ok()).map(Some).ok_or_else(|| {
+            ApiError::InvalidParameter("Ledger-Min-Position must be a non-negative integer position".to_owned())
+        }),
+    }
+}
+
+/// Read your writes across replicas: a request carrying `Ledger-Min-Position: N` is
+/// served only once this replica has projected position N, waiting at most
+/// `min_position_wait`; past that it gets 503 `not_yet_consistent`, never stale data.
+/// The XACML endpoint answers that case itself, as an `Indeterminate` decision.
+async fn read_your_writes(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wanted = match min_position(request.headers()) {
+        Ok(w) => w,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(wanted) = wanted {
+        if request.uri().path() != pdp::XACML_PATH {
+            let reached = state.ledger.wait_for(wanted, state.min_position_wait).await;
+            if reached < wanted {
+                return ApiError::NotYetConsistent { wanted, reached }.into_response();
+            }
+        }
+    }
+    next.run(request).await
 }
 
 impl AppState {

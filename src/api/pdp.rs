@@ -8,23 +8,42 @@ use uuid::Uuid;
 
 use super::error::ApiError;
 use super::extract::{Auth, JsonBody};
-use super::{read, AppState};
+use super::{min_position, read, AppState};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{evaluate, PartyRef, Query};
-use crate::domain::xacml::{self, Outcome, STATUS_SYNTAX_ERROR};
+use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
+use axum::http::HeaderMap;
+
+pub const XACML_PATH: &str = "/authorization/api/v1/decision";
 
 pub async fn xacml_decision(
     State(state): State<AppState>,
     auth: Auth,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Pdp])?;
+    let parsed = xacml::parse(&body);
+    // A PDP client that asks for a position this replica has not reached gets an
+    // Indeterminate with the reason, never a decision from older state.
+    if let Some(wanted) = min_position(&headers)? {
+        let reached = state.ledger.wait_for(wanted, state.min_position_wait).await;
+        if reached < wanted {
+            let message =
+                format!("not yet consistent: this replica is at position {reached}, the request needs {wanted}");
+            let outcomes: Vec<Outcome> = parsed
+                .iter()
+                .map(|_| Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message: message.clone() })
+                .collect();
+            return Ok(read(xacml::render(&outcomes), reached));
+        }
+    }
     let model = state.ledger.model();
     let position = model.position();
-    let outcomes: Vec<Outcome> = xacml::parse(&body)
+    let outcomes: Vec<Outcome> = parsed
         .into_iter()
         .map(|parsed| match parsed {
             Ok(query) => Outcome::Decided(evaluate(model, &query)),

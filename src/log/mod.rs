@@ -7,6 +7,7 @@
 //! is the number of records and a record's own index is `n - 1` after it is appended.
 
 pub mod embedded;
+pub mod kafka;
 
 use std::fmt;
 

@@ -104,6 +104,7 @@ impl TestLedger {
             verifier: Arc::new(key.verifier()),
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             public_url: "http://ledger.test".to_owned(),
+            min_position_wait: std::time::Duration::from_millis(200),
         };
         TestLedger { app: router(state), ledger, key, now, dir }
     }

@@ -1,0 +1,288 @@
+//! The Kafka event log: the one module that knows rdkafka.
+//!
+//! One topic with one partition holds the whole ledger in total order. Every replica
+//! reads it by explicit assignment from the position stored in its own read model —
+//! never through consumer-group offsets, which would split partitions between replicas
+//! and move independently of the state they describe. Appends use an idempotent
+//! producer with `acks=all`; an append returns only when the broker has acknowledged
+//! every record. Offsets are positions: a topic without transactions or compaction
+//! numbers its records 0, 1, 2… with no gaps, and a gap is reported as corruption.
+//!
+//! At open the topic is checked (or created with `create_topic`): one partition,
+//! `cleanup.policy=delete`, `retention.ms=-1` and `retention.bytes=-1`. Kafka's default
+//! seven-day retention would silently delete the ledger, so an unsafe topic is refused
+//! with the reason, never used.
+
+use futures_executor::block_on;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use super::{check_append, EventLog, LogError, NewRecord, Record};
+
+/// How long an append waits for the broker's acknowledgement before it fails (and the
+/// write answers 503). Nothing is acknowledged to the caller before this.
+pub const DELIVERY_TIMEOUT_MS: u64 = 8_000;
+/// How long metadata, watermark and admin calls wait for the broker.
+pub const BROKER_CALL_TIMEOUT_MS: u64 = 3_000;
+/// How long one `read` waits for the first record when it is at the head.
+pub const READ_POLL_MS: u64 = 100;
+const PARTITION: i32 = 0;
+
+/// Where the ledger lives on Kafka.
+#[derive(Clone, Debug)]
+pub struct KafkaConfig {
+    pub brokers: String,
+    pub topic: String,
+    /// Create the topic (safely configured) when it does not exist.
+    pub create_topic: bool,
+    /// Replication factor for a topic this process creates.
+    pub replication_factor: i32,
+}
+
+pub struct KafkaLog {
+    topic: String,
+    producer: FutureProducer,
+    consumer: Mutex<Reader>,
+}
+
+struct Reader {
+    consumer: BaseConsumer,
+    /// The offset the consumer will deliver next, if it is positioned.
+    next: Option<u64>,
+}
+
+fn unavailable(e: KafkaError) -> LogError {
+    LogError::Unavailable(e.to_string())
+}
+
+fn timeout(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+impl KafkaLog {
+    /// Connects, checks (or creates) the topic, and refuses an unsafe one.
+    pub fn open(config: &KafkaConfig) -> Result<KafkaLog, LogError> {
+        let mut common = ClientConfig::new();
+        common
+            .set("bootstrap.servers", &config.brokers)
+            .set("socket.timeout.ms", "5000")
+            .set("reconnect.backoff.max.ms", "2000")
+            .set("log_level", "4");
+        check_topic(&common, config)?;
+
+        let producer: FutureProducer = common
+            .clone()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("max.in.flight.requests.per.connection", "5")
+            .set("linger.ms", "1")
+            .set("message.timeout.ms", DELIVERY_TIMEOUT_MS.to_string())
+            .set("request.timeout.ms", "4000")
+            .create()
+            .map_err(unavailable)?;
+        let consumer: BaseConsumer = common
+            .clone()
+            // Required by librdkafka for a consumer; never used to commit anything.
+            .set("group.id", format!("ledger-replica-{}", uuid::Uuid::now_v7()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("fetch.wait.max.ms", "20")
+            .set("isolation.level", "read_uncommitted")
+            .create()
+            .map_err(unavailable)?;
+        Ok(KafkaLog { topic: config.topic.clone(), producer, consumer: Mutex::new(Reader { consumer, next: None }) })
+    }
+
+    pub fn identity(config: &KafkaConfig) -> String {
+        format!("kafka:{}", config.topic)
+    }
+}
+
+/// Checks the topic's partitions and retention, creating it first if asked to.
+fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogError> {
+    let admin: AdminClient<DefaultClientContext> = common.create().map_err(unavailable)?;
+    let opts = AdminOptions::new().request_timeout(Some(timeout(BROKER_CALL_TIMEOUT_MS)));
+    let topic = config.topic.as_str();
+    let metadata = admin
+        .inner()
+        .fetch_metadata(Some(topic), timeout(BROKER_CALL_TIMEOUT_MS))
+        .map_err(|e| LogError::Unavailable(format!("cannot reach the brokers at {}: {e}", config.brokers)))?;
+    let exists =
+        metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty());
+    if !exists {
+        if !config.create_topic {
+            return Err(LogError::Refused(format!(
+                "topic '{topic}' does not exist; pass --create-topic to create it with one partition, \
+                 cleanup.policy=delete and retention.ms=-1"
+            )));
+        }
+        let new = NewTopic::new(topic, 1, TopicReplication::Fixed(config.replication_factor))
+            .set("cleanup.policy", "delete")
+            .set("retention.ms", "-1")
+            .set("retention.bytes", "-1");
+        let results = block_on(admin.create_topics([&new], &opts)).map_err(unavailable)?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => return Err(LogError::Refused(format!("cannot create topic '{name}': {code}"))),
+            }
+        }
+        tracing::info!(topic, "created the ledger topic");
+    }
+
+    // Partitions: a ledger needs one total order.
+    let deadline = Instant::now() + timeout(BROKER_CALL_TIMEOUT_MS * 3);
+    let partitions = loop {
+        let md = admin.inner().fetch_metadata(Some(topic), timeout(BROKER_CALL_TIMEOUT_MS)).map_err(unavailable)?;
+        let count = md.topics().iter().find(|t| t.name() == topic).map(|t| t.partitions().len()).unwrap_or(0);
+        if count > 0 || Instant::now() > deadline {
+            break count;
+        }
+        std::thread::sleep(timeout(100));
+    };
+    if partitions != 1 {
+        return Err(LogError::Refused(format!(
+            "topic '{topic}' has {partitions} partitions; the ledger needs exactly one: every replica must apply \
+             every event in the same total order, or replicas would disagree about which of two racing commands won"
+        )));
+    }
+
+    // Retention: the ledger is kept forever.
+    let described = block_on(admin.describe_configs([&ResourceSpecifier::Topic(topic)], &opts)).map_err(unavailable)?;
+    let resource = match described.into_iter().next() {
+        Some(Ok(resource)) => resource,
+        Some(Err(code)) => {
+            return Err(LogError::Refused(format!("cannot read the configuration of '{topic}': {code}")))
+        }
+        None => return Err(LogError::Refused(format!("the brokers returned no configuration for '{topic}'"))),
+    };
+    let value = |name: &str| resource.get(name).and_then(|e| e.value.clone());
+    let mut problems = Vec::new();
+    match value("cleanup.policy").as_deref() {
+        Some("delete") => {}
+        other => problems.push(format!(
+            "cleanup.policy is {} (must be 'delete': compaction would drop events that share a key)",
+            other.unwrap_or("unset")
+        )),
+    }
+    match value("retention.ms").as_deref() {
+        Some("-1") => {}
+        other => problems.push(format!(
+            "retention.ms is {} (must be -1: with Kafka's default of 7 days the ledger's history would be deleted)",
+            other.unwrap_or("unset")
+        )),
+    }
+    if let Some(bytes) = value("retention.bytes") {
+        if bytes != "-1" {
+            problems.push(format!("retention.bytes is {bytes} (must be -1: a size limit would delete history)"));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(LogError::Refused(format!("topic '{topic}' is unsafe for a ledger: {}", problems.join("; "))));
+    }
+    Ok(())
+}
+
+impl EventLog for KafkaLog {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        check_append(records)?;
+        let mut deliveries = Vec::with_capacity(records.len());
+        for r in records {
+            let headers = OwnedHeaders::new()
+                .insert(Header { key: "ce_id", value: Some(r.id.as_bytes()) })
+                .insert(Header { key: "ce_type", value: Some(r.kind.as_bytes()) })
+                .insert(Header { key: "ce_specversion", value: Some("1.0".as_bytes()) })
+                .insert(Header { key: "content-type", value: Some("application/cloudevents+json".as_bytes()) });
+            let record =
+                FutureRecord::to(&self.topic).partition(PARTITION).key(&r.key).payload(&r.bytes).headers(headers);
+            let delivery = self.producer.send_result(record).map_err(|(e, _)| unavailable(e))?;
+            deliveries.push(delivery);
+        }
+        let mut indexes = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            match block_on(delivery) {
+                Ok(Ok(d)) => indexes.push(d.offset as u64),
+                Ok(Err((e, _))) => return Err(unavailable(e)),
+                Err(_) => return Err(LogError::Unavailable("the producer shut down".to_owned())),
+            }
+        }
+        debug_assert!(indexes.windows(2).all(|w| w[0] < w[1]), "one partition keeps appends in order");
+        Ok(indexes)
+    }
+
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
+        let mut guard = self.consumer.lock().unwrap_or_else(|p| p.into_inner());
+        let Reader { consumer, next } = &mut *guard;
+        if *next != Some(from) {
+            let mut assignment = TopicPartitionList::new();
+            assignment
+                .add_partition_offset(&self.topic, PARTITION, Offset::Offset(from as i64))
+                .map_err(unavailable)?;
+            consumer.assign(&assignment).map_err(unavailable)?;
+            *next = Some(from);
+        }
+        let mut out = Vec::new();
+        let deadline = Instant::now() + timeout(READ_POLL_MS);
+        while out.len() < max {
+            // Wait for the first record; then take only what is already fetched.
+            let wait = if out.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
+            let Some(result) = consumer.poll(wait) else { break };
+            let message = match result {
+                Ok(m) => m,
+                Err(e) => {
+                    *next = None;
+                    return Err(unavailable(e));
+                }
+            };
+            let expected = from + out.len() as u64;
+            if (message.offset() as u64) < expected {
+                // Fetched before a re-assignment moved the position; not ours to deliver.
+                continue;
+            }
+            if message.offset() as u64 != expected {
+                *next = None;
+                return Err(LogError::Corrupt {
+                    index: expected,
+                    why: format!("the topic skipped from offset {expected} to {}", message.offset()),
+                });
+            }
+            let bytes = message.payload().unwrap_or_default().to_vec();
+            out.push(Record { index: expected, bytes });
+            if Instant::now() > deadline && !out.is_empty() {
+                break;
+            }
+        }
+        *next = Some(from + out.len() as u64);
+        Ok(out)
+    }
+
+    fn head(&self) -> Result<u64, LogError> {
+        let (low, high) = self
+            .producer
+            .client()
+            .fetch_watermarks(&self.topic, PARTITION, timeout(BROKER_CALL_TIMEOUT_MS))
+            .map_err(unavailable)?;
+        if low > 0 {
+            return Err(LogError::Corrupt {
+                index: 0,
+                why: format!("the topic's first offset is {low}: records were deleted (check its retention)"),
+            });
+        }
+        Ok(high.max(0) as u64)
+    }
+}
+
+impl Drop for KafkaLog {
+    fn drop(&mut self) {
+        let _ = self.producer.flush(timeout(BROKER_CALL_TIMEOUT_MS));
+    }
+}
