@@ -222,14 +222,22 @@ impl DevKey {
     pub fn load_or_create(keys_dir: &Path) -> Result<DevKey, String> {
         use ring::signature::KeyPair as _;
         let path = keys_dir.join(DEV_KEY_FILE);
+        let read = || std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()));
         let pkcs8 = if path.exists() {
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            read()?
         } else {
             std::fs::create_dir_all(keys_dir).map_err(|e| format!("cannot create {}: {e}", keys_dir.display()))?;
             let rng = ring::rand::SystemRandom::new();
             let doc = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| "key generation failed")?;
-            write_private(&path, doc.as_ref())?;
-            doc.as_ref().to_vec()
+            match write_private(&path, doc.as_ref()) {
+                Ok(()) => doc.as_ref().to_vec(),
+                // Another replica sharing this key directory created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    read()?
+                }
+                Err(e) => return Err(format!("cannot write {}: {e}", path.display())),
+            }
         };
         let pair = ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8)
             .map_err(|_| format!("{} is not an Ed25519 PKCS#8 key", path.display()))?;
@@ -287,14 +295,10 @@ impl DevKey {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }

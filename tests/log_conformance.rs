@@ -5,6 +5,9 @@
 
 use std::sync::Arc;
 
+#[path = "common/kafka.rs"]
+mod kafka;
+
 use ledger::log::embedded::EmbeddedLog;
 use ledger::log::{EventLog, LogError, NewRecord, APPEND_RECORDS_MAX, LOG_RECORD_BYTES_MAX};
 
@@ -177,4 +180,27 @@ mod embedded_log {
         let _first = h.open();
         assert!(matches!(EmbeddedLog::open(&log_file(&h)), Err(LogError::Refused(_))));
     }
+}
+
+mod kafka_log {
+    use super::*;
+    use ledger::log::kafka::KafkaLog;
+
+    use super::kafka;
+
+    struct Kafka {
+        topic: String,
+    }
+
+    impl Harness for Kafka {
+        fn open(&self) -> Arc<dyn EventLog> {
+            Arc::new(KafkaLog::open(&kafka::config(&self.topic)).expect("open the Kafka log"))
+        }
+    }
+
+    fn kafka_topic() -> Kafka {
+        Kafka { topic: kafka::new_topic() }
+    }
+
+    conformance!(kafka_topic());
 }

@@ -50,6 +50,9 @@ pub struct KafkaConfig {
 pub struct KafkaLog {
     topic: String,
     producer: FutureProducer,
+    /// Held while one append enqueues its records, so that the records of one append
+    /// leave this process back to back (other processes may still interleave).
+    enqueue: Mutex<()>,
     consumer: Mutex<Reader>,
 }
 
@@ -83,7 +86,11 @@ impl KafkaLog {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("max.in.flight.requests.per.connection", "5")
-            .set("linger.ms", "1")
+            .set("linger.ms", "0")
+            // One record per batch. Positions must be exact: some Kafka-protocol brokers
+            // (tansu 0.6) report the high watermark and serve fetches by the base offset
+            // of a batch, which would hide the later records of a multi-record batch.
+            .set("batch.num.messages", "1")
             .set("message.timeout.ms", DELIVERY_TIMEOUT_MS.to_string())
             .set("request.timeout.ms", "4000")
             .create()
@@ -99,7 +106,12 @@ impl KafkaLog {
             .set("isolation.level", "read_uncommitted")
             .create()
             .map_err(unavailable)?;
-        Ok(KafkaLog { topic: config.topic.clone(), producer, consumer: Mutex::new(Reader { consumer, next: None }) })
+        Ok(KafkaLog {
+            topic: config.topic.clone(),
+            producer,
+            enqueue: Mutex::new(()),
+            consumer: Mutex::new(Reader { consumer, next: None }),
+        })
     }
 
     pub fn identity(config: &KafkaConfig) -> String {
@@ -195,6 +207,7 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
 impl EventLog for KafkaLog {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         check_append(records)?;
+        let enqueued = self.enqueue.lock().unwrap_or_else(|p| p.into_inner());
         let mut deliveries = Vec::with_capacity(records.len());
         for r in records {
             let headers = OwnedHeaders::new()
@@ -207,6 +220,7 @@ impl EventLog for KafkaLog {
             let delivery = self.producer.send_result(record).map_err(|(e, _)| unavailable(e))?;
             deliveries.push(delivery);
         }
+        drop(enqueued);
         let mut indexes = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             match block_on(delivery) {

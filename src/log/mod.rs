@@ -11,8 +11,9 @@ pub mod kafka;
 
 use std::fmt;
 
-/// Largest record any log accepts; larger appends are refused whole.
-pub const LOG_RECORD_BYTES_MAX: usize = 1024 * 1024;
+/// Largest record any log accepts; larger appends are refused whole. Below Kafka's
+/// default `message.max.bytes` (1,000,000) with room for headers and framing.
+pub const LOG_RECORD_BYTES_MAX: usize = 512 * 1024;
 /// Most records one append may carry (one command's events, or an import chunk).
 pub const APPEND_RECORDS_MAX: usize = 10_000;
 

@@ -3,6 +3,8 @@
 //! clock the test controls and tokens signed by the data directory's dev key.
 #![allow(dead_code)]
 
+pub mod kafka;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -94,7 +96,8 @@ impl TestLedger {
         t
     }
 
-    fn around(dir: tempfile::TempDir, ledger: Ledger) -> TestLedger {
+    /// The harness around a ledger opened elsewhere (on Kafka, say).
+    pub fn around(dir: tempfile::TempDir, ledger: Ledger) -> TestLedger {
         let key = DevKey::load_or_create(&DataDir(dir.path().to_owned()).keys()).expect("dev key");
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
@@ -194,14 +197,12 @@ impl TestLedger {
 
     /// The register records a client relationship by role (REGN, REVI, FFOR).
     pub async fn grant_role(&self, client: &str, facilitator: &str, role: &str) {
-        self.call(
-            Method::POST,
-            "/v1/client-relationships",
-            Some(&self.register()),
-            Some(json!({"client": client, "facilitator": facilitator, "role": role})),
-        )
-        .await
-        .assert_ok();
+        self.grant_role_reply(client, facilitator, role).await.assert_ok();
+    }
+
+    pub async fn grant_role_reply(&self, client: &str, facilitator: &str, role: &str) -> Reply {
+        let body = json!({"client": client, "facilitator": facilitator, "role": role});
+        self.call(Method::POST, "/v1/client-relationships", Some(&self.register()), Some(body)).await
     }
 
     /// The client organisation's own administrator delegates packages to the facilitator.

@@ -1,0 +1,408 @@
+//! The ledger on Kafka, against the real Kafka-protocol broker the test command starts:
+//! replicas that agree, read-your-writes across replicas, races settled by void events,
+//! safe-topic checks, moving a ledger from the embedded log, and broker outages.
+
+mod common;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+
+use common::kafka::*;
+use common::*;
+use ledger::auth::{DevKey, Role};
+use ledger::domain::decide::NewRequest;
+use ledger::domain::events::{ActorKind, ClientRelationshipGranted, EventData, SystemDefinition, UserType};
+use ledger::domain::ids::{OrgNo, PackageUrn, RegisterRole, SystemId};
+use ledger::domain::model::ReadModel;
+use ledger::domain::{Authority, Command};
+use ledger::ledger::{Caller, Ledger, WriteError};
+
+struct Tokens(DevKey);
+
+impl Tokens {
+    fn new(keys: &Path) -> Tokens {
+        Tokens(DevKey::load(keys).expect("the first replica created the dev key"))
+    }
+    fn mint(&self, role: Role, org: Option<&str>) -> String {
+        let org = org.map(|o| OrgNo::parse(o).unwrap());
+        let person = org.as_ref().map(|o| format!("person-{}-{o}", role.as_str()));
+        self.0.mint(role, org.as_ref(), person.as_deref(), Utc::now().timestamp(), 600)
+    }
+}
+
+fn import_fixture(brokers: &str, topic: &str) {
+    let out = ledger_cli(&["import", "--kafka", brokers, "--topic", topic, "--create-topic", FIXTURE]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn xacml_decision(r: &Replica, token: &str, su: &str, party: &str, min_position: u64) -> String {
+    let (status, body) = r.call(
+        "POST",
+        "/authorization/api/v1/decision",
+        token,
+        Some(&xacml_request(su, "write", "ske-aksjonaerregister", party)),
+        Some(min_position),
+    );
+    assert_eq!(status, 200, "{body}");
+    body["Response"][0]["Decision"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
+    let brokers = brokers();
+    let topic = new_topic();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    import_fixture(&brokers, &topic);
+    let a = Replica::start(&brokers, &topic, &dir.path().join("a"), &keys, &[]);
+    let b = Replica::start(&brokers, &topic, &dir.path().join("b"), &keys, &[]);
+    let t = Tokens::new(&keys);
+    let (register, pdp, operator) =
+        (t.mint(Role::Register, None), t.mint(Role::Pdp, None), t.mint(Role::Operator, None));
+    let position = |v: &Value| v["position"].as_u64().unwrap();
+
+    // Scenario 10, steps 1-5, all through replica A.
+    for (client, role) in [(KUNDE_A, "REVI"), (KUNDE_B, "REGN")] {
+        a.ok(
+            "POST",
+            "/v1/client-relationships",
+            &register,
+            Some(&json!({"client": client, "facilitator": RETT_REVISJON, "role": role})),
+        );
+    }
+    a.ok(
+        "POST",
+        "/v1/client-relationships",
+        &t.mint(Role::Admin, Some(KUNDE_C)),
+        Some(&json!({"client": KUNDE_C, "facilitator": RETT_REVISJON, "accessPackages": [pkg("skattegrunnlag")]})),
+    );
+    let vendor = t.mint(Role::Vendor, Some(MAESTRO));
+    let packages = ["revisormedarbeider", "skattegrunnlag", "regnskapsforer-med-signeringsrettighet"];
+    a.ok(
+        "POST",
+        &format!("{AUTHN}/systemregister/vendor"),
+        &vendor,
+        Some(&json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"},
+            "name": {"nb": "Maestro"}, "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>()})),
+    );
+    let admin = t.mint(Role::Admin, Some(RETT_REVISJON));
+    let client_admin = t.mint(Role::ClientAdmin, Some(RETT_REVISJON));
+    let mut agents = Vec::new();
+    for p in packages {
+        let r = a.ok(
+            "POST",
+            &format!("{AUTHN}/systemuser/request/vendor/agent"),
+            &vendor,
+            Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON, "externalRef": p, "accessPackages": [{"urn": pkg(p)}]})),
+        );
+        let id = r["id"].as_str().unwrap().to_owned();
+        a.ok("POST", &format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{id}/approve"), &admin, None);
+        agents.push(id);
+    }
+    let mut last = 0;
+    for (agent, client) in [(&agents[0], KUNDE_A), (&agents[1], KUNDE_C), (&agents[2], KUNDE_B)] {
+        let r = a.ok(
+            "POST",
+            &format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}"),
+            &client_admin,
+            None,
+        );
+        last = position(&r);
+    }
+
+    // Steps 6-10 on replica B, which reads its writes through Ledger-Min-Position.
+    assert_eq!(xacml_decision(&b, &pdp, &agents[0], KUNDE_A, last), "Permit");
+    assert_eq!(xacml_decision(&b, &pdp, &agents[1], KUNDE_C, last), "Permit");
+    assert_eq!(xacml_decision(&b, &pdp, &agents[2], KUNDE_B, last), "Permit");
+    assert_eq!(xacml_decision(&b, &pdp, &agents[0], KUNDE_B, last), "NotApplicable");
+
+    // A write on B is seen on A.
+    let deleted = b.ok("DELETE", &format!("{AUTHN}/systemuser/agent/{RETT_REVISJON}/{}", agents[1]), &admin, None);
+    last = position(&deleted);
+    assert_eq!(xacml_decision(&a, &pdp, &agents[1], KUNDE_C, last), "NotApplicable");
+
+    let (sa, sb) = (a.status(&operator, last), b.status(&operator, last));
+    assert_eq!(sa["projectedPosition"], sb["projectedPosition"]);
+    assert_eq!(sa["readModelDigest"], sb["readModelDigest"], "replicas on one topic hold the same read model");
+    assert_eq!(sa["log"], format!("kafka:{topic}"));
+}
+
+// ---- races, decided against the same state on two replicas -----------------------------
+
+fn caller(kind: ActorKind, authority: Authority) -> Caller {
+    Caller { actor: ledger::domain::events::Actor { kind, id: "test".to_owned() }, authority, correlation_id: None }
+}
+fn org(s: &str) -> OrgNo {
+    OrgNo::parse(s).unwrap()
+}
+fn urn(s: &str) -> PackageUrn {
+    PackageUrn::parse(&pkg(s)).unwrap()
+}
+fn vendor() -> Caller {
+    caller(ActorKind::Vendor, Authority::Organisation(org(MAESTRO)))
+}
+fn facilitator() -> Caller {
+    caller(ActorKind::Person, Authority::Organisation(org(RETT_REVISJON)))
+}
+
+/// Two replicas (separate read models) on one fresh topic holding the fixture, Maestro's
+/// system, and Kunde A as Rett Revisjon's REVI client.
+fn two_replicas() -> (tempfile::TempDir, Ledger, Ledger) {
+    let topic = new_topic();
+    import_fixture(&brokers(), &topic);
+    let dir = tempfile::tempdir().unwrap();
+    let a = Ledger::open_kafka(&dir.path().join("a"), &config(&topic)).unwrap();
+    let b = Ledger::open_kafka(&dir.path().join("b"), &config(&topic)).unwrap();
+    a.execute(
+        &Command::RegisterSystem(SystemDefinition {
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            vendor_org_no: org(MAESTRO),
+            name: [("nb".to_owned(), "Maestro".to_owned())].into(),
+            description: Default::default(),
+            rights: vec![],
+            access_packages: vec![urn("revisormedarbeider")],
+            client_ids: vec![],
+            allowed_redirect_urls: vec![],
+            is_visible: true,
+        }),
+        &vendor(),
+        Utc::now(),
+    )
+    .unwrap();
+    a.execute(
+        &Command::GrantRelationship(ClientRelationshipGranted {
+            client_org_no: org(KUNDE_A),
+            facilitator_org_no: org(RETT_REVISJON),
+            role: Some(RegisterRole::Revi),
+            access_packages: vec![],
+        }),
+        &caller(ActorKind::Register, Authority::Register),
+        Utc::now(),
+    )
+    .unwrap();
+    (dir, a, b)
+}
+
+fn agent_request(external_ref: &str) -> Command {
+    Command::CreateRequest(NewRequest {
+        user_type: UserType::Agent,
+        system_id: SystemId::parse("310000019_maestro").unwrap(),
+        party_org_no: org(RETT_REVISJON),
+        external_ref: Some(external_ref.to_owned()),
+        rights: vec![],
+        access_packages: vec![urn("revisormedarbeider")],
+        redirect_url: None,
+        integration_title: None,
+    })
+}
+
+fn request_id(ledger: &Ledger, external_ref: &str) -> uuid::Uuid {
+    let written = ledger.execute(&agent_request(external_ref), &vendor(), Utc::now()).unwrap();
+    match &written.events[0].data {
+        EventData::RequestCreated(r) => r.request_id,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Both replicas decide first, then both append: the log orders them, the later one is
+/// void on both replicas, and its writer learns it as a conflict.
+fn race(a: &Ledger, b: &Ledger, on_a: (Command, Caller), on_b: (Command, Caller)) -> String {
+    let head = a.log().head().unwrap();
+    while b.project().unwrap() < head {}
+    let pa = a.prepare(&on_a.0, &on_a.1, Utc::now()).unwrap();
+    let pb = b.prepare(&on_b.0, &on_b.1, Utc::now()).unwrap();
+    assert_eq!(pa.seen, pb.seen, "both decided against the same state");
+    a.commit(pa).expect("the first to reach the log takes effect");
+    let lost = match b.commit(pb) {
+        Err(WriteError::Conflict(void)) => void,
+        other => panic!("the second must be a conflict, got {other:?}"),
+    };
+    let head = a.log().head().unwrap();
+    while a.project().unwrap() < head || b.project().unwrap() < head {}
+    let (sa, sb) = (a.status().unwrap(), b.status().unwrap());
+    assert_eq!(sa.read_model_digest, sb.read_model_digest, "replicas agree on the outcome");
+    // Both replicas recorded the loser as void, with the same reason.
+    let voids_a = a.void_between(0, head);
+    assert_eq!(voids_a, b.void_between(0, head));
+    assert!(voids_a.iter().any(|(_, reason)| reason.starts_with(&lost.code)), "{voids_a:?}");
+    lost.code
+}
+
+#[test]
+fn approve_and_reject_at_once_on_two_replicas_one_wins() {
+    let (_dir, a, b) = two_replicas();
+    let id = request_id(&a, "x");
+    let approve = Command::ApproveRequest { request_id: id, party: org(RETT_REVISJON), user_type: UserType::Agent };
+    let reject = Command::RejectRequest { request_id: id, party: org(RETT_REVISJON), user_type: UserType::Agent };
+    assert_eq!(race(&a, &b, (approve, facilitator()), (reject, facilitator())), "version_conflict");
+    assert!(b.model().system_user(&id).is_some(), "the approval won on both replicas");
+}
+
+#[test]
+fn two_requests_for_one_key_at_once_on_two_replicas_one_wins() {
+    let (_dir, a, b) = two_replicas();
+    assert_eq!(race(&a, &b, (agent_request("same"), vendor()), (agent_request("same"), vendor())), "request_not_new");
+}
+
+#[test]
+fn a_link_racing_the_agents_deletion_on_two_replicas_one_wins() {
+    let (_dir, a, b) = two_replicas();
+    let id = request_id(&a, "x");
+    a.execute(
+        &Command::ApproveRequest { request_id: id, party: org(RETT_REVISJON), user_type: UserType::Agent },
+        &facilitator(),
+        Utc::now(),
+    )
+    .unwrap();
+    let delete =
+        Command::DeleteSystemUser { system_user_id: id, party: org(RETT_REVISJON), user_type: UserType::Agent };
+    let link = Command::LinkClient { agent: id, client: org(KUNDE_A) };
+    assert_eq!(race(&a, &b, (delete, facilitator()), (link, facilitator())), "version_conflict");
+    assert!(b.model().links_of(&id).is_empty(), "a deleted agent keeps no client");
+}
+
+#[test]
+fn approve_and_reject_sent_at_once_to_two_replica_processes_give_one_success_and_one_409() {
+    let brokers = brokers();
+    let topic = new_topic();
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    import_fixture(&brokers, &topic);
+    let a = Replica::start(&brokers, &topic, &dir.path().join("a"), &keys, &[]);
+    let b = Replica::start(&brokers, &topic, &dir.path().join("b"), &keys, &[]);
+    let t = Tokens::new(&keys);
+    let vendor = t.mint(Role::Vendor, Some(MAESTRO));
+    a.ok(
+        "POST",
+        &format!("{AUTHN}/systemregister/vendor"),
+        &vendor,
+        Some(
+            &json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"},
+            "name": {"nb": "Maestro"}, "accessPackages": [{"urn": pkg("revisormedarbeider")}]}),
+        ),
+    );
+    let admin = t.mint(Role::Admin, Some(RETT_REVISJON));
+    let operator = t.mint(Role::Operator, None);
+    for round in 0..3 {
+        let r = a.ok(
+            "POST",
+            &format!("{AUTHN}/systemuser/request/vendor/agent"),
+            &vendor,
+            Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON, "externalRef": format!("r{round}"), "accessPackages": [{"urn": pkg("revisormedarbeider")}]})),
+        );
+        let id = r["id"].as_str().unwrap().to_owned();
+        let created_at = r["position"].as_u64().unwrap();
+        b.status(&operator, created_at);
+        let barrier = Arc::new(Barrier::new(2));
+        let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+            let handles: Vec<_> = [(&a, "approve"), (&b, "reject")]
+                .into_iter()
+                .map(|(replica, verb)| {
+                    let (barrier, admin, id) = (barrier.clone(), admin.clone(), id.clone());
+                    s.spawn(move || {
+                        barrier.wait();
+                        replica.call(
+                            "POST",
+                            &format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{id}/{verb}"),
+                            &admin,
+                            None,
+                            None,
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "round {round}: {answers:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 1, "round {round}: {answers:?}");
+        let head = a.status(&operator, 0)["headPosition"].as_u64().unwrap();
+        let (sa, sb) = (a.status(&operator, head), b.status(&operator, head));
+        assert_eq!(sa["readModelDigest"], sb["readModelDigest"], "round {round}");
+    }
+}
+
+// ---- topics ------------------------------------------------------------------------------
+
+fn serve_refuses(topic: &str, extra: &[&str], expect: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let brokers = brokers();
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--kafka", &brokers, "--topic", topic];
+    args.extend_from_slice(extra);
+    let data = dir.path().to_str().unwrap().to_owned();
+    args.extend_from_slice(&["--data", &data]);
+    let out = ledger_cli(&args);
+    assert!(!out.status.success(), "an unsafe topic must be refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(expect), "expected '{expect}' in: {stderr}");
+}
+
+fn create_topic(topic: &str, partitions: i32, configs: &[(&str, &str)]) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    let admin: AdminClient<DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", brokers()).create().unwrap();
+    let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for (k, v) in configs {
+        new = new.set(k, v);
+    }
+    let result = futures_executor::block_on(admin.create_topics([&new], &AdminOptions::new())).unwrap();
+    assert!(result[0].is_ok(), "{result:?}");
+}
+
+#[test]
+fn a_missing_topic_is_created_only_when_asked() {
+    let topic = new_topic();
+    serve_refuses(&topic, &[], "--create-topic");
+    let created = Ledger::open_kafka(tempfile::tempdir().unwrap().path(), &config(&topic));
+    assert!(created.is_ok(), "with --create-topic the topic is made safe: {:?}", created.err());
+}
+
+#[test]
+fn unsafe_topics_are_refused_with_the_reason() {
+    let many = new_topic();
+    create_topic(&many, 3, &[("cleanup.policy", "delete"), ("retention.ms", "-1")]);
+    serve_refuses(&many, &[], "has 3 partitions");
+    let week = new_topic();
+    create_topic(&week, 1, &[("cleanup.policy", "delete"), ("retention.ms", "604800000")]);
+    serve_refuses(&week, &[], "retention.ms is 604800000");
+    let compacted = new_topic();
+    create_topic(&compacted, 1, &[("cleanup.policy", "compact"), ("retention.ms", "-1")]);
+    serve_refuses(&compacted, &[], "cleanup.policy is compact");
+}
+
+// ---- moving to Kafka ---------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_embedded_ledger_moves_to_kafka_with_ids_order_and_digest() {
+    // An embedded ledger with some history.
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    let embedded = t.ledger.status().unwrap();
+    let data = t.path().to_owned();
+    t.ledger.close().unwrap();
+    drop(t.app);
+    drop(t.ledger);
+
+    let exported = ledger_cli(&["export", "--data", data.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let file = data.join("events.jsonl");
+    std::fs::write(&file, &exported.stdout).unwrap();
+    let topic = new_topic();
+    let brokers = brokers();
+    let imported =
+        ledger_cli(&["import", "--kafka", &brokers, "--topic", &topic, "--create-topic", file.to_str().unwrap()]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+
+    let replica = Ledger::open_kafka(tempfile::tempdir().unwrap().path(), &config(&topic)).unwrap();
+    let on_kafka = replica.status().unwrap();
+    assert_eq!(on_kafka.head_position, embedded.head_position);
+    assert_eq!(on_kafka.read_model_digest, embedded.read_model_digest, "the same events give the same read model");
+    let back = ledger_cli(&["export", "--kafka", &brokers, "--topic", &topic]);
+    assert!(back.stdout == exported.stdout, "ids, order and bytes are preserved");
+}

@@ -1,0 +1,170 @@
+//! Broker trouble: with the broker unreachable, writes answer 503 and write nothing,
+//! reads and decisions go on from the local read model, and the service recovers by
+//! itself when the broker is back. Nothing acknowledged is lost.
+//!
+//! The outage is made by a TCP proxy this test controls, in front of a broker of its
+//! own that advertises the proxy's address: tansu's memory storage keeps nothing across
+//! a restart, so stopping the broker would test tansu, not the ledger.
+
+mod common;
+
+use axum::http::Method;
+use common::kafka::*;
+use common::*;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ledger::ledger::Ledger;
+use ledger::log::kafka::{KafkaConfig, KafkaLog};
+use ledger::log::EventLog;
+
+/// A TCP proxy that can cut every connection and refuse new ones until restored.
+struct Proxy {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    fn start(listener: TcpListener, target: SocketAddr) -> Proxy {
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (cut2, open2) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if cut2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(target) else { continue };
+                {
+                    let mut open = open2.lock().unwrap();
+                    open.push(client.try_clone().unwrap());
+                    open.push(server.try_clone().unwrap());
+                }
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy { addr, cut, open }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}
+
+struct Broker(Child);
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a broker of this test's own on `port`, advertising `advertised`.
+fn start_broker(port: u16, advertised: SocketAddr) -> Broker {
+    let child = Command::new(tansu_bin())
+        .args(["broker", "--storage-engine", "memory://tansu/"])
+        .arg("--listener-url")
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .arg("--advertised-listener-url")
+        .arg(format!("tcp://{advertised}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tansu");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the test broker did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Broker(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themselves() {
+    let broker_port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let proxy_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = Proxy::start(proxy_listener, SocketAddr::from(([127, 0, 0, 1], broker_port)));
+    let _broker = start_broker(broker_port, proxy.addr);
+    let config =
+        KafkaConfig { brokers: proxy.addr.to_string(), topic: new_topic(), create_topic: true, replication_factor: 1 };
+
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = tokio::task::spawn_blocking({
+        let (path, config) = (dir.path().to_owned(), config.clone());
+        move || {
+            let ledger = Ledger::open_kafka(&path, &config).unwrap();
+            ledger.import(&fixture_records()).unwrap();
+            ledger
+        }
+    })
+    .await
+    .unwrap();
+    let t = TestLedger::around(dir, ledger);
+
+    // Acknowledged before the outage.
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let linked = t.link(RETT_REVISJON, &agent, KUNDE_A).await;
+    let mut acknowledged = vec![linked.assert_ok()["position"].as_u64().unwrap()];
+    let before = t.ledger.status().unwrap();
+
+    proxy.cut();
+    let refused = t.grant_role_reply(KUNDE_B, RETT_REVISJON, "REGN").await;
+    refused.assert_problem(503, "log_unavailable");
+    // Reads and decisions go on from the local read model.
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
+    let users =
+        t.call(Method::GET, &format!("{AUTHN}/systemuser/{RETT_REVISJON}"), Some(&t.admin(RETT_REVISJON)), None).await;
+    assert_eq!(users.assert_ok().as_array().unwrap().len(), 1);
+
+    proxy.restore();
+    // The service reconnects by itself: no restart, the same process takes writes again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let recovered = loop {
+        let reply = t.grant_role_reply(KUNDE_B, RETT_REVISJON, "REGN").await;
+        if reply.status.is_success() {
+            break reply;
+        }
+        assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
+        assert!(Instant::now() < deadline, "the ledger did not recover after the broker came back");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    acknowledged.push(recovered.body["position"].as_u64().unwrap());
+
+    // Nothing acknowledged was lost: a fresh reader of the topic sees every write.
+    let log = tokio::task::spawn_blocking(move || KafkaLog::open(&config).unwrap()).await.unwrap();
+    let head = log.head().unwrap();
+    assert!(acknowledged.iter().all(|p| *p <= head), "{acknowledged:?} vs head {head}");
+    assert!(head > before.head_position);
+    let mut bytes = Vec::new();
+    let mut from = 0;
+    while from < head {
+        let records = log.read(from, 1000).unwrap();
+        from += records.len() as u64;
+        bytes.extend(records.into_iter().map(|r| r.bytes));
+    }
+    assert_eq!(bytes.len() as u64, head);
+    let status = t.ledger.status().unwrap();
+    assert_eq!(status.projected_position, head);
+}
