@@ -109,6 +109,17 @@ enum Cmd {
         log: KafkaArgs,
         file: PathBuf,
     },
+    /// Measure: append N synthetic events to a new log, read them raw, project them.
+    BenchLog {
+        /// Number of events.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// Embedded log in this (new) directory, unless --kafka is given.
+        #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        log: KafkaArgs,
+    },
     /// Write every event on the log to standard output as JSON Lines.
     Export {
         #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
@@ -138,6 +149,7 @@ pub fn run() -> i32 {
         }
         Cmd::Import { data, log, file } => import(data.as_deref(), log.config(), &file),
         Cmd::Export { data, log } => export(data.as_deref(), log.config()),
+        Cmd::BenchLog { events, data, log } => bench_log(events, data.as_deref(), log.config()),
     };
     match result {
         Ok(()) => 0,
@@ -322,4 +334,28 @@ fn export(data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String>
         from += records.len() as u64;
     }
     out.flush().map_err(|e| e.to_string())
+}
+
+fn bench_log(events: usize, data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String> {
+    use crate::bench::{log_figures, print_log_figures};
+    match (data, kafka) {
+        (_, Some(config)) => {
+            let open = || KafkaLog::open(&config).map_err(|e| e.to_string());
+            let (w, r, p) = (open()?, open()?, open()?);
+            let figures = log_figures(events, &w, &r, &p)?;
+            print_log_figures(&format!("Kafka topic {} at {}", config.topic, config.brokers), &figures);
+        }
+        (Some(dir), None) => {
+            let file = DataDir(dir.to_owned()).log_file();
+            if file.exists() {
+                return Err(format!("{} already holds a log; bench log needs a new directory", dir.display()));
+            }
+            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+            let log = EmbeddedLog::open(&file).map_err(|e| e.to_string())?;
+            let figures = log_figures(events, &log, &log, &log)?;
+            print_log_figures(&format!("embedded log in {}", dir.display()), &figures);
+        }
+        (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod domain;
 pub mod ledger;

@@ -33,7 +33,7 @@ pub const DELIVERY_TIMEOUT_MS: u64 = 8_000;
 /// How long metadata, watermark and admin calls wait for the broker.
 pub const BROKER_CALL_TIMEOUT_MS: u64 = 3_000;
 /// How long one `read` waits for the first record when it is at the head.
-pub const READ_POLL_MS: u64 = 100;
+pub const READ_POLL_MS: u64 = 25;
 const PARTITION: i32 = 0;
 
 /// Where the ledger lives on Kafka.
