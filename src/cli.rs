@@ -223,15 +223,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     result
 }
 
-/// Projects other replicas' events continuously. Broker errors are logged and retried
-/// with a growing pause; the log client reconnects by itself.
+/// Projects other replicas' events continuously: asks the log for its head every
+/// `TAIL_IDLE_MS` and projects whatever is new. Broker errors are logged and retried with
+/// a growing pause; the log client reconnects by itself.
 fn spawn_tailer(ledger: Arc<Ledger>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    const TAIL_IDLE_MS: u64 = 20;
     const RETRY_PAUSE_MS_MAX: u64 = 2_000;
     std::thread::spawn(move || {
         let mut pause_ms = 0;
         while !stop.load(Ordering::Relaxed) {
+            let before = ledger.model_position();
             match ledger.project() {
-                Ok(_) => pause_ms = 0,
+                Ok(reached) => {
+                    if pause_ms > 0 {
+                        tracing::info!(position = reached, "projection resumed");
+                    }
+                    pause_ms = 0;
+                    if reached == before {
+                        std::thread::sleep(Duration::from_millis(TAIL_IDLE_MS));
+                    }
+                }
                 Err(e) => {
                     if pause_ms == 0 {
                         tracing::warn!("projection paused: {e}");

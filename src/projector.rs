@@ -47,13 +47,20 @@ impl From<StoreError> for ProjectError {
     }
 }
 
-/// Projects every record up to the log's head; returns the position reached.
+/// Projects every record up to the log's head as it is now; returns the position reached.
 pub fn catch_up(log: &dyn EventLog, store: &Store) -> Result<u64, ProjectError> {
+    let head = log.head()?;
     loop {
         let from = store.position();
-        let records = log.read(from, PROJECT_BATCH_EVENTS_MAX)?;
-        if records.is_empty() {
+        if from >= head {
             return Ok(from);
+        }
+        let wanted = (head - from).min(PROJECT_BATCH_EVENTS_MAX as u64) as usize;
+        let records = log.read(from, wanted)?;
+        if records.is_empty() {
+            return Err(ProjectError::Log(LogError::Unavailable(format!(
+                "the log returned nothing at {from}, below its head {head}"
+            ))));
         }
         let mut overlay = Overlay::new(store);
         for record in &records {

@@ -126,19 +126,7 @@ impl World {
     }
 
     fn agent(&mut self, external_ref: &str) -> Uuid {
-        let created = self.given(
-            Authority::Organisation(org(VENDOR)),
-            Command::CreateRequest(NewRequest {
-                user_type: UserType::Agent,
-                system_id: SystemId::parse("310000019_maestro").unwrap(),
-                party_org_no: org(FACILITATOR),
-                external_ref: Some(external_ref.to_owned()),
-                rights: vec![],
-                access_packages: vec![urn("revisormedarbeider")],
-                redirect_url: None,
-                integration_title: None,
-            }),
-        );
+        let created = self.given(Authority::Organisation(org(VENDOR)), agent_request(Some(external_ref)));
         let EventData::RequestCreated(r) = &created[0].data else { panic!("a request") };
         let id = r.request_id;
         self.given(
@@ -161,6 +149,20 @@ impl World {
     fn digest(&self) -> String {
         digest(self.model.0.iter())
     }
+}
+
+/// Maestro asks Rett Revisjon for an agent system user carrying revisormedarbeider.
+fn agent_request(external_ref: Option<&str>) -> Command {
+    Command::CreateRequest(NewRequest {
+        user_type: UserType::Agent,
+        system_id: SystemId::parse("310000019_maestro").unwrap(),
+        party_org_no: org(FACILITATOR),
+        external_ref: external_ref.map(str::to_owned),
+        rights: vec![],
+        access_packages: vec![urn("revisormedarbeider")],
+        redirect_url: None,
+        integration_title: None,
+    })
 }
 
 fn types(events: &[Event]) -> Vec<&'static str> {
@@ -201,16 +203,7 @@ fn approving_an_agent_request_creates_a_system_user_with_the_requests_id() {
 #[test]
 fn a_second_request_for_the_same_key_returns_the_pending_one() {
     let mut w = World::new();
-    let cmd = Command::CreateRequest(NewRequest {
-        user_type: UserType::Agent,
-        system_id: SystemId::parse("310000019_maestro").unwrap(),
-        party_org_no: org(FACILITATOR),
-        external_ref: None,
-        rights: vec![],
-        access_packages: vec![urn("revisormedarbeider")],
-        redirect_url: None,
-        integration_title: None,
-    });
+    let cmd = agent_request(None);
     let first = w.given(Authority::Organisation(org(VENDOR)), cmd.clone());
     assert_eq!(types(&first), ["ledger.systemuserrequest.created.v1"]);
     let second = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
@@ -260,19 +253,7 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
 #[test]
 fn approve_and_reject_decided_at_once_the_later_one_is_void() {
     let mut w = World::new();
-    let created = w.given(
-        Authority::Organisation(org(VENDOR)),
-        Command::CreateRequest(NewRequest {
-            user_type: UserType::Agent,
-            system_id: SystemId::parse("310000019_maestro").unwrap(),
-            party_org_no: org(FACILITATOR),
-            external_ref: None,
-            rights: vec![],
-            access_packages: vec![urn("revisormedarbeider")],
-            redirect_url: None,
-            integration_title: None,
-        }),
-    );
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(None));
     let EventData::RequestCreated(r) = &created[0].data else { panic!() };
     let id = r.request_id;
     // Two replicas decide against the same state…
@@ -316,16 +297,7 @@ fn a_link_racing_the_agents_deletion_is_void() {
 #[test]
 fn two_requests_for_one_key_decided_at_once_the_later_one_is_void() {
     let mut w = World::new();
-    let cmd = Command::CreateRequest(NewRequest {
-        user_type: UserType::Agent,
-        system_id: SystemId::parse("310000019_maestro").unwrap(),
-        party_org_no: org(FACILITATOR),
-        external_ref: Some("same".to_owned()),
-        rights: vec![],
-        access_packages: vec![urn("revisormedarbeider")],
-        redirect_url: None,
-        integration_title: None,
-    });
+    let cmd = agent_request(Some("same"));
     let a = w.when(Authority::Organisation(org(VENDOR)), cmd.clone()).unwrap();
     let b = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
     assert_ne!(a[0].subject, b[0].subject, "different request ids: no version can catch this");
@@ -387,19 +359,7 @@ fn effective_time_never_goes_backwards() {
 #[test]
 fn a_request_cannot_be_approved_after_its_time_to_live_even_if_decided_before() {
     let mut w = World::new();
-    let created = w.given(
-        Authority::Organisation(org(VENDOR)),
-        Command::CreateRequest(NewRequest {
-            user_type: UserType::Agent,
-            system_id: SystemId::parse("310000019_maestro").unwrap(),
-            party_org_no: org(FACILITATOR),
-            external_ref: None,
-            rights: vec![],
-            access_packages: vec![urn("revisormedarbeider")],
-            redirect_url: None,
-            integration_title: None,
-        }),
-    );
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(None));
     let EventData::RequestCreated(r) = &created[0].data else { panic!() };
     let mut approve = w
         .when(

@@ -32,8 +32,10 @@ use super::{check_append, EventLog, LogError, NewRecord, Record};
 pub const DELIVERY_TIMEOUT_MS: u64 = 8_000;
 /// How long metadata, watermark and admin calls wait for the broker.
 pub const BROKER_CALL_TIMEOUT_MS: u64 = 3_000;
-/// How long one `read` waits for the first record when it is at the head.
+/// How long one `read` polls before it asks whether it is at the head.
 pub const READ_POLL_MS: u64 = 25;
+/// How long a `read` below the head waits for the broker to deliver a record.
+pub const READ_FETCH_TIMEOUT_MS: u64 = 10_000;
 const PARTITION: i32 = 0;
 
 /// Where the ledger lives on Kafka.
@@ -245,11 +247,30 @@ impl EventLog for KafkaLog {
             *next = Some(from);
         }
         let mut out = Vec::new();
-        let deadline = Instant::now() + timeout(READ_POLL_MS);
+        let started = Instant::now();
+        let mut below_head = false;
         while out.len() < max {
             // Wait for the first record; then take only what is already fetched.
-            let wait = if out.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
-            let Some(result) = consumer.poll(wait) else { break };
+            let wait = if out.is_empty() { timeout(READ_POLL_MS) } else { Duration::ZERO };
+            let Some(result) = consumer.poll(wait) else {
+                if !out.is_empty() {
+                    break;
+                }
+                if !below_head {
+                    let head = self.head()?;
+                    if from >= head {
+                        break;
+                    }
+                    below_head = true;
+                }
+                if started.elapsed() > timeout(READ_FETCH_TIMEOUT_MS) {
+                    *next = None;
+                    return Err(LogError::Unavailable(format!(
+                        "no record arrived from offset {from} within {READ_FETCH_TIMEOUT_MS} ms"
+                    )));
+                }
+                continue;
+            };
             let message = match result {
                 Ok(m) => m,
                 Err(e) => {
@@ -271,9 +292,6 @@ impl EventLog for KafkaLog {
             }
             let bytes = message.payload().unwrap_or_default().to_vec();
             out.push(Record { index: expected, bytes });
-            if Instant::now() > deadline && !out.is_empty() {
-                break;
-            }
         }
         *next = Some(from + out.len() as u64);
         Ok(out)

@@ -73,7 +73,9 @@ pub trait EventLog: Send + Sync {
     /// the records are durable; on error none of them is acknowledged. Indexes increase
     /// but need not be contiguous: on a shared log another writer may interleave.
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError>;
-    /// Up to `max` records starting at index `from`, in order. Fewer (or none) at the head.
+    /// Up to `max` records starting at index `from`, in order. Below the head it returns
+    /// at least one record (waiting a bounded time for a remote log, else an error); at
+    /// or past the head it returns none.
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError>;
     /// The number of records in the log.
     fn head(&self) -> Result<u64, LogError>;
