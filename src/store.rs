@@ -113,6 +113,12 @@ impl Kv for Store {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
     }
+    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.tree.range(floor..=ceiling).next_back().map(|r| {
+            let (k, v) = r.expect(IO_FATAL);
+            (k.to_vec(), v.to_vec())
+        })
+    }
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.tree
             .scan_prefix(prefix)

@@ -373,3 +373,50 @@ fn a_request_cannot_be_approved_after_its_time_to_live_even_if_decided_before() 
     }
     assert_eq!(w.append(approve)[0], Some(Code::RequestExpired));
 }
+
+#[test]
+fn the_read_model_as_of_every_position_equals_a_refold_of_that_prefix() {
+    use ledger::domain::model::history::{is_versioned, AsOf};
+    use ledger::domain::model::Kv;
+    let mut w = World::new();
+    revi(&mut w);
+    let a = w.agent("a");
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
+    w.given(
+        Authority::Register,
+        Command::RevokeRelationship(ClientRelationshipRevoked {
+            client_org_no: org(CLIENT),
+            facilitator_org_no: org(FACILITATOR),
+            role: None,
+            access_package: None,
+        }),
+    );
+    revi(&mut w);
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
+    w.given(
+        facilitator(),
+        Command::DeleteSystemUser { system_user_id: a, party: org(FACILITATOR), user_type: UserType::Agent },
+    );
+    let versioned = |entries: Vec<(Vec<u8>, Vec<u8>)>| -> Vec<(Vec<u8>, Vec<u8>)> {
+        entries.into_iter().filter(|(k, _)| is_versioned(k)).collect()
+    };
+    for position in 0..=w.log.len() as u64 {
+        let mut prefix = MemKv::default();
+        for (i, e) in w.log.iter().take(position as usize).enumerate() {
+            let _ = apply(&mut prefix, i as u64, e);
+        }
+        let past = AsOf { base: &w.model, position };
+        let expected = versioned(prefix.0.clone().into_iter().collect());
+        let mut seen = Vec::new();
+        for kind in
+            [b'P', b'p', b'u', b'A', b'R', b'S', b'Q', b'K', b'U', b'k', b'O', b'Y', b'q', b'C', b'F', b'L', b'l']
+        {
+            seen.extend(past.scan_prefix(&[kind]));
+        }
+        seen.sort();
+        assert_eq!(seen, expected, "as of position {position}");
+        for (k, v) in &expected {
+            assert_eq!(past.get(k).as_ref(), Some(v), "point read as of {position}");
+        }
+    }
+}

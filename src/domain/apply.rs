@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::events::{Event, EventData, UserType};
 use super::model::{
-    encode, keys, AccessPackage, Ended, Grant, KvMut, Link, Outcome, Party, Policy, ReadModel, Relationship, Request,
-    RequestStatus, System, SystemUser, VoidReason,
+    encode, history, keys, AccessPackage, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy, ReadModel,
+    Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
 };
 use super::rejection::{Code, Rejection};
 
@@ -47,8 +47,9 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     if duplicate.is_none() {
         model.put(keys::event(&event.id), position.to_be_bytes().to_vec());
     }
+    model.put(history::time_key(effective, position), Vec::new());
     if verdict.is_ok() {
-        effect(model, event, effective);
+        effect(&mut Versioned { inner: model, index: position }, event, effective);
         model.put(keys::version(&subject), (version + 1).to_be_bytes().to_vec());
     }
 
@@ -63,6 +64,36 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     model.put(keys::META_EFFECTIVE_TIME.to_vec(), encode(&effective));
     debug_assert_eq!(model.position(), position + 1);
     verdict
+}
+
+/// Passes writes through and keeps a version of every versioned record they touch.
+struct Versioned<'m, K: KvMut> {
+    inner: &'m mut K,
+    index: u64,
+}
+
+impl<K: KvMut> Kv for Versioned<'_, K> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.inner.scan_prefix(prefix)
+    }
+}
+
+impl<K: KvMut> KvMut for Versioned<'_, K> {
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        if history::is_versioned(&key) {
+            self.inner.put(history::version_key(&key, self.index), history::encode_version(Some(&value)));
+        }
+        self.inner.put(key, value);
+    }
+    fn delete(&mut self, key: Vec<u8>) {
+        if history::is_versioned(&key) {
+            self.inner.put(history::version_key(&key, self.index), history::encode_version(None));
+        }
+        self.inner.delete(key);
+    }
 }
 
 fn void(code: Code, message: impl Into<String>) -> Result<(), Rejection> {

@@ -25,6 +25,15 @@ pub trait Kv {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+    /// The greatest entry with `floor <= key <= ceiling`. Both bounds must share the
+    /// prefix that the default implementation scans; stores override it with one seek.
+    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
+        self.scan_prefix(&floor[..common])
+            .into_iter()
+            .filter(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
+            .next_back()
+    }
 }
 
 /// A [`Kv`] that `apply` may change.
@@ -47,6 +56,9 @@ pub struct MemKv(pub BTreeMap<Vec<u8>, Vec<u8>>);
 impl Kv for MemKv {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.0.get(key).cloned()
+    }
+    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.0.range(floor.to_vec()..=ceiling.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone()))
     }
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.0
@@ -435,6 +447,178 @@ pub struct VoidReason {
 impl From<&Rejection> for VoidReason {
     fn from(r: &Rejection) -> Self {
         VoidReason { code: r.code.as_str().to_owned(), message: r.message.clone() }
+    }
+}
+
+// ---- history: validity intervals for "as of" ---------------------------------------------
+//
+// Every change `apply` makes to a record that decisions or reads depend on is also kept
+// as a version: `H | escaped key | 00 00 | index` → `1 value` (or `0` for a deletion),
+// where `index` is the log index of the event that made it. A version is valid from
+// position `index + 1` until the next version of the same key. `T | time | index`
+// orders events by effective time, so "as of T" is "as of the position after the last
+// event whose effective time is at most T". Reading as of a position is then one
+// backwards seek per key — the same point-read shape as a live decision.
+
+pub mod history {
+    use super::*;
+
+    /// Record kinds whose versions are kept (the facts decisions and reads consult).
+    pub fn is_versioned(key: &[u8]) -> bool {
+        matches!(
+            key.first(),
+            Some(
+                b'P' | b'p'
+                    | b'u'
+                    | b'A'
+                    | b'R'
+                    | b'S'
+                    | b'Q'
+                    | b'K'
+                    | b'U'
+                    | b'k'
+                    | b'O'
+                    | b'Y'
+                    | b'q'
+                    | b'C'
+                    | b'F'
+                    | b'L'
+                    | b'l'
+            )
+        )
+    }
+
+    /// Order-preserving escape: `00` becomes `00 FF`, so `00 00` can end a key.
+    fn escape(out: &mut Vec<u8>, key: &[u8]) {
+        for &b in key {
+            out.push(b);
+            if b == 0 {
+                out.push(0xFF);
+            }
+        }
+    }
+
+    fn versions_prefix(key_prefix: &[u8]) -> Vec<u8> {
+        let mut k = Vec::with_capacity(key_prefix.len() + 12);
+        k.push(b'H');
+        escape(&mut k, key_prefix);
+        k
+    }
+
+    pub fn version_key(key: &[u8], index: u64) -> Vec<u8> {
+        let mut k = versions_prefix(key);
+        k.extend_from_slice(&[0, 0]);
+        k.extend_from_slice(&index.to_be_bytes());
+        k
+    }
+
+    /// Splits a version key back into the record key and the index.
+    pub fn parse_version_key(vkey: &[u8]) -> (Vec<u8>, u64) {
+        let body = &vkey[1..vkey.len() - 8];
+        let index = u64::from_be_bytes(vkey[vkey.len() - 8..].try_into().expect("8 bytes"));
+        let mut key = Vec::with_capacity(body.len());
+        let mut i = 0;
+        while i < body.len() {
+            if body[i] == 0 {
+                if body.get(i + 1) == Some(&0) {
+                    break;
+                }
+                key.push(0);
+                i += 2;
+            } else {
+                key.push(body[i]);
+                i += 1;
+            }
+        }
+        (key, index)
+    }
+
+    pub fn encode_version(value: Option<&[u8]>) -> Vec<u8> {
+        match value {
+            Some(v) => {
+                let mut out = Vec::with_capacity(v.len() + 1);
+                out.push(1);
+                out.extend_from_slice(v);
+                out
+            }
+            None => vec![0],
+        }
+    }
+
+    fn decode_version(stored: Vec<u8>) -> Option<Vec<u8>> {
+        match stored.first() {
+            Some(1) => Some(stored[1..].to_vec()),
+            _ => None,
+        }
+    }
+
+    /// `T | effective time (µs, sign-flipped) | index`.
+    pub fn time_key(time: DateTime<Utc>, index: u64) -> Vec<u8> {
+        let mut k = Vec::with_capacity(17);
+        k.push(b'T');
+        k.extend_from_slice(&((time.timestamp_micros() as u64) ^ (1 << 63)).to_be_bytes());
+        k.extend_from_slice(&index.to_be_bytes());
+        k
+    }
+
+    /// The position ("after the first N events") the ledger had reached at `time`.
+    pub fn position_at<K: Kv + ?Sized>(model: &K, time: DateTime<Utc>) -> u64 {
+        let ceiling = time_key(time, u64::MAX);
+        let floor = [b'T'];
+        match model.last_between(&floor, &ceiling) {
+            Some((k, _)) => u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")) + 1,
+            None => 0,
+        }
+    }
+
+    /// The effective time of the event at `index`, from the outcome `apply` recorded.
+    pub fn time_of<K: Kv + ?Sized>(model: &K, index: u64) -> Option<DateTime<Utc>> {
+        model.outcome(index).map(|o| o.effective_time)
+    }
+
+    /// The change positions of one record: the index of each version, oldest first.
+    pub fn change_indexes<K: Kv + ?Sized>(model: &K, key: &[u8]) -> Vec<u64> {
+        let mut prefix = versions_prefix(key);
+        prefix.extend_from_slice(&[0, 0]);
+        model.scan_prefix(&prefix).into_iter().map(|(k, _)| parse_version_key(&k).1).collect()
+    }
+
+    /// The read model as it stood at `position`: versioned records are read from their
+    /// history; everything else (outcomes, the event index) reads through unchanged.
+    pub struct AsOf<'a, K: Kv + ?Sized> {
+        pub base: &'a K,
+        pub position: u64,
+    }
+
+    impl<K: Kv + ?Sized> Kv for AsOf<'_, K> {
+        fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+            if key == keys::META_POSITION {
+                return Some(self.position.to_be_bytes().to_vec());
+            }
+            if !is_versioned(key) {
+                return self.base.get(key);
+            }
+            if self.position == 0 {
+                return None;
+            }
+            let floor = version_key(key, 0);
+            let ceiling = version_key(key, self.position - 1);
+            self.base.last_between(&floor, &ceiling).and_then(|(_, v)| decode_version(v))
+        }
+
+        fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+            if !is_versioned(prefix) {
+                return self.base.scan_prefix(prefix);
+            }
+            let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+            for (vkey, value) in self.base.scan_prefix(&versions_prefix(prefix)) {
+                let (key, index) = parse_version_key(&vkey);
+                if index < self.position {
+                    latest.insert(key, decode_version(value));
+                }
+            }
+            latest.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+        }
     }
 }
 
