@@ -19,7 +19,9 @@ use uuid::Uuid;
 
 use crate::domain::decide::REQUEST_TTL_DAYS_DEFAULT;
 use crate::domain::events::{Actor, Event};
-use crate::domain::model::{ReadModel, VoidReason};
+use crate::domain::model::history::{self, AsOf};
+use crate::domain::model::{Kv, ReadModel, VoidReason};
+use crate::domain::pdp::At;
 use crate::domain::{decide, Authority, Code, Command, Context, Rejection};
 use crate::log::embedded::EmbeddedLog;
 use crate::log::{EventLog, LogError, NewRecord};
@@ -328,6 +330,48 @@ impl Ledger {
     /// Flushes the read model (graceful shutdown).
     pub fn close(&self) -> Result<(), StoreError> {
         self.store.flush()
+    }
+}
+
+/// The read model now, or as it stood at some earlier position.
+pub enum View<'a> {
+    Live(&'a Store),
+    Past(AsOf<'a, Store>),
+}
+
+impl Kv for View<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        match self {
+            View::Live(s) => s.get(key),
+            View::Past(p) => p.get(key),
+        }
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        match self {
+            View::Live(s) => s.scan_prefix(prefix),
+            View::Past(p) => p.scan_prefix(prefix),
+        }
+    }
+    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        match self {
+            View::Live(s) => s.last_between(floor, ceiling),
+            View::Past(p) => p.last_between(floor, ceiling),
+        }
+    }
+}
+
+impl Ledger {
+    /// The read model at `at` (now if `None`) and the position it stands for. A time
+    /// maps to the position after the last event whose effective time is at most it.
+    pub fn view(&self, at: Option<At>) -> Result<(View<'_>, u64), String> {
+        let now = self.store.position();
+        let past = |position| (View::Past(AsOf { base: &self.store, position }), position);
+        match at {
+            None => Ok((View::Live(&self.store), now)),
+            Some(At::Position(p)) if p > now => Err(format!("position {p} is beyond this replica's position {now}")),
+            Some(At::Position(p)) => Ok(past(p)),
+            Some(At::Time(t)) => Ok(past(history::position_at(&self.store, t).min(now))),
+        }
     }
 }
 

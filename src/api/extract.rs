@@ -1,7 +1,7 @@
 //! Extractors that turn every malformed input into an [`ApiError`], so that no axum
 //! default plain-text rejection ever reaches a client.
 
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::AppState;
 use crate::auth::{Principal, Role};
+use crate::domain::pdp::At;
 
 /// Largest request body accepted anywhere.
 pub const REQUEST_BODY_BYTES_MAX: usize = 256 * 1024;
@@ -58,13 +59,50 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathPar
 
 pub struct QueryParams<T>(pub T);
 
+/// The query parameters every read endpoint shares; each endpoint's own parameters are
+/// parsed without them.
+const SHARED_QUERY_PARAMETERS: [&str; 2] = ["at", "atPosition"];
+
+fn query_pairs(parts: &Parts) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::InvalidParameter(format!("malformed query string: {e}")))
+}
+
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|q| QueryParams(q.0))
-            .map_err(|e: QueryRejection| ApiError::InvalidParameter(e.body_text()))
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let own: Vec<(String, String)> =
+            query_pairs(parts)?.into_iter().filter(|(k, _)| !SHARED_QUERY_PARAMETERS.contains(&k.as_str())).collect();
+        let encoded = serde_urlencoded::to_string(&own).expect("pairs re-encode");
+        serde_urlencoded::from_str(&encoded).map(QueryParams).map_err(|e| ApiError::InvalidParameter(e.to_string()))
+    }
+}
+
+/// `?at=<RFC 3339 time>` or `?atPosition=<n>`: read the ledger as it stood then.
+pub struct AsOfParams(pub Option<At>);
+
+pub fn parse_at(at: Option<&str>, at_position: Option<&str>) -> Result<Option<At>, ApiError> {
+    match (at, at_position) {
+        (Some(_), Some(_)) => Err(ApiError::InvalidParameter("give either at or atPosition, not both".to_owned())),
+        (Some(t), None) => {
+            chrono::DateTime::parse_from_rfc3339(t).map(|t| Some(At::Time(t.with_timezone(&chrono::Utc)))).map_err(
+                |_| ApiError::InvalidParameter("at must be an RFC 3339 time, e.g. 2026-03-01T09:00:00Z".to_owned()),
+            )
+        }
+        (None, Some(p)) => p
+            .parse()
+            .map(|p| Some(At::Position(p)))
+            .map_err(|_| ApiError::InvalidParameter("atPosition must be a non-negative integer".to_owned())),
+        (None, None) => Ok(None),
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AsOfParams {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let pairs = query_pairs(parts)?;
+        let find = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        parse_at(find("at"), find("atPosition")).map(AsOfParams)
     }
 }
 

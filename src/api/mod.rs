@@ -24,6 +24,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use crate::auth::{Principal, Verifier};
+use crate::domain::pdp::At;
 use crate::domain::Command;
 use crate::ledger::{Caller, Ledger, Written};
 use error::ApiError;
@@ -167,7 +168,31 @@ impl AppState {
     fn now(&self) -> DateTime<Utc> {
         (self.clock)()
     }
+
+    /// The read model as of `at` (now if `None`), the position it stands for, and the
+    /// time it stands for (which decides, e.g., whether a request had timed out).
+    fn view(&self, at: Option<At>) -> Result<Snapshot<'_>, ApiError> {
+        let (model, position) = self.ledger.view(at).map_err(ApiError::InvalidParameter)?;
+        let time = match at {
+            None => self.now(),
+            Some(At::Time(t)) => t,
+            Some(At::Position(_)) => position
+                .checked_sub(1)
+                .and_then(|last| crate::domain::model::history::time_of(self.ledger.model(), last))
+                .unwrap_or_else(|| self.now()),
+        };
+        Ok(Snapshot { model, position, time })
+    }
 }
+
+/// What a read sees: the model, its position and its time.
+pub(crate) struct Snapshot<'a> {
+    pub model: crate::ledger::View<'a>,
+    pub position: u64,
+    pub time: DateTime<Utc>,
+}
+
+impl AppState {}
 
 /// A write's answer: the body with its `position`, and the `Ledger-Position` header.
 fn written(status: StatusCode, mut body: Value, position: u64) -> Response {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Auth, JsonBody};
-use super::{min_position, read, AppState};
+use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
+use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
@@ -22,6 +22,7 @@ pub const XACML_PATH: &str = "/authorization/api/v1/decision";
 pub async fn xacml_decision(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
@@ -41,12 +42,15 @@ pub async fn xacml_decision(
             return Ok(read(xacml::render(&outcomes), reached));
         }
     }
-    let model = state.ledger.model();
-    let position = model.position();
+    let position = state.ledger.model().position();
+    // Each request may carry its own moment in the Environment; `?at=` sets the default.
     let outcomes: Vec<Outcome> = parsed
         .into_iter()
         .map(|parsed| match parsed {
-            Ok(query) => Outcome::Decided(evaluate(model, &query)),
+            Ok((query, own_at)) => match state.ledger.view(own_at.or(at)) {
+                Ok((model, _)) => Outcome::Decided(evaluate(&model, &query)),
+                Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
+            },
             Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
         })
         .collect();
@@ -61,6 +65,12 @@ pub struct DecisionBody {
     resource: String,
     /// An organisation number, a party id, or a party uuid.
     party: Value,
+    /// Decide as of this RFC 3339 time…
+    #[serde(default)]
+    at: Option<String>,
+    /// …or as of this ledger position.
+    #[serde(default)]
+    at_position: Option<u64>,
 }
 
 fn party_ref(v: &Value) -> Result<PartyRef, ApiError> {
@@ -88,8 +98,17 @@ fn party_ref(v: &Value) -> Result<PartyRef, ApiError> {
 pub async fn native_decision(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(query_at): AsOfParams,
     JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<Response, ApiError> {
+    let position_text = body.at_position.map(|p| p.to_string());
+    let body_at = parse_at(body.at.as_deref(), position_text.as_deref())?;
+    let at = match (body_at, query_at) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidParameter("give the moment in the body or the query, not both".to_owned()))
+        }
+        (a, b) => a.or(b),
+    };
     auth.require(&[Role::Pdp, Role::Auditor])?;
     let query = Query {
         system_user: Uuid::parse_str(&body.system_user)
@@ -98,10 +117,12 @@ pub async fn native_decision(
         resource: ResourceId::parse(&body.resource)?,
         party: party_ref(&body.party)?,
     };
-    let model = state.ledger.model();
-    let position = model.position();
-    let decision = evaluate(model, &query);
+    let Snapshot { model, position, time } = state.view(at)?;
+    let decision = evaluate(&model, &query);
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);
+    if at.is_some() {
+        body["asOf"] = Value::from(super::views::time(time));
+    }
     Ok(read(body, position))
 }

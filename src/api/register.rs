@@ -9,15 +9,16 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Auth, CorrelationId, JsonBody, PathParams, QueryParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, JsonBody, PathParams, QueryParams};
 use super::views::time;
-use super::{read, written, AppState};
+use super::{read, written, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::events::{
     AccessPackageDefined, ClientRelationshipGranted, ClientRelationshipRevoked, PartyRegistered, PolicyRule,
     ResourcePolicyPublished,
 };
 use crate::domain::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId};
+use crate::domain::model::Kv;
 use crate::domain::model::ReadModel;
 use crate::domain::{Code, Command, Rejection};
 
@@ -131,12 +132,12 @@ pub async fn publish_policy(
 pub async fn get_policy(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(resource_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::ServiceOwner, Role::Vendor, Role::Auditor, Role::Pdp])?;
     let resource = ResourceId::parse(&resource_id)?;
-    let model = state.ledger.model();
-    let position = model.position();
+    let Snapshot { model, position, .. } = state.view(at)?;
     let policy = model
         .policy(&resource)
         .ok_or_else(|| Rejection::new(Code::UnknownResource, format!("resource {resource} has no published policy")))?;
@@ -178,11 +179,11 @@ pub async fn grant_relationship(
     let (client, facilitator) = (grant.client_org_no.clone(), grant.facilitator_org_no.clone());
     let w = state.execute(who, cid, Command::GrantRelationship(grant)).await?;
     let status = if w.events.is_empty() { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(written(status, relationship_json(&state, &client, &facilitator), w.position))
+    Ok(written(status, relationship_json(state.ledger.model(), &client, &facilitator), w.position))
 }
 
-fn relationship_json(state: &AppState, client: &OrgNo, facilitator: &OrgNo) -> serde_json::Value {
-    let rel = state.ledger.model().relationship(client, facilitator);
+fn relationship_json<K: Kv + ?Sized>(model: &K, client: &OrgNo, facilitator: &OrgNo) -> serde_json::Value {
+    let rel = model.relationship(client, facilitator);
     let grants: Vec<_> = rel
         .iter()
         .flat_map(|r| r.grants.iter())
@@ -217,7 +218,7 @@ pub async fn revoke_relationship(
     };
     let (client, facilitator) = (revoke.client_org_no.clone(), revoke.facilitator_org_no.clone());
     let w = state.execute(who, cid, Command::RevokeRelationship(revoke)).await?;
-    let mut body = relationship_json(&state, &client, &facilitator);
+    let mut body = relationship_json(state.ledger.model(), &client, &facilitator);
     body["clientsUnlinked"] = json!(w.events.len().saturating_sub(1));
     Ok(written(StatusCode::OK, body, w.position))
 }
@@ -231,6 +232,7 @@ pub struct ListQuery {
 pub async fn list_relationships(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Register, Role::Admin, Role::ClientAdmin, Role::Auditor])?;
@@ -238,12 +240,11 @@ pub async fn list_relationships(
     if matches!(who.role, Role::Admin | Role::ClientAdmin) && who.org.as_ref() != Some(&facilitator) {
         return Err(Rejection::new(Code::NotOwner, "you may list only your own organisation's clients").into());
     }
-    let model = state.ledger.model();
-    let position = model.position();
+    let Snapshot { model, position, .. } = state.view(at)?;
     let data: Vec<_> = model
         .relationships_of(&facilitator)
         .iter()
-        .map(|rel| relationship_json(&state, &rel.client_org_no, &facilitator))
+        .map(|rel| relationship_json(&model, &rel.client_org_no, &facilitator))
         .collect();
     Ok(read(json!({"facilitator": facilitator.as_str(), "data": data}), position))
 }

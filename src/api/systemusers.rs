@@ -9,9 +9,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Auth, CorrelationId, PathParams, QueryParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::views::*;
-use super::{read, written, AppState};
+use super::{read, written, AppState, Snapshot};
 use crate::auth::{Principal, Role};
 use crate::domain::events::UserType;
 use crate::domain::ids::OrgNo;
@@ -120,21 +120,19 @@ pub async fn reject_agent(
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(party): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Admin, Role::ClientAdmin, Role::Auditor])?;
-    let model = state.ledger.model();
-    let position = model.position();
-    let org = party_org(model, &party)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let org = party_org(&model, &party)?;
     acts_for(who, &org)?;
-    let users: Vec<_> = model.system_users_of(&org).iter().map(|u| system_user_json(model, u)).collect();
+    let users: Vec<_> = model.system_users_of(&org).iter().map(|u| system_user_json(&model, u)).collect();
     Ok(read(serde_json::Value::Array(users), position))
 }
 
-fn owned_user(state: &AppState, who: &Principal, org: &OrgNo, id: &Uuid) -> Result<SystemUser, ApiError> {
-    let user = state
-        .ledger
-        .model()
+fn owned_user<K: Kv + ?Sized>(model: &K, who: &Principal, org: &OrgNo, id: &Uuid) -> Result<SystemUser, ApiError> {
+    let user = model
         .system_user(id)
         .filter(|u| &u.owner_org_no == org)
         .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("{org} has no system user {id}")))?;
@@ -145,15 +143,15 @@ fn owned_user(state: &AppState, who: &Principal, org: &OrgNo, id: &Uuid) -> Resu
 pub async fn get_one(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams((party, id)): PathParams<(String, String)>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Admin, Role::ClientAdmin, Role::Auditor])?;
-    let model = state.ledger.model();
-    let position = model.position();
-    let org = party_org(model, &party)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let org = party_org(&model, &party)?;
     acts_for(who, &org)?;
-    let user = owned_user(&state, who, &org, &uuid(&id, "the system user id")?)?;
-    Ok(read(system_user_json(model, &user), position))
+    let user = owned_user(&model, who, &org, &uuid(&id, "the system user id")?)?;
+    Ok(read(system_user_json(&model, &user), position))
 }
 
 async fn delete(
@@ -214,10 +212,8 @@ impl ClientQuery {
 }
 
 /// An agent system user the caller administers.
-fn administered_agent(state: &AppState, who: &Principal, agent: &Uuid) -> Result<SystemUser, ApiError> {
-    let user = state
-        .ledger
-        .model()
+fn administered_agent<K: Kv + ?Sized>(model: &K, who: &Principal, agent: &Uuid) -> Result<SystemUser, ApiError> {
+    let user = model
         .system_user(agent)
         .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("system user {agent} does not exist")))?;
     acts_for(who, &user.owner_org_no)?;
@@ -227,12 +223,12 @@ fn administered_agent(state: &AppState, who: &Principal, agent: &Uuid) -> Result
 pub async fn list_clients(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ClientQuery>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::ClientAdmin, Role::Admin, Role::Auditor])?;
-    let model = state.ledger.model();
-    let position = model.position();
-    let user = administered_agent(&state, who, &q.agent()?)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let user = administered_agent(&model, who, &q.agent()?)?;
     let clients: Vec<_> = model
         .links_of(&user.id)
         .into_iter()
@@ -277,12 +273,12 @@ pub async fn unlink_client(
 pub async fn available_clients(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ClientQuery>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::ClientAdmin, Role::Admin])?;
-    let model = state.ledger.model();
-    let position = model.position();
-    let user = administered_agent(&state, who, &q.agent()?)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let user = administered_agent(&model, who, &q.agent()?)?;
     let clients: Vec<_> = model
         .relationships_of(&user.owner_org_no)
         .into_iter()
@@ -308,18 +304,18 @@ pub struct AgentsQuery {
 pub async fn agents(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<AgentsQuery>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::ClientAdmin, Role::Admin, Role::Auditor])?;
-    let model = state.ledger.model();
-    let position = model.position();
-    let org = party_org(model, &q.party)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let org = party_org(&model, &q.party)?;
     acts_for(who, &org)?;
     let agents: Vec<_> = model
         .system_users_of(&org)
         .iter()
         .filter(|u| u.user_type == UserType::Agent)
-        .map(|u| system_user_json(model, u))
+        .map(|u| system_user_json(&model, u))
         .collect();
     Ok(read(serde_json::Value::Array(agents), position))
 }

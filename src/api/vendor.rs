@@ -9,14 +9,16 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::extract::{Auth, CorrelationId, JsonBody, PathParams, QueryParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, JsonBody, PathParams, QueryParams};
 use super::views::*;
-use super::{read, written, AppState};
+use super::{read, written, AppState, Snapshot};
 use crate::auth::{Principal, Role};
 use crate::domain::decide::NewRequest;
 use crate::domain::events::{EventData, SystemDefinition, UserType};
 use crate::domain::ids::{OrgNo, SystemId};
+use crate::domain::model::Kv;
 use crate::domain::model::{ReadModel, Request, RequestStatus};
+use crate::domain::pdp::At;
 use crate::domain::{Code, Command, Rejection};
 
 #[derive(Deserialize)]
@@ -68,8 +70,8 @@ fn definition(body: SystemBody) -> Result<SystemDefinition, ApiError> {
     })
 }
 
-fn system_view(state: &AppState, id: &SystemId) -> Result<serde_json::Value, ApiError> {
-    let system = state.ledger.model().system(id).ok_or_else(|| {
+fn system_view<K: Kv + ?Sized>(model: &K, id: &SystemId) -> Result<serde_json::Value, ApiError> {
+    let system = model.system(id).ok_or_else(|| {
         ApiError::Rejected(Rejection::new(Code::SystemNotFound, format!("system {id} is not registered")))
     })?;
     Ok(system_json(&system))
@@ -85,7 +87,7 @@ pub async fn register_system(
     let def = definition(body)?;
     let id = def.system_id.clone();
     let w = state.execute(who, cid, Command::RegisterSystem(def)).await?;
-    Ok(written(StatusCode::CREATED, system_view(&state, &id)?, w.position))
+    Ok(written(StatusCode::CREATED, system_view(state.ledger.model(), &id)?, w.position))
 }
 
 pub async fn update_system(
@@ -102,7 +104,7 @@ pub async fn update_system(
     }
     let id = def.system_id.clone();
     let w = state.execute(who, cid, Command::UpdateSystem(def)).await?;
-    Ok(written(StatusCode::OK, system_view(&state, &id)?, w.position))
+    Ok(written(StatusCode::OK, system_view(state.ledger.model(), &id)?, w.position))
 }
 
 pub async fn delete_system(
@@ -114,7 +116,7 @@ pub async fn delete_system(
     let who = auth.require(&[Role::Vendor])?;
     let id = SystemId::parse(&system_id)?;
     let w = state.execute(who, cid, Command::DeleteSystem(id.clone())).await?;
-    Ok(written(StatusCode::OK, system_view(&state, &id)?, w.position))
+    Ok(written(StatusCode::OK, system_view(state.ledger.model(), &id)?, w.position))
 }
 
 /// Reads are for the system's own vendor only.
@@ -129,13 +131,14 @@ fn own_system(who: &Principal, id: &SystemId) -> Result<(), ApiError> {
 pub async fn get_system(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(system_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let id = SystemId::parse(&system_id)?;
     own_system(who, &id)?;
-    let position = state.ledger.model().position();
-    Ok(read(system_view(&state, &id)?, position))
+    let snap = state.view(at)?;
+    Ok(read(system_view(&snap.model, &id)?, snap.position))
 }
 
 #[derive(Deserialize)]
@@ -218,10 +221,15 @@ fn parse_uuid(s: &str, what: &str) -> Result<Uuid, ApiError> {
 }
 
 /// A vendor's own request, visible unless withdrawn.
-fn vendor_request(state: &AppState, who: &Principal, id: &Uuid, user_type: UserType) -> Result<Request, ApiError> {
+fn vendor_request<K: Kv + ?Sized>(
+    model: &K,
+    who: &Principal,
+    id: &Uuid,
+    user_type: UserType,
+) -> Result<Request, ApiError> {
     let not_found =
         || ApiError::Rejected(Rejection::new(Code::RequestNotFound, format!("request {id} does not exist")));
-    let request = state.ledger.model().request(id).ok_or_else(not_found)?;
+    let request = model.request(id).ok_or_else(not_found)?;
     own_system(who, &request.system_id)?;
     if request.user_type != user_type || request.status == RequestStatus::Withdrawn {
         return Err(not_found());
@@ -229,27 +237,35 @@ fn vendor_request(state: &AppState, who: &Principal, id: &Uuid, user_type: UserT
     Ok(request)
 }
 
-async fn get_request(state: AppState, auth: Auth, id: String, user_type: UserType) -> Result<Response, ApiError> {
+async fn get_request(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    id: String,
+    user_type: UserType,
+) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
-    let position = state.ledger.model().position();
-    let request = vendor_request(&state, who, &parse_uuid(&id, "the request id")?, user_type)?;
-    Ok(read(request_json(&request, state.now(), &state.public_url), position))
+    let snap = state.view(at)?;
+    let request = vendor_request(&snap.model, who, &parse_uuid(&id, "the request id")?, user_type)?;
+    Ok(read(request_json(&request, snap.time, &state.public_url), snap.position))
 }
 
 pub async fn get_standard_request(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    get_request(state, auth, id, UserType::Standard).await
+    get_request(state, auth, at, id, UserType::Standard).await
 }
 
 pub async fn get_agent_request(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    get_request(state, auth, id, UserType::Agent).await
+    get_request(state, auth, at, id, UserType::Agent).await
 }
 
 pub async fn withdraw_request(
@@ -267,14 +283,14 @@ pub async fn withdraw_request(
 pub async fn get_request_by_external_ref(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams((system_id, org_no, external_ref)): PathParams<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let system_id = SystemId::parse(&system_id)?;
     let org = OrgNo::parse(&org_no)?;
     own_system(who, &system_id)?;
-    let model = state.ledger.model();
-    let position = model.position();
+    let Snapshot { model, position, time } = state.view(at)?;
     // The newest request with this key that was not withdrawn.
     let request = model
         .requests_of_system(&system_id)
@@ -282,23 +298,23 @@ pub async fn get_request_by_external_ref(
         .filter(|r| r.party_org_no == org && r.external_ref == external_ref && r.status != RequestStatus::Withdrawn)
         .max_by_key(|r| r.created)
         .ok_or_else(|| Rejection::new(Code::RequestNotFound, "no request with this system, party and external ref"))?;
-    Ok(read(request_json(&request, state.now(), &state.public_url), position))
+    Ok(read(request_json(&request, time, &state.public_url), position))
 }
 
 pub async fn system_users_by_system(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(system_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor])?;
     let system_id = SystemId::parse(&system_id)?;
     own_system(who, &system_id)?;
-    let model = state.ledger.model();
-    let position = model.position();
+    let Snapshot { model, position, .. } = state.view(at)?;
     if model.system(&system_id).is_none() {
         return Err(Rejection::new(Code::SystemNotFound, format!("system {system_id} is not registered")).into());
     }
-    let users: Vec<_> = model.system_users_of_system(&system_id).iter().map(|u| system_user_json(model, u)).collect();
+    let users: Vec<_> = model.system_users_of_system(&system_id).iter().map(|u| system_user_json(&model, u)).collect();
     Ok(read(json!({"links": {"next": null}, "data": users}), position))
 }
 
@@ -316,6 +332,7 @@ pub struct ByExternalId {
 pub async fn system_user_by_external_id(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ByExternalId>,
 ) -> Result<Response, ApiError> {
     let who = auth.require(&[Role::Vendor, Role::Pdp])?;
@@ -325,13 +342,12 @@ pub async fn system_user_by_external_id(
         return Err(Rejection::new(Code::NotSystemVendor, "vendors look up only their own system users").into());
     }
     let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
-    let model = state.ledger.model();
-    let position = model.position();
+    let Snapshot { model, position, .. } = state.view(at)?;
     let found = model
         .scan_systems_of_vendor(&provider)
         .into_iter()
         .filter(|s| s.deleted.is_none() && s.definition.client_ids.contains(&q.client_id))
         .find_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref));
     let user = found.ok_or_else(|| Rejection::new(Code::SystemUserNotFound, "no live system user matches"))?;
-    Ok(read(system_user_json(model, &user), position))
+    Ok(read(system_user_json(&model, &user), position))
 }

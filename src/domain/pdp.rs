@@ -19,6 +19,13 @@ pub enum PartyRef {
     PartyUuid(Uuid),
 }
 
+/// "As of": a moment in the ledger's history, by effective time or by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    Time(chrono::DateTime<chrono::Utc>),
+    Position(u64),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Query {
     pub system_user: Uuid,

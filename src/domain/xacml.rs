@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use super::ids::{Action, OrgNo, ResourceId};
-use super::pdp::{Decision, PartyRef, Query, Verdict};
+use super::pdp::{At, Decision, PartyRef, Query, Verdict};
 
 pub const SUBJECT_SYSTEM_USER: &str = "urn:altinn:systemuser:uuid";
 pub const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
@@ -17,6 +17,10 @@ pub const RESOURCE_ID: &str = "urn:altinn:resource";
 pub const PARTY_ORG_NO: &str = "urn:altinn:organization:identifier-no";
 pub const PARTY_ID: &str = "urn:altinn:partyid";
 pub const PARTY_UUID: &str = "urn:altinn:party:uuid";
+/// The moment to decide at ("as of"), in the standard environment attribute.
+pub const ENV_CURRENT_DATETIME: &str = "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime";
+/// The ledger position to decide at, in the ledger's own environment attribute.
+pub const ENV_POSITION: &str = "urn:delegation-ledger:environment:position";
 pub const STATUS_OK: &str = "urn:oasis:names:tc:xacml:1.0:status:ok";
 pub const STATUS_SYNTAX_ERROR: &str = "urn:oasis:names:tc:xacml:1.0:status:syntax-error";
 pub const STATUS_PROCESSING_ERROR: &str = "urn:oasis:names:tc:xacml:1.0:status:processing-error";
@@ -24,8 +28,9 @@ pub const STATUS_PROCESSING_ERROR: &str = "urn:oasis:names:tc:xacml:1.0:status:p
 /// Most decisions one multi-request may ask for; bounds the work of one HTTP call.
 pub const MULTI_REQUESTS_MAX: usize = 1000;
 
-/// What one request (or one reference of a multi-request) asked, or why it is malformed.
-pub type Parsed = Result<Query, String>;
+/// What one request (or one reference of a multi-request) asked, and as of when (the
+/// environment's current-dateTime or ledger position), or why it is malformed.
+pub type Parsed = Result<(Query, Option<At>), String>;
 
 /// The result of one decision in a response.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,7 +89,29 @@ fn one<'a>(attrs: &'a [(&str, String)], id: &str, what: &str) -> Result<&'a str,
     }
 }
 
-fn query(subject: &[&Map<String, Value>], action: &[&Map<String, Value>], resource: &[&Map<String, Value>]) -> Parsed {
+fn environment(elements: &[&Map<String, Value>]) -> Result<Option<At>, String> {
+    let attrs = attributes(elements)?;
+    let time = attrs.iter().find(|(k, _)| *k == ENV_CURRENT_DATETIME).map(|(_, v)| v);
+    let position = attrs.iter().find(|(k, _)| *k == ENV_POSITION).map(|(_, v)| v);
+    match (time, position) {
+        (Some(_), Some(_)) => Err(format!("give {ENV_CURRENT_DATETIME} or {ENV_POSITION}, not both")),
+        (Some(t), None) => chrono::DateTime::parse_from_rfc3339(t)
+            .map(|t| Some(At::Time(t.with_timezone(&chrono::Utc))))
+            .map_err(|_| format!("{ENV_CURRENT_DATETIME} is not an RFC 3339 time")),
+        (None, Some(p)) => {
+            p.parse().map(|p| Some(At::Position(p))).map_err(|_| format!("{ENV_POSITION} is not a position"))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn query(
+    subject: &[&Map<String, Value>],
+    action: &[&Map<String, Value>],
+    resource: &[&Map<String, Value>],
+    env: &[&Map<String, Value>],
+) -> Parsed {
+    let at = environment(env)?;
     let subject = attributes(subject)?;
     if subject.len() != 1 {
         return Err(format!("exactly one subject attribute is required, found {}", subject.len()));
@@ -109,7 +136,7 @@ fn query(subject: &[&Map<String, Value>], action: &[&Map<String, Value>], resour
         [] => return Err("no party (organisation number, party id or party uuid)".to_owned()),
         _ => return Err("more than one party attribute".to_owned()),
     };
-    Ok(Query { system_user, action, resource: resource_id, party })
+    Ok((Query { system_user, action, resource: resource_id, party }, at))
 }
 
 fn by_id<'a>(elements: &[&'a Map<String, Value>], id: &str) -> Vec<&'a Map<String, Value>> {
@@ -125,6 +152,7 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
     let subjects = category(request, "AccessSubject");
     let actions = category(request, "Action");
     let resources = category(request, "Resource");
+    let environments = category(request, "Environment");
     let references = get_ci(request, "MultiRequests")
         .and_then(Value::as_object)
         .and_then(|m| get_ci(m, "RequestReference"))
@@ -133,7 +161,7 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
         if subjects.len() > 1 || actions.len() > 1 || resources.len() > 1 {
             return vec![Err("several elements in one category need MultiRequests".to_owned())];
         }
-        return vec![query(&subjects, &actions, &resources)];
+        return vec![query(&subjects, &actions, &resources, &environments)];
     };
     if references.is_empty() {
         return vec![Err("MultiRequests has no RequestReference".to_owned())];
@@ -150,17 +178,22 @@ pub fn parse(body: &Value) -> Vec<Parsed> {
                 .and_then(Value::as_array)
                 .ok_or("a RequestReference lacks ReferenceId")?;
             let (mut s, mut a, mut r) = (Vec::new(), Vec::new(), Vec::new());
+            // An Environment without an Id applies to every reference.
+            let mut e: Vec<&Map<String, Value>> =
+                environments.iter().filter(|x| get_ci(x, "Id").is_none()).copied().collect();
             for id in ids {
                 let id = id.as_str().ok_or("ReferenceId entries are strings")?;
-                let (fs, fa, fr) = (by_id(&subjects, id), by_id(&actions, id), by_id(&resources, id));
-                if fs.is_empty() && fa.is_empty() && fr.is_empty() {
+                let (fs, fa, fr, fe) =
+                    (by_id(&subjects, id), by_id(&actions, id), by_id(&resources, id), by_id(&environments, id));
+                if fs.is_empty() && fa.is_empty() && fr.is_empty() && fe.is_empty() {
                     return Err(format!("ReferenceId '{}' names no category", super::ids::truncate(id)));
                 }
                 s.extend(fs);
                 a.extend(fa);
                 r.extend(fr);
+                e.extend(fe);
             }
-            query(&s, &a, &r)
+            query(&s, &a, &r, &e)
         })
         .collect()
 }
@@ -216,7 +249,8 @@ mod tests {
             "resource": [{"attribute": [{"attributeId": RESOURCE_ID, "value": "ske-mva"}, {"attributeId": PARTY_ID, "value": 50001}]}]
         }});
         let parsed = parse(&body);
-        let q = parsed[0].as_ref().unwrap();
+        let (q, at) = parsed[0].as_ref().unwrap();
+        assert_eq!(*at, None);
         assert_eq!(q.party, PartyRef::PartyId(50001));
         assert_eq!(q.action.as_str(), "write");
     }
@@ -254,8 +288,8 @@ mod tests {
         }});
         let parsed = parse(&body);
         assert_eq!(parsed.len(), 3);
-        assert_eq!(parsed[0].as_ref().unwrap().action.as_str(), "write");
-        assert_eq!(parsed[1].as_ref().unwrap().action.as_str(), "read");
+        assert_eq!(parsed[0].as_ref().unwrap().0.action.as_str(), "write");
+        assert_eq!(parsed[1].as_ref().unwrap().0.action.as_str(), "read");
         assert!(parsed[2].is_err());
     }
 }
