@@ -31,8 +31,7 @@ pub trait Kv {
         let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
         self.scan_prefix(&floor[..common])
             .into_iter()
-            .filter(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
-            .next_back()
+            .rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
     }
 }
 
