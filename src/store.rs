@@ -113,6 +113,19 @@ impl Kv for Store {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
     }
+    fn page(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let start = match after {
+            Some(a) => std::ops::Bound::Excluded(a.to_vec()),
+            None => std::ops::Bound::Included(prefix.to_vec()),
+        };
+        self.tree
+            .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
+            .map(|r| r.expect(IO_FATAL))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect()
+    }
     fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         self.tree.range(floor..=ceiling).next_back().map(|r| {
             let (k, v) = r.expect(IO_FATAL);

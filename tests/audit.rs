@@ -153,3 +153,110 @@ async fn read_endpoints_answer_as_of_a_position() {
     let bad_time = t.call(Method::GET, &format!("{path}?at=yesterday"), Some(&t.admin(RETT_REVISJON)), None).await;
     bad_time.assert_problem(400, "invalid_parameter");
 }
+
+#[tokio::test]
+async fn histories_show_the_actor_and_cause_of_every_change_in_scenario_10() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.delegate(KUNDE_C, RETT_REVISJON, &["skattegrunnlag"]).await;
+    t.register_system("310000019_maestro", &["revisormedarbeider", "skattegrunnlag"], &[]).await.assert_ok();
+    let revisor = t.agent_user("310000019_maestro", RETT_REVISJON, Some("revisor"), &["revisormedarbeider"]).await;
+    let skatt = t.agent_user("310000019_maestro", RETT_REVISJON, Some("skatt"), &["skattegrunnlag"]).await;
+    t.link(RETT_REVISJON, &revisor, KUNDE_A).await.assert_ok();
+    t.link(RETT_REVISJON, &skatt, KUNDE_C).await.assert_ok();
+    t.advance(Duration::hours(2));
+    t.call(
+        Method::DELETE,
+        &format!("{AUTHN}/systemuser/agent/{RETT_REVISJON}/{skatt}"),
+        Some(&t.admin(RETT_REVISJON)),
+        None,
+    )
+    .await
+    .assert_ok();
+    t.call(
+        Method::DELETE,
+        &format!("/v1/client-relationships?client={KUNDE_A}&facilitator={RETT_REVISJON}"),
+        Some(&t.register()),
+        None,
+    )
+    .await
+    .assert_ok();
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let get = |path: String| {
+        let (t, auditor) = (&t, auditor.clone());
+        async move { t.call(Method::GET, &path, Some(&auditor), None).await.assert_ok().clone() }
+    };
+
+    let user = get(format!("/v1/audit/system-users/{skatt}/history")).await;
+    let types: Vec<&str> = user["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ledger.systemuserrequest.created.v1",
+            "ledger.systemuserrequest.approved.v1",
+            "ledger.systemuser.created.v1",
+            "ledger.client.linked.v1",
+            "ledger.systemuser.deleted.v1",
+            "ledger.client.unlinked.v1"
+        ]
+    );
+    for e in user["data"].as_array().unwrap() {
+        assert!(!e["actor"]["id"].as_str().unwrap().is_empty(), "every change names its actor: {e}");
+        assert_eq!(e["outcome"], "applied");
+    }
+    assert_eq!(user["data"][0]["actor"]["kind"], "vendor");
+    assert_eq!(user["data"][0]["onBehalfOf"], MAESTRO);
+    assert_eq!(user["data"][1]["actor"]["id"], format!("person-admin-{RETT_REVISJON}"));
+    assert_eq!(user["data"][3]["actor"]["id"], format!("person-client-admin-{RETT_REVISJON}"));
+    let unlinked = &user["data"][5];
+    assert_eq!(unlinked["changed"]["reason"], "system-user-deleted");
+    assert_eq!(unlinked["cause"]["type"], "ledger.systemuser.deleted.v1");
+    assert_eq!(
+        unlinked["cause"]["actor"]["id"],
+        format!("person-admin-{RETT_REVISJON}"),
+        "unlinked because person X deleted it"
+    );
+    assert_eq!(unlinked["cause"]["eventId"], user["data"][4]["eventId"]);
+
+    // The client's history: every relationship change and link touching it.
+    let client = get(format!("/v1/audit/clients/{KUNDE_A}/history")).await;
+    let types: Vec<&str> = client["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "ledger.clientrelationship.granted.v1",
+            "ledger.client.linked.v1",
+            "ledger.clientrelationship.revoked.v1",
+            "ledger.client.unlinked.v1"
+        ]
+    );
+    assert_eq!(client["data"][3]["changed"]["reason"], "relationship-revoked");
+    assert_eq!(client["data"][3]["cause"]["actor"]["kind"], "register");
+    let client_c = get(format!("/v1/audit/clients/{KUNDE_C}/history")).await;
+    assert_eq!(client_c["data"][0]["actor"]["id"], format!("person-admin-{KUNDE_C}"), "the client delegated itself");
+
+    // An actor's history, paginated.
+    let actor = format!("person-client-admin-{RETT_REVISJON}");
+    let first = get(format!("/v1/audit/actors/{actor}/history?limit=1")).await;
+    assert_eq!(first["data"].as_array().unwrap().len(), 1);
+    let next = first["next"].as_u64().expect("a second page");
+    let second = get(format!("/v1/audit/actors/{actor}/history?limit=1&after={next}")).await;
+    assert_eq!(second["data"][0]["type"], "ledger.client.linked.v1");
+    assert!(second["data"][0]["position"].as_u64().unwrap() > next);
+    assert_eq!(second["next"], Value::Null);
+
+    // CSV for spreadsheets.
+    let csv =
+        t.call(Method::GET, &format!("/v1/audit/system-users/{skatt}/history?format=csv"), Some(&auditor), None).await;
+    assert_eq!(csv.status.as_u16(), 200);
+    assert!(csv.content_type.starts_with("text/csv"));
+    let text = csv.body.as_str().unwrap();
+    assert!(text.starts_with("position,effectiveTime,type,outcome,actorKind,actorId,onBehalfOf,subject,cause,changed"));
+    assert_eq!(text.lines().count(), 7, "{text}");
+    assert!(text.contains("ledger.systemuser.deleted.v1 by person"), "{text}");
+
+    // Auditors only.
+    let vendor =
+        t.call(Method::GET, &format!("/v1/audit/clients/{KUNDE_A}/history"), Some(&t.vendor(MAESTRO)), None).await;
+    vendor.assert_problem(403, "role_not_allowed");
+}

@@ -6,6 +6,7 @@
 //! [`router`] builds the whole application without a socket, so tests drive it
 //! in-process exactly as a client would over TCP.
 
+mod audit;
 pub mod error;
 pub mod extract;
 mod pdp;
@@ -104,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route(pdp::XACML_PATH, post(pdp::xacml_decision))
         .route("/v1/decisions", post(pdp::native_decision))
         .route("/v1/ledger/status", get(status))
+        // Audit.
+        .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
+        .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
+        .route("/v1/audit/actors/{actor_id}/history", get(audit::actor_history))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))

@@ -58,8 +58,19 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         type_name: event.type_name().to_owned(),
         effective_time: effective,
         void: verdict.as_ref().err().map(VoidReason::from),
+        recorded_time: event.time,
+        actor: event.actor.clone(),
+        on_behalf_of: event.on_behalf_of.clone(),
+        subject: subject.clone(),
+        data: event.data.to_json(),
     };
     model.put(keys::outcome(position), encode(&outcome));
+    // Every event, void or not, is in the histories of its aggregate, client and actor.
+    model.put(keys::indexed(&keys::by_subject(&subject), position), Vec::new());
+    model.put(keys::indexed(&keys::by_actor(&event.actor.id), position), Vec::new());
+    if let Some(client) = event.data.clients() {
+        model.put(keys::indexed(&keys::by_client(client), position), Vec::new());
+    }
     model.put(keys::META_POSITION.to_vec(), (position + 1).to_be_bytes().to_vec());
     model.put(keys::META_EFFECTIVE_TIME.to_vec(), encode(&effective));
     debug_assert_eq!(model.position(), position + 1);

@@ -367,7 +367,8 @@ macro_rules! catalogue {
                 match self { $(EventData::$variant(_) => $name,)* }
             }
 
-            fn to_json(&self) -> serde_json::Value {
+            /// The payload as the `data` of its CloudEvent.
+            pub fn to_json(&self) -> serde_json::Value {
                 match self {
                     $(EventData::$variant(p) => serde_json::to_value(p).expect("payloads serialise"),)*
                 }
@@ -450,6 +451,26 @@ impl EventData {
             ClientRelationshipRevoked(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientLinked(p) => subject::system_user(&p.system_user_id),
             ClientUnlinked(p) => subject::system_user(&p.system_user_id),
+        }
+    }
+
+    /// The clients an event concerns (for their audit history).
+    pub fn clients(&self) -> Option<&OrgNo> {
+        use EventData::*;
+        match self {
+            ClientRelationshipGranted(p) => Some(&p.client_org_no),
+            ClientRelationshipRevoked(p) => Some(&p.client_org_no),
+            ClientLinked(p) => Some(&p.client_org_no),
+            ClientUnlinked(p) => Some(&p.client_org_no),
+            _ => None,
+        }
+    }
+
+    /// The event that caused this one, for recorded cascades.
+    pub fn cause(&self) -> Option<Uuid> {
+        match self {
+            EventData::ClientUnlinked(p) => p.cause_event_id,
+            _ => None,
         }
     }
 

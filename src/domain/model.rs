@@ -25,13 +25,20 @@ pub trait Kv {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+    /// Up to `limit` entries under `prefix` whose key is greater than `after` (or all
+    /// under the prefix if `after` is `None`), in key order: one page of an index.
+    fn page(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.scan_prefix(prefix)
+            .into_iter()
+            .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
+            .take(limit)
+            .collect()
+    }
     /// The greatest entry with `floor <= key <= ceiling`. Both bounds must share the
     /// prefix that the default implementation scans; stores override it with one seek.
     fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
-        self.scan_prefix(&floor[..common])
-            .into_iter()
-            .rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
+        self.scan_prefix(&floor[..common]).into_iter().rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
     }
 }
 
@@ -240,6 +247,28 @@ pub mod keys {
     pub fn event(id: &Uuid) -> Vec<u8> {
         cat(b'I', &[id.as_bytes()])
     }
+    /// Audit indexes: aggregate, client and actor → log index.
+    pub fn by_subject(subject: &str) -> Vec<u8> {
+        let mut k = vec![b'X', b's'];
+        super::history::escape_into(&mut k, subject.as_bytes());
+        k.extend_from_slice(&[0, 0]);
+        k
+    }
+    pub fn by_client(client: &OrgNo) -> Vec<u8> {
+        cat(b'X', &[b"c", client.as_str().as_bytes()])
+    }
+    pub fn by_actor(actor_id: &str) -> Vec<u8> {
+        let mut k = vec![b'X', b'a'];
+        super::history::escape_into(&mut k, actor_id.as_bytes());
+        k.extend_from_slice(&[0, 0]);
+        k
+    }
+    /// An index prefix and a log index: one entry of an audit index.
+    pub fn indexed(prefix: &[u8], index: u64) -> Vec<u8> {
+        let mut k = prefix.to_vec();
+        k.extend_from_slice(&index.to_be_bytes());
+        k
+    }
     pub fn outcome(position: u64) -> Vec<u8> {
         cat(b'E', &[&position.to_be_bytes()])
     }
@@ -435,6 +464,13 @@ pub struct Outcome {
     pub type_name: String,
     pub effective_time: DateTime<Utc>,
     pub void: Option<VoidReason>,
+    /// The time the writer recorded (effective time is never earlier).
+    pub recorded_time: DateTime<Utc>,
+    pub actor: Actor,
+    pub on_behalf_of: Option<OrgNo>,
+    pub subject: String,
+    /// What the event says changed: its CloudEvent `data`.
+    pub data: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -488,7 +524,7 @@ pub mod history {
     }
 
     /// Order-preserving escape: `00` becomes `00 FF`, so `00 00` can end a key.
-    fn escape(out: &mut Vec<u8>, key: &[u8]) {
+    pub fn escape_into(out: &mut Vec<u8>, key: &[u8]) {
         for &b in key {
             out.push(b);
             if b == 0 {
@@ -500,7 +536,7 @@ pub mod history {
     fn versions_prefix(key_prefix: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(key_prefix.len() + 12);
         k.push(b'H');
-        escape(&mut k, key_prefix);
+        escape_into(&mut k, key_prefix);
         k
     }
 

@@ -1,0 +1,200 @@
+//! Auditor endpoints: the history of a system user, a client or an actor, each change
+//! with its position, effective time, type, actor, the organisation acted for, what
+//! changed, and for a cascade the event that caused it. Paginated; JSON or CSV.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::error::ApiError;
+use super::extract::{Auth, PathParams, QueryParams};
+use super::views::time;
+use super::{read, AppState};
+use crate::auth::Role;
+use crate::domain::ids::{truncate, OrgNo};
+use crate::domain::model::{keys, Kv, Outcome, ReadModel};
+
+/// Entries per page unless the caller asks for fewer.
+pub const HISTORY_PAGE_ENTRIES_DEFAULT: usize = 100;
+/// Most entries one page may hold.
+pub const HISTORY_PAGE_ENTRIES_MAX: usize = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Entries after this position (the `next` of the previous page).
+    #[serde(default)]
+    after: Option<u64>,
+    #[serde(default)]
+    limit: Option<usize>,
+    /// `json` (default) or `csv`; `Accept: text/csv` also selects CSV.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// One change, as an auditor reads it.
+fn entry<K: Kv + ?Sized>(model: &K, index: u64, o: &Outcome) -> Value {
+    let mut v = json!({
+        "position": index + 1,
+        "eventId": o.event_id,
+        "effectiveTime": time(o.effective_time),
+        "recordedTime": time(o.recorded_time),
+        "type": o.type_name,
+        "outcome": if o.void.is_some() { "void" } else { "applied" },
+        "actor": {"kind": o.actor.kind, "id": o.actor.id},
+        "onBehalfOf": o.on_behalf_of,
+        "subject": o.subject,
+        "changed": o.data,
+    });
+    if let Some(void) = &o.void {
+        v["voidReason"] = json!({"code": void.code, "message": void.message});
+    }
+    let cause = o.data.get("causeEventId").and_then(Value::as_str).and_then(|c| Uuid::parse_str(c).ok());
+    if let Some(cause) = cause {
+        v["cause"] = match model.event_index(&cause).and_then(|i| model.outcome(i).map(|c| (i, c))) {
+            Some((i, c)) => json!({
+                "eventId": cause,
+                "position": i + 1,
+                "type": c.type_name,
+                "actor": {"kind": c.actor.kind, "id": c.actor.id},
+                "onBehalfOf": c.on_behalf_of,
+                "effectiveTime": time(c.effective_time),
+                "summary": format!("{} by {} {} at {}", c.type_name, serde_json::to_value(c.actor.kind).unwrap_or_default().as_str().unwrap_or(""), c.actor.id, time(c.effective_time)),
+            }),
+            None => json!({"eventId": cause}),
+        };
+    }
+    v
+}
+
+fn history(
+    state: &AppState,
+    prefix: Vec<u8>,
+    q: &PageQuery,
+    headers: &HeaderMap,
+    title: String,
+) -> Result<Response, ApiError> {
+    let limit = q.limit.unwrap_or(HISTORY_PAGE_ENTRIES_DEFAULT);
+    if limit == 0 || limit > HISTORY_PAGE_ENTRIES_MAX {
+        return Err(ApiError::InvalidParameter(format!("limit is between 1 and {HISTORY_PAGE_ENTRIES_MAX}")));
+    }
+    let model = state.ledger.model();
+    let position = model.position();
+    // `after` is a position; the index key holds the event's log index (position − 1).
+    let after = q.after.filter(|p| *p > 0).map(|p| keys::indexed(&prefix, p - 1));
+    let page = model.page(&prefix, after.as_deref(), limit + 1);
+    let more = page.len() > limit;
+    let entries: Vec<Value> = page
+        .iter()
+        .take(limit)
+        .filter_map(|(k, _)| {
+            let index = u64::from_be_bytes(k[k.len() - 8..].try_into().ok()?);
+            model.outcome(index).map(|o| entry(model, index, &o))
+        })
+        .collect();
+    let next = if more { entries.last().map(|e| e["position"].clone()) } else { None };
+    let wants_csv = q.format.as_deref() == Some("csv")
+        || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));
+    match q.format.as_deref() {
+        None | Some("json") | Some("csv") => {}
+        Some(other) => {
+            return Err(ApiError::InvalidParameter(format!("format '{}' is not json or csv", truncate(other))))
+        }
+    }
+    if wants_csv {
+        return Ok(csv_response(&entries, next, position));
+    }
+    Ok(read(json!({"history": title, "data": entries, "next": next}), position))
+}
+
+fn csv_response(entries: &[Value], next: Option<Value>, position: u64) -> Response {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let columns = [
+        "position",
+        "effectiveTime",
+        "type",
+        "outcome",
+        "actorKind",
+        "actorId",
+        "onBehalfOf",
+        "subject",
+        "cause",
+        "changed",
+    ];
+    w.write_record(columns).expect("in-memory CSV");
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    for e in entries {
+        let cause = e.get("cause").and_then(|c| c.get("summary")).map(text).unwrap_or_default();
+        w.write_record([
+            text(&e["position"]),
+            text(&e["effectiveTime"]),
+            text(&e["type"]),
+            text(&e["outcome"]),
+            text(&e["actor"]["kind"]),
+            text(&e["actor"]["id"]),
+            text(&e["onBehalfOf"]),
+            text(&e["subject"]),
+            cause,
+            e["changed"].to_string(),
+        ])
+        .expect("in-memory CSV");
+    }
+    let body = w.into_inner().expect("in-memory CSV");
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    headers.insert("ledger-position", HeaderValue::from(position));
+    if let Some(next) = next {
+        if let Ok(v) = HeaderValue::from_str(&next.to_string()) {
+            headers.insert("ledger-next-after", v);
+        }
+    }
+    response
+}
+
+pub async fn system_user_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::Auditor])?;
+    let id =
+        Uuid::parse_str(&id).map_err(|_| ApiError::InvalidParameter("the system user id must be a UUID".to_owned()))?;
+    let subject = crate::domain::events::subject::system_user(&id);
+    history(&state, keys::by_subject(&subject), &q, &headers, format!("system user {id}"))
+}
+
+pub async fn client_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    PathParams(org): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::Auditor])?;
+    let org = OrgNo::parse(&org)?;
+    history(&state, keys::by_client(&org), &q, &headers, format!("client {org}"))
+}
+
+pub async fn actor_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    PathParams(actor): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::Auditor])?;
+    if actor.is_empty() || actor.len() > 200 {
+        return Err(ApiError::InvalidParameter("the actor id is 1 to 200 characters".to_owned()));
+    }
+    history(&state, keys::by_actor(&actor), &q, &headers, format!("actor {}", truncate(&actor)))
+}
