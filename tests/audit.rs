@@ -260,3 +260,50 @@ async fn histories_show_the_actor_and_cause_of_every_change_in_scenario_10() {
         t.call(Method::GET, &format!("/v1/audit/clients/{KUNDE_A}/history"), Some(&t.vendor(MAESTRO)), None).await;
     vendor.assert_problem(403, "role_not_allowed");
 }
+
+#[tokio::test]
+async fn who_could_act_lists_each_system_user_with_its_windows_and_grants() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider", "ansvarlig-revisor"], &[]).await.assert_ok();
+    let one = t.agent_user("310000019_maestro", RETT_REVISJON, Some("one"), &["revisormedarbeider"]).await;
+    let two = t.agent_user("310000019_maestro", RETT_REVISJON, Some("two"), &["ansvarlig-revisor"]).await;
+    let start = t.now.lock().unwrap().to_rfc3339();
+    t.advance(Duration::days(1));
+    let linked = t.link(RETT_REVISJON, &one, KUNDE_A).await.assert_ok()["position"].as_u64().unwrap();
+    t.advance(Duration::days(1));
+    let unlinked = t.unlink(RETT_REVISJON, &one, KUNDE_A).await.assert_ok()["position"].as_u64().unwrap();
+    t.advance(Duration::days(1));
+    let two_linked = t.link(RETT_REVISJON, &two, KUNDE_A).await.assert_ok()["position"].as_u64().unwrap();
+    t.advance(Duration::days(1));
+    let end = t.now.lock().unwrap().to_rfc3339();
+
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let path = format!(
+        "/v1/audit/access?party={KUNDE_A}&resource={R}&action=write&from={}&to={}",
+        urlencode(&start),
+        urlencode(&end)
+    );
+    let reply = t.call(Method::GET, &path, Some(&auditor), None).await;
+    let users = reply.assert_ok()["systemUsers"].as_array().unwrap().clone();
+    assert_eq!(users.len(), 2, "{users:?}");
+    let first = users.iter().find(|u| u["systemUser"] == one.as_str()).unwrap();
+    assert_eq!(first["windows"].as_array().unwrap().len(), 1);
+    assert_eq!(first["windows"][0]["fromPosition"], linked);
+    assert_eq!(first["windows"][0]["untilPosition"], unlinked);
+    let chain: Vec<&str> =
+        first["windows"][0]["grantedBy"].as_array().unwrap().iter().map(|g| g["fact"].as_str().unwrap()).collect();
+    assert_eq!(chain.len(), 4, "user, link, relationship, policy: {chain:?}");
+    let second = users.iter().find(|u| u["systemUser"] == two.as_str()).unwrap();
+    assert_eq!(second["windows"][0]["fromPosition"], two_linked);
+    assert_eq!(second["windows"][0]["untilPosition"], Value::Null, "still could at the end");
+
+    // An interval before any link holds nobody.
+    let early = format!("/v1/audit/access?party={KUNDE_A}&resource={R}&action=write&to={}", urlencode(&start));
+    let reply = t.call(Method::GET, &early, Some(&auditor), None).await;
+    assert_eq!(reply.assert_ok()["systemUsers"], json!([]));
+}
+
+fn urlencode(s: &str) -> String {
+    s.replace('+', "%2B").replace(':', "%3A")
+}

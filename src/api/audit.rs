@@ -198,3 +198,81 @@ pub async fn actor_history(
     }
     history(&state, keys::by_actor(&actor), &q, &headers, format!("actor {}", truncate(&actor)))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessQuery {
+    party: String,
+    resource: String,
+    action: String,
+    /// RFC 3339; the beginning of the ledger if absent.
+    #[serde(default)]
+    from: Option<String>,
+    /// RFC 3339; now if absent.
+    #[serde(default)]
+    to: Option<String>,
+}
+
+fn moment(s: &Option<String>, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    s.as_deref()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .map_err(|_| ApiError::InvalidParameter(format!("{name} must be an RFC 3339 time")))
+        })
+        .transpose()
+}
+
+/// Which system users could have performed the action for the party during the
+/// interval: the windows, and for each the chain of events that granted it.
+pub async fn who_could_act(
+    State(state): State<AppState>,
+    auth: Auth,
+    QueryParams(q): QueryParams<AccessQuery>,
+) -> Result<Response, ApiError> {
+    use crate::domain::ids::{Action, ResourceId};
+    use crate::domain::model::history::{position_at, time_of};
+    auth.require(&[Role::Auditor])?;
+    let party = OrgNo::parse(&q.party)?;
+    let resource = ResourceId::parse(&q.resource)?;
+    let action = Action::parse(&q.action)?;
+    let (from, to) = (moment(&q.from, "from")?, moment(&q.to, "to")?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(ApiError::InvalidParameter("from is after to".to_owned()));
+        }
+    }
+    let model = state.ledger.model();
+    let now = model.position();
+    let from_position = from.map(|t| position_at(model, t)).unwrap_or(0);
+    let to_position = to.map(|t| position_at(model, t).min(now)).unwrap_or(now);
+    let at = |p: u64| p.checked_sub(1).and_then(|i| time_of(model, i)).map(time);
+    let found = crate::domain::pdp::who_could_act(model, &party, &resource, &action, from_position, to_position);
+    let users: Vec<Value> = found
+        .iter()
+        .map(|a| {
+            let user = model.system_user(&a.system_user);
+            json!({
+                "systemUser": a.system_user,
+                "userType": user.as_ref().map(|u| u.user_type),
+                "owner": user.as_ref().map(|u| u.owner_org_no.as_str().to_owned()),
+                "systemId": user.as_ref().map(|u| u.system_id.as_str().to_owned()),
+                "windows": a.windows.iter().map(|w| json!({
+                    "fromPosition": w.from_position,
+                    "from": at(w.from_position),
+                    "untilPosition": w.until_position,
+                    "until": w.until_position.and_then(at),
+                    "grantedBy": w.granted_by,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(read(
+        json!({
+            "party": party.as_str(), "resource": resource.as_str(), "action": action.as_str(),
+            "fromPosition": from_position, "toPosition": to_position,
+            "systemUsers": users,
+        }),
+        now,
+    ))
+}

@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
         .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
         .route("/v1/audit/actors/{actor_id}/history", get(audit::actor_history))
+        .route("/v1/audit/access", get(audit::who_could_act))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))

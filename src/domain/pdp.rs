@@ -178,3 +178,113 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
         }
     }
 }
+
+/// A stretch of positions during which one system user could perform the action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    /// The first position at which it could (the state after that many events).
+    pub from_position: u64,
+    /// The first position at which it no longer could; `None` if it still could at the
+    /// end of the interval asked about.
+    pub until_position: Option<u64>,
+    /// The events that granted it during this window.
+    pub granted_by: Vec<Ground>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Access {
+    pub system_user: Uuid,
+    pub windows: Vec<Window>,
+}
+
+/// Every system user that could have done `action` on `resource` for `party` at some
+/// position in `from..=to`, with the windows and the events that granted each.
+///
+/// Candidates are the system users the party ever owned and the agents it was ever
+/// linked to (from the versioned history); each is evaluated at `from` and again at
+/// every position where one of the records its decision reads changed.
+pub fn who_could_act<K: Kv + ?Sized>(
+    model: &K,
+    party: &OrgNo,
+    resource: &ResourceId,
+    action: &Action,
+    from: u64,
+    to: u64,
+) -> Vec<Access> {
+    use super::model::history::{change_indexes, AsOf};
+    use super::model::keys;
+    use std::collections::BTreeSet;
+
+    let ever = |prefix: Vec<u8>| -> BTreeSet<Uuid> {
+        let mut vprefix = vec![b'H'];
+        super::model::history::escape_into(&mut vprefix, &prefix);
+        model
+            .scan_prefix(&vprefix)
+            .into_iter()
+            .map(|(k, _)| super::model::history::parse_version_key(&k).0)
+            .map(|key| keys::trailing_uuid(&key))
+            .collect()
+    };
+    let mut candidates = ever(keys::users_by_owner(party));
+    candidates.extend(ever(keys::agents_of_client(party)));
+
+    let mut out = Vec::new();
+    for id in candidates {
+        let Some(user) = model.system_user(&id) else { continue };
+        let watched = [
+            keys::system_user(&id),
+            keys::system(&user.system_id),
+            keys::policy(resource),
+            keys::party(party),
+            keys::link(&id, party),
+            keys::relationship(party, &user.owner_org_no),
+        ];
+        let mut points: BTreeSet<u64> = watched
+            .iter()
+            .flat_map(|k| change_indexes(model, k))
+            .map(|index| index + 1)
+            .filter(|p| *p > from && *p <= to)
+            .collect();
+        points.insert(from);
+        let query = Query {
+            system_user: id,
+            action: action.clone(),
+            resource: resource.clone(),
+            party: PartyRef::OrgNo(party.clone()),
+        };
+        let mut windows: Vec<Window> = Vec::new();
+        for position in points {
+            let decision = evaluate(&AsOf { base: model, position }, &query);
+            let open = windows.last().is_some_and(|w| w.until_position.is_none());
+            match (decision.decision, open) {
+                (Verdict::Permit, true) => {
+                    let last = windows.last_mut().expect("open window");
+                    if last.granted_by != decision.granted_by {
+                        // Still permitted, on other grounds: a new window with its own proof.
+                        last.until_position = Some(position);
+                        windows.push(Window {
+                            from_position: position,
+                            until_position: None,
+                            granted_by: decision.granted_by,
+                        });
+                    }
+                }
+                (Verdict::Permit, false) => windows.push(Window {
+                    from_position: position,
+                    until_position: None,
+                    granted_by: decision.granted_by,
+                }),
+                (Verdict::NotApplicable, true) => {
+                    windows.last_mut().expect("open window").until_position = Some(position)
+                }
+                (Verdict::NotApplicable, false) => {}
+            }
+        }
+        if !windows.is_empty() {
+            out.push(Access { system_user: id, windows });
+        }
+    }
+    out
+}
