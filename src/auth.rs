@@ -110,6 +110,7 @@ impl Principal {
     pub fn authority(&self) -> Option<Authority> {
         match (&self.role, &self.org) {
             (Role::Register, _) => Some(Authority::Register),
+            (Role::Operator, _) => Some(Authority::Operator),
             (_, Some(org)) => Some(Authority::Organisation(org.clone())),
             (_, None) => None,
         }

@@ -120,12 +120,42 @@ enum Cmd {
         #[command(flatten)]
         log: KafkaArgs,
     },
-    /// Write every event on the log to standard output as JSON Lines.
-    Export {
-        #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
+    /// Replay the log from position 0 into a new read model and replace the old one.
+    Rebuild {
+        #[arg(long)]
+        data: PathBuf,
+        #[command(flatten)]
+        log: KafkaArgs,
+    },
+    /// Rebuild into a temporary read model and compare: digest, hash chain, seals.
+    Verify {
+        #[arg(long, required_unless_present = "bundle")]
         data: Option<PathBuf>,
         #[command(flatten)]
         log: KafkaArgs,
+        /// Check an evidence bundle offline instead (no data directory needed).
+        #[arg(long, conflicts_with_all = ["data", "kafka"])]
+        bundle: Option<PathBuf>,
+    },
+    /// Append a seal: the hash chain over every record so far.
+    Seal {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Write every event on the log to standard output as JSON Lines, or an evidence
+    /// bundle to a file.
+    Export {
+        /// The ledger's data directory (its read model is needed for --until).
+        #[arg(long, required_unless_present = "kafka")]
+        data: Option<PathBuf>,
+        #[command(flatten)]
+        log: KafkaArgs,
+        /// Only events whose effective time is at most this (RFC 3339).
+        #[arg(long, requires = "data")]
+        until: Option<String>,
+        /// Write an evidence bundle (events, seals, digest) to this file.
+        #[arg(long, requires = "until")]
+        bundle: Option<PathBuf>,
     },
 }
 
@@ -148,8 +178,19 @@ pub fn run() -> i32 {
             token(&keys, &role, org, person, ttl_seconds)
         }
         Cmd::Import { data, log, file } => import(data.as_deref(), log.config(), &file),
-        Cmd::Export { data, log } => export(data.as_deref(), log.config()),
+        Cmd::Export { data, log, until, bundle } => match until {
+            Some(until) => {
+                export_until(&data.expect("clap requires --data with --until"), log.config(), &until, bundle.as_deref())
+            }
+            None => export(data.as_deref(), log.config()),
+        },
         Cmd::BenchLog { events, data, log } => bench_log(events, data.as_deref(), log.config()),
+        Cmd::Rebuild { data, log } => rebuild(&data, log.config()),
+        Cmd::Verify { data, log, bundle } => match bundle {
+            Some(bundle) => crate::bundle::verify_file(&bundle),
+            None => verify(&data.expect("clap requires --data or --bundle"), log.config()),
+        },
+        Cmd::Seal { data } => seal(&data),
     };
     match result {
         Ok(()) => 0,
@@ -367,6 +408,153 @@ fn bench_log(events: usize, data: Option<&Path>, kafka: Option<KafkaConfig>) -> 
             print_log_figures(&format!("embedded log in {}", dir.display()), &figures);
         }
         (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
+    }
+    Ok(())
+}
+
+/// The log of a data directory (embedded) or a topic, for offline tools.
+fn open_log(data: &Path, kafka: &Option<KafkaConfig>) -> Result<(Box<dyn EventLog>, String), String> {
+    match kafka {
+        Some(config) => {
+            let config = KafkaConfig { create_topic: false, ..config.clone() };
+            Ok((Box::new(KafkaLog::open(&config).map_err(|e| e.to_string())?), KafkaLog::identity(&config)))
+        }
+        None => {
+            let file = DataDir(data.to_owned()).log_file();
+            if !file.exists() {
+                return Err(format!("{} holds no event log", data.display()));
+            }
+            Ok((Box::new(EmbeddedLog::open(&file).map_err(|e| e.to_string())?), "embedded".to_owned()))
+        }
+    }
+}
+
+/// A progress bar on standard error: events, events per second, time left.
+fn progress_bar(label: &'static str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:40}] {human_pos}/{human_len} events, {per_sec}, ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message(label);
+    bar
+}
+
+fn rebuild(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
+    use crate::store::Store;
+    let (log, identity) = open_log(data, &kafka)?;
+    let dir = DataDir(data.to_owned());
+    let target = dir.read_model();
+    // Refuses if a running ledger holds the read model.
+    drop(Store::open(&target).map_err(|e| e.to_string())?);
+    let fresh = data.join("read-model.rebuild");
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(|e| e.to_string())?;
+    }
+    let started = std::time::Instant::now();
+    let bar = progress_bar("rebuilding");
+    let (position, digest) = {
+        let store = Store::open(&fresh).map_err(|e| e.to_string())?;
+        store.bind_log(&identity).map_err(|e| e.to_string())?;
+        let position = crate::verify::rebuild_into(log.as_ref(), &store, &mut |p, head| {
+            bar.set_length(head);
+            bar.set_position(p);
+        })
+        .map_err(|e| e.to_string())?;
+        store.flush().map_err(|e| e.to_string())?;
+        (position, store.digest())
+    };
+    bar.finish_and_clear();
+    let old = data.join("read-model.old");
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| e.to_string())?;
+    }
+    if target.exists() {
+        std::fs::rename(&target, &old).map_err(|e| e.to_string())?;
+    }
+    std::fs::rename(&fresh, &target).map_err(|e| e.to_string())?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| e.to_string())?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "rebuilt {position} events in {secs:.2} s ({:.0} events/s); read-model digest {digest}",
+        position as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+fn verify(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
+    use crate::store::Store;
+    let (log, _) = open_log(data, &kafka)?;
+    let live = Store::open(&DataDir(data.to_owned()).read_model()).map_err(|e| e.to_string())?;
+    let bar = progress_bar("verifying");
+    let report = crate::verify::verify(log.as_ref(), Some(&live), &mut |p, head| {
+        bar.set_length(head);
+        bar.set_position(p);
+    })?;
+    bar.finish_and_clear();
+    println!("records replayed: {}", report.records);
+    println!("seals checked:    {}", report.seals_checked);
+    println!("live digest:      {}", report.live_digest.as_deref().unwrap_or("-"));
+    println!("rebuilt digest:   {}", report.rebuilt_digest);
+    if report.findings.is_empty() {
+        println!("ok: the read model equals a rebuild from the log, and the hash chain and every seal hold");
+        return Ok(());
+    }
+    for f in &report.findings {
+        println!("FOUND: {f}");
+    }
+    Err(format!("verify found {} problem(s)", report.findings.len()))
+}
+
+fn seal(data: &Path) -> Result<(), String> {
+    use crate::domain::events::{Actor, ActorKind};
+    use crate::domain::{Authority, Command};
+    let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+    let caller = crate::ledger::Caller {
+        actor: Actor { kind: ActorKind::Operator, id: std::env::var("USER").unwrap_or_else(|_| "operator".to_owned()) },
+        authority: Authority::Operator,
+        correlation_id: None,
+    };
+    let written = ledger.execute(&Command::Seal, &caller, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    ledger.close().map_err(|e| e.to_string())?;
+    if let Some(crate::domain::events::EventData::LedgerSealed(s)) = written.events.first().map(|e| &e.data) {
+        println!("sealed {} records: chain {} (position {})", s.position, s.chain_hash, written.position);
+    }
+    Ok(())
+}
+
+fn export_until(data: &Path, kafka: Option<KafkaConfig>, until: &str, bundle: Option<&Path>) -> Result<(), String> {
+    use crate::store::Store;
+    let until = chrono::DateTime::parse_from_rfc3339(until)
+        .map_err(|_| "--until must be an RFC 3339 time, e.g. 2026-03-01T00:00:00Z".to_owned())?
+        .with_timezone(&chrono::Utc);
+    let (log, _) = open_log(data, &kafka)?;
+    let live = Store::open(&DataDir(data.to_owned()).read_model()).map_err(|e| e.to_string())?;
+    let evidence = crate::bundle::build(log.as_ref(), &live, until)?;
+    match bundle {
+        Some(path) => {
+            let text = serde_json::to_vec_pretty(&evidence).map_err(|e| e.to_string())?;
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            eprintln!(
+                "ledger: wrote {} records up to {until} with {} seals to {}",
+                evidence.position,
+                evidence.seals.len(),
+                path.display()
+            );
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for e in &evidence.events {
+                out.write_all(e.as_bytes()).and_then(|_| out.write_all(b"\n")).map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())?;
+        }
     }
     Ok(())
 }

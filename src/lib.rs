@@ -5,9 +5,11 @@
 pub mod api;
 pub mod auth;
 pub mod bench;
+pub mod bundle;
 pub mod cli;
 pub mod domain;
 pub mod ledger;
 pub mod log;
 pub mod projector;
 pub mod store;
+pub mod verify;

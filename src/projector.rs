@@ -4,7 +4,7 @@
 //! It owns no state of its own: the position lives in the read model, so live
 //! projection, restart and rebuild are the same loop.
 
-use crate::domain::apply;
+use crate::domain::apply_record;
 use crate::domain::events::{DecodeError, Event};
 use crate::domain::model::{Overlay, ReadModel};
 use crate::log::{EventLog, LogError};
@@ -49,6 +49,15 @@ impl From<StoreError> for ProjectError {
 
 /// Projects every record up to the log's head as it is now; returns the position reached.
 pub fn catch_up(log: &dyn EventLog, store: &Store) -> Result<u64, ProjectError> {
+    catch_up_observed(log, store, &mut |_, _| {})
+}
+
+/// [`catch_up`], telling `progress(position, head)` after every committed batch.
+pub fn catch_up_observed(
+    log: &dyn EventLog,
+    store: &Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<u64, ProjectError> {
     let head = log.head()?;
     loop {
         let from = store.position();
@@ -73,9 +82,10 @@ pub fn catch_up(log: &dyn EventLog, store: &Store) -> Result<u64, ProjectError> 
                 }
             };
             // A void event is an outcome, not an error: it is recorded and projection goes on.
-            let _ = apply(&mut overlay, record.index, &event);
+            let _ = apply_record(&mut overlay, record.index, &record.bytes, &event);
         }
         store.commit(overlay.into_writes())?;
         debug_assert_eq!(store.position(), from + records.len() as u64);
+        progress(store.position(), head);
     }
 }

@@ -102,6 +102,14 @@ impl Store {
         digest(self.tree.iter().map(|r| r.expect(IO_FATAL)))
     }
 
+    /// Every entry in key order, streamed.
+    pub fn entries(&self) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
+        self.tree.iter().map(|r| {
+            let (k, v) = r.expect(IO_FATAL);
+            (k.to_vec(), v.to_vec())
+        })
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }

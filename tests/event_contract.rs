@@ -160,6 +160,7 @@ fn examples() -> Vec<(EventData, EventData)> {
             EventData::ClientUnlinked(unlinked.clone()),
             EventData::ClientUnlinked(ClientUnlinked { cause_event_id: None, ..unlinked }),
         ),
+        both(EventData::LedgerSealed(LedgerSealed { position: 7, chain_hash: "ab".repeat(32) })),
     ]
 }
 

@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route(pdp::XACML_PATH, post(pdp::xacml_decision))
         .route("/v1/decisions", post(pdp::native_decision))
         .route("/v1/ledger/status", get(status))
+        .route("/v1/ledger/seals", post(seal))
         // Audit.
         .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
         .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
@@ -227,4 +228,22 @@ async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> R
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let position = status.projected_position;
     Ok(read(serde_json::to_value(status).expect("status serialises"), position))
+}
+
+/// An operator seals the ledger: the hash chain over every record so far goes on the log.
+async fn seal(
+    state: axum::extract::State<AppState>,
+    auth: extract::Auth,
+    extract::CorrelationId(cid): extract::CorrelationId,
+) -> Result<Response, ApiError> {
+    use crate::auth::Role;
+    let who = auth.require(&[Role::Operator])?;
+    let w = state.execute(who, cid, Command::Seal).await?;
+    let body = match w.events.first().map(|e| &e.data) {
+        Some(crate::domain::events::EventData::LedgerSealed(s)) => {
+            serde_json::json!({"sealedRecords": s.position, "chainHash": s.chain_hash})
+        }
+        _ => serde_json::json!({}),
+    };
+    Ok(written(StatusCode::CREATED, body, w.position))
 }

@@ -20,6 +20,23 @@ use super::model::{
 };
 use super::rejection::{Code, Rejection};
 
+/// Applies a record as it lies on the log: its event (see [`apply`]), then extends the
+/// hash chain over the exact bytes, `chain = SHA-256(previous chain ‖ index ‖ bytes)`.
+/// Live projection and rebuild both go through here, so the chain is part of the read
+/// model and of its digest.
+pub fn apply_record<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], event: &Event) -> Result<(), Rejection> {
+    use sha2::{Digest, Sha256};
+    let verdict = apply(model, index, event);
+    let mut h = Sha256::new();
+    h.update(model.chain());
+    h.update(index.to_be_bytes());
+    h.update(bytes);
+    let chain = h.finalize().to_vec();
+    model.put(keys::chain(index), chain.clone());
+    model.put(keys::META_CHAIN.to_vec(), chain);
+    verdict
+}
+
 /// Applies the event at `position` (0-based) and advances the model to `position + 1`.
 /// Returns the void reason if the event had no effect.
 pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<(), Rejection> {
@@ -186,6 +203,23 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
             Some(_) => Ok(()),
             None => void(Code::ClientNotLinked, "the client is not linked"),
         },
+        LedgerSealed(seal) => {
+            let index = model.position();
+            if seal.position != index {
+                return void(
+                    Code::SealMismatch,
+                    format!("the seal covers {} records but stands at index {index}", seal.position),
+                );
+            }
+            let chain = super::model::hex(&model.chain());
+            if seal.chain_hash != chain {
+                return void(
+                    Code::SealMismatch,
+                    format!("the seal says {} but the records before it hash to {chain}", seal.chain_hash),
+                );
+            }
+            Ok(())
+        }
     }
 }
 
@@ -394,6 +428,8 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             model.delete(keys::link(&l.system_user_id, &l.client_org_no));
             model.delete(keys::agent_of_client(&l.client_org_no, &l.system_user_id));
         }
+        // A seal changes no record; its outcome (applied or void) is the evidence.
+        LedgerSealed(_) => {}
     }
 }
 

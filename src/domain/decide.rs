@@ -29,6 +29,8 @@ pub enum Authority {
     Register,
     /// Someone acting for this organisation (vendor, admin, client admin, service owner).
     Organisation(OrgNo),
+    /// An operator of the ledger itself (seals).
+    Operator,
 }
 
 pub struct Context<'a> {
@@ -45,7 +47,7 @@ impl Context<'_> {
     fn org(&self) -> Option<&OrgNo> {
         match &self.authority {
             Authority::Organisation(org) => Some(org),
-            Authority::Register => None,
+            Authority::Register | Authority::Operator => None,
         }
     }
 }
@@ -71,14 +73,36 @@ pub enum Command {
     UpdateSystem(SystemDefinition),
     DeleteSystem(SystemId),
     CreateRequest(NewRequest),
-    ApproveRequest { request_id: Uuid, party: OrgNo, user_type: UserType },
-    RejectRequest { request_id: Uuid, party: OrgNo, user_type: UserType },
-    WithdrawRequest { request_id: Uuid },
-    DeleteSystemUser { system_user_id: Uuid, party: OrgNo, user_type: UserType },
+    ApproveRequest {
+        request_id: Uuid,
+        party: OrgNo,
+        user_type: UserType,
+    },
+    RejectRequest {
+        request_id: Uuid,
+        party: OrgNo,
+        user_type: UserType,
+    },
+    WithdrawRequest {
+        request_id: Uuid,
+    },
+    DeleteSystemUser {
+        system_user_id: Uuid,
+        party: OrgNo,
+        user_type: UserType,
+    },
     GrantRelationship(ClientRelationshipGranted),
     RevokeRelationship(ClientRelationshipRevoked),
-    LinkClient { agent: Uuid, client: OrgNo },
-    UnlinkClient { agent: Uuid, client: OrgNo },
+    LinkClient {
+        agent: Uuid,
+        client: OrgNo,
+    },
+    UnlinkClient {
+        agent: Uuid,
+        client: OrgNo,
+    },
+    /// Record the hash chain over every record so far (an operator's checkpoint).
+    Seal,
 }
 
 fn reject<T>(code: Code, message: impl Into<String>) -> Result<T, Rejection> {
@@ -238,6 +262,13 @@ pub fn decide<K: Kv + ?Sized>(command: &Command, model: &K, ctx: &mut Context<'_
                 }));
             }
         }
+        Command::Seal => {
+            if out.ctx.authority != Authority::Operator {
+                return reject(Code::NotEntitled, "only an operator seals the ledger");
+            }
+            let seal = LedgerSealed { position: model.position(), chain_hash: super::model::hex(&model.chain()) };
+            out.emit(EventData::LedgerSealed(seal));
+        }
         Command::UnlinkClient { agent, client } => {
             let user = owned_user(model, out.ctx, agent, None)?;
             if model.link(agent, client).is_none() {
@@ -260,7 +291,7 @@ pub fn decide<K: Kv + ?Sized>(command: &Command, model: &K, ctx: &mut Context<'_
 fn require_register(ctx: &Context<'_>) -> Result<(), Rejection> {
     match ctx.authority {
         Authority::Register => Ok(()),
-        Authority::Organisation(_) => reject(Code::NotEntitled, "only the register synchronisation may record this"),
+        _ => reject(Code::NotEntitled, "only the register synchronisation may record this"),
     }
 }
 

@@ -353,6 +353,15 @@ pub struct ClientUnlinked {
     pub cause_event_id: Option<Uuid>,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LedgerSealed {
+    /// The number of records this seal covers: it is itself the record at this index.
+    pub position: u64,
+    /// The hash chain over those records (hex SHA-256).
+    pub chain_hash: String,
+}
+
 macro_rules! catalogue {
     ($($variant:ident($payload:ty) => $name:literal;)*) => {
         /// The typed payload of an event; the variant decides the CloudEvents `type`.
@@ -401,6 +410,7 @@ catalogue! {
     ClientRelationshipRevoked(ClientRelationshipRevoked) => "ledger.clientrelationship.revoked.v1";
     ClientLinked(ClientLinked) => "ledger.client.linked.v1";
     ClientUnlinked(ClientUnlinked) => "ledger.client.unlinked.v1";
+    LedgerSealed(LedgerSealed) => "ledger.ledger.sealed.v1";
 }
 
 fn payload<T: DeserializeOwned>(ty: &str, data: serde_json::Value) -> Result<T, DecodeError> {
@@ -430,6 +440,8 @@ pub mod subject {
     pub fn relationship(client: &OrgNo, facilitator: &OrgNo) -> String {
         format!("clientrelationship/{client}/{facilitator}")
     }
+    /// Seals belong to the ledger as a whole.
+    pub const LEDGER: &str = "ledger";
 }
 
 impl EventData {
@@ -451,6 +463,7 @@ impl EventData {
             ClientRelationshipRevoked(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientLinked(p) => subject::system_user(&p.system_user_id),
             ClientUnlinked(p) => subject::system_user(&p.system_user_id),
+            LedgerSealed(_) => subject::LEDGER.to_owned(),
         }
     }
 
@@ -492,6 +505,7 @@ impl EventData {
             ClientRelationshipRevoked(p) => p.facilitator_org_no.to_string(),
             ClientLinked(p) => p.facilitator_org_no.to_string(),
             ClientUnlinked(p) => p.facilitator_org_no.to_string(),
+            LedgerSealed(_) => String::new(),
         }
     }
 }

@@ -168,6 +168,14 @@ pub mod keys {
 
     pub const META_POSITION: &[u8] = b"\x00position";
     pub const META_EFFECTIVE_TIME: &[u8] = b"\x00effective_time";
+    /// The hash chain over every record applied so far (32 bytes).
+    pub const META_CHAIN: &[u8] = b"\x00chain";
+
+    /// The hash chain after the record at `index` (32 bytes): `verify` finds the first
+    /// record whose chain no longer matches.
+    pub fn chain(index: u64) -> Vec<u8> {
+        cat(b'Z', &[&index.to_be_bytes()])
+    }
 
     pub fn party(org: &OrgNo) -> Vec<u8> {
         cat(b'P', &[org.as_str().as_bytes()])
@@ -677,6 +685,10 @@ pub trait ReadModel: Kv {
     /// The number of events applied so far: the position the model has reached.
     fn position(&self) -> u64 {
         self.get(keys::META_POSITION).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
+    }
+    /// The hash chain over all records applied so far (zeros before the first).
+    fn chain(&self) -> [u8; 32] {
+        self.get(keys::META_CHAIN).and_then(|c| c.try_into().ok()).unwrap_or([0; 32])
     }
     fn effective_time(&self) -> Option<DateTime<Utc>> {
         self.record(keys::META_EFFECTIVE_TIME)

@@ -82,6 +82,7 @@ codes! {
     NotEntitled => "not_entitled", Forbidden;
     VersionConflict => "version_conflict", Conflict;
     DuplicateEvent => "duplicate_event", Conflict;
+    SealMismatch => "seal_mismatch", Conflict;
 }
 
 /// A refused command (or, on the log, the reason an event was void).

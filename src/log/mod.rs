@@ -8,6 +8,7 @@
 
 pub mod embedded;
 pub mod kafka;
+pub mod memory;
 
 use std::fmt;
 
