@@ -111,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
         .route("/v1/audit/actors/{actor_id}/history", get(audit::actor_history))
         .route("/v1/audit/access", get(audit::who_could_act))
+        // The auditor's page (static; its API calls carry the auditor's token).
+        .route("/audit", get(|| async { axum::response::Redirect::permanent("/audit/") }))
+        .route("/audit/", get(|| async { ui(UI_HTML, "text/html; charset=utf-8") }))
+        .route("/audit/audit.js", get(|| async { ui(UI_JS, "text/javascript; charset=utf-8") }))
+        .route("/audit/audit.css", get(|| async { ui(UI_CSS, "text/css; charset=utf-8") }))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
@@ -246,4 +251,23 @@ async fn seal(
         _ => serde_json::json!({}),
     };
     Ok(written(StatusCode::CREATED, body, w.position))
+}
+
+const UI_HTML: &str = include_str!("ui/audit.html");
+const UI_JS: &str = include_str!("ui/audit.js");
+const UI_CSS: &str = include_str!("ui/audit.css");
+
+/// A static part of the auditor's page, with a policy that allows only this origin's
+/// scripts, styles and API calls.
+fn ui(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
 }

@@ -50,13 +50,19 @@ pub struct Replica {
 impl Replica {
     /// Starts `ledger serve` on `topic` with its own data directory and the shared keys.
     pub fn start(brokers: &str, topic: &str, data: &Path, keys: &Path, extra: &[&str]) -> Replica {
+        let mut args: Vec<std::ffi::OsString> = vec!["--kafka".into(), brokers.into(), "--topic".into(), topic.into()];
+        args.extend(["--keys".into(), keys.as_os_str().to_owned()]);
+        args.extend(extra.iter().map(|e| e.into()));
+        Replica::serve(data, &args)
+    }
+
+    /// Starts `ledger serve` on `data` (the embedded log unless `args` say otherwise).
+    pub fn serve(data: &Path, args: &[std::ffi::OsString]) -> Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--kafka", brokers, "--topic", topic])
+            .args(["serve", "--listen", "127.0.0.1:0"])
             .arg("--data")
             .arg(data)
-            .arg("--keys")
-            .arg(keys)
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", "warn")
             .stderr(Stdio::piped())
             .spawn()
