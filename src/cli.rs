@@ -120,6 +120,25 @@ enum Cmd {
         #[command(flatten)]
         log: KafkaArgs,
     },
+    /// Measure: build a synthetic ledger, rebuild its read model, time current and as-of
+    /// decisions over it.
+    BenchDecisions {
+        /// A new directory for the synthetic ledger.
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        facilitators: usize,
+        #[arg(long, default_value_t = 20)]
+        agents_per_facilitator: usize,
+        #[arg(long, default_value_t = 20_000)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        links_per_agent: usize,
+        #[arg(long, default_value_t = 100_000)]
+        decisions: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Replay the log from position 0 into a new read model and replace the old one.
     Rebuild {
         #[arg(long)]
@@ -186,6 +205,16 @@ pub fn run() -> i32 {
         },
         Cmd::BenchLog { events, data, log } => bench_log(events, data.as_deref(), log.config()),
         Cmd::Rebuild { data, log } => rebuild(&data, log.config()),
+        Cmd::BenchDecisions { data, facilitators, agents_per_facilitator, clients, links_per_agent, decisions, seed } => {
+            if data.exists() {
+                Err(format!("{} exists; bench-decisions needs a new directory", data.display()))
+            } else {
+                std::fs::create_dir_all(&data).map_err(|e| e.to_string()).and_then(|_| {
+                    let shape = crate::bench::Shape { facilitators, agents_per_facilitator, clients, links_per_agent, seed };
+                    crate::bench::decisions(shape, decisions, &data)
+                })
+            }
+        }
         Cmd::Verify { data, log, bundle } => match bundle {
             Some(bundle) => crate::bundle::verify_file(&bundle),
             None => verify(&data.expect("clap requires --data or --bundle"), log.config()),
