@@ -259,7 +259,8 @@ pub fn synthetic_ledger(shape: Shape) -> (Vec<Event>, Vec<(Uuid, OrgNo)>) {
             );
             let EventData::RequestCreated(r) = &events[before].data else { unreachable!("a request") };
             let id = r.request_id;
-            let approve = Command::ApproveRequest { request_id: id, party: facilitator.clone(), user_type: UserType::Agent };
+            let approve =
+                Command::ApproveRequest { request_id: id, party: facilitator.clone(), user_type: UserType::Agent };
             run(&mut model, &mut events, Authority::Organisation(facilitator.clone()), approve);
             for _ in 0..shape.links_per_agent {
                 let client = clients[rng.below(clients.len())].clone();
@@ -285,7 +286,12 @@ pub fn synthetic_ledger(shape: Shape) -> (Vec<Event>, Vec<(Uuid, OrgNo)>) {
         let (agent, client) = links[(i * 7) % links.len()].clone();
         let owner = model.system_user(&agent).expect("agent").owner_org_no;
         if model.link(&agent, &client).is_some() {
-            run(&mut model, &mut events, Authority::Organisation(owner.clone()), Command::UnlinkClient { agent, client: client.clone() });
+            run(
+                &mut model,
+                &mut events,
+                Authority::Organisation(owner.clone()),
+                Command::UnlinkClient { agent, client: client.clone() },
+            );
             run(&mut model, &mut events, Authority::Organisation(owner), Command::LinkClient { agent, client });
         }
     }
@@ -360,9 +366,25 @@ pub fn decisions(shape: Shape, decisions: usize, dir: &std::path::Path) -> Resul
     println!("ledger: {head} events; read model {:.1} MiB", store.size_on_disk() as f64 / (1024.0 * 1024.0));
     println!("| path | figure |");
     println!("|---|---|");
-    println!("| rebuild (projection from the embedded log) | {:.0} events/s ({head} events in {rebuild_s:.2} s) |", head as f64 / rebuild_s);
-    println!("| current decision, in process, one thread | {live_rate:.0} decisions/s, p50 {:.1} µs, p99 {:.1} µs |", live_p50 as f64 / 1e3, live_p99 as f64 / 1e3);
-    println!("| as-of decision at position {} | {past_rate:.0} decisions/s, p50 {:.1} µs, p99 {:.1} µs |", head / 2, past_p50 as f64 / 1e3, past_p99 as f64 / 1e3);
-    println!("as-of ÷ current latency: p50 {:.2}, p99 {:.2}", past_p50 as f64 / live_p50 as f64, past_p99 as f64 / live_p99 as f64);
+    println!(
+        "| rebuild (projection from the embedded log) | {:.0} events/s ({head} events in {rebuild_s:.2} s) |",
+        head as f64 / rebuild_s
+    );
+    println!(
+        "| current decision, in process, one thread | {live_rate:.0} decisions/s, p50 {:.1} µs, p99 {:.1} µs |",
+        live_p50 as f64 / 1e3,
+        live_p99 as f64 / 1e3
+    );
+    println!(
+        "| as-of decision at position {} | {past_rate:.0} decisions/s, p50 {:.1} µs, p99 {:.1} µs |",
+        head / 2,
+        past_p50 as f64 / 1e3,
+        past_p99 as f64 / 1e3
+    );
+    println!(
+        "as-of ÷ current latency: p50 {:.2}, p99 {:.2}",
+        past_p50 as f64 / live_p50 as f64,
+        past_p99 as f64 / live_p99 as f64
+    );
     Ok(())
 }

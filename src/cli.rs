@@ -205,12 +205,21 @@ pub fn run() -> i32 {
         },
         Cmd::BenchLog { events, data, log } => bench_log(events, data.as_deref(), log.config()),
         Cmd::Rebuild { data, log } => rebuild(&data, log.config()),
-        Cmd::BenchDecisions { data, facilitators, agents_per_facilitator, clients, links_per_agent, decisions, seed } => {
+        Cmd::BenchDecisions {
+            data,
+            facilitators,
+            agents_per_facilitator,
+            clients,
+            links_per_agent,
+            decisions,
+            seed,
+        } => {
             if data.exists() {
                 Err(format!("{} exists; bench-decisions needs a new directory", data.display()))
             } else {
                 std::fs::create_dir_all(&data).map_err(|e| e.to_string()).and_then(|_| {
-                    let shape = crate::bench::Shape { facilitators, agents_per_facilitator, clients, links_per_agent, seed };
+                    let shape =
+                        crate::bench::Shape { facilitators, agents_per_facilitator, clients, links_per_agent, seed };
                     crate::bench::decisions(shape, decisions, &data)
                 })
             }
