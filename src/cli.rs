@@ -156,6 +156,11 @@ enum Cmd {
         #[arg(long, conflicts_with_all = ["data", "kafka"])]
         bundle: Option<PathBuf>,
     },
+    /// List the records that could not be applied (quarantined), with their reasons.
+    Quarantine {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Append a seal: the hash chain over every record so far.
     Seal {
         #[arg(long)]
@@ -229,6 +234,7 @@ pub fn run() -> i32 {
             None => verify(&data.expect("clap requires --data or --bundle"), log.config()),
         },
         Cmd::Seal { data } => seal(&data),
+        Cmd::Quarantine { data } => list_quarantine(&data),
     };
     match result {
         Ok(()) => 0,
@@ -537,6 +543,7 @@ fn verify(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
     bar.finish_and_clear();
     println!("records replayed: {}", report.records);
     println!("seals checked:    {}", report.seals_checked);
+    println!("quarantined:      {}", report.quarantined);
     println!("live digest:      {}", report.live_digest.as_deref().unwrap_or("-"));
     println!("rebuilt digest:   {}", report.rebuilt_digest);
     if report.findings.is_empty() {
@@ -593,6 +600,18 @@ fn export_until(data: &Path, kafka: Option<KafkaConfig>, until: &str, bundle: Op
             }
             out.flush().map_err(|e| e.to_string())?;
         }
+    }
+    Ok(())
+}
+
+fn list_quarantine(data: &Path) -> Result<(), String> {
+    use crate::domain::model::ReadModel;
+    let store = crate::store::Store::open(&DataDir(data.to_owned()).read_model()).map_err(|e| e.to_string())?;
+    let records = store.quarantined();
+    println!("{} quarantined record(s)", records.len());
+    for q in records {
+        println!("position {}: {} bytes, sha256 {}: {}", q.index + 1, q.bytes, q.sha256, q.reason);
+        println!("    {}", q.preview);
     }
     Ok(())
 }

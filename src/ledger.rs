@@ -122,6 +122,8 @@ pub struct Status {
     pub projected_position: u64,
     /// SHA-256 of the read model; equal digests at equal positions mean equal models.
     pub read_model_digest: String,
+    /// Records on the log that are no event this build can apply (`GET /v1/ledger/quarantine`).
+    pub quarantined_records: usize,
     pub log: String,
 }
 
@@ -306,6 +308,7 @@ impl Ledger {
             head_position: self.log.head()?,
             projected_position: self.store.position(),
             read_model_digest: self.store.digest(),
+            quarantined_records: self.store.quarantined().len(),
             log: self.log_description.clone(),
         })
     }

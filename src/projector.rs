@@ -1,12 +1,15 @@
 //! The projector: reads the log from the position the read model has reached, applies
 //! each event with the domain's `apply`, and commits state and position together.
 //!
+//! A record that does not decode is quarantined (kept with its reason in the read
+//! model) and projection goes on; it is never skipped silently.
+//!
 //! It owns no state of its own: the position lives in the read model, so live
 //! projection, restart and rebuild are the same loop.
 
-use crate::domain::apply_record;
-use crate::domain::events::{DecodeError, Event};
+use crate::domain::events::Event;
 use crate::domain::model::{Overlay, ReadModel};
+use crate::domain::{apply_record, quarantine};
 use crate::log::{EventLog, LogError};
 use crate::store::{Store, StoreError};
 
@@ -17,11 +20,6 @@ pub const PROJECT_BATCH_EVENTS_MAX: usize = 1000;
 pub enum ProjectError {
     Log(LogError),
     Store(StoreError),
-    /// A record on the log does not decode; projection stops before it.
-    Undecodable {
-        index: u64,
-        error: DecodeError,
-    },
 }
 
 impl std::fmt::Display for ProjectError {
@@ -29,9 +27,6 @@ impl std::fmt::Display for ProjectError {
         match self {
             ProjectError::Log(e) => write!(f, "{e}"),
             ProjectError::Store(e) => write!(f, "{e}"),
-            ProjectError::Undecodable { index, error } => {
-                write!(f, "record {index} cannot be projected: {error}")
-            }
         }
     }
 }
@@ -73,16 +68,17 @@ pub fn catch_up_observed(
         }
         let mut overlay = Overlay::new(store);
         for record in &records {
-            let event = match Event::decode(&record.bytes) {
-                Ok(event) => event,
-                Err(error) => {
-                    // Keep what this batch did before the bad record, then stop at it.
-                    store.commit(overlay.into_writes())?;
-                    return Err(ProjectError::Undecodable { index: record.index, error });
+            match Event::decode(&record.bytes) {
+                // A void event is an outcome, not an error: it is recorded and projection goes on.
+                Ok(event) => {
+                    let _ = apply_record(&mut overlay, record.index, &record.bytes, &event);
                 }
-            };
-            // A void event is an outcome, not an error: it is recorded and projection goes on.
-            let _ = apply_record(&mut overlay, record.index, &record.bytes, &event);
+                // So is a record that is no event: quarantined, visible, and passed.
+                Err(error) => {
+                    tracing::warn!(index = record.index, "quarantined a record that does not decode: {error}");
+                    quarantine(&mut overlay, record.index, &record.bytes, &error.to_string());
+                }
+            }
         }
         store.commit(overlay.into_writes())?;
         debug_assert_eq!(store.position(), from + records.len() as u64);

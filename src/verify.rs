@@ -23,7 +23,7 @@ pub enum Finding {
     ChainBreak { index: u64, what: &'static str, detail: String },
     /// A seal whose hash the records before it no longer match.
     SealBroken { index: u64, reason: String },
-    /// The record at `index` does not decode.
+    /// The record at `index` does not decode, but the live model applied it.
     Undecodable { index: u64, error: String },
     /// The log ends before the live read model's position.
     Truncated { log_head: u64, live_position: u64 },
@@ -51,6 +51,8 @@ pub struct Report {
     pub live_digest: Option<String>,
     pub rebuilt_digest: String,
     pub seals_checked: usize,
+    /// Records neither model could apply (listed by `ledger quarantine`).
+    pub quarantined: usize,
     pub findings: Vec<Finding>,
 }
 
@@ -81,6 +83,7 @@ fn kind_name(key: &[u8]) -> &'static str {
         Some(b'T') => "time-index",
         Some(b'X') => "audit-index",
         Some(b'Z') => "hash-chain",
+        Some(b'!') => "quarantine",
         _ => "unknown",
     }
 }
@@ -99,12 +102,12 @@ fn event_id(bytes: &[u8]) -> Option<uuid::Uuid> {
 pub fn verify(log: &dyn EventLog, live: Option<&Store>, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, String> {
     let rebuilt = Store::temporary().map_err(|e| e.to_string())?;
     let mut findings = Vec::new();
-    match rebuild_into(log, &rebuilt, progress) {
-        Ok(_) => {}
-        Err(ProjectError::Undecodable { index, error }) => {
-            findings.push(Finding::Undecodable { index, error: error.to_string() })
+    rebuild_into(log, &rebuilt, progress).map_err(|e| e.to_string())?;
+    // Records the live model applied but the log now holds undecodable: damage.
+    for q in rebuilt.quarantined() {
+        if live.is_some_and(|l| l.outcome(q.index).is_some()) {
+            findings.push(Finding::Undecodable { index: q.index, error: q.reason });
         }
-        Err(e) => return Err(e.to_string()),
     }
     let records = rebuilt.position();
 
@@ -174,5 +177,6 @@ pub fn verify(log: &dyn EventLog, live: Option<&Store>, progress: &mut dyn FnMut
             }
         }
     }
-    Ok(Report { records, live_digest, rebuilt_digest: rebuilt.digest(), seals_checked, findings })
+    let quarantined = rebuilt.quarantined().len();
+    Ok(Report { records, live_digest, rebuilt_digest: rebuilt.digest(), seals_checked, quarantined, findings })
 }

@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/decisions", post(pdp::native_decision))
         .route("/v1/ledger/status", get(status))
         .route("/v1/ledger/seals", post(seal))
+        .route("/v1/ledger/quarantine", get(quarantine))
         // Audit.
         .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
         .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
@@ -270,4 +271,14 @@ fn ui(body: &'static str, content_type: &'static str) -> Response {
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
+}
+
+/// The records this replica could not apply, with their positions and reasons.
+async fn quarantine(state: axum::extract::State<AppState>, auth: extract::Auth) -> Result<Response, ApiError> {
+    use crate::auth::Role;
+    use crate::domain::model::ReadModel;
+    auth.require(&[Role::Operator, Role::Auditor])?;
+    let model = state.ledger.model();
+    let records = model.quarantined();
+    Ok(read(serde_json::json!({"count": records.len(), "data": records}), model.position()))
 }

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::events::{Event, EventData, UserType};
 use super::model::{
-    encode, history, keys, AccessPackage, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy, ReadModel,
-    Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
+    encode, history, keys, AccessPackage, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy, Quarantined,
+    ReadModel, Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
 };
 use super::rejection::{Code, Rejection};
 
@@ -25,8 +25,33 @@ use super::rejection::{Code, Rejection};
 /// Live projection and rebuild both go through here, so the chain is part of the read
 /// model and of its digest.
 pub fn apply_record<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], event: &Event) -> Result<(), Rejection> {
-    use sha2::{Digest, Sha256};
     let verdict = apply(model, index, event);
+    extend_chain(model, index, bytes);
+    verdict
+}
+
+/// Takes in a record that does not decode as an event (corrupt, schema-invalid, or of a
+/// type or version this build does not know): it changes nothing, but it is not skipped
+/// silently either. It is kept with its position and the reason, the position advances
+/// past it, and the hash chain covers its bytes like any other record's.
+pub fn quarantine<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], reason: &str) {
+    use sha2::{Digest, Sha256};
+    assert_eq!(model.position(), index, "records are taken in log order, each exactly once");
+    const PREVIEW_CHARS_MAX: usize = 200;
+    let entry = Quarantined {
+        index,
+        reason: reason.to_owned(),
+        bytes: bytes.len() as u64,
+        sha256: super::model::hex(&Sha256::digest(bytes)),
+        preview: String::from_utf8_lossy(bytes).chars().take(PREVIEW_CHARS_MAX).collect(),
+    };
+    model.put(keys::quarantined(index), encode(&entry));
+    model.put(keys::META_POSITION.to_vec(), (index + 1).to_be_bytes().to_vec());
+    extend_chain(model, index, bytes);
+}
+
+fn extend_chain<K: KvMut>(model: &mut K, index: u64, bytes: &[u8]) {
+    use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(model.chain());
     h.update(index.to_be_bytes());
@@ -34,7 +59,6 @@ pub fn apply_record<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], event: &E
     let chain = h.finalize().to_vec();
     model.put(keys::chain(index), chain.clone());
     model.put(keys::META_CHAIN.to_vec(), chain);
-    verdict
 }
 
 /// Applies the event at `position` (0-based) and advances the model to `position + 1`.

@@ -11,6 +11,6 @@ pub mod pdp;
 pub mod rejection;
 pub mod xacml;
 
-pub use apply::{apply, apply_record};
+pub use apply::{apply, apply_record, quarantine};
 pub use decide::{decide, Authority, Command, Context};
 pub use rejection::{Code, Kind, Rejection};

@@ -277,6 +277,10 @@ pub mod keys {
         k.extend_from_slice(&index.to_be_bytes());
         k
     }
+    /// A record that did not decode, kept with its reason.
+    pub fn quarantined(index: u64) -> Vec<u8> {
+        cat(b'!', &[&index.to_be_bytes()])
+    }
     pub fn outcome(position: u64) -> Vec<u8> {
         cat(b'E', &[&position.to_be_bytes()])
     }
@@ -479,6 +483,18 @@ pub struct Outcome {
     pub subject: String,
     /// What the event says changed: its CloudEvent `data`.
     pub data: serde_json::Value,
+}
+
+/// A record on the log that is not an event this build can apply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Quarantined {
+    pub index: u64,
+    pub reason: String,
+    pub bytes: u64,
+    pub sha256: String,
+    /// The start of the record, for people (lossy UTF-8).
+    pub preview: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -702,6 +718,10 @@ pub trait ReadModel: Kv {
     }
     fn outcome(&self, position: u64) -> Option<Outcome> {
         self.record(&keys::outcome(position))
+    }
+    /// Every quarantined record, in log order.
+    fn quarantined(&self) -> Vec<Quarantined> {
+        self.scan_prefix(b"!").into_iter().map(|(_, v)| decode(v)).collect()
     }
     fn party(&self, org: &OrgNo) -> Option<Party> {
         self.record(&keys::party(org))
