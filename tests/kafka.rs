@@ -406,3 +406,27 @@ async fn an_embedded_ledger_moves_to_kafka_with_ids_order_and_digest() {
     let back = ledger_cli(&["export", "--kafka", &brokers, "--topic", &topic]);
     assert!(back.stdout == exported.stdout, "ids, order and bytes are preserved");
 }
+
+#[test]
+fn a_poison_record_on_the_topic_is_quarantined_and_both_replicas_go_on() {
+    use ledger::log::kafka::KafkaLog;
+    use ledger::log::{EventLog, NewRecord};
+    let (_dir, a, b) = two_replicas();
+    let topic_log = KafkaLog::open(&config(&a.status().unwrap().log["kafka:".len()..])).unwrap();
+    let poison = NewRecord {
+        key: "x".to_owned(),
+        id: "x".to_owned(),
+        kind: "x".to_owned(),
+        bytes: b"{\"not\":\"an event\"}".to_vec(),
+    };
+    topic_log.append(&[poison]).unwrap();
+    let id = request_id(&a, "after-poison");
+    let head = a.log().head().unwrap();
+    while b.project().unwrap() < head {}
+    for replica in [&a, &b] {
+        let status = replica.status().unwrap();
+        assert_eq!(status.quarantined_records, 1);
+        assert!(replica.model().request(&id).is_some(), "projection went on past the poison record");
+    }
+    assert_eq!(a.status().unwrap().read_model_digest, b.status().unwrap().read_model_digest);
+}
