@@ -80,6 +80,9 @@ enum Cmd {
         /// Longest a read with `Ledger-Min-Position` waits for this replica to catch up.
         #[arg(long, default_value_t = MIN_POSITION_WAIT_MS_DEFAULT)]
         consistency_wait_ms: u64,
+        /// `/readyz` is ready while the projection is at most this many records behind.
+        #[arg(long, default_value_t = crate::api::metrics::READY_LAG_RECORDS_DEFAULT)]
+        ready_lag_records: u64,
     },
     /// Print a token signed with the dev key.
     Token {
@@ -187,7 +190,17 @@ enum Cmd {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        Cmd::Serve { data, listen, log, keys, jwks, jwt_issuer, public_url, consistency_wait_ms } => serve(ServeArgs {
+        Cmd::Serve {
+            data,
+            listen,
+            log,
+            keys,
+            jwks,
+            jwt_issuer,
+            public_url,
+            consistency_wait_ms,
+            ready_lag_records,
+        } => serve(ServeArgs {
             data,
             listen,
             kafka: log.config(),
@@ -196,6 +209,7 @@ pub fn run() -> i32 {
             jwt_issuer,
             public_url,
             consistency_wait_ms,
+            ready_lag_records,
         }),
         Cmd::Token { data, keys, role, org, person, ttl_seconds } => {
             let keys = keys.unwrap_or_else(|| DataDir(data.expect("clap requires --data or --keys")).keys());
@@ -254,6 +268,7 @@ struct ServeArgs {
     jwt_issuer: Option<String>,
     public_url: Option<String>,
     consistency_wait_ms: u64,
+    ready_lag_records: u64,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -288,6 +303,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             clock: system_clock(),
             public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{bound}")),
             min_position_wait: Duration::from_millis(args.consistency_wait_ms),
+            ready_lag_records: args.ready_lag_records,
+            metrics: Default::default(),
         };
         let status = ledger.status().map_err(|e| e.to_string())?;
         tracing::info!(%bound, head = status.head_position, projected = status.projected_position, log = status.log, "ledger serving");

@@ -135,6 +135,8 @@ pub struct Ledger {
     projected: tokio::sync::watch::Sender<u64>,
     request_ttl: Duration,
     log_description: String,
+    appended: std::sync::atomic::AtomicU64,
+    append_failures: std::sync::atomic::AtomicU64,
 }
 
 /// Where a data directory keeps its parts.
@@ -196,6 +198,8 @@ impl Ledger {
             projected,
             request_ttl: Duration::days(REQUEST_TTL_DAYS_DEFAULT),
             log_description: log_identity,
+            appended: Default::default(),
+            append_failures: Default::default(),
         })
     }
 
@@ -257,7 +261,7 @@ impl Ledger {
             return Ok(Written { position: prepared.seen, events: prepared.events });
         }
         let records: Vec<NewRecord> = prepared.events.iter().map(record_of).collect();
-        let indexes = self.log.append(&records).map_err(WriteError::Log)?;
+        let indexes = self.append(&records)?;
         let position = indexes.last().expect("one index per record") + 1;
         self.project_until(position).map_err(|e| match e {
             WriteError::OutcomeUnknown { .. } => WriteError::OutcomeUnknown { indexes: indexes.clone() },
@@ -271,6 +275,30 @@ impl Ledger {
             }
         }
         Ok(Written { position, events: prepared.events })
+    }
+
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, WriteError> {
+        use std::sync::atomic::Ordering;
+        match self.log.append(records) {
+            Ok(indexes) => {
+                self.appended.fetch_add(indexes.len() as u64, Ordering::Relaxed);
+                Ok(indexes)
+            }
+            Err(e) => {
+                self.append_failures.fetch_add(1, Ordering::Relaxed);
+                Err(WriteError::Log(e))
+            }
+        }
+    }
+
+    /// Records this process has appended since it started.
+    pub fn appended_records(&self) -> u64 {
+        self.appended.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Appends this process could not make since it started.
+    pub fn append_failures(&self) -> u64 {
+        self.append_failures.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Projects until the read model has reached `position`, or gives up after
@@ -297,7 +325,7 @@ impl Ledger {
             outgoing.push(NewRecord { bytes: bytes.clone(), ..record_of(&event) });
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let indexes = self.log.append(&outgoing).map_err(WriteError::Log)?;
+        let indexes = self.append(&outgoing)?;
         let position = indexes.last().map(|i| i + 1).unwrap_or(self.store.position());
         self.project_until(position)?;
         Ok(position)

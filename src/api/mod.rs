@@ -9,6 +9,7 @@
 mod audit;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 mod pdp;
 mod register;
 mod systemusers;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub public_url: String,
     /// Longest a request with `Ledger-Min-Position` waits for the replica to catch up.
     pub min_position_wait: std::time::Duration,
+    /// `/readyz` answers 200 while the projection is at most this many records behind.
+    pub ready_lag_records: u64,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Default of `--consistency-wait-ms`.
@@ -107,6 +111,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ledger/status", get(status))
         .route("/v1/ledger/seals", post(seal))
         .route("/v1/ledger/quarantine", get(quarantine))
+        // Operations.
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
         // Audit.
         .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
         .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
@@ -120,6 +128,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
         .with_state(state)
 }

@@ -12,7 +12,7 @@ use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
-use crate::domain::pdp::{evaluate, PartyRef, Query};
+use crate::domain::pdp::{evaluate, PartyRef, Query, Verdict};
 use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
 use axum::http::HeaderMap;
@@ -54,6 +54,14 @@ pub async fn xacml_decision(
             Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
         })
         .collect();
+    for o in &outcomes {
+        let result = match o {
+            Outcome::Decided(d) if d.decision == Verdict::Permit => "permit",
+            Outcome::Decided(_) => "not_applicable",
+            Outcome::Indeterminate { .. } => "indeterminate",
+        };
+        state.metrics.decided("xacml", result);
+    }
     Ok(read(xacml::render(&outcomes), position))
 }
 
@@ -119,6 +127,7 @@ pub async fn native_decision(
     };
     let Snapshot { model, position, time } = state.view(at)?;
     let decision = evaluate(&model, &query);
+    state.metrics.decided("native", if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" });
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);
     if at.is_some() {

@@ -108,6 +108,8 @@ impl TestLedger {
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             public_url: "http://ledger.test".to_owned(),
             min_position_wait: std::time::Duration::from_millis(200),
+            ready_lag_records: 0,
+            metrics: Default::default(),
         };
         TestLedger { app: router(state), ledger, key, now, dir }
     }
