@@ -1,0 +1,308 @@
+//! The authorization matrix: every endpoint × every role, admitted or refused, and the
+//! organisation-scoped endpoints with a token for the wrong organisation. The requests
+//! name things that do not exist, so an admitted call answers 2xx/4xx of its own and
+//! nothing is written; a refused one answers 403 `role_not_allowed`.
+
+mod common;
+
+use axum::http::Method;
+use common::*;
+use serde_json::{json, Value};
+
+use ledger::auth::Role;
+use Role::*;
+
+const NONE_ID: &str = "0195c1e2-0000-7000-8000-0000000000aa";
+
+struct Endpoint {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    /// `None`: open to everyone, no token needed.
+    roles: Option<Vec<Role>>,
+}
+
+fn e(method: Method, path: impl Into<String>, body: Option<Value>, roles: &[Role]) -> Endpoint {
+    Endpoint { method, path: path.into(), body, roles: Some(roles.to_vec()) }
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    let system = json!({"id": "310000019_nosuch", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}});
+    let request = json!({"systemId": "310000019_nosuch", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skattegrunnlag")}]});
+    let a = AUTHN;
+    let rr = RETT_REVISJON;
+    vec![
+        e(
+            Method::POST,
+            format!("{a}/systemregister/vendor"),
+            Some(
+                json!({"id": "310000019_x y", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}}),
+            ),
+            &[Vendor],
+        ),
+        e(Method::GET, format!("{a}/systemregister/vendor/310000019_nosuch"), None, &[Vendor]),
+        e(Method::PUT, format!("{a}/systemregister/vendor/310000019_nosuch"), Some(system), &[Vendor]),
+        e(Method::DELETE, format!("{a}/systemregister/vendor/310000019_nosuch"), None, &[Vendor]),
+        e(Method::POST, format!("{a}/systemuser/request/vendor"), Some(request.clone()), &[Vendor]),
+        e(Method::POST, format!("{a}/systemuser/request/vendor/agent"), Some(request), &[Vendor]),
+        e(Method::GET, format!("{a}/systemuser/request/vendor/{NONE_ID}"), None, &[Vendor]),
+        e(Method::DELETE, format!("{a}/systemuser/request/vendor/{NONE_ID}"), None, &[Vendor]),
+        e(Method::GET, format!("{a}/systemuser/request/vendor/agent/{NONE_ID}"), None, &[Vendor]),
+        e(
+            Method::GET,
+            format!("{a}/systemuser/request/vendor/byexternalref/310000019_nosuch/{KUNDE_A}/x"),
+            None,
+            &[Vendor],
+        ),
+        e(Method::GET, format!("{a}/systemuser/vendor/bysystem/310000019_nosuch"), None, &[Vendor]),
+        e(
+            Method::GET,
+            format!(
+                "{a}/systemuser/byExternalId?clientId=c&systemProviderOrgNo={MAESTRO}&systemUserOwnerOrgNo={KUNDE_A}"
+            ),
+            None,
+            &[Vendor, Pdp],
+        ),
+        e(Method::POST, format!("{a}/systemuser/request/{rr}/{NONE_ID}/approve"), None, &[Admin]),
+        e(Method::POST, format!("{a}/systemuser/request/{rr}/{NONE_ID}/reject"), None, &[Admin]),
+        e(Method::POST, format!("{a}/systemuser/request/agent/{rr}/{NONE_ID}/approve"), None, &[Admin]),
+        e(Method::POST, format!("{a}/systemuser/request/agent/{rr}/{NONE_ID}/reject"), None, &[Admin]),
+        e(Method::GET, format!("{a}/systemuser/{rr}"), None, &[Admin, ClientAdmin, Auditor]),
+        e(Method::GET, format!("{a}/systemuser/{rr}/{NONE_ID}"), None, &[Admin, ClientAdmin, Auditor]),
+        e(Method::DELETE, format!("{a}/systemuser/{rr}/{NONE_ID}"), None, &[Admin]),
+        e(Method::DELETE, format!("{a}/systemuser/agent/{rr}/{NONE_ID}"), None, &[Admin]),
+        e(Method::GET, format!("{a}/enduser/systemuser/clients?agent={NONE_ID}"), None, &[ClientAdmin, Admin, Auditor]),
+        e(
+            Method::POST,
+            format!("{a}/enduser/systemuser/clients?agent={NONE_ID}&client={KUNDE_A}"),
+            None,
+            &[ClientAdmin],
+        ),
+        e(
+            Method::DELETE,
+            format!("{a}/enduser/systemuser/clients?agent={NONE_ID}&client={KUNDE_A}"),
+            None,
+            &[ClientAdmin],
+        ),
+        e(
+            Method::GET,
+            format!("{a}/enduser/systemuser/clients/available?agent={NONE_ID}"),
+            None,
+            &[ClientAdmin, Admin],
+        ),
+        e(Method::GET, format!("{a}/enduser/systemuser/agents?party={rr}"), None, &[ClientAdmin, Admin, Auditor]),
+        e(
+            Method::POST,
+            "/v1/parties",
+            Some(json!({"orgNo": "310000018", "partyId": 1, "partyUuid": NONE_ID, "name": "x"})),
+            &[Register],
+        ),
+        e(
+            Method::POST,
+            "/v1/access-packages",
+            Some(json!({"urn": "bad", "assignable": true, "delegable": true})),
+            &[Register],
+        ),
+        e(Method::PUT, "/v1/resources/nosuch/policy", Some(json!({"rules": []})), &[ServiceOwner]),
+        e(Method::GET, "/v1/resources/nosuch/policy", None, &[ServiceOwner, Vendor, Auditor, Pdp]),
+        e(
+            Method::POST,
+            "/v1/client-relationships",
+            Some(json!({"client": "310000018", "facilitator": rr, "role": "REVI"})),
+            &[Register, Admin],
+        ),
+        e(
+            Method::DELETE,
+            format!("/v1/client-relationships?client=310000018&facilitator={rr}"),
+            None,
+            &[Register, Admin],
+        ),
+        e(
+            Method::GET,
+            format!("/v1/client-relationships?facilitator={rr}"),
+            None,
+            &[Register, Admin, ClientAdmin, Auditor],
+        ),
+        e(Method::POST, "/authorization/api/v1/decision", Some(json!({"Request": {}})), &[Pdp]),
+        e(
+            Method::POST,
+            "/v1/decisions",
+            Some(json!({"systemUser": NONE_ID, "action": "write", "resource": "r", "party": KUNDE_A})),
+            &[Pdp, Auditor],
+        ),
+        e(Method::GET, "/v1/ledger/status", None, &[Operator, Auditor]),
+        e(Method::POST, "/v1/ledger/seals", None, &[Operator]),
+        e(Method::GET, "/v1/ledger/quarantine", None, &[Operator, Auditor]),
+        e(Method::GET, format!("/v1/audit/system-users/{NONE_ID}/history"), None, &[Auditor]),
+        e(Method::GET, format!("/v1/audit/clients/{KUNDE_A}/history"), None, &[Auditor]),
+        e(Method::GET, "/v1/audit/actors/someone/history", None, &[Auditor]),
+        e(Method::GET, format!("/v1/audit/access?party={KUNDE_A}&resource=r&action=write"), None, &[Auditor]),
+        Endpoint { method: Method::GET, path: "/healthz".into(), body: None, roles: None },
+        Endpoint { method: Method::GET, path: "/readyz".into(), body: None, roles: None },
+        Endpoint { method: Method::GET, path: "/metrics".into(), body: None, roles: None },
+        Endpoint { method: Method::GET, path: "/audit/".into(), body: None, roles: None },
+    ]
+}
+
+/// The organisation each role's token acts for in the matrix.
+fn own_org(role: Role) -> Option<&'static str> {
+    match role {
+        Vendor => Some(MAESTRO),
+        Admin | ClientAdmin => Some(RETT_REVISJON),
+        ServiceOwner => Some(SKATTEETATEN),
+        Register | Operator | Auditor | Pdp => None,
+    }
+}
+
+#[tokio::test]
+async fn every_endpoint_admits_exactly_its_roles() {
+    let t = TestLedger::new();
+    let tokens: Vec<(Role, String)> = Role::ALL.iter().map(|r| (*r, t.token(*r, own_org(*r)))).collect();
+    let mut cases = 0;
+    for ep in endpoints() {
+        let body = ep.body.as_ref().map(|b| b.to_string());
+        match &ep.roles {
+            None => {
+                let reply = t.call_raw(ep.method.clone(), &ep.path, None, body.as_deref(), "application/json").await;
+                assert!(reply.status.is_success(), "{} {} is open: {}", ep.method, ep.path, reply.status);
+                cases += 1;
+            }
+            Some(admitted) => {
+                let before = (t.position(), t.digest());
+                for (role, token) in &tokens {
+                    let reply =
+                        t.call_raw(ep.method.clone(), &ep.path, Some(token), body.as_deref(), "application/json").await;
+                    let refused = reply.status.as_u16() == 403 && reply.body["code"] == "role_not_allowed";
+                    if admitted.contains(role) {
+                        assert!(
+                            !refused && reply.status.as_u16() != 401,
+                            "{} {} must admit {}: {} {}",
+                            ep.method,
+                            ep.path,
+                            role.as_str(),
+                            reply.status,
+                            reply.body
+                        );
+                    } else {
+                        assert!(
+                            refused,
+                            "{} {} must refuse {}: {} {}",
+                            ep.method,
+                            ep.path,
+                            role.as_str(),
+                            reply.status,
+                            reply.body
+                        );
+                    }
+                    cases += 1;
+                }
+                let no_token = t.call_raw(ep.method.clone(), &ep.path, None, body.as_deref(), "application/json").await;
+                assert_eq!(no_token.status.as_u16(), 401, "{} {} without a token", ep.method, ep.path);
+                cases += 1;
+                if ep.path != "/v1/ledger/seals" {
+                    assert_eq!(
+                        (t.position(), t.digest()),
+                        before,
+                        "{} {}: the matrix must not write",
+                        ep.method,
+                        ep.path
+                    );
+                }
+            }
+        }
+    }
+    eprintln!("authorization matrix: {cases} cases");
+    assert!(cases >= 40 * 9);
+}
+
+#[tokio::test]
+async fn organisation_scoped_endpoints_refuse_another_organisations_token() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let pending = t.request_agent("310000019_maestro", RETT_REVISJON, Some("p"), &["revisormedarbeider"]).await;
+    let pending = pending.assert_ok()["id"].as_str().unwrap().to_owned();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, Some("a"), &["revisormedarbeider"]).await;
+    let a = AUTHN;
+    let other_vendor = t.vendor(SYSTEMHUSET);
+    let other_admin = t.admin(KUNDE_B);
+    let other_client_admin = t.client_admin(KUNDE_B);
+    let cases: Vec<(Method, String, &String, Option<Value>, &str)> = vec![
+        (Method::GET, format!("{a}/systemregister/vendor/310000019_maestro"), &other_vendor, None, "not_system_vendor"),
+        (
+            Method::DELETE,
+            format!("{a}/systemregister/vendor/310000019_maestro"),
+            &other_vendor,
+            None,
+            "not_system_vendor",
+        ),
+        (
+            Method::GET,
+            format!("{a}/systemuser/request/vendor/agent/{pending}"),
+            &other_vendor,
+            None,
+            "not_system_vendor",
+        ),
+        (Method::DELETE, format!("{a}/systemuser/request/vendor/{pending}"), &other_vendor, None, "not_system_vendor"),
+        (
+            Method::GET,
+            format!("{a}/systemuser/vendor/bysystem/310000019_maestro"),
+            &other_vendor,
+            None,
+            "not_system_vendor",
+        ),
+        (
+            Method::POST,
+            format!("{a}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"),
+            &other_admin,
+            None,
+            "not_request_party",
+        ),
+        (
+            Method::POST,
+            format!("{a}/systemuser/request/agent/{RETT_REVISJON}/{pending}/reject"),
+            &other_admin,
+            None,
+            "not_request_party",
+        ),
+        (Method::GET, format!("{a}/systemuser/{RETT_REVISJON}"), &other_admin, None, "not_owner"),
+        (Method::GET, format!("{a}/systemuser/{RETT_REVISJON}/{agent}"), &other_admin, None, "not_owner"),
+        (Method::DELETE, format!("{a}/systemuser/agent/{RETT_REVISJON}/{agent}"), &other_admin, None, "not_owner"),
+        (Method::GET, format!("{a}/enduser/systemuser/clients?agent={agent}"), &other_client_admin, None, "not_owner"),
+        (
+            Method::POST,
+            format!("{a}/enduser/systemuser/clients?agent={agent}&client={KUNDE_A}"),
+            &other_client_admin,
+            None,
+            "not_owner",
+        ),
+        (
+            Method::GET,
+            format!("{a}/enduser/systemuser/clients/available?agent={agent}"),
+            &other_client_admin,
+            None,
+            "not_owner",
+        ),
+        (
+            Method::GET,
+            format!("{a}/enduser/systemuser/agents?party={RETT_REVISJON}"),
+            &other_client_admin,
+            None,
+            "not_owner",
+        ),
+        (Method::GET, format!("/v1/client-relationships?facilitator={RETT_REVISJON}"), &other_admin, None, "not_owner"),
+        (
+            Method::POST,
+            "/v1/client-relationships".to_owned(),
+            &other_admin,
+            Some(json!({"client": KUNDE_A, "facilitator": RETT_REVISJON, "accessPackages": [pkg("skattegrunnlag")]})),
+            "not_entitled",
+        ),
+    ];
+    let before = (t.position(), t.digest());
+    for (method, path, token, body, code) in &cases {
+        let reply = t.call(method.clone(), path, Some(token), body.clone()).await;
+        reply.assert_problem(403, code);
+    }
+    assert_eq!((t.position(), t.digest()), before, "refusals write nothing");
+}
