@@ -420,3 +420,23 @@ fn the_read_model_as_of_every_position_equals_a_refold_of_that_prefix() {
         }
     }
 }
+
+#[test]
+fn an_approval_voided_by_a_racing_withdrawal_creates_no_system_user() {
+    let mut w = World::new();
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(Some("race")));
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
+    let id = r.request_id;
+    let approve = w
+        .when(
+            facilitator(),
+            Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
+        )
+        .unwrap();
+    let withdraw = w.when(Authority::Organisation(org(VENDOR)), Command::WithdrawRequest { request_id: id }).unwrap();
+    assert_eq!(w.append(withdraw), vec![None]);
+    // The approval is void; the system user event after it must be void too, although
+    // the withdrawal moved the aggregate's version to exactly what it expected.
+    assert_eq!(w.append(approve), vec![Some(Code::VersionConflict), Some(Code::VersionConflict)]);
+    assert!(w.model.system_user(&id).is_none());
+}

@@ -187,6 +187,11 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
         }
         RequestWithdrawn(d) => new_request(model, &d.request_id).map(|_| ()),
         SystemUserCreated(u) => {
+            // The approval this follows must have taken effect: a version check alone is
+            // not enough, since another event may have moved the version just as far.
+            if !model.request(&u.system_user_id).is_some_and(|r| r.status == RequestStatus::Accepted) {
+                return void(Code::VersionConflict, "the request was not approved; the approval did not take effect");
+            }
             live_system(model, &u.system_id)?;
             if model.system_user(&u.system_user_id).is_some() {
                 return void(Code::SystemUserExists, format!("system user {} exists", u.system_user_id));
@@ -223,10 +228,20 @@ fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result
             }
             Ok(())
         }
-        ClientUnlinked(l) => match model.link(&l.system_user_id, &l.client_org_no) {
-            Some(_) => Ok(()),
-            None => void(Code::ClientNotLinked, "the client is not linked"),
-        },
+        ClientUnlinked(l) => {
+            // A cascade stands only if its cause took effect.
+            if let Some(cause) = l.cause_event_id {
+                let applied =
+                    model.event_index(&cause).and_then(|i| model.outcome(i)).is_some_and(|o| o.void.is_none());
+                if !applied {
+                    return void(Code::VersionConflict, format!("its cause, event {cause}, did not take effect"));
+                }
+            }
+            match model.link(&l.system_user_id, &l.client_org_no) {
+                Some(_) => Ok(()),
+                None => void(Code::ClientNotLinked, "the client is not linked"),
+            }
+        }
         LedgerSealed(seal) => {
             let index = model.position();
             if seal.position != index {

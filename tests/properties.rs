@@ -1,0 +1,326 @@
+//! Property tests of the sans-IO core: for random sequences of commands — some decided
+//! against stale state, as racing replicas would — `decide` and `apply` never panic and
+//! the invariants of DESIGN §5 hold after every step.
+
+use chrono::{Duration, TimeZone, Utc};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use ledger::domain::decide::NewRequest;
+use ledger::domain::events::*;
+use ledger::domain::ids::*;
+use ledger::domain::model::{MemKv, ReadModel, RequestStatus};
+use ledger::domain::pdp::{evaluate, PartyRef, Query, Verdict};
+use ledger::domain::{apply, decide, Authority, Command, Context};
+
+const ORGS: [&str; 4] = ["310000019", "310000027", "310000035", "310000043"];
+const PACKAGES: [&str; 2] = ["revisormedarbeider", "skattegrunnlag"];
+
+fn org(i: usize) -> OrgNo {
+    OrgNo::parse(ORGS[i % ORGS.len()]).unwrap()
+}
+fn urn(i: usize) -> PackageUrn {
+    PackageUrn::parse(&format!("urn:altinn:accesspackage:{}", PACKAGES[i % PACKAGES.len()])).unwrap()
+}
+fn system() -> SystemId {
+    SystemId::parse("310000019_prop").unwrap()
+}
+
+/// A command in a small universe, and who gives it.
+#[derive(Clone, Debug)]
+enum Step {
+    Request { party: usize, external_ref: u8, package: usize, agent: bool },
+    Approve { pick: usize, as_org: usize },
+    Reject { pick: usize, as_org: usize },
+    Withdraw { pick: usize },
+    Delete { pick: usize, as_org: usize },
+    Grant { client: usize, facilitator: usize, role: bool, package: usize },
+    Revoke { client: usize, facilitator: usize, whole: bool },
+    Link { pick: usize, client: usize, as_org: usize },
+    Unlink { pick: usize, client: usize, as_org: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (0..4usize, 0..3u8, 0..2usize, any::<bool>()).prop_map(|(party, external_ref, package, agent)| Step::Request {
+            party,
+            external_ref,
+            package,
+            agent
+        }),
+        (0..8usize, 0..4usize).prop_map(|(pick, as_org)| Step::Approve { pick, as_org }),
+        (0..8usize, 0..4usize).prop_map(|(pick, as_org)| Step::Reject { pick, as_org }),
+        (0..8usize).prop_map(|pick| Step::Withdraw { pick }),
+        (0..8usize, 0..4usize).prop_map(|(pick, as_org)| Step::Delete { pick, as_org }),
+        (0..4usize, 0..4usize, any::<bool>(), 0..2usize).prop_map(|(client, facilitator, role, package)| Step::Grant {
+            client,
+            facilitator,
+            role,
+            package
+        }),
+        (0..4usize, 0..4usize, any::<bool>()).prop_map(|(client, facilitator, whole)| Step::Revoke {
+            client,
+            facilitator,
+            whole
+        }),
+        (0..8usize, 0..4usize, 0..4usize).prop_map(|(pick, client, as_org)| Step::Link { pick, client, as_org }),
+        (0..8usize, 0..4usize, 0..4usize).prop_map(|(pick, client, as_org)| Step::Unlink { pick, client, as_org }),
+    ]
+}
+
+struct World {
+    model: MemKv,
+    applied: u64,
+    ids: Vec<Uuid>,
+    counter: u128,
+}
+
+impl World {
+    fn new() -> World {
+        let mut w = World { model: MemKv::default(), applied: 0, ids: Vec::new(), counter: 0 };
+        for i in 0..ORGS.len() {
+            let p = PartyRegistered {
+                org_no: org(i),
+                party_id: 1 + i as i64,
+                party_uuid: Uuid::from_u128(100 + i as u128),
+                name: format!("org {i}"),
+            };
+            w.run(Authority::Register, Command::RegisterParty(p));
+        }
+        for i in 0..PACKAGES.len() {
+            w.run(
+                Authority::Register,
+                Command::DefineAccessPackage(AccessPackageDefined { urn: urn(i), assignable: i == 1, delegable: true }),
+            );
+        }
+        w.run(
+            Authority::Organisation(org(3)),
+            Command::PublishPolicy(ResourcePolicyPublished {
+                resource_id: ResourceId::parse("r").unwrap(),
+                rules: (0..PACKAGES.len())
+                    .map(|i| PolicyRule {
+                        access_package: Some(urn(i)),
+                        right: false,
+                        actions: vec![Action::parse("write").unwrap()],
+                    })
+                    .collect(),
+                minimum_authentication_level: None,
+            }),
+        );
+        w.run(
+            Authority::Organisation(org(0)),
+            Command::RegisterSystem(SystemDefinition {
+                system_id: system(),
+                vendor_org_no: org(0),
+                name: [("nb".to_owned(), "p".to_owned())].into(),
+                description: Default::default(),
+                rights: vec![],
+                access_packages: vec![urn(0), urn(1)],
+                client_ids: vec![],
+                allowed_redirect_urls: vec![],
+                is_visible: true,
+            }),
+        );
+        w
+    }
+
+    fn decide(&mut self, authority: Authority, command: &Command) -> Vec<Event> {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(self.applied as i64);
+        let mut counter = self.counter;
+        let mut new_id = || {
+            counter += 1;
+            Uuid::from_u128(counter << 8)
+        };
+        let mut ctx = Context {
+            actor: Actor { kind: ActorKind::Person, id: "p".to_owned() },
+            authority,
+            now,
+            correlation_id: None,
+            request_ttl: Duration::days(180),
+            new_id: &mut new_id,
+        };
+        let events = decide(command, &self.model, &mut ctx).unwrap_or_default();
+        self.counter = counter;
+        events
+    }
+
+    fn append(&mut self, events: Vec<Event>) {
+        for e in events {
+            if let EventData::RequestCreated(r) = &e.data {
+                self.ids.push(r.request_id);
+            }
+            let _ = apply(&mut self.model, self.applied, &e);
+            self.applied += 1;
+        }
+    }
+
+    fn run(&mut self, authority: Authority, command: Command) {
+        let events = self.decide(authority, &command);
+        self.append(events);
+    }
+
+    fn command(&self, s: &Step) -> (Authority, Command) {
+        let pick = |i: usize| self.ids.get(i % self.ids.len().max(1)).copied().unwrap_or(Uuid::nil());
+        let user_type = |id: Uuid| self.model.request(&id).map(|r| r.user_type).unwrap_or(UserType::Agent);
+        match *s {
+            Step::Request { party, external_ref, package, agent } => (
+                Authority::Organisation(org(0)),
+                Command::CreateRequest(NewRequest {
+                    user_type: if agent { UserType::Agent } else { UserType::Standard },
+                    system_id: system(),
+                    party_org_no: org(party),
+                    external_ref: Some(format!("ref{external_ref}")),
+                    rights: vec![],
+                    access_packages: vec![urn(package)],
+                    redirect_url: None,
+                    integration_title: None,
+                }),
+            ),
+            Step::Approve { pick: p, as_org } => {
+                let id = pick(p);
+                (
+                    Authority::Organisation(org(as_org)),
+                    Command::ApproveRequest { request_id: id, party: org(as_org), user_type: user_type(id) },
+                )
+            }
+            Step::Reject { pick: p, as_org } => {
+                let id = pick(p);
+                (
+                    Authority::Organisation(org(as_org)),
+                    Command::RejectRequest { request_id: id, party: org(as_org), user_type: user_type(id) },
+                )
+            }
+            Step::Withdraw { pick: p } => {
+                (Authority::Organisation(org(0)), Command::WithdrawRequest { request_id: pick(p) })
+            }
+            Step::Delete { pick: p, as_org } => {
+                let id = pick(p);
+                (
+                    Authority::Organisation(org(as_org)),
+                    Command::DeleteSystemUser { system_user_id: id, party: org(as_org), user_type: user_type(id) },
+                )
+            }
+            Step::Grant { client, facilitator, role, package } => (
+                if role { Authority::Register } else { Authority::Organisation(org(client)) },
+                Command::GrantRelationship(ClientRelationshipGranted {
+                    client_org_no: org(client),
+                    facilitator_org_no: org(facilitator),
+                    role: role.then_some(RegisterRole::Revi),
+                    access_packages: if role { vec![] } else { vec![urn(package)] },
+                }),
+            ),
+            Step::Revoke { client, facilitator, whole } => (
+                Authority::Register,
+                Command::RevokeRelationship(ClientRelationshipRevoked {
+                    client_org_no: org(client),
+                    facilitator_org_no: org(facilitator),
+                    role: (!whole).then_some(RegisterRole::Revi),
+                    access_package: None,
+                }),
+            ),
+            Step::Link { pick: p, client, as_org } => {
+                (Authority::Organisation(org(as_org)), Command::LinkClient { agent: pick(p), client: org(client) })
+            }
+            Step::Unlink { pick: p, client, as_org } => {
+                (Authority::Organisation(org(as_org)), Command::UnlinkClient { agent: pick(p), client: org(client) })
+            }
+        }
+    }
+
+    /// DESIGN §5, as it must hold after every step.
+    fn check_invariants(&self) -> Result<(), TestCaseError> {
+        let m = &self.model;
+        prop_assert_eq!(m.position(), self.applied, "every event applied exactly once");
+        for i in 0..self.applied {
+            prop_assert!(m.outcome(i).is_some(), "every position has an outcome");
+        }
+        let mut live_keys = std::collections::HashSet::new();
+        for id in &self.ids {
+            if let Some(u) = m.system_user(id) {
+                prop_assert!(
+                    m.request(id).is_some_and(|r| r.status == RequestStatus::Accepted),
+                    "a system user comes from an approved request with its id"
+                );
+                if u.deleted.is_none() {
+                    prop_assert!(
+                        live_keys.insert((u.system_id.clone(), u.owner_org_no.clone(), u.external_ref.clone())),
+                        "one live system user per (system, owner, external ref)"
+                    );
+                    let sys = m.system(&u.system_id).unwrap();
+                    for p in &u.access_packages {
+                        prop_assert!(
+                            sys.definition.access_packages.contains(p),
+                            "packages are a subset of the system's"
+                        );
+                    }
+                }
+                for link in m.links_of(id) {
+                    prop_assert!(u.deleted.is_none(), "a deleted system user keeps no client");
+                    prop_assert_eq!(u.user_type, UserType::Agent, "only agents have clients");
+                    prop_assert_eq!(&link.facilitator_org_no, &u.owner_org_no);
+                }
+                for client in 0..ORGS.len() {
+                    let q = Query {
+                        system_user: *id,
+                        action: Action::parse("write").unwrap(),
+                        resource: ResourceId::parse("r").unwrap(),
+                        party: PartyRef::OrgNo(org(client)),
+                    };
+                    let d = evaluate(m, &q);
+                    if d.decision == Verdict::Permit {
+                        prop_assert!(u.deleted.is_none(), "no permit for a deleted system user");
+                        if u.user_type == UserType::Agent {
+                            let rel = m.relationship(&org(client), &u.owner_org_no);
+                            prop_assert!(
+                                m.link(id, &org(client)).is_some(),
+                                "an agent permits only for linked clients"
+                            );
+                            prop_assert!(
+                                rel.is_some_and(|r| u.access_packages.iter().any(|p| r.carrying(p).is_some())),
+                                "…whose relationship still carries a package"
+                            );
+                        } else {
+                            prop_assert_eq!(
+                                &org(client),
+                                &u.owner_org_no,
+                                "a standard user permits only for its owner"
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(r) = m.request(id) {
+                let pending = m.pending_request(&r.system_id, &r.party_org_no, &r.external_ref);
+                if r.status == RequestStatus::New {
+                    prop_assert_eq!(pending.map(|p| p.id), Some(r.id), "a New request is the pending one for its key");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 2000, ..ProptestConfig::default() })]
+
+    /// Each step is decided either against the current state or, like a racing replica,
+    /// against the state of a few steps ago and applied now.
+    #[test]
+    fn random_command_sequences_keep_the_invariants(steps in proptest::collection::vec((step(), any::<bool>()), 1..60)) {
+        let mut w = World::new();
+        let mut stale: Vec<Event> = Vec::new();
+        for (s, racing) in steps {
+            let (authority, command) = w.command(&s);
+            let events = w.decide(authority, &command);
+            if racing {
+                // Decided now, appended after the next step: a concurrent writer.
+                let later = std::mem::replace(&mut stale, events);
+                w.append(later);
+            } else {
+                w.append(events);
+                w.append(std::mem::take(&mut stale));
+            }
+            w.check_invariants()?;
+        }
+    }
+}
