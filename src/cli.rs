@@ -305,6 +305,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             min_position_wait: Duration::from_millis(args.consistency_wait_ms),
             ready_lag_records: args.ready_lag_records,
             metrics: Default::default(),
+            write_slots: AppState::write_slots(),
         };
         let status = ledger.status().map_err(|e| e.to_string())?;
         tracing::info!(%bound, head = status.head_position, projected = status.projected_position, log = status.log, "ledger serving");

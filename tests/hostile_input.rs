@@ -215,7 +215,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             None,
             None,
         ),
-        t(Method::GET, format!("/v1/client-relationships?facilitator={{O}}"), Role::Register, None, None),
+        t(Method::GET, "/v1/client-relationships?facilitator={O}", Role::Register, None, None),
         t(Method::GET, "/v1/resources/{R}/policy", Role::Pdp, None, None),
         t(Method::GET, "/v1/audit/system-users/{U}/history", Role::Auditor, None, None),
         t(Method::GET, "/v1/audit/clients/{O}/history", Role::Auditor, None, None),

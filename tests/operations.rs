@@ -57,3 +57,19 @@ async fn health_readiness_and_metrics_tell_an_operator_what_is_going_on() {
         .unwrap();
     assert!(appended >= 8, "the writes of this test: {appended}");
 }
+
+#[tokio::test]
+async fn writes_beyond_the_waiting_limit_are_shed_with_503_and_reads_go_on() {
+    let t = TestLedger::new();
+    // Every write slot taken, as by WRITES_WAITING_MAX writers queued for the lock.
+    let held = t.write_slots.clone().acquire_many_owned(ledger::api::WRITES_WAITING_MAX as u32).await.unwrap();
+    let before = t.position();
+    let shed = t.grant_role_reply(KUNDE_A, RETT_REVISJON, "REVI").await;
+    shed.assert_problem(503, "overloaded");
+    assert_eq!(t.position(), before, "a shed write writes nothing");
+    let status = t.call(Method::GET, "/v1/ledger/status", Some(&t.operator()), None).await;
+    status.assert_ok();
+    drop(held);
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    assert_eq!(t.position(), before + 1);
+}

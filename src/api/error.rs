@@ -30,6 +30,8 @@ pub enum ApiError {
     Unavailable(String),
     /// The write is durable but this replica cannot yet say whether it took effect.
     OutcomeUnknown(String),
+    /// Too much is in flight; the request was shed rather than queued.
+    Overloaded,
     /// The replica has not reached the `Ledger-Min-Position` the caller asked for.
     NotYetConsistent {
         wanted: u64,
@@ -75,6 +77,11 @@ impl ApiError {
             }
             Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", why.clone()),
             OutcomeUnknown(why) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", why.clone()),
+            Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the ledger is at its limit of requests in flight; retry after a moment".to_owned(),
+            ),
             NotYetConsistent { wanted, reached } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "not_yet_consistent",

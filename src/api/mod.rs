@@ -47,6 +47,21 @@ pub struct AppState {
     /// `/readyz` answers 200 while the projection is at most this many records behind.
     pub ready_lag_records: u64,
     pub metrics: Arc<metrics::Metrics>,
+    /// Slots for writes waiting for or holding the write lock ([`WRITES_WAITING_MAX`]).
+    pub write_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Most writes that may wait for the ledger's write lock; more are refused with 503
+/// rather than queued without bound.
+pub const WRITES_WAITING_MAX: usize = 256;
+/// Most requests in flight at once; more are shed with 503 at once.
+pub const REQUESTS_IN_FLIGHT_MAX: usize = 2048;
+
+impl AppState {
+    /// Write slots for [`WRITES_WAITING_MAX`] waiting writes.
+    pub fn write_slots() -> Arc<tokio::sync::Semaphore> {
+        Arc::new(tokio::sync::Semaphore::new(WRITES_WAITING_MAX))
+    }
 }
 
 /// Default of `--consistency-wait-ms`.
@@ -130,6 +145,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
+                .load_shed()
+                .concurrency_limit(REQUESTS_IN_FLIGHT_MAX),
+        )
         .with_state(state)
 }
 
@@ -179,12 +200,16 @@ impl AppState {
             .authority()
             .ok_or_else(|| ApiError::WrongRole(format!("the role '{}' gives no commands", principal.role.as_str())))?;
         let caller = Caller { actor: principal.actor(), authority, correlation_id };
+        let slot = self.write_slots.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)?;
         let ledger = self.ledger.clone();
         let now = (self.clock)();
-        tokio::task::spawn_blocking(move || ledger.execute(&command, &caller, now))
-            .await
-            .map_err(|e| ApiError::Internal(format!("write task failed: {e}")))?
-            .map_err(ApiError::from)
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            ledger.execute(&command, &caller, now)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("write task failed: {e}")))?
+        .map_err(ApiError::from)
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -69,6 +69,7 @@ impl Reply {
 
 pub struct TestLedger {
     pub app: Router,
+    pub write_slots: std::sync::Arc<tokio::sync::Semaphore>,
     pub ledger: Arc<Ledger>,
     pub key: DevKey,
     pub now: Arc<Mutex<DateTime<Utc>>>,
@@ -102,6 +103,7 @@ impl TestLedger {
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
         let ledger = Arc::new(ledger);
+        let write_slots = AppState::write_slots();
         let state = AppState {
             ledger: ledger.clone(),
             verifier: Arc::new(key.verifier()),
@@ -110,8 +112,9 @@ impl TestLedger {
             min_position_wait: std::time::Duration::from_millis(200),
             ready_lag_records: 0,
             metrics: Default::default(),
+            write_slots: write_slots.clone(),
         };
-        TestLedger { app: router(state), ledger, key, now, dir }
+        TestLedger { app: router(state), write_slots, ledger, key, now, dir }
     }
 
     pub fn path(&self) -> &Path {
