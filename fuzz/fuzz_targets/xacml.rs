@@ -1,0 +1,19 @@
+//! Any bytes sent to the PDP: parsing never panics, and whatever parses is evaluated.
+#![no_main]
+
+use ledger::domain::model::MemKv;
+use ledger::domain::{pdp, xacml};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(data) else { return };
+    let model = MemKv::default();
+    let outcomes: Vec<xacml::Outcome> = xacml::parse(&body)
+        .into_iter()
+        .map(|parsed| match parsed {
+            Ok((query, _)) => xacml::Outcome::Decided(pdp::evaluate(&model, &query)),
+            Err(message) => xacml::Outcome::Indeterminate { status: xacml::STATUS_SYNTAX_ERROR, message },
+        })
+        .collect();
+    let _ = xacml::render(&outcomes);
+});
