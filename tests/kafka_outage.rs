@@ -11,6 +11,7 @@ mod common;
 use axum::http::Method;
 use common::kafka::*;
 use common::*;
+use serde_json::json;
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,14 +130,50 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
     let mut acknowledged = vec![linked.assert_ok()["position"].as_u64().unwrap()];
     let before = t.ledger.status().unwrap();
 
+    // A write load runs through the whole outage: parties registered as fast as the
+    // ledger acknowledges them.
+    let load_running = Arc::new(AtomicBool::new(true));
+    let acknowledged_orgs = Arc::new(Mutex::new(Vec::<String>::new()));
+    let refused = Arc::new(Mutex::new(0usize));
+    let app = t.app.clone();
+    let token = t.register();
+    let load = tokio::spawn({
+        let (running, acknowledged_orgs, refused) = (load_running.clone(), acknowledged_orgs.clone(), refused.clone());
+        async move {
+            let mut orgs = ledger::bench::org_numbers(50_000_000);
+            let mut n = 0i64;
+            while running.load(Ordering::SeqCst) {
+                let org = orgs.next().unwrap().to_string();
+                n += 1;
+                let body = json!({"orgNo": org, "partyId": 800_000_000 + n, "partyUuid": uuid::Uuid::now_v7(), "name": "load"});
+                let req = axum::http::Request::post("/v1/parties")
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                let status = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap().status().as_u16();
+                match status {
+                    201 => acknowledged_orgs.lock().unwrap().push(org),
+                    503 => {
+                        *refused.lock().unwrap() += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    other => panic!("unexpected status {other} under load"),
+                }
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
     proxy.cut();
-    let refused = t.grant_role_reply(KUNDE_B, RETT_REVISJON, "REGN").await;
-    refused.assert_problem(503, "log_unavailable");
+    let refused_write = t.grant_role_reply(KUNDE_B, RETT_REVISJON, "REGN").await;
+    refused_write.assert_problem(503, "log_unavailable");
     // Reads and decisions go on from the local read model.
     assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
     let users =
         t.call(Method::GET, &format!("{AUTHN}/systemuser/{RETT_REVISJON}"), Some(&t.admin(RETT_REVISJON)), None).await;
     assert_eq!(users.assert_ok().as_array().unwrap().len(), 1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
 
     proxy.restore();
     // The service reconnects by itself: no restart, the same process takes writes again.
@@ -151,6 +188,10 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     acknowledged.push(recovered.body["position"].as_u64().unwrap());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    load_running.store(false, Ordering::SeqCst);
+    load.await.unwrap();
+    assert!(*refused.lock().unwrap() > 0, "the load met the outage");
 
     // Nothing acknowledged was lost: a fresh reader of the topic sees every write.
     let log = tokio::task::spawn_blocking(move || KafkaLog::open(&config).unwrap()).await.unwrap();
@@ -165,6 +206,15 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
         bytes.extend(records.into_iter().map(|r| r.bytes));
     }
     assert_eq!(bytes.len() as u64, head);
+    let on_topic: std::collections::HashSet<String> = bytes
+        .iter()
+        .filter_map(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+        .filter_map(|e| e["data"]["orgNo"].as_str().map(str::to_owned))
+        .collect();
+    let acknowledged_orgs = acknowledged_orgs.lock().unwrap();
+    assert!(acknowledged_orgs.len() > 1, "the load wrote before and after the outage");
+    let lost: Vec<&String> = acknowledged_orgs.iter().filter(|o| !on_topic.contains(*o)).collect();
+    assert!(lost.is_empty(), "acknowledged under load but lost: {lost:?}");
     let status = t.ledger.status().unwrap();
     assert_eq!(status.projected_position, head);
 }
