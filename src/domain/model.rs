@@ -94,9 +94,6 @@ impl<'a, K: Kv + ?Sized> Overlay<'a, K> {
     pub fn new(base: &'a K) -> Self {
         Overlay { base, pending: BTreeMap::new() }
     }
-    pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
-    }
     pub fn into_writes(self) -> Vec<Write> {
         self.pending
             .into_iter()

@@ -12,7 +12,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, RwLock};
 
 use super::{check_append, EventLog, LogError, NewRecord, Record, LOG_RECORD_BYTES_MAX};
@@ -21,7 +21,6 @@ const MAGIC: &[u8; 8] = b"LEDGER\x00\x01";
 const FRAME_HEADER_BYTES: u64 = 8;
 
 pub struct EmbeddedLog {
-    path: PathBuf,
     /// Serialises appends; held across write + fsync.
     writer: Mutex<File>,
     /// File offset of every record, published after fsync.
@@ -50,11 +49,7 @@ impl EmbeddedLog {
         }
         let index = scan(&mut file)?;
         let reader = File::open(path)?;
-        Ok(EmbeddedLog { path: path.to_owned(), writer: Mutex::new(file), index: RwLock::new(index), reader })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(EmbeddedLog { writer: Mutex::new(file), index: RwLock::new(index), reader })
     }
 }
 
