@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod pdp;
+pub use pdp::XACML_PATH;
 mod register;
 mod systemusers;
 mod vendor;
