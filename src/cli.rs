@@ -112,36 +112,6 @@ enum Cmd {
         log: KafkaArgs,
         file: PathBuf,
     },
-    /// Measure: append N synthetic events to a new log, read them raw, project them.
-    BenchLog {
-        /// Number of events.
-        #[arg(long, default_value_t = 100_000)]
-        events: usize,
-        /// Embedded log in this (new) directory, unless --kafka is given.
-        #[arg(long, required_unless_present = "kafka", conflicts_with = "kafka")]
-        data: Option<PathBuf>,
-        #[command(flatten)]
-        log: KafkaArgs,
-    },
-    /// Measure: build a synthetic ledger, rebuild its read model, time current and as-of
-    /// decisions over it.
-    BenchDecisions {
-        /// A new directory for the synthetic ledger.
-        #[arg(long)]
-        data: PathBuf,
-        #[arg(long, default_value_t = 50)]
-        facilitators: usize,
-        #[arg(long, default_value_t = 20)]
-        agents_per_facilitator: usize,
-        #[arg(long, default_value_t = 20_000)]
-        clients: usize,
-        #[arg(long, default_value_t = 20)]
-        links_per_agent: usize,
-        #[arg(long, default_value_t = 100_000)]
-        decisions: usize,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-    },
     /// Replay the log from position 0 into a new read model and replace the old one.
     Rebuild {
         #[arg(long)]
@@ -222,27 +192,7 @@ pub fn run() -> i32 {
             }
             None => export(data.as_deref(), log.config()),
         },
-        Cmd::BenchLog { events, data, log } => bench_log(events, data.as_deref(), log.config()),
         Cmd::Rebuild { data, log } => rebuild(&data, log.config()),
-        Cmd::BenchDecisions {
-            data,
-            facilitators,
-            agents_per_facilitator,
-            clients,
-            links_per_agent,
-            decisions,
-            seed,
-        } => {
-            if data.exists() {
-                Err(format!("{} exists; bench-decisions needs a new directory", data.display()))
-            } else {
-                std::fs::create_dir_all(&data).map_err(|e| e.to_string()).and_then(|_| {
-                    let shape =
-                        crate::bench::Shape { facilitators, agents_per_facilitator, clients, links_per_agent, seed };
-                    crate::bench::decisions(shape, decisions, &data)
-                })
-            }
-        }
         Cmd::Verify { data, log, bundle } => match bundle {
             Some(bundle) => crate::bundle::verify_file(&bundle),
             None => verify(&data.expect("clap requires --data or --bundle"), log.config()),
@@ -448,30 +398,6 @@ fn export(data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String>
         from += records.len() as u64;
     }
     out.flush().map_err(|e| e.to_string())
-}
-
-fn bench_log(events: usize, data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String> {
-    use crate::bench::{log_figures, print_log_figures};
-    match (data, kafka) {
-        (_, Some(config)) => {
-            let open = || KafkaLog::open(&config).map_err(|e| e.to_string());
-            let (w, r, p) = (open()?, open()?, open()?);
-            let figures = log_figures(events, &w, &r, &p)?;
-            print_log_figures(&format!("Kafka topic {} at {}", config.topic, config.brokers), &figures);
-        }
-        (Some(dir), None) => {
-            let file = DataDir(dir.to_owned()).log_file();
-            if file.exists() {
-                return Err(format!("{} already holds a log; bench log needs a new directory", dir.display()));
-            }
-            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-            let log = EmbeddedLog::open(&file).map_err(|e| e.to_string())?;
-            let figures = log_figures(events, &log, &log, &log)?;
-            print_log_figures(&format!("embedded log in {}", dir.display()), &figures);
-        }
-        (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
-    }
-    Ok(())
 }
 
 /// The log of a data directory (embedded) or a topic, for offline tools.

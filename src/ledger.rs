@@ -46,6 +46,44 @@ pub enum WriteError {
     OutcomeUnknown { indexes: Vec<u64> },
 }
 
+impl WriteError {
+    /// The same error for another caller of a group commit (I/O errors keep their text).
+    fn duplicate(&self) -> WriteError {
+        use crate::store::StoreError;
+        let log = |e: &LogError| match e {
+            LogError::Unavailable(w) => LogError::Unavailable(w.clone()),
+            LogError::Refused(w) => LogError::Refused(w.clone()),
+            LogError::Io(io) => LogError::Io(std::io::Error::new(io.kind(), io.to_string())),
+            LogError::Corrupt { index, why } => LogError::Corrupt { index: *index, why: why.clone() },
+        };
+        match self {
+            WriteError::Rejected(r) => WriteError::Rejected(r.clone()),
+            WriteError::Conflict(v) => WriteError::Conflict(v.clone()),
+            WriteError::Log(e) => WriteError::Log(log(e)),
+            WriteError::Project(ProjectError::Log(e)) => WriteError::Project(ProjectError::Log(log(e))),
+            WriteError::Project(ProjectError::Store(StoreError(e))) => {
+                WriteError::Project(ProjectError::Store(StoreError(e.clone())))
+            }
+            WriteError::OutcomeUnknown { indexes } => WriteError::OutcomeUnknown { indexes: indexes.clone() },
+        }
+    }
+}
+
+/// Most commands one holder of the write lock commits together.
+pub const GROUP_COMMANDS_MAX: usize = 256;
+
+/// A queued command after deciding: the span of its records in the group, or its
+/// rejection, and its events.
+type Decided = (Queued, Result<std::ops::Range<usize>, WriteError>, Vec<Event>);
+
+/// A command waiting in the group-commit queue, and where its answer goes.
+struct Queued {
+    command: Command,
+    caller: Caller,
+    now: DateTime<Utc>,
+    answer: Arc<Mutex<Option<Result<Written, WriteError>>>>,
+}
+
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -131,6 +169,8 @@ pub struct Ledger {
     log: Arc<dyn EventLog>,
     store: Store,
     write_lock: Mutex<()>,
+    /// Commands waiting for the holder of `write_lock` to commit them (group commit).
+    queued: Mutex<Vec<Queued>>,
     project_lock: Mutex<()>,
     projected: tokio::sync::watch::Sender<u64>,
     request_ttl: Duration,
@@ -194,6 +234,7 @@ impl Ledger {
             log,
             store,
             write_lock: Mutex::new(()),
+            queued: Mutex::new(Vec::new()),
             project_lock: Mutex::new(()),
             projected,
             request_ttl: Duration::days(REQUEST_TTL_DAYS_DEFAULT),
@@ -230,10 +271,115 @@ impl Ledger {
 
     /// Decides `command` at `now`, appends its events durably, projects them and
     /// reports the position reached.
+    ///
+    /// Group commit: concurrent callers queue their commands, and whichever holds the
+    /// write lock decides every queued command in turn (each against the state the ones
+    /// before it leave), appends all their events with one durable write, projects them
+    /// in one batch and answers each. A caller whose command a previous holder committed
+    /// finds its answer when it gets the lock. The outcome is the same as one command at
+    /// a time in queue order; only the fsyncs and sled batches are shared.
     pub fn execute(&self, command: &Command, caller: &Caller, now: DateTime<Utc>) -> Result<Written, WriteError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let prepared = self.prepare(command, caller, now)?;
-        self.commit(prepared)
+        let answer = Arc::new(Mutex::new(None));
+        let job = Queued { command: command.clone(), caller: caller.clone(), now, answer: answer.clone() };
+        self.queued.lock().unwrap_or_else(|p| p.into_inner()).push(job);
+        loop {
+            let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(result) = answer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return result;
+            }
+            let group: Vec<Queued> = {
+                let mut queued = self.queued.lock().unwrap_or_else(|p| p.into_inner());
+                let n = queued.len().min(GROUP_COMMANDS_MAX);
+                queued.drain(..n).collect()
+            };
+            debug_assert!(!group.is_empty(), "our own command is queued until answered");
+            self.commit_group(group);
+        }
+    }
+
+    /// Decides, appends, projects and answers a group of queued commands (see [`Ledger::execute`]).
+    fn commit_group(&self, group: Vec<Queued>) {
+        let answer = |job: &Queued, result: Result<Written, WriteError>| {
+            *job.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+        };
+        let caught_up = self.log.head().map_err(WriteError::Log).and_then(|head| self.project_until(head));
+        if let Err(e) = caught_up {
+            for job in &group {
+                answer(job, Err(e.duplicate()));
+            }
+            return;
+        }
+        let seen = self.store.position();
+        // Each command is decided against the state the commands before it in the group
+        // leave: their events are applied to an overlay that is then thrown away (the
+        // projection applies them again, from the log).
+        let mut overlay = crate::domain::model::Overlay::new(&self.store);
+        let mut records: Vec<NewRecord> = Vec::new();
+        let mut decided: Vec<Decided> = Vec::new();
+        for job in group {
+            let mut new_id = Uuid::now_v7;
+            let mut ctx = Context {
+                actor: job.caller.actor.clone(),
+                authority: job.caller.authority.clone(),
+                now: job.now,
+                correlation_id: job.caller.correlation_id.clone(),
+                request_ttl: self.request_ttl,
+                new_id: &mut new_id,
+            };
+            match decide(&job.command, &overlay, &mut ctx) {
+                Err(rejection) => decided.push((job, Err(WriteError::Rejected(rejection)), Vec::new())),
+                Ok(events) => {
+                    let first = records.len();
+                    for event in &events {
+                        let _ = crate::domain::apply(&mut overlay, seen + records.len() as u64, event);
+                        records.push(record_of(event));
+                    }
+                    decided.push((job, Ok(first..records.len()), events));
+                }
+            }
+        }
+        drop(overlay);
+        let appended = if records.is_empty() { Ok(Vec::new()) } else { self.append(&records) };
+        let indexes = match appended {
+            Ok(indexes) => indexes,
+            Err(e) => {
+                for (job, result, events) in decided {
+                    let result = match result {
+                        Err(rejected) => Err(rejected),
+                        Ok(span) if span.is_empty() => Ok(Written { position: seen, events }),
+                        Ok(_) => Err(e.duplicate()),
+                    };
+                    answer(&job, result);
+                }
+                return;
+            }
+        };
+        debug_assert_eq!(indexes.len(), records.len());
+        let position = indexes.last().map_or(seen, |i| i + 1);
+        let projected = self.project_until(position);
+        for (job, result, events) in decided {
+            let result = result.and_then(|span| {
+                let mine = indexes[span].to_vec();
+                if mine.is_empty() {
+                    return Ok(Written { position: seen, events });
+                }
+                if let Err(e) = &projected {
+                    return Err(match e {
+                        WriteError::OutcomeUnknown { .. } => WriteError::OutcomeUnknown { indexes: mine },
+                        other => other.duplicate(),
+                    });
+                }
+                // The first void event decides: later events of the command depend on it.
+                for index in &mine {
+                    let outcome = self.store.outcome(*index).expect("projected events have outcomes");
+                    if let Some(void) = outcome.void {
+                        return Err(WriteError::Conflict(void));
+                    }
+                }
+                Ok(Written { position: mine.last().expect("non-empty") + 1, events })
+            });
+            answer(&job, result);
+        }
     }
 
     /// The first half of a write: catch up with the log's head, then decide.

@@ -13,6 +13,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// The allocator the `ledger` binary uses, so in-process figures match the service's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ledger-bench", about = "Generate ledgers and measure the delegation ledger")]
 struct Cli {
@@ -58,7 +62,8 @@ enum Cmd {
         http_seconds: f64,
         #[arg(long, default_value_t = 32)]
         connections: usize,
-        #[arg(long, default_value_t = 32)]
+        /// Concurrent writers (the p99 target holds up to about 10; beyond, commands queue).
+        #[arg(long, default_value_t = 8)]
         write_connections: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
