@@ -292,7 +292,11 @@ impl Ledger {
                 let n = queued.len().min(GROUP_COMMANDS_MAX);
                 queued.drain(..n).collect()
             };
-            debug_assert!(!group.is_empty(), "our own command is queued until answered");
+            if group.is_empty() {
+                // Our command left the queue but was never answered: the holder that took
+                // it panicked partway. Its events may or may not be on the log.
+                return Err(WriteError::OutcomeUnknown { indexes: Vec::new() });
+            }
             self.commit_group(group);
         }
     }

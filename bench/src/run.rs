@@ -235,15 +235,7 @@ pub fn run(o: &Options) -> Result<(), String> {
     };
     table.push(Row::new(
         &format!("PDP over HTTP (XACML JSON, {} keep-alive connections)", o.connections),
-        format!(
-            "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} failed{})",
-            load.per_s,
-            load.p50_ns as f64 / 1e6,
-            load.p99_ns as f64 / 1e6,
-            load.requests,
-            load.failures,
-            load.first_failure.map(|f| format!(": {f}")).unwrap_or_default()
-        ),
+        load_figure(&load, "decisions"),
         "≥ 25,000/s, p99 ≤ 5 ms",
         (load.per_s / 25_000.0).min(5e6 / load.p99_ns as f64),
     ));
@@ -280,15 +272,7 @@ pub fn run(o: &Options) -> Result<(), String> {
     );
     table.push(Row::new(
         &format!("Write path over HTTP, embedded ({} concurrent clients)", o.write_connections),
-        format!(
-            "{:.0} commands/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} failed{})",
-            load.per_s,
-            load.p50_ns as f64 / 1e6,
-            load.p99_ns as f64 / 1e6,
-            load.requests,
-            load.failures,
-            load.first_failure.map(|f| format!(": {f}")).unwrap_or_default()
-        ),
+        load_figure(&load, "commands"),
         "≥ 2,000/s, p99 ≤ 10 ms",
         (load.per_s / 2_000.0).min(10e6 / load.p99_ns as f64),
     ));
@@ -317,7 +301,9 @@ fn kafka_rows(table: &mut Table, brokers: &str, records: &[NewRecord]) -> Result
     eprintln!("producing {} records to {}", records.len(), config.topic);
     for (i, chunk) in records.chunks(1000).enumerate() {
         writer.append(chunk).map_err(|e| e.to_string())?;
-        eprint!("\rproduced {}", (i + 1) * chunk.len());
+        if i % 10 == 9 {
+            eprint!("\rproduced {}", (i + 1) * 1000);
+        }
     }
     eprintln!();
     let n = records.len() as u64;
@@ -343,6 +329,19 @@ fn kafka_rows(table: &mut Table, brokers: &str, records: &[NewRecord]) -> Result
         project_per_s / raw_per_s / 0.8,
     ));
     Ok(())
+}
+
+/// Rate, latencies and failures of an HTTP load, as one table cell.
+fn load_figure(load: &crate::http::Load, unit: &str) -> String {
+    format!(
+        "{:.0} {unit}/s, p50 {:.2} ms, p99 {:.2} ms ({} requests, {} failed{})",
+        load.per_s,
+        load.p50_ns as f64 / 1e6,
+        load.p99_ns as f64 / 1e6,
+        load.requests,
+        load.failures,
+        load.first_failure.as_deref().map(|f| format!(": {f}")).unwrap_or_default()
+    )
 }
 
 fn us(ns: u64) -> f64 {
