@@ -22,6 +22,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,9 @@ pub struct KafkaLog {
     /// leave this process back to back (other processes may still interleave).
     enqueue: Mutex<()>,
     consumer: Mutex<Reader>,
+    /// One past the highest offset this process knows to exist: acknowledged to its
+    /// producer or delivered to its consumer. The head never goes below it (see `head`).
+    known_head: AtomicU64,
 }
 
 struct Reader {
@@ -113,6 +117,7 @@ impl KafkaLog {
             producer,
             enqueue: Mutex::new(()),
             consumer: Mutex::new(Reader { consumer, next: None }),
+            known_head: AtomicU64::new(0),
         })
     }
 
@@ -206,6 +211,13 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
     Ok(())
 }
 
+/// Points `consumer` at `offset` of the ledger's partition.
+fn assign(consumer: &BaseConsumer, topic: &str, offset: u64) -> Result<(), LogError> {
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(topic, PARTITION, Offset::Offset(offset as i64)).map_err(unavailable)?;
+    consumer.assign(&assignment).map_err(unavailable)
+}
+
 impl EventLog for KafkaLog {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         check_append(records)?;
@@ -232,6 +244,9 @@ impl EventLog for KafkaLog {
             }
         }
         debug_assert!(indexes.windows(2).all(|w| w[0] < w[1]), "one partition keeps appends in order");
+        if let Some(last) = indexes.last() {
+            self.known_head.fetch_max(last + 1, Ordering::Relaxed);
+        }
         Ok(indexes)
     }
 
@@ -239,11 +254,8 @@ impl EventLog for KafkaLog {
         let mut guard = self.consumer.lock().unwrap_or_else(|p| p.into_inner());
         let Reader { consumer, next } = &mut *guard;
         if *next != Some(from) {
-            let mut assignment = TopicPartitionList::new();
-            assignment
-                .add_partition_offset(&self.topic, PARTITION, Offset::Offset(from as i64))
-                .map_err(unavailable)?;
-            consumer.assign(&assignment).map_err(unavailable)?;
+            *next = None;
+            assign(consumer, &self.topic, from)?;
             *next = Some(from);
         }
         let mut out = Vec::new();
@@ -284,16 +296,31 @@ impl EventLog for KafkaLog {
                 continue;
             }
             if message.offset() as u64 != expected {
+                // A topic fit for a ledger has no gaps, but tansu 0.6 can serve a batch
+                // before an earlier one it has already numbered is stored. Deliver what
+                // precedes the gap and read again from it; a gap that lasts is corruption.
                 *next = None;
-                return Err(LogError::Corrupt {
-                    index: expected,
-                    why: format!("the topic skipped from offset {expected} to {}", message.offset()),
-                });
+                if !out.is_empty() {
+                    break;
+                }
+                if started.elapsed() > timeout(READ_FETCH_TIMEOUT_MS) {
+                    return Err(LogError::Corrupt {
+                        index: expected,
+                        why: format!("the topic skipped from offset {expected} to {}", message.offset()),
+                    });
+                }
+                std::thread::sleep(timeout(READ_POLL_MS));
+                assign(consumer, &self.topic, from)?;
+                *next = Some(from);
+                continue;
             }
             let bytes = message.payload().unwrap_or_default().to_vec();
             out.push(Record { index: expected, bytes });
         }
-        *next = Some(from + out.len() as u64);
+        if next.is_some() {
+            *next = Some(from + out.len() as u64);
+        }
+        self.known_head.fetch_max(from + out.len() as u64, Ordering::Relaxed);
         Ok(out)
     }
 
@@ -309,7 +336,12 @@ impl EventLog for KafkaLog {
                 why: format!("the topic's first offset is {low}: records were deleted (check its retention)"),
             });
         }
-        Ok(high.max(0) as u64)
+        // An acknowledged or delivered offset is below the head on any Kafka broker, so
+        // the head is at least `known_head`. Taking the larger one guards against
+        // brokers whose answer can go backwards: tansu 0.6 answers "latest" with the
+        // most recently *stored* batch, and two producers' batches may be stored out of
+        // order, which would leave a writer waiting for its own acknowledged record.
+        Ok((high.max(0) as u64).max(self.known_head.load(Ordering::Relaxed)))
     }
 }
 
