@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::domain::decide::REQUEST_TTL_DAYS_DEFAULT;
 use crate::domain::events::{Actor, Event};
 use crate::domain::model::history::{self, AsOf};
-use crate::domain::model::{Kv, ReadModel, VoidReason};
+use crate::domain::model::{Kv, ReadModel, Record, Versions, VoidReason};
 use crate::domain::pdp::At;
 use crate::domain::{decide, Authority, Code, Command, Context, Rejection};
 use crate::log::embedded::EmbeddedLog;
@@ -537,6 +537,18 @@ impl Kv for View<'_> {
         match self {
             View::Live(s) => s.last_between(floor, ceiling),
             View::Past(p) => p.last_between(floor, ceiling),
+        }
+    }
+    fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
+        match self {
+            View::Live(s) => s.shared(key),
+            View::Past(p) => p.shared(key),
+        }
+    }
+    fn versions<T: Record>(&self, key: &[u8]) -> Arc<Versions<T>> {
+        match self {
+            View::Live(s) => s.versions(key),
+            View::Past(p) => p.versions(key),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod bench;
 pub mod bundle;
+pub mod cache;
 pub mod cli;
 pub mod domain;
 pub mod ledger;

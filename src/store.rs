@@ -6,8 +6,10 @@
 //! position travels with its state, the projector resumes exactly where the state is.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use crate::domain::model::{digest, Kv, Write};
+use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
+use crate::domain::model::{decode_record, digest, history, Kv, Record, Versions, Write};
 
 const TREE: &str = "read-model";
 /// Facts about the store itself, outside the read model and its digest.
@@ -21,6 +23,8 @@ pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
     meta: sled::Tree,
+    /// Decoded records for the PDP's reads; every commit invalidates what it wrote.
+    cache: Arc<RecordCache>,
 }
 
 #[derive(Debug)]
@@ -49,7 +53,7 @@ impl Store {
         })?;
         let tree = db.open_tree(TREE)?;
         let meta = db.open_tree(STORE_META_TREE)?;
-        Ok(Store { db, tree, meta })
+        Ok(Store { db, tree, meta, cache: Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX)) })
     }
 
     /// Records which log this read model follows, or refuses if it follows another:
@@ -74,20 +78,37 @@ impl Store {
         let db = sled::Config::new().temporary(true).open()?;
         let tree = db.open_tree(TREE)?;
         let meta = db.open_tree(STORE_META_TREE)?;
-        Ok(Store { db, tree, meta })
+        Ok(Store { db, tree, meta, cache: Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX)) })
     }
 
     /// Writes one projected batch atomically.
     pub fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        let mut written = Vec::with_capacity(writes.len());
         for w in writes {
             match w {
-                Write::Put(k, v) => batch.insert(k, v),
-                Write::Delete(k) => batch.remove(k),
+                Write::Put(k, v) => {
+                    written.push(k.clone());
+                    batch.insert(k, v)
+                }
+                Write::Delete(k) => {
+                    written.push(k.clone());
+                    batch.remove(k)
+                }
             }
         }
         self.tree.apply_batch(batch)?;
+        // Only after sled holds the batch: a read between the two answers the state
+        // before this commit, never a mix the cache then keeps.
+        self.cache.invalidate(
+            written.iter().flat_map(|k| std::iter::once(k.as_slice()).chain(history::versions_cache_key(k))),
+        );
         Ok(())
+    }
+
+    /// (hits, misses) of the decoded-record cache since the store opened.
+    pub fn cache_counts(&self) -> (u64, u64) {
+        self.cache.counts()
     }
 
     /// Forces everything committed so far to disk (on shutdown; the log is the
@@ -120,6 +141,20 @@ const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover fro
 impl Kv for Store {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
+    }
+    fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
+        self.cache.load(key, || match self.get(key) {
+            Some(bytes) => (Some(Arc::new(decode_record(&bytes))), bytes.len() as u64),
+            None => (None, 0),
+        })
+    }
+    fn versions<T: Record>(&self, key: &[u8]) -> Arc<Versions<T>> {
+        self.cache.load(&history::versions_key(key), || {
+            let versions = history::read_versions(self, key);
+            let bytes = versions.iter().map(|(_, v)| 8 + v.as_ref().map_or(0, Vec::len) as u64).sum();
+            let decoded = versions.into_iter().map(|(i, v)| (i, v.map(|b| Arc::new(decode_record(&b)))));
+            (Arc::new(decoded.collect()), bytes)
+        })
     }
     fn page(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
         let start = match after {

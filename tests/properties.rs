@@ -9,9 +9,11 @@ use uuid::Uuid;
 use ledger::domain::decide::NewRequest;
 use ledger::domain::events::*;
 use ledger::domain::ids::*;
-use ledger::domain::model::{MemKv, ReadModel, RequestStatus};
+use ledger::domain::model::history::AsOf;
+use ledger::domain::model::{MemKv, Overlay, ReadModel, RequestStatus};
 use ledger::domain::pdp::{evaluate, PartyRef, Query, Verdict};
 use ledger::domain::{apply, decide, Authority, Command, Context};
+use ledger::store::Store;
 
 const ORGS: [&str; 4] = ["310000019", "310000027", "310000035", "310000043"];
 const PACKAGES: [&str; 2] = ["revisormedarbeider", "skattegrunnlag"];
@@ -70,6 +72,9 @@ fn step() -> impl Strategy<Value = Step> {
 
 struct World {
     model: MemKv,
+    /// The same events projected into a real store, whose decoded-record cache the
+    /// PDP reads through; `None` where only the core is under test.
+    store: Option<Store>,
     applied: u64,
     ids: Vec<Uuid>,
     counter: u128,
@@ -77,7 +82,11 @@ struct World {
 
 impl World {
     fn new() -> World {
-        let mut w = World { model: MemKv::default(), applied: 0, ids: Vec::new(), counter: 0 };
+        World::with_store(None)
+    }
+
+    fn with_store(store: Option<Store>) -> World {
+        let mut w = World { model: MemKv::default(), store, applied: 0, ids: Vec::new(), counter: 0 };
         for i in 0..ORGS.len() {
             let p = PartyRegistered {
                 org_no: org(i),
@@ -150,6 +159,11 @@ impl World {
                 self.ids.push(r.request_id);
             }
             let _ = apply(&mut self.model, self.applied, &e);
+            if let Some(store) = &self.store {
+                let mut overlay = Overlay::new(store);
+                let _ = apply(&mut overlay, self.applied, &e);
+                store.commit(overlay.into_writes()).unwrap();
+            }
             self.applied += 1;
         }
     }
@@ -225,6 +239,33 @@ impl World {
                 (Authority::Organisation(org(as_org)), Command::UnlinkClient { agent: pick(p), client: org(client) })
             }
         }
+    }
+
+    /// The store answers every decision, now and as of every earlier position, exactly
+    /// as the uncached in-memory model does: its cache never serves a stale record.
+    fn check_store_decides_alike(&self) -> Result<(), TestCaseError> {
+        let store = self.store.as_ref().expect("a world with a store");
+        for id in &self.ids {
+            for client in 0..ORGS.len() {
+                let q = Query {
+                    system_user: *id,
+                    action: Action::parse("write").unwrap(),
+                    resource: ResourceId::parse("r").unwrap(),
+                    party: PartyRef::OrgNo(org(client)),
+                };
+                prop_assert_eq!(evaluate(store, &q), evaluate(&self.model, &q), "now, {:?}", q);
+                for position in [0, self.applied / 3, self.applied / 2, self.applied.saturating_sub(1)] {
+                    prop_assert_eq!(
+                        evaluate(&AsOf { base: store, position }, &q),
+                        evaluate(&AsOf { base: &self.model, position }, &q),
+                        "as of {}, {:?}",
+                        position,
+                        q
+                    );
+                }
+            }
+        }
+        Ok(())
     }
 
     /// DESIGN §5, as it must hold after every step.
@@ -321,6 +362,23 @@ proptest! {
                 w.append(std::mem::take(&mut stale));
             }
             w.check_invariants()?;
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 500, ..ProptestConfig::default() })]
+
+    /// Given random command sequences projected into both the in-memory model and a
+    /// sled store, when the PDP decides after every step (warming the store's cache),
+    /// then it decides alike on both, now and as of earlier positions.
+    #[test]
+    fn the_store_and_its_record_cache_decide_as_the_uncached_model(steps in proptest::collection::vec(step(), 1..40)) {
+        let mut w = World::with_store(Some(Store::temporary().unwrap()));
+        for s in steps {
+            let (authority, command) = w.command(&s);
+            w.run(authority, command);
+            w.check_store_decides_alike()?;
         }
     }
 }

@@ -126,16 +126,20 @@ pub fn run(o: &Options) -> Result<(), String> {
     let past_position = head / 2;
     let past_queries = facts.queries(o.decisions, past_position, o.seed + 1);
     let _ = time_decisions(&store, &now_queries);
+    let (hits_before, misses_before) = store.cache_counts();
     let now = time_decisions(&store, &now_queries);
+    let (hits, misses) = store.cache_counts();
+    let hit_percent = 100.0 * (hits - hits_before) as f64 / ((hits + misses) - (hits_before + misses_before)).max(1) as f64;
     let permits = now_queries.iter().filter(|q| evaluate(&store, q).decision == Verdict::Permit).count();
     table.push(Row::new(
         "PDP in process, one thread (current)",
         format!(
-            "{:.0}/s, p50 {:.1} µs, p99 {:.1} µs ({permits} of {} permitted)",
+            "{:.0}/s, p50 {:.1} µs, p99 {:.1} µs ({permits} of {} permitted; record cache ≤ {} MiB, {hit_percent:.1}% hits)",
             now.0,
             us(now.1),
             us(now.2),
-            now_queries.len()
+            now_queries.len(),
+            ledger::cache::RECORD_CACHE_BYTES_MAX >> 20,
         ),
         "≥ 200,000/s, p99 ≤ 20 µs",
         (now.0 / 200_000.0).min(20_000.0 / now.2 as f64),

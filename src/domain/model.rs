@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::events::{Actor, PolicyRule, SystemDefinition, UserType};
@@ -40,7 +41,30 @@ pub trait Kv {
         let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
         self.scan_prefix(&floor[..common]).into_iter().rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
     }
+    /// The record under `key`, decoded and shared. A store may answer from a cache of
+    /// decoded records (the PDP's hot path); by default every call reads and decodes.
+    fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
+        self.get(key).map(|bytes| Arc::new(decode(bytes)))
+    }
+    /// Every version of the versioned record under `key`, oldest first, decoded and
+    /// shared; as [`Kv::shared`], a store may answer from a cache.
+    fn versions<T: Record>(&self, key: &[u8]) -> Arc<Versions<T>> {
+        Arc::new(history::read_versions(self, key).into_iter().map(|(i, v)| (i, v.map(|b| Arc::new(decode(b))))).collect())
+    }
 }
+
+/// A record kind stored decoded behind one key, which a cache may hold.
+pub trait Record: DeserializeOwned + Send + Sync + 'static {}
+impl Record for Party {}
+impl Record for Policy {}
+impl Record for System {}
+impl Record for SystemUser {}
+impl Record for Relationship {}
+impl Record for Link {}
+
+/// The versions of one record: the index of the event that wrote each, and the record
+/// it left (`None` where that event deleted it), oldest first.
+pub type Versions<T> = Vec<(u64, Option<Arc<T>>)>;
 
 /// A [`Kv`] that `apply` may change.
 pub trait KvMut: Kv {
@@ -632,6 +656,31 @@ pub mod history {
         model.outcome(index).map(|o| o.effective_time)
     }
 
+    /// Every version of the record under `key`, oldest first: the index of the event
+    /// that wrote it and the record's bytes (`None` where the event deleted it).
+    pub fn read_versions<K: Kv + ?Sized>(model: &K, key: &[u8]) -> Vec<(u64, Option<Vec<u8>>)> {
+        let mut prefix = versions_prefix(key);
+        prefix.extend_from_slice(&[0, 0]);
+        model
+            .scan_prefix(&prefix)
+            .into_iter()
+            .map(|(k, v)| (u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")), decode_version(v)))
+            .collect()
+    }
+
+    /// For a written version key, the key under which a cache holds that record's
+    /// versions (see [`super::Kv::versions`]); `None` for any other key.
+    pub fn versions_cache_key(written: &[u8]) -> Option<&[u8]> {
+        (written.first() == Some(&b'H') && written.len() > 9).then(|| &written[..written.len() - 8])
+    }
+
+    /// The cache key of the versions of the record under `key`.
+    pub fn versions_key(key: &[u8]) -> Vec<u8> {
+        let mut prefix = versions_prefix(key);
+        prefix.extend_from_slice(&[0, 0]);
+        prefix
+    }
+
     /// The change positions of one record: the index of each version, oldest first.
     pub fn change_indexes<K: Kv + ?Sized>(model: &K, key: &[u8]) -> Vec<u64> {
         let mut prefix = versions_prefix(key);
@@ -662,6 +711,26 @@ pub mod history {
             self.base.last_between(&floor, &ceiling).and_then(|(_, v)| decode_version(v))
         }
 
+        fn shared<T: super::Record>(&self, key: &[u8]) -> Option<std::sync::Arc<T>> {
+            if !is_versioned(key) {
+                return self.base.shared(key);
+            }
+            let versions = self.base.versions::<T>(key);
+            // The last version written before `position`, if any.
+            let before = versions.partition_point(|(index, _)| *index < self.position);
+            before.checked_sub(1).and_then(|i| versions[i].1.clone())
+        }
+
+        fn versions<T: super::Record>(&self, key: &[u8]) -> std::sync::Arc<super::Versions<T>> {
+            let all = self.base.versions::<T>(key);
+            let before = all.partition_point(|(index, _)| *index < self.position);
+            if before == all.len() {
+                all
+            } else {
+                std::sync::Arc::new(all[..before].to_vec())
+            }
+        }
+
         fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
             if !is_versioned(prefix) {
                 return self.base.scan_prefix(prefix);
@@ -685,9 +754,14 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn decode<T: DeserializeOwned>(bytes: Vec<u8>) -> T {
+    decode_record(&bytes)
+}
+
+/// A record as `apply` encoded it.
+pub fn decode_record<T: DeserializeOwned>(bytes: &[u8]) -> T {
     // Records are written only by `apply`; one that does not decode means the read
     // model was damaged outside the ledger, which `verify`/`rebuild` repair.
-    serde_json::from_slice(&bytes).expect("read-model record written by apply decodes")
+    serde_json::from_slice(bytes).expect("read-model record written by apply decodes")
 }
 
 /// Typed reads of the read model, for every [`Kv`].

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::events::UserType;
 use super::ids::{Action, OrgNo, ResourceId};
-use super::model::{Kv, Party, ReadModel};
+use super::model::{keys, Kv, Link, Party, Policy, ReadModel, Relationship, System, SystemUser};
+use std::sync::Arc;
 
 /// How a request names the party acted for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,6 +82,16 @@ pub fn resolve_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Part
     }
 }
 
+/// The party record a request names, through the shared (cached) read.
+fn shared_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Arc<Party>> {
+    let org = match party {
+        PartyRef::OrgNo(org) => return model.shared(&keys::party(org)),
+        PartyRef::PartyId(id) => model.get(&keys::party_by_id(*id))?,
+        PartyRef::PartyUuid(uuid) => model.get(&keys::party_by_uuid(uuid))?,
+    };
+    model.shared(&keys::party(&OrgNo::parse(std::str::from_utf8(&org).ok()?).ok()?))
+}
+
 /// Permit when the system user is live, its system is not deleted, and either
 /// (a) it is a standard system user, the party is its owner, and one of its rights or
 ///     packages gets the action from the resource's policy; or
@@ -88,7 +99,8 @@ pub fn resolve_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Part
 ///     client still carries a package of the agent, and the policy gives that package
 ///     the action.
 pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
-    let Some(user) = model.system_user(&q.system_user) else {
+    // Shared reads: a store with a record cache answers these without sled or decoding.
+    let Some(user) = model.shared::<SystemUser>(&keys::system_user(&q.system_user)) else {
         return Decision::not_applicable(format!("system user {} does not exist", q.system_user));
     };
     if let Some(deleted) = &user.deleted {
@@ -97,14 +109,14 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
             deleted.at, deleted.event_id
         ));
     }
-    match model.system(&user.system_id) {
+    match model.shared::<System>(&keys::system(&user.system_id)) {
         Some(system) if system.deleted.is_none() => {}
         _ => return Decision::not_applicable(format!("system {} is deleted", user.system_id)),
     }
-    let Some(policy) = model.policy(&q.resource) else {
+    let Some(policy) = model.shared::<Policy>(&keys::policy(&q.resource)) else {
         return Decision::not_applicable(format!("resource {} has no published policy", q.resource));
     };
-    let Some(party) = resolve_party(model, &q.party) else {
+    let Some(party) = shared_party(model, &q.party) else {
         return Decision::not_applicable("the party is not in the party register".to_owned());
     };
     let user_ground =
@@ -141,13 +153,13 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
             ))
         }
         UserType::Agent => {
-            let Some(link) = model.link(&user.id, &party.org_no) else {
+            let Some(link) = model.shared::<Link>(&keys::link(&user.id, &party.org_no)) else {
                 return Decision::not_applicable(format!(
                     "{} is not linked as a client of this system user",
                     party.org_no
                 ));
             };
-            let Some(rel) = model.relationship(&party.org_no, &user.owner_org_no) else {
+            let Some(rel) = model.shared::<Relationship>(&keys::relationship(&party.org_no, &user.owner_org_no)) else {
                 return Decision::not_applicable(format!(
                     "{} has no client relationship with {}",
                     party.org_no, user.owner_org_no
