@@ -21,6 +21,12 @@ const DEV_JWKS_FILE: &str = "dev-jwks.json";
 const DEV_KID: &str = "dev";
 /// Most bytes of an Authorization header we look at.
 pub const TOKEN_BYTES_MAX: usize = 8 * 1024;
+/// Tokens whose signature was checked recently, remembered by their exact text so a
+/// client that sends the same token on every call (a PDP client) pays for one Ed25519
+/// verification, not one per request.
+pub const VERIFIED_TOKENS_MAX: usize = 4096;
+/// Seconds of clock skew allowed on `nbf` and `exp`.
+const LEEWAY_S: i64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -138,6 +144,10 @@ impl std::fmt::Display for AuthError {
 pub struct Verifier {
     keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
+    /// Token text → who it names and the seconds (from, until) in which it is valid.
+    /// Sound because the trusted keys never change for the life of a `Verifier` and
+    /// only a token whose signature and claims verified is ever put here.
+    verified: quick_cache::sync::Cache<String, (Principal, i64, i64)>,
 }
 
 impl Verifier {
@@ -155,8 +165,8 @@ impl Verifier {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
-        validation.leeway = 30;
-        Ok(Verifier { keys, validation })
+        validation.leeway = LEEWAY_S as u64;
+        Ok(Verifier { keys, validation, verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS_MAX) })
     }
 
     pub fn load_jwks(path: &Path, issuer: &str) -> Result<Verifier, String> {
@@ -167,6 +177,12 @@ impl Verifier {
 
     /// Verifies `Authorization: Bearer …` and returns who it names.
     pub fn verify(&self, header: Option<&str>) -> Result<Principal, AuthError> {
+        self.verify_at(header, chrono::Utc::now().timestamp())
+    }
+
+    /// [`Verifier::verify`] with the clock read by the caller (`now_s`, Unix seconds),
+    /// which decides whether a remembered token is still valid.
+    pub fn verify_at(&self, header: Option<&str>, now_s: i64) -> Result<Principal, AuthError> {
         let header = header.ok_or(AuthError::Missing)?;
         if header.len() > TOKEN_BYTES_MAX {
             return Err(AuthError::Malformed("too long".to_owned()));
@@ -176,6 +192,15 @@ impl Verifier {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| AuthError::Malformed("expected 'Bearer <token>'".to_owned()))?
             .trim();
+        if let Some((principal, from_s, until_s)) = self.verified.get(token) {
+            if now_s > until_s {
+                self.verified.remove(token);
+                return Err(AuthError::Invalid("ExpiredSignature".to_owned()));
+            }
+            if now_s >= from_s {
+                return Ok(principal);
+            }
+        }
         let head = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
         if head.alg != Algorithm::EdDSA {
             return Err(AuthError::Invalid(format!("algorithm {:?} is not accepted", head.alg)));
@@ -184,7 +209,12 @@ impl Verifier {
         let mut last = AuthError::Invalid("no trusted key matches the token's kid".to_owned());
         for (_, key) in candidates {
             match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-                Ok(data) => return principal(data.claims),
+                Ok(data) => {
+                    let (from_s, until_s) = (data.claims.nbf - LEEWAY_S, data.claims.exp + LEEWAY_S);
+                    let principal = principal(data.claims)?;
+                    self.verified.insert(token.to_owned(), (principal.clone(), from_s, until_s));
+                    return Ok(principal);
+                }
                 Err(e) => last = AuthError::Invalid(e.to_string()),
             }
         }
@@ -302,4 +332,43 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> (tempfile::TempDir, DevKey) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DevKey::load_or_create(dir.path()).unwrap();
+        (dir, key)
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_it_has_expired() {
+        let (_dir, key) = key();
+        let verifier = key.verifier();
+        let now = chrono::Utc::now().timestamp();
+        let header = format!("Bearer {}", key.mint(Role::Pdp, None, None, now, 60));
+        assert_eq!(verifier.verify_at(Some(&header), now).unwrap().role, Role::Pdp);
+        assert_eq!(verifier.verify_at(Some(&header), now + 60 + LEEWAY_S).unwrap().role, Role::Pdp);
+        let late = verifier.verify_at(Some(&header), now + 61 + LEEWAY_S);
+        assert!(matches!(&late, Err(AuthError::Invalid(why)) if why.contains("Expired")), "{late:?}");
+    }
+
+    #[test]
+    fn a_tampered_token_is_refused_after_the_genuine_one_was_remembered() {
+        let (_dir, key) = key();
+        let verifier = key.verifier();
+        let now = chrono::Utc::now().timestamp();
+        let token = key.mint(Role::Pdp, None, None, now, 60);
+        verifier.verify_at(Some(&format!("Bearer {token}")), now).unwrap();
+        // Flip one character of the signature.
+        let mut tampered = token.into_bytes();
+        let last = tampered.len() - 2;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        let answer = verifier.verify_at(Some(&format!("Bearer {tampered}")), now);
+        assert!(matches!(answer, Err(AuthError::Invalid(_))), "{answer:?}");
+    }
 }

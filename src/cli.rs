@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{router, system_clock, AppState, MIN_POSITION_WAIT_MS_DEFAULT};
+use crate::api::{router, system_clock, Services, MIN_POSITION_WAIT_MS_DEFAULT};
 use crate::auth::{DevKey, Role, Verifier};
 use crate::domain::events::{Event, RECORD_BYTES_MAX};
 use crate::domain::ids::OrgNo;
@@ -247,16 +247,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         let listener =
             tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState {
+        let state = Arc::new(Services {
             ledger: ledger.clone(),
             verifier: Arc::new(verifier),
             clock: system_clock(),
-            public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{bound}")),
+            public_url: args.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).into(),
             min_position_wait: Duration::from_millis(args.consistency_wait_ms),
             ready_lag_records: args.ready_lag_records,
             metrics: Default::default(),
-            write_slots: AppState::write_slots(),
-        };
+            write_slots: Services::write_slots(),
+        });
         let status = ledger.status().map_err(|e| e.to_string())?;
         tracing::info!(%bound, head = status.head_position, projected = status.projected_position, log = status.log, "ledger serving");
         // Tests and scripts read the bound address from this line.

@@ -129,7 +129,8 @@ pub fn run(o: &Options) -> Result<(), String> {
     let (hits_before, misses_before) = store.cache_counts();
     let now = time_decisions(&store, &now_queries);
     let (hits, misses) = store.cache_counts();
-    let hit_percent = 100.0 * (hits - hits_before) as f64 / ((hits + misses) - (hits_before + misses_before)).max(1) as f64;
+    let hit_percent =
+        100.0 * (hits - hits_before) as f64 / ((hits + misses) - (hits_before + misses_before)).max(1) as f64;
     let permits = now_queries.iter().filter(|q| evaluate(&store, q).decision == Verdict::Permit).count();
     table.push(Row::new(
         "PDP in process, one thread (current)",

@@ -36,13 +36,18 @@ use extract::REQUEST_BODY_BYTES_MAX;
 /// The clock handlers read "now" from; tests pass one they control.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
-#[derive(Clone)]
-pub struct AppState {
+/// The router's state.
+pub type AppState = Arc<Services>;
+
+/// What every handler shares, behind one `Arc` ([`AppState`]): axum clones the state
+/// for each extractor of each request, and one reference count is cheaper to move
+/// between cores than one per field.
+pub struct Services {
     pub ledger: Arc<Ledger>,
     pub verifier: Arc<Verifier>,
     pub clock: Clock,
     /// Where people reach this service; used to build `confirmUrl`s.
-    pub public_url: String,
+    pub public_url: Arc<str>,
     /// Longest a request with `Ledger-Min-Position` waits for the replica to catch up.
     pub min_position_wait: std::time::Duration,
     /// `/readyz` answers 200 while the projection is at most this many records behind.
@@ -58,7 +63,7 @@ pub const WRITES_WAITING_MAX: usize = 256;
 /// Most requests in flight at once; more are shed with 503 at once.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 2048;
 
-impl AppState {
+impl Services {
     /// Write slots for [`WRITES_WAITING_MAX`] waiting writes.
     pub fn write_slots() -> Arc<tokio::sync::Semaphore> {
         Arc::new(tokio::sync::Semaphore::new(WRITES_WAITING_MAX))
@@ -189,7 +194,7 @@ async fn read_your_writes(
     next.run(request).await
 }
 
-impl AppState {
+impl Services {
     /// Runs a command on the blocking pool: appending waits for fsync.
     async fn execute(
         &self,
@@ -239,8 +244,6 @@ pub(crate) struct Snapshot<'a> {
     pub position: u64,
     pub time: DateTime<Utc>,
 }
-
-impl AppState {}
 
 /// A write's answer: the body with its `position`, and the `Ledger-Position` header.
 fn written(status: StatusCode, mut body: Value, position: u64) -> Response {

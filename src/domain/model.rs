@@ -49,7 +49,9 @@ pub trait Kv {
     /// Every version of the versioned record under `key`, oldest first, decoded and
     /// shared; as [`Kv::shared`], a store may answer from a cache.
     fn versions<T: Record>(&self, key: &[u8]) -> Arc<Versions<T>> {
-        Arc::new(history::read_versions(self, key).into_iter().map(|(i, v)| (i, v.map(|b| Arc::new(decode(b))))).collect())
+        Arc::new(
+            history::read_versions(self, key).into_iter().map(|(i, v)| (i, v.map(|b| Arc::new(decode(b))))).collect(),
+        )
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
-use ledger::api::{router, AppState};
+use ledger::api::{router, Services};
 use ledger::auth::{DevKey, Role};
 use ledger::domain::events::Event;
 use ledger::domain::ids::OrgNo;
@@ -103,17 +103,17 @@ impl TestLedger {
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
         let ledger = Arc::new(ledger);
-        let write_slots = AppState::write_slots();
-        let state = AppState {
+        let write_slots = Services::write_slots();
+        let state = Arc::new(Services {
             ledger: ledger.clone(),
             verifier: Arc::new(key.verifier()),
             clock: Arc::new(move || *clock_now.lock().unwrap()),
-            public_url: "http://ledger.test".to_owned(),
+            public_url: "http://ledger.test".into(),
             min_position_wait: std::time::Duration::from_millis(200),
             ready_lag_records: 0,
             metrics: Default::default(),
             write_slots: write_slots.clone(),
-        };
+        });
         TestLedger { app: router(state), write_slots, ledger, key, now, dir }
     }
 
