@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Decoded records the store keeps in memory, by weight (about the encoded bytes).
-pub const RECORD_CACHE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+pub const RECORD_CACHE_BYTES_MAX: u64 = 128 * 1024 * 1024;
 /// What one entry costs beyond its key and encoded value: the map slot, the `Arc`s and
 /// the decoded form's headers.
 const ENTRY_OVERHEAD_BYTES: u64 = 96;

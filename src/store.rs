@@ -16,7 +16,7 @@ const TREE: &str = "read-model";
 const STORE_META_TREE: &str = "store-meta";
 const LOG_IDENTITY_KEY: &[u8] = b"log";
 /// sled's page cache; bounded so the resident set stays predictable.
-pub const CACHE_BYTES_MAX: u64 = 256 * 1024 * 1024;
+pub const CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Store {
