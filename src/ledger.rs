@@ -521,22 +521,28 @@ pub enum View<'a> {
 }
 
 impl Kv for View<'_> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         match self {
-            View::Live(s) => s.get(key),
-            View::Past(p) => p.get(key),
+            View::Live(s) => s.raw_get(key),
+            View::Past(p) => p.raw_get(key),
         }
     }
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         match self {
-            View::Live(s) => s.scan_prefix(prefix),
-            View::Past(p) => p.scan_prefix(prefix),
+            View::Live(s) => s.raw_scan_prefix(prefix),
+            View::Past(p) => p.raw_scan_prefix(prefix),
         }
     }
-    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         match self {
-            View::Live(s) => s.last_between(floor, ceiling),
-            View::Past(p) => p.last_between(floor, ceiling),
+            View::Live(s) => s.raw_last_between(floor, ceiling),
+            View::Past(p) => p.raw_last_between(floor, ceiling),
+        }
+    }
+    fn horizon(&self) -> u64 {
+        match self {
+            View::Live(s) => s.horizon(),
+            View::Past(p) => p.horizon(),
         }
     }
     fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {

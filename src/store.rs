@@ -6,6 +6,7 @@
 //! position travels with its state, the projector resumes exactly where the state is.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
@@ -25,6 +26,8 @@ pub struct Store {
     meta: sled::Tree,
     /// Decoded records for the PDP's reads; every commit invalidates what it wrote.
     cache: Arc<RecordCache>,
+    /// Keys put or removed by every commit so far: the benchmark's keys-per-event figure.
+    keys_written: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -53,7 +56,12 @@ impl Store {
         })?;
         let tree = db.open_tree(TREE)?;
         let meta = db.open_tree(STORE_META_TREE)?;
-        Ok(Store { db, tree, meta, cache: Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX)) })
+        Ok(Store::assemble(db, tree, meta))
+    }
+
+    fn assemble(db: sled::Db, tree: sled::Tree, meta: sled::Tree) -> Store {
+        let cache = Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX));
+        Store { db, tree, meta, cache, keys_written: Arc::new(AtomicU64::new(0)) }
     }
 
     /// Records which log this read model follows, or refuses if it follows another:
@@ -78,7 +86,7 @@ impl Store {
         let db = sled::Config::new().temporary(true).open()?;
         let tree = db.open_tree(TREE)?;
         let meta = db.open_tree(STORE_META_TREE)?;
-        Ok(Store { db, tree, meta, cache: Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX)) })
+        Ok(Store::assemble(db, tree, meta))
     }
 
     /// Writes one projected batch atomically.
@@ -98,12 +106,18 @@ impl Store {
             }
         }
         self.tree.apply_batch(batch)?;
+        self.keys_written.fetch_add(written.len() as u64, Ordering::Relaxed);
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
         self.cache.invalidate(
             written.iter().flat_map(|k| std::iter::once(k.as_slice()).chain(history::versions_cache_key(k))),
         );
         Ok(())
+    }
+
+    /// Keys put or removed by the commits of this process (not persisted).
+    pub fn keys_written(&self) -> u64 {
+        self.keys_written.load(Ordering::Relaxed)
     }
 
     /// (hits, misses) of the decoded-record cache since the store opened.
@@ -139,11 +153,30 @@ impl Store {
 const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover from the log";
 
 impl Kv for Store {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
     }
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|r| {
+                let (k, v) = r.expect(IO_FATAL);
+                (k.to_vec(), v.to_vec())
+            })
+            .collect()
+    }
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.tree.range(floor..=ceiling).next_back().map(|r| {
+            let (k, v) = r.expect(IO_FATAL);
+            (k.to_vec(), v.to_vec())
+        })
+    }
     fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.cache.load(key, || match self.get(key) {
+        if history::is_versioned(key) {
+            // The current record is the last of its cached versions.
+            return self.versions::<T>(key).last().and_then(|(_, record)| record.clone());
+        }
+        self.cache.load(key, || match self.raw_get(key) {
             Some(bytes) => (Some(Arc::new(decode_record(&bytes))), bytes.len() as u64),
             None => (None, 0),
         })
@@ -157,6 +190,7 @@ impl Kv for Store {
         })
     }
     fn page(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        debug_assert!(!history::is_versioned(prefix), "pages are read over indexes kept as written");
         let start = match after {
             Some(a) => std::ops::Bound::Excluded(a.to_vec()),
             None => std::ops::Bound::Included(prefix.to_vec()),
@@ -167,21 +201,6 @@ impl Kv for Store {
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.to_vec(), v.to_vec()))
-            .collect()
-    }
-    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        self.tree.range(floor..=ceiling).next_back().map(|r| {
-            let (k, v) = r.expect(IO_FATAL);
-            (k.to_vec(), v.to_vec())
-        })
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|r| {
-                let (k, v) = r.expect(IO_FATAL);
-                (k.to_vec(), v.to_vec())
-            })
             .collect()
     }
 }

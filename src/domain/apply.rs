@@ -118,18 +118,22 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     verdict
 }
 
-/// Passes writes through and keeps a version of every versioned record they touch.
+/// Passes writes through, writing a versioned record as its new version (see
+/// [`history`]): the version is the record.
 struct Versioned<'m, K: KvMut> {
     inner: &'m mut K,
     index: u64,
 }
 
 impl<K: KvMut> Kv for Versioned<'_, K> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.inner.get(key)
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.inner.raw_get(key)
     }
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.inner.scan_prefix(prefix)
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.inner.raw_scan_prefix(prefix)
+    }
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        self.inner.raw_last_between(floor, ceiling)
     }
 }
 
@@ -137,14 +141,16 @@ impl<K: KvMut> KvMut for Versioned<'_, K> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         if history::is_versioned(&key) {
             self.inner.put(history::version_key(&key, self.index), history::encode_version(Some(&value)));
+        } else {
+            self.inner.put(key, value);
         }
-        self.inner.put(key, value);
     }
     fn delete(&mut self, key: Vec<u8>) {
         if history::is_versioned(&key) {
             self.inner.put(history::version_key(&key, self.index), history::encode_version(None));
+        } else {
+            self.inner.delete(key);
         }
-        self.inner.delete(key);
     }
 }
 

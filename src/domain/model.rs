@@ -17,42 +17,87 @@ use super::events::{Actor, PolicyRule, SystemDefinition, UserType};
 use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, Right, SystemId};
 use super::rejection::Rejection;
 
-/// An ordered key-value map holding the read model.
+/// An ordered key-value map holding the read model, and the model's reads over it.
+///
+/// Two layers. The `raw_*` methods see the map as stored. Versioned records (see
+/// [`history`]) are stored only as their versions, so the model's reads — [`Kv::get`],
+/// [`Kv::scan_prefix`], [`Kv::shared`], [`Kv::versions`] — answer a versioned key with
+/// its latest version below [`Kv::horizon`], and every other key as stored. A live model
+/// sees every version; [`history::AsOf`] lowers the horizon to look back in time.
 ///
 /// Reads are infallible here: the sled implementation treats an I/O error on its own
 /// files as fatal (the process restarts and resumes from the durable log), which keeps
 /// storage failures out of every domain signature.
 pub trait Kv {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
-    /// Every entry whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
-    /// Up to `limit` entries under `prefix` whose key is greater than `after` (or all
-    /// under the prefix if `after` is `None`), in key order: one page of an index.
+    /// The value stored under exactly `key`.
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>>;
+    /// Every stored entry whose key starts with `prefix`, in key order.
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)>;
+    /// The greatest stored entry with `floor <= key <= ceiling`. Both bounds must share
+    /// the prefix that the default implementation scans; stores override it with one seek.
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        last_by_scan(self, floor, ceiling)
+    }
+    /// Versions written by the event at this index or later are not visible: the
+    /// position the reads answer for (everything, for a live model).
+    fn horizon(&self) -> u64 {
+        u64::MAX
+    }
+
+    /// The record under `key` as the model stands at its horizon.
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if history::is_versioned(key) {
+            history::latest(self, key, self.horizon())
+        } else {
+            self.raw_get(key)
+        }
+    }
+    /// Every record whose key starts with `prefix`, in key order, as [`Kv::get`] sees them.
+    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        if history::is_versioned(prefix) {
+            history::latest_under(self, prefix, self.horizon())
+        } else {
+            self.raw_scan_prefix(prefix)
+        }
+    }
+    /// Up to `limit` entries under the unversioned `prefix` whose key is greater than
+    /// `after` (or all under the prefix if `after` is `None`), in key order: one page of
+    /// an index.
     fn page(&self, prefix: &[u8], after: Option<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-        self.scan_prefix(prefix)
+        debug_assert!(!history::is_versioned(prefix), "pages are read over indexes kept as written");
+        self.raw_scan_prefix(prefix)
             .into_iter()
             .filter(|(k, _)| after.is_none_or(|a| k.as_slice() > a))
             .take(limit)
             .collect()
     }
-    /// The greatest entry with `floor <= key <= ceiling`. Both bounds must share the
-    /// prefix that the default implementation scans; stores override it with one seek.
-    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-        let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
-        self.scan_prefix(&floor[..common]).into_iter().rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
-    }
     /// The record under `key`, decoded and shared. A store may answer from a cache of
     /// decoded records (the PDP's hot path); by default every call reads and decodes.
     fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
-        self.get(key).map(|bytes| Arc::new(decode(bytes)))
+        if history::is_versioned(key) {
+            history::valid_at(&self.versions::<T>(key), self.horizon())
+        } else {
+            self.raw_get(key).map(|bytes| Arc::new(decode(bytes)))
+        }
     }
-    /// Every version of the versioned record under `key`, oldest first, decoded and
-    /// shared; as [`Kv::shared`], a store may answer from a cache.
+    /// Every version of the versioned record under `key` below the horizon, oldest
+    /// first, decoded and shared; as [`Kv::shared`], a store may answer from a cache.
     fn versions<T: Record>(&self, key: &[u8]) -> Arc<Versions<T>> {
+        let horizon = self.horizon();
         Arc::new(
-            history::read_versions(self, key).into_iter().map(|(i, v)| (i, v.map(|b| Arc::new(decode(b))))).collect(),
+            history::read_versions(self, key)
+                .into_iter()
+                .filter(|(i, _)| *i < horizon)
+                .map(|(i, v)| (i, v.map(|b| Arc::new(decode(b)))))
+                .collect(),
         )
     }
+}
+
+/// [`Kv::raw_last_between`] by scanning the bounds' common prefix.
+fn last_by_scan<K: Kv + ?Sized>(model: &K, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let common = floor.iter().zip(ceiling).take_while(|(a, b)| a == b).count();
+    model.raw_scan_prefix(&floor[..common]).into_iter().rfind(|(k, _)| k.as_slice() >= floor && k.as_slice() <= ceiling)
 }
 
 /// A record kind stored decoded behind one key, which a cache may hold.
@@ -86,13 +131,13 @@ pub enum Write {
 pub struct MemKv(pub BTreeMap<Vec<u8>, Vec<u8>>);
 
 impl Kv for MemKv {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         self.0.get(key).cloned()
     }
-    fn last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         self.0.range(floor.to_vec()..=ceiling.to_vec()).next_back().map(|(k, v)| (k.clone(), v.clone()))
     }
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.0
             .range(prefix.to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
@@ -102,6 +147,7 @@ impl Kv for MemKv {
 }
 impl KvMut for MemKv {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        debug_assert!(!history::is_versioned(&key), "versioned records are written as versions");
         self.0.insert(key, value);
     }
     fn delete(&mut self, key: Vec<u8>) {
@@ -132,14 +178,14 @@ impl<'a, K: Kv + ?Sized> Overlay<'a, K> {
 }
 
 impl<K: Kv + ?Sized> Kv for Overlay<'_, K> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+    fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         match self.pending.get(key) {
             Some(v) => v.clone(),
-            None => self.base.get(key),
+            None => self.base.raw_get(key),
         }
     }
-    fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.base.scan_prefix(prefix).into_iter().collect();
+    fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = self.base.raw_scan_prefix(prefix).into_iter().collect();
         for (k, v) in self.pending.range(prefix.to_vec()..).take_while(|(k, _)| k.starts_with(prefix)) {
             match v {
                 Some(v) => merged.insert(k.clone(), v.clone()),
@@ -148,9 +194,29 @@ impl<K: Kv + ?Sized> Kv for Overlay<'_, K> {
         }
         merged.into_iter().collect()
     }
+    // `apply` reads every versioned record through here: one seek in the base, not a scan.
+    fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        let from_base = self.base.raw_last_between(floor, ceiling);
+        if let Some((k, _)) = &from_base {
+            if matches!(self.pending.get(k), Some(None)) {
+                // The base's answer is deleted here; what lies below it needs a scan.
+                return last_by_scan(self, floor, ceiling);
+            }
+        }
+        let from_pending = self
+            .pending
+            .range(floor.to_vec()..=ceiling.to_vec())
+            .rev()
+            .find_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())));
+        match (from_base, from_pending) {
+            (Some(b), Some(p)) => Some(if b.0 > p.0 { b } else { p }),
+            (b, p) => p.or(b),
+        }
+    }
 }
 impl<K: Kv + ?Sized> KvMut for Overlay<'_, K> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        debug_assert!(!history::is_versioned(&key), "versioned records are written as versions");
         self.pending.insert(key, Some(value));
     }
     fn delete(&mut self, key: Vec<u8>) {
@@ -534,13 +600,14 @@ impl From<&Rejection> for VoidReason {
 
 // ---- history: validity intervals for "as of" ---------------------------------------------
 //
-// Every change `apply` makes to a record that decisions or reads depend on is also kept
-// as a version: `H | escaped key | 00 00 | index` → `1 value` (or `0` for a deletion),
-// where `index` is the log index of the event that made it. A version is valid from
-// position `index + 1` until the next version of the same key. `T | time | index`
-// orders events by effective time, so "as of T" is "as of the position after the last
-// event whose effective time is at most T". Reading as of a position is then one
-// backwards seek per key — the same point-read shape as a live decision.
+// Every change `apply` makes to a record that decisions or reads depend on is kept as a
+// version, and only as a version: `H | escaped key | 00 00 | index` → `1 value` (or `0`
+// for a deletion), where `index` is the log index of the event that made it. A version is
+// valid from position `index + 1` until the next version of the same key, so the record
+// now is the last version, and the record as of a position is the last version below it:
+// one backwards seek either way, and each change costs sled one key, not two. `T | time |
+// index` orders events by effective time, so "as of T" is "as of the position after the
+// last event whose effective time is at most T".
 
 pub mod history {
     use super::*;
@@ -647,7 +714,7 @@ pub mod history {
     pub fn position_at<K: Kv + ?Sized>(model: &K, time: DateTime<Utc>) -> u64 {
         let ceiling = time_key(time, u64::MAX);
         let floor = [b'T'];
-        match model.last_between(&floor, &ceiling) {
+        match model.raw_last_between(&floor, &ceiling) {
             Some((k, _)) => u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")) + 1,
             None => 0,
         }
@@ -658,13 +725,35 @@ pub mod history {
         model.outcome(index).map(|o| o.effective_time)
     }
 
+    /// The record under the versioned `key` as of `horizon`: its last version below it.
+    pub fn latest<K: Kv + ?Sized>(model: &K, key: &[u8], horizon: u64) -> Option<Vec<u8>> {
+        let last = horizon.checked_sub(1)?;
+        model.raw_last_between(&version_key(key, 0), &version_key(key, last)).and_then(|(_, v)| decode_version(v))
+    }
+
+    /// Every versioned record under `prefix` as of `horizon`, in key order.
+    pub fn latest_under<K: Kv + ?Sized>(model: &K, prefix: &[u8], horizon: u64) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (vkey, value) in model.raw_scan_prefix(&versions_prefix(prefix)) {
+            let (key, index) = parse_version_key(&vkey);
+            if index < horizon {
+                latest.insert(key, decode_version(value));
+            }
+        }
+        latest.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    }
+
+    /// The record `versions` held as of `horizon`: the last version below it, if any.
+    pub fn valid_at<T>(versions: &super::Versions<T>, horizon: u64) -> Option<Arc<T>> {
+        let before = versions.partition_point(|(index, _)| *index < horizon);
+        before.checked_sub(1).and_then(|i| versions[i].1.clone())
+    }
+
     /// Every version of the record under `key`, oldest first: the index of the event
     /// that wrote it and the record's bytes (`None` where the event deleted it).
     pub fn read_versions<K: Kv + ?Sized>(model: &K, key: &[u8]) -> Vec<(u64, Option<Vec<u8>>)> {
-        let mut prefix = versions_prefix(key);
-        prefix.extend_from_slice(&[0, 0]);
         model
-            .scan_prefix(&prefix)
+            .raw_scan_prefix(&versions_key(key))
             .into_iter()
             .map(|(k, v)| (u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")), decode_version(v)))
             .collect()
@@ -676,7 +765,8 @@ pub mod history {
         (written.first() == Some(&b'H') && written.len() > 9).then(|| &written[..written.len() - 8])
     }
 
-    /// The cache key of the versions of the record under `key`.
+    /// The prefix of every version of the record under `key` (also the key under which
+    /// a cache holds them).
     pub fn versions_key(key: &[u8]) -> Vec<u8> {
         let mut prefix = versions_prefix(key);
         prefix.extend_from_slice(&[0, 0]);
@@ -685,9 +775,7 @@ pub mod history {
 
     /// The change positions of one record: the index of each version, oldest first.
     pub fn change_indexes<K: Kv + ?Sized>(model: &K, key: &[u8]) -> Vec<u64> {
-        let mut prefix = versions_prefix(key);
-        prefix.extend_from_slice(&[0, 0]);
-        model.scan_prefix(&prefix).into_iter().map(|(k, _)| parse_version_key(&k).1).collect()
+        model.raw_scan_prefix(&versions_key(key)).into_iter().map(|(k, _)| parse_version_key(&k).1).collect()
     }
 
     /// The read model as it stood at `position`: versioned records are read from their
@@ -698,53 +786,37 @@ pub mod history {
     }
 
     impl<K: Kv + ?Sized> Kv for AsOf<'_, K> {
-        fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
             if key == keys::META_POSITION {
                 return Some(self.position.to_be_bytes().to_vec());
             }
-            if !is_versioned(key) {
-                return self.base.get(key);
-            }
-            if self.position == 0 {
-                return None;
-            }
-            let floor = version_key(key, 0);
-            let ceiling = version_key(key, self.position - 1);
-            self.base.last_between(&floor, &ceiling).and_then(|(_, v)| decode_version(v))
+            self.base.raw_get(key)
         }
-
-        fn shared<T: super::Record>(&self, key: &[u8]) -> Option<std::sync::Arc<T>> {
+        fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.base.raw_scan_prefix(prefix)
+        }
+        fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+            self.base.raw_last_between(floor, ceiling)
+        }
+        fn horizon(&self) -> u64 {
+            self.position.min(self.base.horizon())
+        }
+        // The base's versions (a store's cached list) cut at the horizon without a copy.
+        fn shared<T: super::Record>(&self, key: &[u8]) -> Option<Arc<T>> {
             if !is_versioned(key) {
                 return self.base.shared(key);
             }
-            let versions = self.base.versions::<T>(key);
-            // The last version written before `position`, if any.
-            let before = versions.partition_point(|(index, _)| *index < self.position);
-            before.checked_sub(1).and_then(|i| versions[i].1.clone())
+            valid_at(&self.base.versions::<T>(key), self.horizon())
         }
-
-        fn versions<T: super::Record>(&self, key: &[u8]) -> std::sync::Arc<super::Versions<T>> {
+        fn versions<T: super::Record>(&self, key: &[u8]) -> Arc<super::Versions<T>> {
             let all = self.base.versions::<T>(key);
-            let before = all.partition_point(|(index, _)| *index < self.position);
+            let horizon = self.horizon();
+            let before = all.partition_point(|(index, _)| *index < horizon);
             if before == all.len() {
                 all
             } else {
-                std::sync::Arc::new(all[..before].to_vec())
+                Arc::new(all[..before].to_vec())
             }
-        }
-
-        fn scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-            if !is_versioned(prefix) {
-                return self.base.scan_prefix(prefix);
-            }
-            let mut latest: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-            for (vkey, value) in self.base.scan_prefix(&versions_prefix(prefix)) {
-                let (key, index) = parse_version_key(&vkey);
-                if index < self.position {
-                    latest.insert(key, decode_version(value));
-                }
-            }
-            latest.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
         }
     }
 }
