@@ -38,6 +38,9 @@ pub struct Options {
     pub seed: u64,
 }
 
+/// Keys each write-floor measurement puts (a fresh tree; a bigger one is slower still).
+const FLOOR_KEYS: u64 = 600_000;
+
 /// The rebuild target is stated for this many events.
 const REBUILD_EVENTS: u64 = 1_000_000;
 
@@ -119,6 +122,21 @@ pub fn run(o: &Options) -> Result<(), String> {
         format!("{:.0} MiB = {:.2} × the log's {:.0} MiB", mib(disk), disk as f64 / log_bytes as f64, mib(log_bytes)),
         "≤ 3 × the log",
         3.0 / (disk as f64 / log_bytes as f64),
+    ));
+
+    // The write floor: what sled itself accepts, in batches the size of a projected
+    // batch, into a fresh store configured as the read model. Every event writes at least
+    // one key at a random place in the tree (the record it changes, keyed by uuid or org
+    // number), so the random-key rate bounds projection whatever the key layout.
+    let keys_per_event = store.keys_written() as f64 / head as f64;
+    let random = write_floor(&o.work.join("floor-random"), FLOOR_KEYS, true)?;
+    let sequential = write_floor(&o.work.join("floor-sequential"), FLOOR_KEYS, false)?;
+    table.push(Row::info(
+        "Floor: sled's own write rate (fresh tree, 100-byte values)",
+        format!(
+            "{random:.0} random keys/s, {sequential:.0} in key order; projection wrote {keys_per_event:.1} keys per \
+             event, ≥ 1 of them random, so sled alone caps projection at ≤ {random:.0} events/s here"
+        ),
     ));
 
     // Decisions in process, one thread.
@@ -429,4 +447,40 @@ fn xacml_body(q: &Query) -> Bytes {
         "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": q.resource.as_str()},
                                     {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party.as_str()}]}]}});
     Bytes::from(body.to_string())
+}
+
+/// Keys per second sled accepts through [`Store::commit`] into a fresh store: `keys`
+/// puts of 17-byte keys with 100-byte values, in commits of 12,000 keys (one projected
+/// batch's worth), either at random places in the tree or in key order.
+fn write_floor(dir: &std::path::Path, keys: u64, random: bool) -> Result<f64, String> {
+    use ledger::domain::model::Write;
+    const COMMIT_KEYS: u64 = 12_000;
+    let store = Store::open(dir).map_err(|e| e.to_string())?;
+    // xorshift64: a fixed, dependency-free stream of well-spread keys.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let started = Instant::now();
+    let mut written = 0;
+    while written < keys {
+        let mut batch: Vec<Vec<u8>> = (written..written + COMMIT_KEYS)
+            .map(|i| {
+                let (high, low) = if random { (next(), next()) } else { (0, i) };
+                [&[b'~'][..], &high.to_be_bytes(), &low.to_be_bytes()].concat()
+            })
+            .collect();
+        // A projected batch reaches sled in key order too.
+        batch.sort_unstable();
+        let batch = batch.into_iter().map(|key| Write::Put(key, vec![7; 100])).collect();
+        store.commit(batch).map_err(|e| e.to_string())?;
+        written += COMMIT_KEYS;
+    }
+    let per_s = written as f64 / started.elapsed().as_secs_f64();
+    drop(store);
+    std::fs::remove_dir_all(dir).map_err(|e| e.to_string())?;
+    Ok(per_s)
 }
