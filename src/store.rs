@@ -10,12 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
-use crate::domain::model::{decode_record, digest, history, Kv, Record, Versions, Write};
+use crate::domain::model::{decode_record, digest, history, keys, Kv, Record, Versions, Write};
 
 const TREE: &str = "read-model";
 /// Facts about the store itself, outside the read model and its digest.
 const STORE_META_TREE: &str = "store-meta";
 const LOG_IDENTITY_KEY: &[u8] = b"log";
+const LAYOUT_KEY: &[u8] = b"layout";
 /// sled's page cache; bounded so the resident set stays predictable.
 pub const CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
 
@@ -64,9 +65,26 @@ impl Store {
         Store { db, tree, meta, cache, keys_written: Arc::new(AtomicU64::new(0)) }
     }
 
-    /// Records which log this read model follows, or refuses if it follows another:
-    /// positions of one log mean nothing on a different one.
+    /// Records which log this read model follows and the layout it is written in, or
+    /// refuses: positions of one log mean nothing on a different one, and a read model
+    /// an older build wrote in another layout would be misread, not just slow.
     pub fn bind_log(&self, identity: &str) -> Result<(), StoreError> {
+        let layout = self.meta.get(LAYOUT_KEY)?.map(|v| String::from_utf8_lossy(&v).into_owned());
+        let current = keys::LAYOUT.to_string();
+        match layout {
+            Some(l) if l == current => {}
+            // A store written before layouts were recorded holds entries but no layout.
+            found if found.is_some() || self.tree.first()?.is_some() => {
+                return Err(StoreError(format!(
+                    "this read model is in layout {}, this build reads layout {current}: stop the ledger and \
+                     run `ledger rebuild` on this data directory (the log is untouched)",
+                    found.unwrap_or_else(|| "1".to_owned())
+                )))
+            }
+            _ => {
+                self.meta.insert(LAYOUT_KEY, current.as_bytes())?;
+            }
+        }
         match self.meta.get(LOG_IDENTITY_KEY)? {
             Some(bound) if bound.as_ref() != identity.as_bytes() => Err(StoreError(format!(
                 "this read model follows log '{}', not '{identity}'; use a new data directory for another log",

@@ -130,3 +130,27 @@ async fn a_read_model_restored_from_an_older_backup_catches_up_to_the_same_diges
     assert_eq!(status.read_model_digest, current.read_model_digest);
     drop(dir);
 }
+
+#[test]
+fn a_read_model_an_older_build_wrote_is_refused_until_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger_cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger")).args(args).output().unwrap();
+        assert!(out.status.success(), "ledger {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let data = dir.path().to_str().unwrap();
+    ledger_cli(&["import", "--data", data, FIXTURE]);
+    {
+        // Given a read model as a build before layouts were recorded left it: entries, no layout.
+        let db = sled::open(dir.path().join("read-model")).unwrap();
+        db.open_tree("store-meta").unwrap().remove("layout").unwrap();
+        db.flush().unwrap();
+    }
+    // When the ledger opens it, it refuses and names the repair, rather than misread it.
+    let refused = Ledger::open_embedded(dir.path()).err().expect("an older layout is refused").to_string();
+    assert!(refused.contains("ledger rebuild"), "{refused}");
+    // Then a rebuild makes it readable, every record projected.
+    ledger_cli(&["rebuild", "--data", data]);
+    let status = Ledger::open_embedded(dir.path()).unwrap().status().unwrap();
+    assert_eq!(status.projected_position, fixture_events().len() as u64);
+}

@@ -91,7 +91,6 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     model.put(history::time_key(effective, position), Vec::new());
     if verdict.is_ok() {
         effect(&mut Versioned { inner: model, index: position }, event, effective);
-        model.put(keys::version(&subject), (version + 1).to_be_bytes().to_vec());
     }
 
     let outcome = Outcome {
@@ -107,7 +106,10 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
     };
     model.put(keys::outcome(position), encode(&outcome));
     // Every event, void or not, is in the histories of its aggregate, client and actor.
-    model.put(keys::indexed(&keys::by_subject(&subject), position), Vec::new());
+    // The aggregate's entry also holds its version after this event: the version is
+    // read from the last entry, so it costs no key of its own.
+    let version_after = if verdict.is_ok() { version + 1 } else { version };
+    model.put(keys::indexed(&keys::by_subject(&subject), position), version_after.to_be_bytes().to_vec());
     model.put(keys::indexed(&keys::by_actor(&event.actor.id), position), Vec::new());
     if let Some(client) = event.data.clients() {
         model.put(keys::indexed(&keys::by_client(client), position), Vec::new());

@@ -255,6 +255,10 @@ pub fn hex(bytes: &[u8]) -> String {
 pub mod keys {
     use super::*;
 
+    /// The layout's number, kept beside a stored read model: bump it whenever a key or
+    /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
+    pub const LAYOUT: u32 = 2;
+
     pub const META_POSITION: &[u8] = b"\x00position";
     pub const META_EFFECTIVE_TIME: &[u8] = b"\x00effective_time";
     /// The hash chain over every record applied so far (32 bytes).
@@ -337,14 +341,12 @@ pub mod keys {
     pub fn agent_of_client(client: &OrgNo, agent: &Uuid) -> Vec<u8> {
         cat(b'l', &[client.as_str().as_bytes(), agent.as_bytes()])
     }
-    pub fn version(subject: &str) -> Vec<u8> {
-        cat(b'V', &[subject.as_bytes()])
-    }
     /// Event id → the index of the record that first carried it.
     pub fn event(id: &Uuid) -> Vec<u8> {
         cat(b'I', &[id.as_bytes()])
     }
-    /// Audit indexes: aggregate, client and actor → log index.
+    /// Audit indexes: aggregate, client and actor, then a log index. An aggregate's
+    /// entries hold its version after that event (8 bytes); the others hold nothing.
     pub fn by_subject(subject: &str) -> Vec<u8> {
         let mut k = vec![b'X', b's'];
         super::history::escape_into(&mut k, subject.as_bytes());
@@ -854,8 +856,13 @@ pub trait ReadModel: Kv {
     fn effective_time(&self) -> Option<DateTime<Utc>> {
         self.record(keys::META_EFFECTIVE_TIME)
     }
+    /// The version of an aggregate: how many events on it took effect. Its last audit
+    /// entry holds it.
     fn version(&self, subject: &str) -> u64 {
-        self.get(&keys::version(subject)).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
+        let entries = keys::by_subject(subject);
+        self.raw_last_between(&keys::indexed(&entries, 0), &keys::indexed(&entries, u64::MAX))
+            .map(|(_, v)| u64::from_be_bytes(v.try_into().expect("subject entries hold 8-byte versions")))
+            .unwrap_or(0)
     }
     /// The log index of the record that carried event `id`.
     fn event_index(&self, id: &Uuid) -> Option<u64> {
