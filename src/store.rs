@@ -127,8 +127,18 @@ impl Store {
         self.keys_written.fetch_add(written.len() as u64, Ordering::Relaxed);
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
+        // A version key changes two cached entries: the record's versions, and the
+        // record itself (cached under its own key, the PDP's hot path).
+        let records: Vec<Vec<u8>> = written
+            .iter()
+            .filter(|k| history::versions_cache_key(k).is_some())
+            .map(|k| history::parse_version_key(k).0)
+            .collect();
         self.cache.invalidate(
-            written.iter().flat_map(|k| std::iter::once(k.as_slice()).chain(history::versions_cache_key(k))),
+            written
+                .iter()
+                .flat_map(|k| std::iter::once(k.as_slice()).chain(history::versions_cache_key(k)))
+                .chain(records.iter().map(Vec::as_slice)),
         );
         Ok(())
     }
@@ -189,12 +199,9 @@ impl Kv for Store {
             (k.to_vec(), v.to_vec())
         })
     }
+    // Cached under the record's own key (versioned or not): one lookup, no key to build.
     fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
-        if history::is_versioned(key) {
-            // The current record is the last of its cached versions.
-            return self.versions::<T>(key).last().and_then(|(_, record)| record.clone());
-        }
-        self.cache.load(key, || match self.raw_get(key) {
+        self.cache.load(key, || match self.get(key) {
             Some(bytes) => (Some(Arc::new(decode_record(&bytes))), bytes.len() as u64),
             None => (None, 0),
         })
