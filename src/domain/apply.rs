@@ -93,6 +93,11 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         effect(&mut Versioned { inner: model, index: position }, event, effective);
     }
 
+    // Object keys sorted whatever serde_json's `preserve_order` feature (which another
+    // crate in the build can switch on): the stored bytes, and so the read model's
+    // digest, must not depend on how the binary was built.
+    let mut data = event.data.to_json();
+    data.sort_all_objects();
     let outcome = Outcome {
         event_id: event.id,
         type_name: event.type_name().to_owned(),
@@ -102,7 +107,7 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         actor: event.actor.clone(),
         on_behalf_of: event.on_behalf_of.clone(),
         subject: subject.clone(),
-        data: event.data.to_json(),
+        data,
     };
     model.put(keys::outcome(position), encode(&outcome));
     // Every event, void or not, is in the histories of its aggregate, client and actor.
