@@ -244,8 +244,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let result = runtime.block_on(async {
-        let listener =
-            tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         let state = Arc::new(Services {
             ledger: ledger.clone(),
@@ -257,10 +258,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             metrics: Default::default(),
             write_slots: Services::write_slots(),
         });
-        let status = ledger.status().map_err(|e| e.to_string())?;
-        tracing::info!(%bound, head = status.head_position, projected = status.projected_position, log = status.log, "ledger serving");
+        // Not `ledger.status()`: its digest reads the whole read model (minutes at
+        // national scale), and nothing here needs it.
+        let head = ledger.log().head().map_err(|e| e.to_string())?;
+        let projected = ledger.model_position();
+        tracing::info!(%bound, head, projected, log = ledger.log_description(), "ledger serving");
         // Tests and scripts read the bound address from this line.
-        eprintln!("ledger: serving on http://{bound} (data: {}, position {})", data.display(), status.projected_position);
+        eprintln!("ledger: serving on http://{bound} (data: {}, position {projected})", data.display());
         axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

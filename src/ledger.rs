@@ -491,6 +491,11 @@ impl Ledger {
         })
     }
 
+    /// Which log this ledger follows ("embedded", or the Kafka topic and brokers).
+    pub fn log_description(&self) -> &str {
+        &self.log_description
+    }
+
     pub fn model_position(&self) -> u64 {
         self.store.position()
     }

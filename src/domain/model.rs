@@ -649,7 +649,8 @@ pub mod history {
         }
     }
 
-    fn versions_prefix(key_prefix: &[u8]) -> Vec<u8> {
+    /// The start of every version key of every record whose key starts with `key_prefix`.
+    pub fn versions_prefix(key_prefix: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(key_prefix.len() + 12);
         k.push(b'H');
         escape_into(&mut k, key_prefix);

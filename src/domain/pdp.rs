@@ -225,15 +225,14 @@ pub fn who_could_act<K: Kv + ?Sized>(
     from: u64,
     to: u64,
 ) -> Vec<Access> {
-    use super::model::history::{change_indexes, AsOf};
+    use super::model::history::{change_indexes, versions_prefix, AsOf};
     use super::model::keys;
     use std::collections::BTreeSet;
 
+    // Every record ever under `prefix`, deleted ones included: the versions remember them.
     let ever = |prefix: Vec<u8>| -> BTreeSet<Uuid> {
-        let mut vprefix = vec![b'H'];
-        super::model::history::escape_into(&mut vprefix, &prefix);
         model
-            .scan_prefix(&vprefix)
+            .scan_prefix(&versions_prefix(&prefix))
             .into_iter()
             .map(|(k, _)| super::model::history::parse_version_key(&k).0)
             .map(|key| keys::trailing_uuid(&key))
