@@ -127,6 +127,21 @@ impl std::fmt::Display for OpenError {
 }
 impl std::error::Error for OpenError {}
 
+#[derive(Debug)]
+pub enum StatusError {
+    Log(LogError),
+    Store(StoreError),
+}
+impl std::fmt::Display for StatusError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusError::Log(e) => write!(f, "{e}"),
+            StatusError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+impl std::error::Error for StatusError {}
+
 /// Who gives a command, as the verified token says.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -481,11 +496,16 @@ impl Ledger {
         Ok(position)
     }
 
-    pub fn status(&self) -> Result<Status, LogError> {
+    /// Head, projected position and the read model's digest *at* that position. The
+    /// digest scans the whole read model unless the position has not moved since the
+    /// last one.
+    pub fn status(&self) -> Result<Status, StatusError> {
+        let head_position = self.log.head().map_err(StatusError::Log)?;
+        let (projected_position, read_model_digest) = self.store.digest_at_position().map_err(StatusError::Store)?;
         Ok(Status {
-            head_position: self.log.head()?,
-            projected_position: self.store.position(),
-            read_model_digest: self.store.digest(),
+            head_position,
+            projected_position,
+            read_model_digest,
             quarantined_records: self.store.quarantined().len(),
             log: self.log_description.clone(),
         })

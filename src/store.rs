@@ -7,7 +7,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
 use crate::domain::model::{decode_record, digest, history, keys, Kv, Record, Versions, Write};
@@ -19,6 +19,9 @@ const LOG_IDENTITY_KEY: &[u8] = b"log";
 const LAYOUT_KEY: &[u8] = b"layout";
 /// sled's page cache; bounded so the resident set stays predictable.
 pub const CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
+/// Scans of the whole read model one digest request may make while commits keep
+/// landing during them (each such scan mixes two states and is thrown away).
+pub const DIGEST_SCANS_MAX: u32 = 3;
 
 #[derive(Clone)]
 pub struct Store {
@@ -29,6 +32,11 @@ pub struct Store {
     cache: Arc<RecordCache>,
     /// Keys put or removed by every commit so far: the benchmark's keys-per-event figure.
     keys_written: Arc<AtomicU64>,
+    /// The last consistent digest and its position; the lock also makes one caller at
+    /// a time scan (a scan of a national-scale read model takes minutes).
+    digest_memo: Arc<Mutex<Option<(u64, String)>>>,
+    /// Whole-read-model scans made for digests (tests check the memo with it).
+    digest_scans: Arc<AtomicU64>,
 }
 
 #[derive(Debug)]
@@ -62,7 +70,15 @@ impl Store {
 
     fn assemble(db: sled::Db, tree: sled::Tree, meta: sled::Tree) -> Store {
         let cache = Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX));
-        Store { db, tree, meta, cache, keys_written: Arc::new(AtomicU64::new(0)) }
+        Store {
+            db,
+            tree,
+            meta,
+            cache,
+            keys_written: Arc::new(AtomicU64::new(0)),
+            digest_memo: Arc::new(Mutex::new(None)),
+            digest_scans: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     /// Records which log this read model follows and the layout it is written in, or
@@ -160,9 +176,45 @@ impl Store {
         Ok(())
     }
 
-    /// SHA-256 over every entry in key order.
+    /// SHA-256 over every entry in key order. A commit landing during the scan mixes
+    /// two states into it (sled's iterators are not snapshots): use it only where
+    /// nothing commits, or use [`Store::digest_at_position`].
     pub fn digest(&self) -> String {
+        self.digest_scans.fetch_add(1, Ordering::Relaxed);
         digest(self.tree.iter().map(|r| r.expect(IO_FATAL)))
+    }
+
+    /// The digest of the read model at one position, and that position. Every commit
+    /// moves the position, so an unchanged position across a scan proves no commit
+    /// landed during it; a scan that saw one is made again, up to `DIGEST_SCANS_MAX`
+    /// times. The answer is remembered until the position moves.
+    pub fn digest_at_position(&self) -> Result<(u64, String), StoreError> {
+        let mut memo = self.digest_memo.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for _ in 0..DIGEST_SCANS_MAX {
+            let before = self.stored_position();
+            if let Some((position, digest)) = memo.as_ref().filter(|(position, _)| *position == before) {
+                return Ok((*position, digest.clone()));
+            }
+            let digest = self.digest();
+            if self.stored_position() == before {
+                *memo = Some((before, digest.clone()));
+                return Ok((before, digest));
+            }
+        }
+        Err(StoreError(format!(
+            "the read model changed during each of {DIGEST_SCANS_MAX} scans for its digest; ask again when writes pause"
+        )))
+    }
+
+    /// The position as sled holds it now, past the record cache (whose invalidation
+    /// follows a commit by a moment).
+    fn stored_position(&self) -> u64 {
+        self.raw_get(keys::META_POSITION).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0)
+    }
+
+    /// Scans of the whole read model made for digests since the store opened.
+    pub fn digest_scans(&self) -> u64 {
+        self.digest_scans.load(Ordering::Relaxed)
     }
 
     /// Every entry in key order, streamed.

@@ -161,3 +161,28 @@ async fn an_evidence_bundle_checks_offline_and_reveals_tampering() {
     assert!(!ok, "{out}");
     assert!(out.contains("seal at record") && out.contains("does not hold"), "{out}");
 }
+
+#[tokio::test]
+async fn the_status_digest_is_scanned_once_per_position_and_is_the_digest_at_the_position_it_reports() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    let store = t.ledger.model();
+
+    // Given a quiet ledger, when status is asked twice, then the read model is scanned once.
+    let scans = store.digest_scans();
+    let first = t.ledger.status().unwrap();
+    let again = t.ledger.status().unwrap();
+    assert_eq!(store.digest_scans(), scans + 1, "the second status reuses the first scan");
+    assert_eq!(
+        (again.projected_position, &again.read_model_digest),
+        (first.projected_position, &first.read_model_digest)
+    );
+
+    // When a write moves the position, then the next status scans again and reports the new state.
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let moved = t.ledger.status().unwrap();
+    assert_eq!(store.digest_scans(), scans + 2);
+    assert!(moved.projected_position > first.projected_position);
+    assert_ne!(moved.read_model_digest, first.read_model_digest);
+    assert_eq!(moved.read_model_digest, store.digest(), "the reported digest is the read model's");
+}
