@@ -500,8 +500,9 @@ impl Ledger {
     /// digest scans the whole read model unless the position has not moved since the
     /// last one.
     pub fn status(&self) -> Result<Status, StatusError> {
-        let head_position = self.log.head().map_err(StatusError::Log)?;
         let (projected_position, read_model_digest) = self.store.digest_at_position().map_err(StatusError::Store)?;
+        // After the digest, which can take minutes: the head is never behind the position.
+        let head_position = self.log.head().map_err(StatusError::Log)?;
         Ok(Status {
             head_position,
             projected_position,
