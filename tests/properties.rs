@@ -21,6 +21,15 @@ const PACKAGES: [&str; 2] = ["revisormedarbeider", "skattegrunnlag"];
 fn org(i: usize) -> OrgNo {
     OrgNo::parse(ORGS[i % ORGS.len()]).unwrap()
 }
+/// The question every invariant asks: may system user `id` write resource `r` for client `client`?
+fn write_query(id: Uuid, client: usize) -> Query {
+    Query {
+        system_user: id,
+        action: Action::parse("write").unwrap(),
+        resource: ResourceId::parse("r").unwrap(),
+        party: PartyRef::OrgNo(org(client)),
+    }
+}
 fn urn(i: usize) -> PackageUrn {
     PackageUrn::parse(&format!("urn:altinn:accesspackage:{}", PACKAGES[i % PACKAGES.len()])).unwrap()
 }
@@ -247,12 +256,7 @@ impl World {
         let store = self.store.as_ref().expect("a world with a store");
         for id in &self.ids {
             for client in 0..ORGS.len() {
-                let q = Query {
-                    system_user: *id,
-                    action: Action::parse("write").unwrap(),
-                    resource: ResourceId::parse("r").unwrap(),
-                    party: PartyRef::OrgNo(org(client)),
-                };
+                let q = write_query(*id, client);
                 prop_assert_eq!(evaluate(store, &q), evaluate(&self.model, &q), "now, {:?}", q);
                 for position in [0, self.applied / 3, self.applied / 2, self.applied.saturating_sub(1)] {
                     prop_assert_eq!(
@@ -301,12 +305,7 @@ impl World {
                     prop_assert_eq!(&link.facilitator_org_no, &u.owner_org_no);
                 }
                 for client in 0..ORGS.len() {
-                    let q = Query {
-                        system_user: *id,
-                        action: Action::parse("write").unwrap(),
-                        resource: ResourceId::parse("r").unwrap(),
-                        party: PartyRef::OrgNo(org(client)),
-                    };
+                    let q = write_query(*id, client);
                     let d = evaluate(m, &q);
                     if d.decision == Verdict::Permit {
                         prop_assert!(u.deleted.is_none(), "no permit for a deleted system user");
