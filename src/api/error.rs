@@ -28,6 +28,8 @@ pub enum ApiError {
     Rejected(Rejection),
     Conflict(VoidReason),
     Unavailable(String),
+    /// Commits kept landing during every scan for the read model's digest.
+    DigestUnsettled(String),
     /// The write is durable but this replica cannot yet say whether it took effect.
     OutcomeUnknown(String),
     /// Too much is in flight; the request was shed rather than queued.
@@ -76,6 +78,7 @@ impl ApiError {
                 (StatusCode::CONFLICT, v.code.as_str(), format!("{} (the event was recorded as void)", v.message))
             }
             Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", why.clone()),
+            DigestUnsettled(why) => (StatusCode::SERVICE_UNAVAILABLE, "digest_unsettled", why.clone()),
             OutcomeUnknown(why) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", why.clone()),
             Overloaded => (
                 StatusCode::SERVICE_UNAVAILABLE,

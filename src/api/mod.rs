@@ -264,12 +264,16 @@ fn read(body: Value, position: u64) -> Response {
 
 async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> Result<Response, ApiError> {
     use crate::auth::Role;
+    use crate::ledger::StatusError;
     auth.require(&[Role::Operator, Role::Auditor])?;
     let ledger = state.ledger.clone();
     let status = tokio::task::spawn_blocking(move || ledger.status())
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+        .map_err(|e| match e {
+            StatusError::Log(e) => ApiError::Unavailable(e.to_string()),
+            StatusError::Store(e) => ApiError::DigestUnsettled(e.to_string()),
+        })?;
     let position = status.projected_position;
     Ok(read(serde_json::to_value(status).expect("status serialises"), position))
 }
