@@ -546,6 +546,18 @@ pub enum View<'a> {
     Past(AsOf<'a, Store>),
 }
 
+impl View<'_> {
+    /// The decision on `q` in this view: now from the store's in-memory decision index,
+    /// in the past from the versions (the same rules, `pdp::evaluate`, either way).
+    pub fn decide(&self, q: &crate::domain::pdp::Query) -> crate::domain::pdp::Decision {
+        use crate::domain::pdp::evaluate;
+        match self {
+            View::Live(store) => evaluate(&*store.decision_index(), q),
+            View::Past(past) => evaluate(past, q),
+        }
+    }
+}
+
 impl Kv for View<'_> {
     fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
         match self {

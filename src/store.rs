@@ -7,9 +7,10 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
+use crate::domain::index::DecisionIndex;
 use crate::domain::model::{decode_record, digest, history, keys, Kv, Record, Versions, Write};
 
 const TREE: &str = "read-model";
@@ -30,6 +31,9 @@ pub struct Store {
     meta: sled::Tree,
     /// Decoded records for the PDP's reads; every commit invalidates what it wrote.
     cache: Arc<RecordCache>,
+    /// The current decision facts, folded from the tree at open and kept in step by
+    /// every commit.
+    index: Arc<RwLock<DecisionIndex>>,
     /// Keys put or removed by every commit so far: the benchmark's keys-per-event figure.
     keys_written: Arc<AtomicU64>,
     /// The last consistent digest and its position; the lock also makes one caller at
@@ -70,11 +74,14 @@ impl Store {
 
     fn assemble(db: sled::Db, tree: sled::Tree, meta: sled::Tree) -> Store {
         let cache = Arc::new(RecordCache::new(RECORD_CACHE_BYTES_MAX));
+        // Nothing commits before `assemble` returns, so the scans see one state.
+        let index = load_index(&tree);
         Store {
             db,
             tree,
             meta,
             cache,
+            index: Arc::new(RwLock::new(index)),
             keys_written: Arc::new(AtomicU64::new(0)),
             digest_memo: Arc::new(Mutex::new(None)),
             digest_scans: Arc::new(AtomicU64::new(0)),
@@ -127,6 +134,8 @@ impl Store {
     pub fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
         let mut written = Vec::with_capacity(writes.len());
+        let facts: Vec<Write> =
+            writes.iter().filter(|w| matches!(w, Write::Put(k, _) if DecisionIndex::concerns(k))).cloned().collect();
         for w in writes {
             match w {
                 Write::Put(k, v) => {
@@ -141,6 +150,9 @@ impl Store {
         }
         self.tree.apply_batch(batch)?;
         self.keys_written.fetch_add(written.len() as u64, Ordering::Relaxed);
+        // After sled holds the batch, as for the cache below; under the write lock, so
+        // a decision reads the facts of one commit boundary, never half a commit.
+        self.index.write().unwrap_or_else(|p| p.into_inner()).apply(&facts);
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
         // A version key changes two cached entries: the record's versions, and the
@@ -162,6 +174,19 @@ impl Store {
     /// Keys put or removed by the commits of this process (not persisted).
     pub fn keys_written(&self) -> u64 {
         self.keys_written.load(Ordering::Relaxed)
+    }
+
+    /// The current decision facts. A decision holds this guard while it reads (a
+    /// microsecond or two), so it sees the state after one whole commit.
+    pub fn decision_index(&self) -> RwLockReadGuard<'_, DecisionIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The decision index folded afresh from the versions on disk (what `open` builds;
+    /// `verify` and the tests compare it with the one commits maintained). Call it where
+    /// nothing commits: the scans are not a snapshot.
+    pub fn load_decision_index(&self) -> DecisionIndex {
+        load_index(&self.tree)
     }
 
     /// (hits, misses) of the decoded-record cache since the store opened.
@@ -228,6 +253,15 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+}
+
+fn load_index(tree: &sled::Tree) -> DecisionIndex {
+    DecisionIndex::load(DecisionIndex::version_prefixes().flat_map(|prefix| {
+        tree.scan_prefix(prefix).map(|r| {
+            let (k, v) = r.expect(IO_FATAL);
+            (k.to_vec(), v.to_vec())
+        })
+    }))
 }
 
 const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover from the log";

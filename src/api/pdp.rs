@@ -12,7 +12,7 @@ use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
-use crate::domain::pdp::{evaluate, PartyRef, Query, Verdict};
+use crate::domain::pdp::{PartyRef, Query, Verdict};
 use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
 use axum::http::HeaderMap;
@@ -48,7 +48,7 @@ pub async fn xacml_decision(
         .into_iter()
         .map(|parsed| match parsed {
             Ok((query, own_at)) => match state.ledger.view(own_at.or(at)) {
-                Ok((model, _)) => Outcome::Decided(evaluate(&model, &query)),
+                Ok((model, _)) => Outcome::Decided(model.decide(&query)),
                 Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
             },
             Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
@@ -126,7 +126,7 @@ pub async fn native_decision(
         party: party_ref(&body.party)?,
     };
     let Snapshot { model, position, time } = state.view(at)?;
-    let decision = evaluate(&model, &query);
+    let decision = model.decide(&query);
     state.metrics.decided("native", if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" });
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod decide;
 pub mod events;
 pub mod ids;
+pub mod index;
 pub mod model;
 pub mod pdp;
 pub mod rejection;

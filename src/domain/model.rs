@@ -698,8 +698,13 @@ pub mod history {
     }
 
     fn decode_version(stored: Vec<u8>) -> Option<Vec<u8>> {
+        version_value(&stored).map(<[u8]>::to_vec)
+    }
+
+    /// The record a stored version holds, or `None` where its event deleted the record.
+    pub fn version_value(stored: &[u8]) -> Option<&[u8]> {
         match stored.first() {
-            Some(1) => Some(stored[1..].to_vec()),
+            Some(1) => Some(&stored[1..]),
             _ => None,
         }
     }

@@ -1,14 +1,15 @@
 //! Policy decision: "may system user S do action A on resource R for party P?",
 //! evaluated over a read-only model, with its proof.
 //!
-//! Pure and allocation-light: a decision is a handful of point reads. It knows nothing
-//! of XACML (see `xacml`) or HTTP.
+//! Pure and allocation-light: a decision is a handful of reads of [`Facts`], answered by
+//! any read model (now or as of a position) or by the in-memory `index` of the current
+//! decision facts. It knows nothing of XACML (see `xacml`) or HTTP.
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::events::UserType;
-use super::ids::{Action, OrgNo, ResourceId};
+use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, SystemId};
 use super::model::{keys, Kv, Link, Party, Policy, ReadModel, Relationship, System, SystemUser};
 use std::sync::Arc;
 
@@ -82,14 +83,71 @@ pub fn resolve_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Part
     }
 }
 
-/// The party record a request names, through the shared (cached) read.
-fn shared_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Arc<Party>> {
-    let org = match party {
-        PartyRef::OrgNo(org) => return model.shared(&keys::party(org)),
-        PartyRef::PartyId(id) => model.get(&keys::party_by_id(*id))?,
-        PartyRef::PartyUuid(uuid) => model.get(&keys::party_by_uuid(uuid))?,
-    };
-    model.shared(&keys::party(&OrgNo::parse(std::str::from_utf8(&org).ok()?).ok()?))
+/// The grant by which a relationship carries one package: the register role that
+/// brought it (`None` for a client delegation) and the event that granted it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Carried {
+    pub role: Option<RegisterRole>,
+    pub event_id: Uuid,
+}
+
+/// What a decision reads, and nothing more. Every [`Kv`] answers it from its records
+/// (now, or as of a position through `AsOf`); `index::DecisionIndex` answers it from
+/// memory for the current state. [`evaluate`] is the one implementation of the rules
+/// over either, so the two can only differ in what they hold, which the property
+/// tests compare.
+pub trait Facts {
+    /// The system user, deleted or not.
+    fn user_fact(&self, id: &Uuid) -> Option<Arc<SystemUser>>;
+    /// Is the system registered and not deleted?
+    fn system_live(&self, id: &SystemId) -> bool;
+    fn policy_fact(&self, resource: &ResourceId) -> Option<Arc<Policy>>;
+    /// The organisation number of the registered party the request names.
+    fn party_org(&self, party: &PartyRef) -> Option<OrgNo>;
+    /// The event that linked `client` to the agent system user `user`, if linked.
+    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid>;
+    /// `None` if `client` has no client relationship with `facilitator`; otherwise the
+    /// first of `wanted` that the relationship carries, with its grant.
+    fn carried<'p>(
+        &self,
+        client: &OrgNo,
+        facilitator: &OrgNo,
+        wanted: impl Iterator<Item = &'p PackageUrn>,
+    ) -> Option<Option<(&'p PackageUrn, Carried)>>;
+}
+
+impl<K: Kv + ?Sized> Facts for K {
+    // Shared reads: a store with a record cache answers these without sled or decoding.
+    fn user_fact(&self, id: &Uuid) -> Option<Arc<SystemUser>> {
+        self.shared(&keys::system_user(id))
+    }
+    fn system_live(&self, id: &SystemId) -> bool {
+        self.shared::<System>(&keys::system(id)).is_some_and(|s| s.deleted.is_none())
+    }
+    fn policy_fact(&self, resource: &ResourceId) -> Option<Arc<Policy>> {
+        self.shared(&keys::policy(resource))
+    }
+    fn party_org(&self, party: &PartyRef) -> Option<OrgNo> {
+        let org = match party {
+            PartyRef::OrgNo(org) => return self.shared::<Party>(&keys::party(org)).map(|p| p.org_no.clone()),
+            PartyRef::PartyId(id) => self.get(&keys::party_by_id(*id))?,
+            PartyRef::PartyUuid(uuid) => self.get(&keys::party_by_uuid(uuid))?,
+        };
+        let org = OrgNo::parse(std::str::from_utf8(&org).ok()?).ok()?;
+        self.shared::<Party>(&keys::party(&org)).map(|p| p.org_no.clone())
+    }
+    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid> {
+        self.shared::<Link>(&keys::link(user, client)).map(|l| l.event_id)
+    }
+    fn carried<'p>(
+        &self,
+        client: &OrgNo,
+        facilitator: &OrgNo,
+        mut wanted: impl Iterator<Item = &'p PackageUrn>,
+    ) -> Option<Option<(&'p PackageUrn, Carried)>> {
+        let rel = self.shared::<Relationship>(&keys::relationship(client, facilitator))?;
+        Some(wanted.find_map(|p| rel.carrying(p).map(|g| (p, Carried { role: g.role, event_id: g.event_id }))))
+    }
 }
 
 /// Permit when the system user is live, its system is not deleted, and either
@@ -98,9 +156,8 @@ fn shared_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Arc<Party
 /// (b) it is an agent, the party is a linked client, the owner's relationship with the
 ///     client still carries a package of the agent, and the policy gives that package
 ///     the action.
-pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
-    // Shared reads: a store with a record cache answers these without sled or decoding.
-    let Some(user) = model.shared::<SystemUser>(&keys::system_user(&q.system_user)) else {
+pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
+    let Some(user) = facts.user_fact(&q.system_user) else {
         return Decision::not_applicable(format!("system user {} does not exist", q.system_user));
     };
     if let Some(deleted) = &user.deleted {
@@ -109,14 +166,13 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
             deleted.at, deleted.event_id
         ));
     }
-    match model.shared::<System>(&keys::system(&user.system_id)) {
-        Some(system) if system.deleted.is_none() => {}
-        _ => return Decision::not_applicable(format!("system {} is deleted", user.system_id)),
+    if !facts.system_live(&user.system_id) {
+        return Decision::not_applicable(format!("system {} is deleted", user.system_id));
     }
-    let Some(policy) = model.shared::<Policy>(&keys::policy(&q.resource)) else {
+    let Some(policy) = facts.policy_fact(&q.resource) else {
         return Decision::not_applicable(format!("resource {} has no published policy", q.resource));
     };
-    let Some(party) = shared_party(model, &q.party) else {
+    let Some(party) = facts.party_org(&q.party) else {
         return Decision::not_applicable("the party is not in the party register".to_owned());
     };
     let user_ground =
@@ -132,10 +188,10 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
 
     match user.user_type {
         UserType::Standard => {
-            if party.org_no != user.owner_org_no {
+            if party != user.owner_org_no {
                 return Decision::not_applicable(format!(
                     "a standard system user acts only for its owner {}, not {}",
-                    user.owner_org_no, party.org_no
+                    user.owner_org_no, party
                 ));
             }
             if let Some(right) = user.rights.iter().find(|r| policy.right_grants(r, &q.action)) {
@@ -153,38 +209,33 @@ pub fn evaluate<K: Kv + ?Sized>(model: &K, q: &Query) -> Decision {
             ))
         }
         UserType::Agent => {
-            let Some(link) = model.shared::<Link>(&keys::link(&user.id, &party.org_no)) else {
-                return Decision::not_applicable(format!(
-                    "{} is not linked as a client of this system user",
-                    party.org_no
-                ));
+            let Some(link_event) = facts.link_event(&user.id, &party) else {
+                return Decision::not_applicable(format!("{party} is not linked as a client of this system user"));
             };
-            let Some(rel) = model.shared::<Relationship>(&keys::relationship(&party.org_no, &user.owner_org_no)) else {
+            let wanted = user.access_packages.iter().filter(|p| policy.package_grants(p, &q.action));
+            let Some(carried) = facts.carried(&party, &user.owner_org_no, wanted) else {
                 return Decision::not_applicable(format!(
                     "{} has no client relationship with {}",
-                    party.org_no, user.owner_org_no
+                    party, user.owner_org_no
                 ));
             };
-            for pkg in user.access_packages.iter().filter(|p| policy.package_grants(p, &q.action)) {
-                if let Some(grant) = rel.carrying(pkg) {
-                    let via =
-                        grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
-                    return permit(vec![
-                        user_ground,
-                        Ground { event_id: link.event_id, fact: format!("client {} linked", party.org_no) },
-                        Ground {
-                            event_id: grant.event_id,
-                            fact: format!("{} gives {} {pkg} ({via})", party.org_no, user.owner_org_no),
-                        },
-                        policy_ground,
-                    ]);
-                }
+            if let Some((pkg, grant)) = carried {
+                let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+                return permit(vec![
+                    user_ground,
+                    Ground { event_id: link_event, fact: format!("client {party} linked") },
+                    Ground {
+                        event_id: grant.event_id,
+                        fact: format!("{} gives {} {pkg} ({via})", party, user.owner_org_no),
+                    },
+                    policy_ground,
+                ]);
             }
             Decision::not_applicable(format!(
                 "no package of the agent that gets '{}' on {} is carried by {}'s relationship with {}",
                 q.action.as_str(),
                 q.resource,
-                party.org_no,
+                party,
                 user.owner_org_no
             ))
         }

@@ -349,10 +349,40 @@ impl TestLedger {
         .await
     }
 
-    /// Asks the XACML PDP, as a service API would; returns the decision string.
+    /// Asks the XACML PDP, as a service API would; returns the decision string. The
+    /// answer comes from the in-memory decision index; every call also holds the index
+    /// to the records (see [`TestLedger::assert_index_agrees`]).
     pub async fn decision(&self, system_user: &str, action: &str, resource: &str, party: &str) -> String {
         let r = self.xacml(&xacml_request(system_user, action, resource, party)).await;
+        self.assert_index_agrees(system_user, action, resource, party);
         r.body["Response"][0]["Decision"].as_str().unwrap().to_owned()
+    }
+
+    /// The decision index decides as the stored records do — proof and all, by org
+    /// number, party id and party uuid — and equals a fresh fold of the store.
+    pub fn assert_index_agrees(&self, system_user: &str, action: &str, resource: &str, party: &str) {
+        use ledger::domain::ids::{Action, ResourceId};
+        use ledger::domain::model::ReadModel;
+        use ledger::domain::pdp::{evaluate, PartyRef, Query};
+        let (Ok(id), Ok(action), Ok(resource), Ok(org)) = (
+            uuid::Uuid::parse_str(system_user),
+            Action::parse(action),
+            ResourceId::parse(resource),
+            OrgNo::parse(party),
+        ) else {
+            return; // A malformed question never reaches either.
+        };
+        let store = self.ledger.model();
+        let index = store.decision_index();
+        assert!(*index == store.load_decision_index(), "the maintained decision index is the fold of the store");
+        let mut parties = vec![PartyRef::OrgNo(org.clone())];
+        if let Some(p) = store.party(&org) {
+            parties.extend([PartyRef::PartyId(p.party_id), PartyRef::PartyUuid(p.party_uuid)]);
+        }
+        for party in parties {
+            let q = Query { system_user: id, action: action.clone(), resource: resource.clone(), party };
+            assert_eq!(evaluate(&*index, &q), evaluate(store, &q), "the index and the records differ on {q:?}");
+        }
     }
 
     pub async fn xacml(&self, body: &Value) -> Reply {
@@ -361,8 +391,10 @@ impl TestLedger {
         r
     }
 
-    /// Asks the native PDP for a decision with its proof.
+    /// Asks the native PDP for a decision with its proof (and holds the index to the
+    /// records, as [`TestLedger::decision`] does).
     pub async fn proof(&self, system_user: &str, action: &str, resource: &str, party: &str) -> Value {
+        self.assert_index_agrees(system_user, action, resource, party);
         let body = json!({"systemUser": system_user, "action": action, "resource": resource, "party": party});
         self.call(Method::POST, "/v1/decisions", Some(&self.pdp()), Some(body)).await.assert_ok().clone()
     }
