@@ -256,12 +256,19 @@ impl Store {
 }
 
 fn load_index(tree: &sled::Tree) -> DecisionIndex {
-    DecisionIndex::load(DecisionIndex::version_prefixes().flat_map(|prefix| {
+    let started = std::time::Instant::now();
+    let index = DecisionIndex::load(DecisionIndex::version_prefixes().flat_map(|prefix| {
         tree.scan_prefix(prefix).map(|r| {
             let (k, v) = r.expect(IO_FATAL);
             (k.to_vec(), v.to_vec())
         })
-    }))
+    }));
+    let counts = index.counts();
+    if counts.total() > 0 {
+        // At national scale this scan is most of the time `ledger serve` takes to start.
+        tracing::info!(facts = counts.total(), elapsed_ms = started.elapsed().as_millis() as u64, "decision index loaded");
+    }
+    index
 }
 
 const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover from the log";
