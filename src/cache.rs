@@ -1,7 +1,9 @@
 //! A bounded cache of decoded read-model records, in front of the store.
 //!
-//! The PDP reads the same few record kinds for every decision; a sled point read and a
-//! JSON decode cost several microseconds each, a hit here a hash lookup. Entries are
+//! Decisions as of a past position and the read endpoints read the same few record
+//! kinds again and again (current decisions read the store's decision index instead);
+//! a sled point read and a JSON decode cost several microseconds each, a hit here a
+//! hash lookup. Entries are
 //! values shared behind `Arc`, typed by the caller (the key's prefix fixes the kind),
 //! and weighed by their encoded size so the cache's memory has a named bound.
 //!

@@ -156,7 +156,7 @@ impl Store {
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
         // A version key changes two cached entries: the record's versions, and the
-        // record itself (cached under its own key, the PDP's hot path).
+        // record itself (cached under its own key, where as-of decisions and reads look).
         let records: Vec<Vec<u8>> = written
             .iter()
             .filter(|k| history::versions_cache_key(k).is_some())
@@ -266,7 +266,11 @@ fn load_index(tree: &sled::Tree) -> DecisionIndex {
     let counts = index.counts();
     if counts.total() > 0 {
         // At national scale this scan is most of the time `ledger serve` takes to start.
-        tracing::info!(facts = counts.total(), elapsed_ms = started.elapsed().as_millis() as u64, "decision index loaded");
+        tracing::info!(
+            facts = counts.total(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "decision index loaded"
+        );
     }
     index
 }

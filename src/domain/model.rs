@@ -72,7 +72,8 @@ pub trait Kv {
             .collect()
     }
     /// The record under `key`, decoded and shared. A store may answer from a cache of
-    /// decoded records (the PDP's hot path); by default every call reads and decodes.
+    /// decoded records (as-of decisions and the read endpoints); by default every call
+    /// reads and decodes.
     fn shared<T: Record>(&self, key: &[u8]) -> Option<Arc<T>> {
         if history::is_versioned(key) {
             history::valid_at(&self.versions::<T>(key), self.horizon())
