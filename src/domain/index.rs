@@ -114,11 +114,12 @@ impl DecisionIndex {
     pub fn apply(&mut self, writes: &[Write]) {
         for write in writes {
             match write {
-                Write::Put(vkey, value) if vkey.first() == Some(&b'H') => {
+                Write::Put(vkey, value) if DecisionIndex::concerns(vkey) => {
                     let (key, _) = history::parse_version_key(vkey);
                     self.set(&key, value);
                 }
-                // Versions are only ever added: a removed entry is never a version.
+                // Other kinds' versions and unversioned entries are not decision facts;
+                // versions are only ever added, so a removed entry is never a version.
                 Write::Put(..) | Write::Delete(_) => {
                     debug_assert!(!matches!(write, Write::Delete(k) if k.first() == Some(&b'H')))
                 }

@@ -75,14 +75,6 @@ impl Decision {
     }
 }
 
-pub fn resolve_party<K: Kv + ?Sized>(model: &K, party: &PartyRef) -> Option<Party> {
-    match party {
-        PartyRef::OrgNo(org) => model.party(org),
-        PartyRef::PartyId(id) => model.party_by_id(*id),
-        PartyRef::PartyUuid(uuid) => model.party_by_uuid(uuid),
-    }
-}
-
 /// The grant by which a relationship carries one package: the register role that
 /// brought it (`None` for a client delegation) and the event that granted it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
