@@ -268,6 +268,7 @@ fn load_index(tree: &sled::Tree) -> DecisionIndex {
         // At national scale this scan is most of the time `ledger serve` takes to start.
         tracing::info!(
             facts = counts.total(),
+            ?counts,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "decision index loaded"
         );
