@@ -547,13 +547,13 @@ pub enum View<'a> {
 }
 
 impl View<'_> {
-    /// The decision on `q` in this view: now from the store's in-memory decision index,
-    /// in the past from the versions (the same rules, `pdp::evaluate`, either way).
+    /// The decision on `q` in this view, from the store's in-memory decision index: now,
+    /// or as it stood at the past position (the index keeps every fact's versions).
     pub fn decide(&self, q: &crate::domain::pdp::Query) -> crate::domain::pdp::Decision {
         use crate::domain::pdp::evaluate;
         match self {
             View::Live(store) => evaluate(&*store.decision_index(), q),
-            View::Past(past) => evaluate(past, q),
+            View::Past(past) => evaluate(&past.base.decision_index().at(past.horizon()), q),
         }
     }
 }

@@ -176,14 +176,15 @@ impl Store {
         self.keys_written.load(Ordering::Relaxed)
     }
 
-    /// The current decision facts. A decision holds this guard while it reads (a
-    /// microsecond or two), so it sees the state after one whole commit.
+    /// The decision facts, now and (through `DecisionIndex::at`) as of any position. A
+    /// decision holds this guard while it reads (a microsecond or two), so it sees the
+    /// state after one whole commit.
     pub fn decision_index(&self) -> RwLockReadGuard<'_, DecisionIndex> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The decision index folded afresh from the versions on disk (what `open` builds;
-    /// `verify` and the tests compare it with the one commits maintained). Call it where
+    /// the tests compare it with the one commits maintained). Call it where
     /// nothing commits: the scans are not a snapshot.
     pub fn load_decision_index(&self) -> DecisionIndex {
         load_index(&self.tree)

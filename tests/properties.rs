@@ -284,11 +284,11 @@ impl World {
         }
     }
 
-    /// The store answers every decision, now and as of every earlier position, exactly
-    /// as the uncached in-memory model does: its cache never serves a stale record, and
-    /// its in-memory decision index (kept in step by commits) holds the same facts as
-    /// the records — by whichever of org number, party id or party uuid a request
-    /// names the party — and as a fresh fold of the store's versions.
+    /// The store answers every decision, now and as of earlier positions, exactly as the
+    /// uncached in-memory model does: its cache never serves a stale record, and its
+    /// in-memory decision index (kept in step by commits) holds the same facts and
+    /// histories as the records — by whichever of org number, party id or party uuid a
+    /// request names the party — and as a fresh fold of the store's versions.
     fn check_store_decides_alike(&self) -> Result<(), TestCaseError> {
         let store = self.store.as_ref().expect("a world with a store");
         let index = store.decision_index();
@@ -303,10 +303,18 @@ impl World {
                     prop_assert_eq!(evaluate(&*index, q), evaluate(&self.model, q), "from the index, {:?}", q);
                 }
                 for position in [0, self.applied / 3, self.applied / 2, self.applied.saturating_sub(1)] {
+                    let from_model = evaluate(&AsOf { base: &self.model, position }, &q);
                     prop_assert_eq!(
-                        evaluate(&AsOf { base: store, position }, &q),
-                        evaluate(&AsOf { base: &self.model, position }, &q),
+                        &evaluate(&AsOf { base: store, position }, &q),
+                        &from_model,
                         "as of {}, {:?}",
+                        position,
+                        q
+                    );
+                    prop_assert_eq!(
+                        &evaluate(&index.at(position), &q),
+                        &from_model,
+                        "index as of {}, {:?}",
                         position,
                         q
                     );

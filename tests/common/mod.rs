@@ -359,10 +359,11 @@ impl TestLedger {
     }
 
     /// The decision index decides as the stored records do — proof and all, by org
-    /// number, party id and party uuid — and equals a fresh fold of the store.
+    /// number, party id and party uuid, now and as of every earlier position — and
+    /// equals a fresh fold of the store.
     pub fn assert_index_agrees(&self, system_user: &str, action: &str, resource: &str, party: &str) {
         use ledger::domain::ids::{Action, ResourceId};
-        use ledger::domain::model::ReadModel;
+        use ledger::domain::model::{history::AsOf, ReadModel};
         use ledger::domain::pdp::{evaluate, PartyRef, Query};
         let (Ok(id), Ok(action), Ok(resource), Ok(org)) = (
             uuid::Uuid::parse_str(system_user),
@@ -382,6 +383,15 @@ impl TestLedger {
         for party in parties {
             let q = Query { system_user: id, action: action.clone(), resource: resource.clone(), party };
             assert_eq!(evaluate(&*index, &q), evaluate(store, &q), "the index and the records differ on {q:?}");
+            // And as of every earlier position, from the index's history and the versions.
+            for position in 0..store.position() {
+                let past = AsOf { base: store, position };
+                assert_eq!(
+                    evaluate(&index.at(position), &q),
+                    evaluate(&past, &q),
+                    "the index and the records differ as of {position} on {q:?}"
+                );
+            }
         }
     }
 
