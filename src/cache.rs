@@ -1,9 +1,11 @@
 //! A bounded cache of decoded read-model records, in front of the store.
 //!
-//! Decisions as of a past position and the read endpoints read the same few record
-//! kinds again and again (current decisions read the store's decision index instead);
-//! a sled point read and a JSON decode cost several microseconds each, a hit here a
-//! hash lookup. Entries are
+//! Decisions evaluated over the records rather than the store's decision index — the
+//! audit query "who could act", which evaluates each candidate at every position where
+//! a record its decision reads changed — read the same few record kinds and their
+//! versions again and again; a sled point read and a JSON decode cost several
+//! microseconds each, a hit here a hash lookup. (The PDP's decisions, now and as of a
+//! position, read the decision index.) Entries are
 //! values shared behind `Arc`, typed by the caller (the key's prefix fixes the kind),
 //! and weighed by their encoded size so the cache's memory has a named bound.
 //!

@@ -156,7 +156,7 @@ impl Store {
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
         // A version key changes two cached entries: the record's versions, and the
-        // record itself (cached under its own key, where as-of decisions and reads look).
+        // record itself (cached under its own key, where reads look).
         let records: Vec<Vec<u8>> = written
             .iter()
             .filter(|k| history::versions_cache_key(k).is_some())
