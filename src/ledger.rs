@@ -552,7 +552,7 @@ impl View<'_> {
     pub fn decide(&self, q: &crate::domain::pdp::Query) -> crate::domain::pdp::Decision {
         use crate::domain::pdp::evaluate;
         match self {
-            View::Live(store) => evaluate(&*store.decision_index(), q),
+            View::Live(store) => evaluate(&store.decision_index().now(), q),
             View::Past(past) => evaluate(&past.base.decision_index().at(past.horizon()), q),
         }
     }

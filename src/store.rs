@@ -20,6 +20,10 @@ const LOG_IDENTITY_KEY: &[u8] = b"log";
 const LAYOUT_KEY: &[u8] = b"layout";
 /// sled's page cache; bounded so the resident set stays predictable.
 pub const CACHE_BYTES_MAX: u64 = 32 * 1024 * 1024;
+
+/// How long `open` waits for a read model's file lock, and how often it tries.
+const OPEN_LOCK_WAIT_MS_MAX: u64 = 2_000;
+const OPEN_LOCK_RETRY_MS: u64 = 20;
 /// Scans of the whole read model one digest request may make while commits keep
 /// landing during them (each such scan mixes two states and is thrown away).
 pub const DIGEST_SCANS_MAX: u32 = 3;
@@ -61,12 +65,26 @@ impl From<sled::Error> for StoreError {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new().path(dir).cache_capacity(CACHE_BYTES_MAX).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                StoreError(format!("{} is in use by another ledger process (stop it first): {io}", dir.display()))
+        let is_locked = |e: &sled::Error| matches!(e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock"));
+        // sled's background flusher keeps a dropped database's file lock for a moment, so
+        // a store reopened right after it was closed (a restart, `rebuild` then `serve`)
+        // waits a bounded time for the lock before calling the directory in use.
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(dir).cache_capacity(CACHE_BYTES_MAX).open() {
+                Err(e) if is_locked(&e) && started.elapsed().as_millis() < u128::from(OPEN_LOCK_WAIT_MS_MAX) => {
+                    std::thread::sleep(std::time::Duration::from_millis(OPEN_LOCK_RETRY_MS));
+                }
+                Err(e) if is_locked(&e) => {
+                    return Err(StoreError(format!(
+                        "{} is in use by another ledger process (stop it first): {e}",
+                        dir.display()
+                    )))
+                }
+                Err(other) => return Err(StoreError(other.to_string())),
+                Ok(db) => break db,
             }
-            other => StoreError(other.to_string()),
-        })?;
+        };
         let tree = db.open_tree(TREE)?;
         let meta = db.open_tree(STORE_META_TREE)?;
         Ok(Store::assemble(db, tree, meta))

@@ -300,7 +300,7 @@ impl World {
                 let by_id = Query { party: PartyRef::PartyId(1 + client as i64), ..q.clone() };
                 let by_uuid = Query { party: PartyRef::PartyUuid(Uuid::from_u128(100 + client as u128)), ..q.clone() };
                 for q in [&q, &by_id, &by_uuid] {
-                    prop_assert_eq!(evaluate(&*index, q), evaluate(&self.model, q), "from the index, {:?}", q);
+                    prop_assert_eq!(evaluate(&index.now(), q), evaluate(&self.model, q), "from the index, {:?}", q);
                 }
                 for position in [0, self.applied / 3, self.applied / 2, self.applied.saturating_sub(1)] {
                     let from_model = evaluate(&AsOf { base: &self.model, position }, &q);

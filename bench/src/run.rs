@@ -145,15 +145,15 @@ pub fn run(o: &Options) -> Result<(), String> {
     let past_queries = facts.queries(o.decisions, past_position, o.seed + 1);
     // Current decisions come from the store's in-memory decision index (as the HTTP
     // API's do); first, proof that it answers every question as the records do.
-    let index_agrees = now_queries.iter().all(|q| evaluate(&*store.decision_index(), q) == evaluate(&store, q));
+    let index_agrees = now_queries.iter().all(|q| evaluate(&store.decision_index().now(), q) == evaluate(&store, q));
     if !index_agrees {
         return Err("the decision index and the stored records decided a question differently".to_owned());
     }
     let counts = store.decision_index().counts();
-    let _ = time_decisions(&now_queries, |q| evaluate(&*store.decision_index(), q));
-    let now = time_decisions(&now_queries, |q| evaluate(&*store.decision_index(), q));
+    let _ = time_decisions(&now_queries, |q| evaluate(&store.decision_index().now(), q));
+    let now = time_decisions(&now_queries, |q| evaluate(&store.decision_index().now(), q));
     let permits =
-        now_queries.iter().filter(|q| evaluate(&*store.decision_index(), q).decision == Verdict::Permit).count();
+        now_queries.iter().filter(|q| evaluate(&store.decision_index().now(), q).decision == Verdict::Permit).count();
     table.push(Row::new(
         "PDP in process, one thread (current)",
         format!(

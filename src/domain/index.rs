@@ -208,9 +208,14 @@ impl DecisionIndex {
         key.first() == Some(&b'H') && key.get(1).is_some_and(|kind| KINDS.contains(kind))
     }
 
-    /// The index as it stood after the first `horizon` events (`u64::MAX`: now).
+    /// The index as it stood after the first `horizon` events.
     pub fn at(&self, horizon: u64) -> IndexAt<'_> {
         IndexAt { index: self, horizon }
+    }
+
+    /// The index now: after every event it has folded.
+    pub fn now(&self) -> IndexAt<'_> {
+        self.at(u64::MAX)
     }
 
     /// Adds the version of `key`'s record that event `event` wrote (a record, or a
@@ -401,33 +406,6 @@ impl Facts for IndexAt<'_> {
             let number = *self.index.package_numbers.get(p)?;
             grants.iter().find(|g| g.package == number).map(|g| (p, g.carried))
         }))
-    }
-}
-
-/// The index answers for now as it does for its latest position.
-impl Facts for DecisionIndex {
-    fn user_fact(&self, id: &Uuid) -> Option<Arc<SystemUser>> {
-        self.at(u64::MAX).user_fact(id)
-    }
-    fn system_live(&self, id: &SystemId) -> bool {
-        self.at(u64::MAX).system_live(id)
-    }
-    fn policy_fact(&self, resource: &ResourceId) -> Option<Arc<Policy>> {
-        self.at(u64::MAX).policy_fact(resource)
-    }
-    fn party_org(&self, party: &PartyRef) -> Option<OrgNo> {
-        self.at(u64::MAX).party_org(party)
-    }
-    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid> {
-        self.at(u64::MAX).link_event(user, client)
-    }
-    fn carried<'p>(
-        &self,
-        client: &OrgNo,
-        facilitator: &OrgNo,
-        wanted: impl Iterator<Item = &'p PackageUrn>,
-    ) -> Option<Option<(&'p PackageUrn, Carried)>> {
-        self.at(u64::MAX).carried(client, facilitator, wanted)
     }
 }
 

@@ -382,7 +382,7 @@ impl TestLedger {
         }
         for party in parties {
             let q = Query { system_user: id, action: action.clone(), resource: resource.clone(), party };
-            assert_eq!(evaluate(&*index, &q), evaluate(store, &q), "the index and the records differ on {q:?}");
+            assert_eq!(evaluate(&index.now(), &q), evaluate(store, &q), "the index and the records differ on {q:?}");
             // And as of every earlier position, from the index's history and the versions.
             for position in 0..store.position() {
                 let past = AsOf { base: store, position };
