@@ -9,7 +9,9 @@ use crate::domain::model::{hex, history, ReadModel};
 use crate::log::EventLog;
 use crate::store::Store;
 
-pub const BUNDLE_FORMAT: &str = "delegation-ledger-evidence/1";
+pub const BUNDLE_FORMAT: &str = "delegation-ledger-evidence/2";
+/// Bundles written before records carried their log's append time; still checked.
+pub const BUNDLE_FORMAT_V1: &str = "delegation-ledger-evidence/1";
 
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,6 +23,10 @@ pub struct Bundle {
     pub position: u64,
     /// The records, exactly as they lie on the log.
     pub events: Vec<String>,
+    /// When the log took each record (milliseconds since the epoch), in record order:
+    /// `apply` bounds each event's time by it, so a replay needs it. Absent in format 1.
+    #[serde(default)]
+    pub appended_ms: Vec<Option<i64>>,
     /// The seals among them: (position, chain hash).
     pub seals: Vec<SealRef>,
     /// The hash chain over all the records.
@@ -41,15 +47,17 @@ pub struct SealRef {
 pub fn build(log: &dyn EventLog, live: &Store, until: DateTime<Utc>) -> Result<Bundle, String> {
     let position = history::position_at(live, until);
     let mut events = Vec::new();
+    let mut appended_ms = Vec::new();
     let mut from = 0;
     while from < position {
         let records = log.read(from, (position - from).min(1000) as usize).map_err(|e| e.to_string())?;
         for r in records.into_iter().take((position - from) as usize) {
+            appended_ms.push(r.appended_ms);
             events.push(String::from_utf8(r.bytes).map_err(|_| format!("record {} is not UTF-8", r.index))?);
         }
         from = events.len() as u64;
     }
-    let replayed = replay(&events)?;
+    let replayed = replay(&events, &appended_ms)?;
     Ok(Bundle {
         format: BUNDLE_FORMAT.to_owned(),
         until,
@@ -58,6 +66,7 @@ pub fn build(log: &dyn EventLog, live: &Store, until: DateTime<Utc>) -> Result<B
         chain_hash: hex(&replayed.chain()),
         read_model_digest: replayed.digest(),
         events,
+        appended_ms,
     })
 }
 
@@ -71,9 +80,11 @@ fn seals(events: &[String]) -> Vec<SealRef> {
         .collect()
 }
 
-/// Projects records into a temporary read model.
-fn replay(events: &[String]) -> Result<Store, String> {
-    let log = crate::log::memory::MemoryLog::new(events.iter().map(|e| e.as_bytes().to_vec()).collect());
+/// Projects records into a temporary read model, each with the time its log took it
+/// (`None` for all when a format-1 bundle has no times).
+fn replay(events: &[String], appended_ms: &[Option<i64>]) -> Result<Store, String> {
+    let stamps = appended_ms.iter().copied().chain(std::iter::repeat(None));
+    let log = crate::log::memory::MemoryLog::new(events.iter().map(|e| e.as_bytes().to_vec()).zip(stamps).collect());
     let store = Store::temporary().map_err(|e| e.to_string())?;
     crate::projector::catch_up(&log, &store).map_err(|e| e.to_string())?;
     Ok(store)
@@ -83,14 +94,22 @@ fn replay(events: &[String]) -> Result<Store, String> {
 /// every seal and the digest.
 pub fn check(bundle: &Bundle) -> Vec<String> {
     let mut problems = Vec::new();
-    if bundle.format != BUNDLE_FORMAT {
-        problems.push(format!("unknown bundle format '{}'", bundle.format));
-        return problems;
-    }
+    let times_expected = match bundle.format.as_str() {
+        BUNDLE_FORMAT => bundle.events.len(),
+        BUNDLE_FORMAT_V1 => 0,
+        other => return vec![format!("unknown bundle format '{other}'")],
+    };
     if bundle.events.len() as u64 != bundle.position {
         problems.push(format!("the bundle says {} records but holds {}", bundle.position, bundle.events.len()));
     }
-    let store = match replay(&bundle.events) {
+    if bundle.appended_ms.len() != times_expected {
+        problems.push(format!(
+            "the bundle holds {} append times for {} records",
+            bundle.appended_ms.len(),
+            bundle.events.len()
+        ));
+    }
+    let store = match replay(&bundle.events, &bundle.appended_ms) {
         Ok(s) => s,
         Err(e) => return vec![format!("the records do not replay: {e}")],
     };

@@ -139,6 +139,22 @@ enum Cmd {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Explicit repair of a damaged embedded log: keeps the file as it is beside the log,
+    /// cuts the log back to its last whole append before the damage, and writes a report
+    /// of everything it dropped. Never done implicitly by any other command.
+    RepairLog {
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to write the report (JSON).
+        #[arg(long)]
+        report: PathBuf,
+    },
+    /// Copy a format-1 embedded log into format 2 (frame headers with their own
+    /// checksum), record for record, keeping the old file as events.log.v1.
+    UpgradeLog {
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Write every event on the log to standard output as JSON Lines, or an evidence
     /// bundle to a file.
     Export {
@@ -198,6 +214,8 @@ pub fn run() -> i32 {
             None => verify(&data.expect("clap requires --data or --bundle"), log.config()),
         },
         Cmd::Seal { data } => seal(&data),
+        Cmd::RepairLog { data, report } => repair_log(&data, &report),
+        Cmd::UpgradeLog { data } => upgrade_log(&data),
         Cmd::Quarantine { data } => list_quarantine(&data),
     };
     match result {
@@ -265,12 +283,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(%bound, head, projected, log = ledger.log_description(), "ledger serving");
         // Tests and scripts read the bound address from this line.
         eprintln!("ledger: serving on http://{bound} (data: {}, position {projected})", data.display());
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .map_err(|e| e.to_string())
+        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
     });
     stop.store(true, Ordering::Relaxed);
     if let Some(t) = tailer {
@@ -278,6 +291,24 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     ledger.close().map_err(|e| e.to_string())?;
     result
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, systemd, Kubernetes): both stop taking
+/// requests, let those in flight finish, and flush the read model.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gracefully");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+    }
 }
 
 /// Projects other replicas' events continuously: asks the log for its head every
@@ -331,27 +362,15 @@ fn token(keys: &Path, role: &str, org: Option<String>, person: Option<String>, t
 
 /// Reads and checks every line first: a file with one bad line writes nothing.
 fn import(data: Option<&Path>, kafka: Option<KafkaConfig>, file: &Path) -> Result<(), String> {
-    let reader = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut records: Vec<NewRecord> = Vec::new();
-    for (n, line) in std::io::BufReader::new(reader).lines().enumerate() {
-        let line = line.map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        if line.len() > RECORD_BYTES_MAX {
-            return Err(format!("{}:{}: line longer than {RECORD_BYTES_MAX} bytes", file.display(), n + 1));
-        }
-        let event = Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", file.display(), n + 1))?;
-        // The exact bytes go on the log: an imported record is evidence, not re-encoded.
-        records.push(NewRecord { bytes: line.into_bytes(), ..record_of(&event) });
-    }
+    let now = chrono::Utc::now();
+    let records = read_import_file(file, now)?;
     let (before, after, void) = match (data, kafka) {
         (Some(data), _) => {
             let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
             let before = ledger.model_position();
             for chunk in records.chunks(APPEND_RECORDS_MAX) {
                 let bytes: Vec<Vec<u8>> = chunk.iter().map(|r| r.bytes.clone()).collect();
-                ledger.import(&bytes).map_err(|e| e.to_string())?;
+                ledger.import(&bytes, now).map_err(|e| e.to_string())?;
             }
             let after = ledger.model_position();
             let void = ledger.void_between(before, after);
@@ -378,6 +397,46 @@ fn import(data: Option<&Path>, kafka: Option<KafkaConfig>, file: &Path) -> Resul
     Ok(())
 }
 
+/// Every line of a JSON Lines file as a record to append, exactly as given. A line is
+/// read no further than [`RECORD_BYTES_MAX`] before it is refused, so a huge line costs
+/// no more memory than a record may have.
+fn read_import_file(file: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<NewRecord>, String> {
+    use std::io::Read;
+    let reader = std::fs::File::open(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut reader = std::io::BufReader::new(reader);
+    let mut records: Vec<NewRecord> = Vec::new();
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let read = (&mut reader)
+            .take(RECORD_BYTES_MAX as u64 + 2)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("{}:{n}: {e}", file.display()))?;
+        if read == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        } else if read > RECORD_BYTES_MAX {
+            return Err(format!("{}:{n}: line longer than {RECORD_BYTES_MAX} bytes", file.display()));
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        if line.len() > RECORD_BYTES_MAX {
+            return Err(format!("{}:{n}: line longer than {RECORD_BYTES_MAX} bytes", file.display()));
+        }
+        let event = Event::decode(&line).map_err(|e| format!("{}:{n}: {e}", file.display()))?;
+        crate::ledger::import_time_ok(&event, now).map_err(|e| format!("{}:{n}: {e}", file.display()))?;
+        // The exact bytes go on the log: an imported record is evidence, not re-encoded.
+        records.push(NewRecord { bytes: line.clone(), ..record_of(&event) });
+    }
+    Ok(records)
+}
+
 fn export(data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String> {
     let log: Box<dyn EventLog> = match (data, kafka) {
         (Some(data), _) => {
@@ -385,7 +444,8 @@ fn export(data: Option<&Path>, kafka: Option<KafkaConfig>) -> Result<(), String>
             if !file.exists() {
                 return Err(format!("{} holds no event log", data.display()));
             }
-            Box::new(EmbeddedLog::open(&file).map_err(|e| e.to_string())?)
+            // Read-only, without the lock: works beside a running `serve`.
+            Box::new(EmbeddedLog::open_read_only(&file).map_err(|e| e.to_string())?)
         }
         (None, Some(config)) => Box::new(KafkaLog::open(&config).map_err(|e| e.to_string())?),
         (None, None) => return Err("give --data DIR or --kafka BROKERS --topic TOPIC".to_owned()),
@@ -416,7 +476,8 @@ fn open_log(data: &Path, kafka: &Option<KafkaConfig>) -> Result<(Box<dyn EventLo
             if !file.exists() {
                 return Err(format!("{} holds no event log", data.display()));
             }
-            Ok((Box::new(EmbeddedLog::open(&file).map_err(|e| e.to_string())?), "embedded".to_owned()))
+            // Offline tools never change a byte of the log.
+            Ok((Box::new(EmbeddedLog::open_read_only(&file).map_err(|e| e.to_string())?), "embedded".to_owned()))
         }
     }
 }
@@ -494,10 +555,19 @@ fn verify(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
     println!("quarantined:      {}", report.quarantined);
     println!("live digest:      {}", report.live_digest.as_deref().unwrap_or("-"));
     println!("rebuilt digest:   {}", report.rebuilt_digest);
+    if report.findings.is_empty() && report.behind > 0 {
+        println!(
+            "ok, behind: the read model is {} record(s) behind the log and equals a rebuild at its own position \
+             (the next `ledger serve` catches up); the hash chain and every seal hold",
+            report.behind
+        );
+        return Ok(());
+    }
     if report.findings.is_empty() {
         println!("ok: the read model equals a rebuild from the log, and the hash chain and every seal hold");
         return Ok(());
     }
+    println!("DIVERGED: the read model is not what the log produces; this is a fault, not a lag");
     for f in &report.findings {
         println!("FOUND: {f}");
     }
@@ -549,6 +619,42 @@ fn export_until(data: &Path, kafka: Option<KafkaConfig>, until: &str, bundle: Op
             out.flush().map_err(|e| e.to_string())?;
         }
     }
+    Ok(())
+}
+
+fn repair_log(data: &Path, report_path: &Path) -> Result<(), String> {
+    let file = DataDir(data.to_owned()).log_file();
+    if !file.exists() {
+        return Err(format!("{} holds no event log", data.display()));
+    }
+    if report_path.exists() {
+        return Err(format!("{} exists; name a new file for the report", report_path.display()));
+    }
+    let report = crate::log::embedded::repair(&file).map_err(|e| e.to_string())?;
+    let text = serde_json::to_vec_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(report_path, text).map_err(|e| format!("cannot write {}: {e}", report_path.display()))?;
+    println!("{}: {} record(s) kept", report.action, report.records_kept);
+    if let Some(kept) = &report.original_kept_at {
+        println!("the log as it was is kept at {}", kept.display());
+        println!(
+            "{} intact record(s) after the damage were dropped; see {}",
+            report.dropped.len(),
+            report_path.display()
+        );
+        for step in &report.next_steps {
+            println!("next: {step}");
+        }
+    }
+    Ok(())
+}
+
+fn upgrade_log(data: &Path) -> Result<(), String> {
+    let file = DataDir(data.to_owned()).log_file();
+    let records = crate::log::embedded::upgrade(&file).map_err(|e| e.to_string())?;
+    println!(
+        "upgraded {records} records to log format 2; the old file is kept as {}",
+        file.with_extension("log.v1").display()
+    );
     Ok(())
 }
 

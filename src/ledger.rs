@@ -55,6 +55,7 @@ impl WriteError {
             LogError::Refused(w) => LogError::Refused(w.clone()),
             LogError::Io(io) => LogError::Io(std::io::Error::new(io.kind(), io.to_string())),
             LogError::Corrupt { index, why } => LogError::Corrupt { index: *index, why: why.clone() },
+            LogError::Damaged(d) => LogError::Damaged(d.clone()),
         };
         match self {
             WriteError::Rejected(r) => WriteError::Rejected(r.clone()),
@@ -214,8 +215,10 @@ impl Ledger {
     pub fn open_embedded(dir: &Path) -> Result<Ledger, OpenError> {
         std::fs::create_dir_all(dir).map_err(OpenError::Io)?;
         let dir = DataDir(dir.to_owned());
-        let log = EmbeddedLog::open(&dir.log_file()).map_err(OpenError::Log)?;
+        // The read model first: its position is the least the log must still hold, so
+        // the log may cut a torn final append only above it.
         let store = Store::open(&dir.read_model()).map_err(OpenError::Store)?;
+        let log = EmbeddedLog::open(&dir.log_file(), store.position()).map_err(OpenError::Log)?;
         Ledger::with(Arc::new(log), store, "embedded".to_owned())
     }
 
@@ -238,7 +241,9 @@ impl Ledger {
             return Err(OpenError::Project(ProjectError::Log(LogError::Corrupt {
                 index: head,
                 why: format!(
-                    "the read model is at {} but the log ends at {head}; the log lost records or this is the wrong log",
+                    "the read model is at {} but the log ends at {head}: the log lost acknowledged records or this \
+                     is the wrong log. Nothing was changed. Restore the log from a replica or a backup; if the loss \
+                     is accepted (after `ledger repair-log`), `ledger rebuild` makes the read model follow the log",
                     store.position()
                 ),
             })));
@@ -479,14 +484,17 @@ impl Ledger {
     }
 
     /// Appends already-formed records (import) exactly as given, under the same lock as
-    /// commands. Each must decode as an event; `apply` judges each one, so an event that
-    /// breaks a rule is recorded as void rather than refused. Returns the position.
-    pub fn import(&self, records: &[Vec<u8>]) -> Result<u64, WriteError> {
+    /// commands. Each must decode as an event dated no later than [`import_time_ok`]
+    /// allows at `now`; `apply` judges each one, so an event that breaks a rule is
+    /// recorded as void rather than refused. Returns the position.
+    pub fn import(&self, records: &[Vec<u8>], now: DateTime<Utc>) -> Result<u64, WriteError> {
         let mut outgoing = Vec::with_capacity(records.len());
         for (i, bytes) in records.iter().enumerate() {
             let event = Event::decode(bytes).map_err(|e| {
                 WriteError::Rejected(Rejection::new(Code::InvalidField, format!("record {i} does not decode: {e}")))
             })?;
+            import_time_ok(&event, now)
+                .map_err(|r| WriteError::Rejected(Rejection::new(r.code, format!("record {i}: {}", r.message))))?;
             outgoing.push(NewRecord { bytes: bytes.clone(), ..record_of(&event) });
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -610,6 +618,26 @@ impl Ledger {
             Some(At::Time(t)) => Ok(past(history::position_at(&self.store, t).min(now))),
         }
     }
+}
+
+/// An imported event may not be dated later than the importer's clock allows: the
+/// same bound `apply` holds every event to against its log's append time, checked
+/// before anything is written so a whole file is refused rather than voided in part.
+pub fn import_time_ok(event: &Event, now: DateTime<Utc>) -> Result<(), Rejection> {
+    let latest = now + Duration::milliseconds(crate::domain::EVENT_TIME_AHEAD_MS_MAX);
+    if event.time > latest {
+        return Err(Rejection::new(
+            Code::TimeOutOfRange,
+            format!(
+                "event {} is dated {}, after this clock's {} (more than {} s ahead)",
+                event.id,
+                event.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                crate::domain::EVENT_TIME_AHEAD_MS_MAX / 1000
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// How an event goes on a log: its bytes, its owner as the key, its id and type.

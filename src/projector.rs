@@ -71,7 +71,8 @@ pub fn catch_up_observed(
             match Event::decode(&record.bytes) {
                 // A void event is an outcome, not an error: it is recorded and projection goes on.
                 Ok(event) => {
-                    let _ = apply_record(&mut overlay, record.index, &record.bytes, &event);
+                    let appended = record.appended_ms.and_then(chrono::DateTime::from_timestamp_millis);
+                    let _ = apply_record(&mut overlay, record.index, &record.bytes, &event, appended);
                 }
                 // So is a record that is no event: quarantined, visible, and passed.
                 Err(error) => {

@@ -48,6 +48,9 @@ impl fmt::Display for Finding {
 #[derive(Debug)]
 pub struct Report {
     pub records: u64,
+    /// Records on the log beyond the live read model's position: it is behind (a
+    /// restart catches up), which is no fault. The comparison is made at its position.
+    pub behind: u64,
     pub live_digest: Option<String>,
     pub rebuilt_digest: String,
     pub seals_checked: usize,
@@ -97,11 +100,49 @@ fn event_id(bytes: &[u8]) -> Option<uuid::Uuid> {
     Event::decode(bytes).ok().map(|e| e.id)
 }
 
+/// A log seen only up to `limit` records: verify compares the live read model with a
+/// rebuild at the live model's own position, so a model that is merely behind the log
+/// is told apart from one that diverged.
+struct Prefix<'a> {
+    log: &'a dyn EventLog,
+    limit: u64,
+}
+
+impl EventLog for Prefix<'_> {
+    fn append(&self, _: &[crate::log::NewRecord]) -> Result<Vec<u64>, crate::log::LogError> {
+        Err(crate::log::LogError::Refused("verify reads only".to_owned()))
+    }
+    fn read(&self, from: u64, max: usize) -> Result<Vec<crate::log::Record>, crate::log::LogError> {
+        let max = max.min(self.limit.saturating_sub(from) as usize);
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        self.log.read(from, max)
+    }
+    fn head(&self) -> Result<u64, crate::log::LogError> {
+        Ok(self.log.head()?.min(self.limit))
+    }
+}
+
 /// Rebuilds from `log` into a temporary read model and compares it with `live` (when
-/// given): chain, seals and digest. An empty `findings` means the log is intact.
+/// given) at the live model's position: chain and every key. Then rebuilds on to the
+/// log's head and checks every seal. An empty `findings` means the log is intact and
+/// the live model equals a rebuild (perhaps behind the log: see [`Report::behind`]).
 pub fn verify(log: &dyn EventLog, live: Option<&Store>, progress: &mut dyn FnMut(u64, u64)) -> Result<Report, String> {
     let rebuilt = Store::temporary().map_err(|e| e.to_string())?;
     let mut findings = Vec::new();
+    let head = log.head().map_err(|e| e.to_string())?;
+    let live_digest = live.map(|l| l.digest());
+    let mut behind = 0;
+    if let Some(live) = live {
+        let live_position = live.position();
+        if head < live_position {
+            findings.push(Finding::Truncated { log_head: head, live_position });
+        }
+        behind = head.saturating_sub(live_position);
+        rebuild_into(&Prefix { log, limit: live_position }, &rebuilt, progress).map_err(|e| e.to_string())?;
+        findings.extend(compare(log, live, &rebuilt)?);
+    }
     rebuild_into(log, &rebuilt, progress).map_err(|e| e.to_string())?;
     // Records the live model applied but the log now holds undecodable: damage.
     for q in rebuilt.quarantined() {
@@ -123,60 +164,55 @@ pub fn verify(log: &dyn EventLog, live: Option<&Store>, progress: &mut dyn FnMut
             }
         }
     }
+    let quarantined = rebuilt.quarantined().len();
+    Ok(Report { records, behind, live_digest, rebuilt_digest: rebuilt.digest(), seals_checked, quarantined, findings })
+}
 
-    let live_digest = live.map(|l| l.digest());
-    if let Some(live) = live {
-        let live_position = live.position();
-        if log.head().map_err(|e| e.to_string())? < live_position {
-            findings.push(Finding::Truncated { log_head: records, live_position });
+/// The live model against a rebuild at the same position: the first record whose chain
+/// differs (what happened to it), and the first key where the models differ.
+fn compare(log: &dyn EventLog, live: &Store, rebuilt: &Store) -> Result<Vec<Finding>, String> {
+    let mut findings = Vec::new();
+    for index in 0..rebuilt.position() {
+        if live.get(&keys::chain(index)) == rebuilt.get(&keys::chain(index)) {
+            continue;
         }
-        // The chain: the first record whose chain differs names the damage.
-        let upto = live_position.min(records);
-        for index in 0..upto {
-            if live.get(&keys::chain(index)) == rebuilt.get(&keys::chain(index)) {
-                continue;
-            }
-            let here = log.read(index, 2).map_err(|e| e.to_string())?;
-            let found = here.first().and_then(|r| event_id(&r.bytes));
-            let next = here.get(1).and_then(|r| event_id(&r.bytes));
-            let expected = live.outcome(index).map(|o| o.event_id);
-            let expected_next = live.outcome(index + 1).map(|o| o.event_id);
-            let (what, detail) = if found.is_some() && found == expected {
-                ("was altered", format!("event {} has other bytes than when it was applied", found.unwrap_or_default()))
-            } else if found.is_some() && found == expected_next && next == expected {
-                (
-                    "was reordered",
-                    format!("events {} and {} swapped places", expected.unwrap_or_default(), found.unwrap_or_default()),
-                )
-            } else if found.is_some() && found == expected_next {
-                ("is missing", format!("event {} was removed", expected.unwrap_or_default()))
-            } else if found.is_some() && found.is_some_and(|id| live.event_index(&id).is_none()) {
-                ("was inserted", format!("event {} was never applied here", found.unwrap_or_default()))
-            } else {
-                ("differs", format!("expected event {:?}, found {:?}", expected, found))
-            };
-            findings.push(Finding::ChainBreak { index, what, detail });
-            break;
-        }
-        // The first key where the read models differ.
-        let mut a = live.entries();
-        let mut b = rebuilt.entries();
-        loop {
-            match (a.next(), b.next()) {
-                (None, None) => break,
-                (Some(x), Some(y)) if x == y => continue,
-                (x, y) => {
-                    let key = match (&x, &y) {
-                        (Some((kx, _)), Some((ky, _))) => kx.min(ky).clone(),
-                        (Some((k, _)), None) | (None, Some((k, _))) => k.clone(),
-                        (None, None) => unreachable!(),
-                    };
-                    findings.push(Finding::Diverges { kind: kind_name(&key).to_owned(), key: show(&key) });
-                    break;
-                }
+        let here = log.read(index, 2).map_err(|e| e.to_string())?;
+        let found = here.first().and_then(|r| event_id(&r.bytes));
+        let next = here.get(1).and_then(|r| event_id(&r.bytes));
+        let expected = live.outcome(index).map(|o| o.event_id);
+        let expected_next = live.outcome(index + 1).map(|o| o.event_id);
+        let (what, detail) = if found.is_some() && found == expected {
+            ("was altered", format!("event {} has other bytes than when it was applied", found.unwrap_or_default()))
+        } else if found.is_some() && found == expected_next && next == expected {
+            (
+                "was reordered",
+                format!("events {} and {} swapped places", expected.unwrap_or_default(), found.unwrap_or_default()),
+            )
+        } else if found.is_some() && found == expected_next {
+            ("is missing", format!("event {} was removed", expected.unwrap_or_default()))
+        } else if found.is_some() && found.is_some_and(|id| live.event_index(&id).is_none()) {
+            ("was inserted", format!("event {} was never applied here", found.unwrap_or_default()))
+        } else {
+            ("differs", format!("expected event {:?}, found {:?}", expected, found))
+        };
+        findings.push(Finding::ChainBreak { index, what, detail });
+        break;
+    }
+    let (mut a, mut b) = (live.entries(), rebuilt.entries());
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => break,
+            (Some(x), Some(y)) if x == y => continue,
+            (x, y) => {
+                let key = match (&x, &y) {
+                    (Some((kx, _)), Some((ky, _))) => kx.min(ky).clone(),
+                    (Some((k, _)), None) | (None, Some((k, _))) => k.clone(),
+                    (None, None) => unreachable!(),
+                };
+                findings.push(Finding::Diverges { kind: kind_name(&key).to_owned(), key: show(&key) });
+                break;
             }
         }
     }
-    let quarantined = rebuilt.quarantined().len();
-    Ok(Report { records, live_digest, rebuilt_digest: rebuilt.digest(), seals_checked, quarantined, findings })
+    Ok(findings)
 }

@@ -42,7 +42,7 @@ async fn answers(dir: &Path) -> Value {
     let questions: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("questions.json")).unwrap()).unwrap();
     let data = tempfile::tempdir().unwrap();
     let ledger = Ledger::open_embedded(data.path()).unwrap();
-    ledger.import(&records).unwrap();
+    ledger.import(&records, chrono::Utc::now()).unwrap();
     let t = TestLedger::around(data, ledger);
     let auditor = t.token(ledger::auth::Role::Auditor, None);
 

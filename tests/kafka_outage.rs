@@ -114,7 +114,7 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
         let (path, config) = (dir.path().to_owned(), config.clone());
         move || {
             let ledger = Ledger::open_kafka(&path, &config).unwrap();
-            ledger.import(&fixture_records()).unwrap();
+            ledger.import(&fixture_records(), chrono::Utc::now()).unwrap();
             ledger
         }
     })

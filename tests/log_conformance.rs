@@ -128,7 +128,7 @@ struct Embedded {
 
 impl Harness for Embedded {
     fn open(&self) -> Arc<dyn EventLog> {
-        Arc::new(EmbeddedLog::open(&self.dir.path().join("events.log")).expect("open embedded log"))
+        Arc::new(EmbeddedLog::open(&self.dir.path().join("events.log"), 0).expect("open embedded log"))
     }
 }
 
@@ -145,17 +145,17 @@ mod embedded_log {
     }
 
     #[test]
-    fn a_torn_final_record_is_cut_off_on_open() {
+    fn a_torn_final_append_is_cut_off_when_the_writer_opens() {
         let h = embedded();
         h.open().append(&[record(0), record(1)]).unwrap();
-        // A crash in the middle of an unacknowledged append leaves half a frame.
-        let mut bytes = std::fs::read(log_file(&h)).unwrap();
-        let intact = bytes.len();
-        bytes.extend_from_slice(&[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']);
-        std::fs::write(log_file(&h), &bytes).unwrap();
+        let intact = std::fs::metadata(log_file(&h)).unwrap().len();
+        h.open().append(&[record(2), record(3)]).unwrap();
+        // A crash in the middle of an unacknowledged append leaves part of it.
+        let file = std::fs::OpenOptions::new().write(true).open(log_file(&h)).unwrap();
+        file.set_len(std::fs::metadata(log_file(&h)).unwrap().len() - 3).unwrap();
         let log = h.open();
-        assert_eq!(log.head().unwrap(), 2);
-        assert_eq!(std::fs::metadata(log_file(&h)).unwrap().len() as usize, intact);
+        assert_eq!(log.head().unwrap(), 2, "the whole unfinished append goes, not just its last frame");
+        assert_eq!(std::fs::metadata(log_file(&h)).unwrap().len(), intact);
         assert_eq!(log.append(&[record(2)]).unwrap(), vec![2]);
     }
 
@@ -164,21 +164,23 @@ mod embedded_log {
         let h = embedded();
         h.open().append(&[record(0), record(1), record(2)]).unwrap();
         let mut bytes = std::fs::read(log_file(&h)).unwrap();
-        // Flip one byte inside the first record's body: data after it is acknowledged.
-        bytes[8 + 8 + 3] ^= 0x01;
+        // Flip one byte inside the first record's body (after the magic and its
+        // 24-byte frame header): data after it is acknowledged.
+        bytes[8 + 24 + 3] ^= 0x01;
         std::fs::write(log_file(&h), &bytes).unwrap();
-        match EmbeddedLog::open(&log_file(&h)) {
-            Err(LogError::Corrupt { index, .. }) => assert_eq!(index, 0),
-            Err(other) => panic!("expected Corrupt, got {other}"),
+        match EmbeddedLog::open(&log_file(&h), 0) {
+            Err(LogError::Damaged(d)) => assert_eq!((d.index, d.offset), (0, 8)),
+            Err(other) => panic!("expected Damaged, got {other}"),
             Ok(_) => panic!("a damaged log must not open"),
         }
+        assert_eq!(std::fs::read(log_file(&h)).unwrap(), bytes, "refusing changed nothing");
     }
 
     #[test]
     fn a_second_process_cannot_open_the_same_log() {
         let h = embedded();
         let _first = h.open();
-        assert!(matches!(EmbeddedLog::open(&log_file(&h)), Err(LogError::Refused(_))));
+        assert!(matches!(EmbeddedLog::open(&log_file(&h), 0), Err(LogError::Refused(_))));
     }
 }
 

@@ -34,7 +34,7 @@ async fn events_appended_but_not_projected_before_a_crash_are_projected_on_open(
     let events = fixture_events();
     {
         // The process appends durably, then dies before projecting.
-        let log = EmbeddedLog::open(&dir.path().join("events.log")).unwrap();
+        let log = EmbeddedLog::open(&dir.path().join("events.log"), 0).unwrap();
         log.append(&events.iter().map(record_of).collect::<Vec<_>>()).unwrap();
     }
     let recovered = Ledger::open_embedded(dir.path()).unwrap();
@@ -44,7 +44,7 @@ async fn events_appended_but_not_projected_before_a_crash_are_projected_on_open(
     // The same events imported the ordinary way give the same read model.
     let other = tempfile::tempdir().unwrap();
     let normal = Ledger::open_embedded(other.path()).unwrap();
-    normal.import(&events.iter().map(Event::encode).collect::<Vec<_>>()).unwrap();
+    normal.import(&events.iter().map(Event::encode).collect::<Vec<_>>(), chrono::Utc::now()).unwrap();
     assert_eq!(normal.status().unwrap().read_model_digest, status.read_model_digest);
 }
 
@@ -153,4 +153,72 @@ fn a_read_model_an_older_build_wrote_is_refused_until_rebuilt() {
     ledger_cli(&["rebuild", "--data", data]);
     let status = Ledger::open_embedded(dir.path()).unwrap().status().unwrap();
     assert_eq!(status.projected_position, fixture_events().len() as u64);
+}
+
+/// Given `ledger serve` with writes behind it, when the service manager sends SIGTERM
+/// (`docker stop`, systemd, Kubernetes), then it shuts down as on Ctrl-C: exit 0, the
+/// read model flushed, and `ledger verify` finds it equal to a rebuild.
+#[test]
+fn sigterm_shuts_down_gracefully_like_ctrl_c() {
+    use common::kafka::{ledger_cli, Replica};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    assert!(ledger_cli(&["import", "--data", data, FIXTURE]).status.success());
+    let mut replica = Replica::serve(dir.path(), &[]);
+    let key = ledger::auth::DevKey::load(&dir.path().join("keys")).unwrap();
+    let register = key.mint(ledger::auth::Role::Register, None, None, chrono::Utc::now().timestamp(), 600);
+    for (i, org) in ledger::bench::org_numbers(41_000_000).take(20).enumerate() {
+        let body = serde_json::json!({"orgNo": org.to_string(), "partyId": 800_000 + i, "partyUuid": uuid::Uuid::now_v7(), "name": "Sigterm AS"});
+        replica.ok("POST", "/v1/parties", &register, Some(&body));
+    }
+    let pid = replica.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = replica.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "a graceful stop, not a kill: {status:?}");
+    let out = ledger_cli(&["verify", "--data", data]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("ok: the read model equals a rebuild"), "{text}");
+}
+
+/// Given a read model that is only behind its log (a crash after an append), verify
+/// says so and succeeds; given one whose contents differ, it says it diverged and fails.
+#[test]
+fn verify_tells_a_read_model_behind_the_log_from_one_that_diverged() {
+    use common::kafka::ledger_cli;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let events = fixture_events();
+    assert!(ledger_cli(&["import", "--data", data, FIXTURE]).status.success());
+    {
+        // Appended durably, never projected: the process died in between.
+        let log = EmbeddedLog::open(&dir.path().join("events.log"), 0).unwrap();
+        let mut again = events[0].clone();
+        again.id = uuid::Uuid::now_v7();
+        log.append(&[record_of(&again)]).unwrap();
+    }
+    let out = ledger_cli(&["verify", "--data", data]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("ok, behind: the read model is 1 record(s) behind the log"), "{text}");
+
+    {
+        // A read model changed behind the ledger's back: a real fault.
+        let db = sled::open(dir.path().join("read-model")).unwrap();
+        let tree = db.open_tree("read-model").unwrap();
+        let (key, _) = tree.iter().nth(tree.len() / 2).unwrap().unwrap();
+        tree.insert(key, b"tampered".to_vec()).unwrap();
+        db.flush().unwrap();
+    }
+    let out = ledger_cli(&["verify", "--data", data]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("DIVERGED"), "{text}");
 }

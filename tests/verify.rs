@@ -50,12 +50,12 @@ fn tampered(original: &Path, tamper: impl FnOnce(&mut Vec<Vec<u8>>)) -> tempfile
     copy_dir(original, copy.path());
     let file = copy.path().join("events.log");
     let mut records: Vec<Vec<u8>> = {
-        let log = EmbeddedLog::open(&file).unwrap();
+        let log = EmbeddedLog::open_read_only(&file).unwrap();
         log.read(0, 100_000).unwrap().into_iter().map(|r| r.bytes).collect()
     };
     tamper(&mut records);
     std::fs::remove_file(&file).unwrap();
-    let log = EmbeddedLog::open(&file).unwrap();
+    let log = EmbeddedLog::open(&file, 0).unwrap();
     let new: Vec<NewRecord> = records
         .into_iter()
         .map(|bytes| NewRecord { key: String::new(), id: String::new(), kind: String::new(), bytes })

@@ -30,7 +30,7 @@ fn given_the_golden_log_when_projected_by_a_preserve_order_build_then_the_digest
 
     let data = tempfile::tempdir().expect("a temporary directory");
     let ledger = Ledger::open_embedded(data.path()).unwrap();
-    ledger.import(&records).unwrap();
+    ledger.import(&records, chrono::Utc::now()).unwrap();
     let status = ledger.status().unwrap();
     assert_eq!(status.read_model_digest, expected["status"]["digest"].as_str().unwrap());
 }

@@ -20,12 +20,23 @@ use super::model::{
 };
 use super::rejection::{Code, Rejection};
 
-/// Applies a record as it lies on the log: its event (see [`apply`]), then extends the
-/// hash chain over the exact bytes, `chain = SHA-256(previous chain ‖ index ‖ bytes)`.
-/// Live projection and rebuild both go through here, so the chain is part of the read
-/// model and of its digest.
-pub fn apply_record<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], event: &Event) -> Result<(), Rejection> {
-    let verdict = apply(model, index, event);
+/// How far an event's own time may run ahead of the moment its log took it: clocks of
+/// writers and brokers differ by seconds, never by this much.
+pub const EVENT_TIME_AHEAD_MS_MAX: i64 = 5 * 60 * 1000;
+
+/// Applies a record as it lies on the log: its event (see [`apply_appended`]), then
+/// extends the hash chain over the exact bytes, `chain = SHA-256(previous chain ‖ index
+/// ‖ bytes)`. Live projection and rebuild both go through here, so the chain is part of
+/// the read model and of its digest. `appended` is when the log took the record, by the
+/// log's own clock (the same for every reader), if the log keeps it.
+pub fn apply_record<K: KvMut>(
+    model: &mut K,
+    index: u64,
+    bytes: &[u8],
+    event: &Event,
+    appended: Option<DateTime<Utc>>,
+) -> Result<(), Rejection> {
+    let verdict = apply_appended(model, index, event, appended);
     extend_chain(model, index, bytes);
     verdict
 }
@@ -61,14 +72,34 @@ fn extend_chain<K: KvMut>(model: &mut K, index: u64, bytes: &[u8]) {
     model.put(keys::META_CHAIN.to_vec(), chain);
 }
 
+/// Applies the event at `position` (0-based) of a log that keeps no append times (and
+/// so puts no bound on the event's own time); see [`apply_appended`].
+pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<(), Rejection> {
+    apply_appended(model, position, event, None)
+}
+
 /// Applies the event at `position` (0-based) and advances the model to `position + 1`.
 /// Returns the void reason if the event had no effect.
-pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<(), Rejection> {
+///
+/// Effective time is `max(event time, previous effective time)`, so time never runs
+/// backwards. An event whose own time is more than [`EVENT_TIME_AHEAD_MS_MAX`] after
+/// `appended` (when its log took it) is void `time_out_of_range` and keeps the previous
+/// effective time: no writer's clock, however wrong, can move the ledger's time.
+pub fn apply_appended<K: KvMut>(
+    model: &mut K,
+    position: u64,
+    event: &Event,
+    appended: Option<DateTime<Utc>>,
+) -> Result<(), Rejection> {
     assert_eq!(model.position(), position, "events are applied in log order, each exactly once");
-    let effective = match model.effective_time() {
-        Some(previous) if previous > event.time => previous,
-        _ => event.time,
+    let previous = model.effective_time();
+    let ahead = appended.filter(|a| event.time > *a + chrono::Duration::milliseconds(EVENT_TIME_AHEAD_MS_MAX));
+    let effective = match (ahead, previous) {
+        (Some(appended), previous) => previous.unwrap_or(appended),
+        (None, Some(previous)) if previous > event.time => previous,
+        (None, _) => event.time,
     };
+    debug_assert!(previous.is_none_or(|p| effective >= p), "effective time never runs backwards");
     let subject = event.data.subject();
     let version = model.version(&subject);
 
@@ -78,6 +109,15 @@ pub fn apply<K: KvMut>(model: &mut K, position: u64, event: &Event) -> Result<()
         _ if duplicate.is_some() => Err(Rejection::new(
             Code::DuplicateEvent,
             format!("event {} is already on the log at index {}", event.id, duplicate.unwrap_or_default()),
+        )),
+        _ if ahead.is_some() => Err(Rejection::new(
+            Code::TimeOutOfRange,
+            format!(
+                "the event says {} but its log took it at {}: more than {} s ahead",
+                event.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                ahead.unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                EVENT_TIME_AHEAD_MS_MAX / 1000
+            ),
         )),
         Some(expected) if expected != version => Err(Rejection::new(
             Code::VersionConflict,

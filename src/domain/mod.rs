@@ -12,6 +12,6 @@ pub mod pdp;
 pub mod rejection;
 pub mod xacml;
 
-pub use apply::{apply, apply_record, quarantine};
+pub use apply::{apply, apply_appended, apply_record, quarantine, EVENT_TIME_AHEAD_MS_MAX};
 pub use decide::{decide, Authority, Command, Context};
 pub use rejection::{Code, Kind, Rejection};

@@ -83,6 +83,7 @@ codes! {
     VersionConflict => "version_conflict", Conflict;
     DuplicateEvent => "duplicate_event", Conflict;
     SealMismatch => "seal_mismatch", Conflict;
+    TimeOutOfRange => "time_out_of_range", Invalid;
 }
 
 /// A refused command (or, on the log, the reason an event was void).

@@ -9,9 +9,14 @@
 //! numbers its records 0, 1, 2… with no gaps, and a gap is reported as corruption.
 //!
 //! At open the topic is checked (or created with `create_topic`): one partition,
-//! `cleanup.policy=delete`, `retention.ms=-1` and `retention.bytes=-1`. Kafka's default
-//! seven-day retention would silently delete the ledger, so an unsafe topic is refused
-//! with the reason, never used.
+//! `cleanup.policy=delete`, `retention.ms=-1`, `retention.bytes=-1` and
+//! `message.timestamp.type=LogAppendTime`. Kafka's default seven-day retention would
+//! silently delete the ledger, so an unsafe topic is refused with the reason, never used.
+//! With `LogAppendTime` the broker stamps every record as it appends it, so the record
+//! timestamp a replica reads ([`Record::appended_ms`]) is one no producer chose and every
+//! replica sees alike: the bound `apply` puts on an event's own time. (tansu 0.6, the
+//! broker the tests run, stores that setting but does not apply it: there the stamp is
+//! the producer's clock.)
 
 use futures_executor::block_on;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
@@ -141,13 +146,14 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
         if !config.create_topic {
             return Err(LogError::Refused(format!(
                 "topic '{topic}' does not exist; pass --create-topic to create it with one partition, \
-                 cleanup.policy=delete and retention.ms=-1"
+                 cleanup.policy=delete, retention.ms=-1 and message.timestamp.type=LogAppendTime"
             )));
         }
         let new = NewTopic::new(topic, 1, TopicReplication::Fixed(config.replication_factor))
             .set("cleanup.policy", "delete")
             .set("retention.ms", "-1")
-            .set("retention.bytes", "-1");
+            .set("retention.bytes", "-1")
+            .set("message.timestamp.type", "LogAppendTime");
         let results = block_on(admin.create_topics([&new], &opts)).map_err(unavailable)?;
         for result in results {
             match result {
@@ -197,6 +203,14 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
         Some("-1") => {}
         other => problems.push(format!(
             "retention.ms is {} (must be -1: with Kafka's default of 7 days the ledger's history would be deleted)",
+            other.unwrap_or("unset")
+        )),
+    }
+    match value("message.timestamp.type").as_deref() {
+        Some("LogAppendTime") => {}
+        other => problems.push(format!(
+            "message.timestamp.type is {} (must be LogAppendTime: the broker's append time bounds each event's \
+             own time, so no writer's clock can move the ledger's time)",
             other.unwrap_or("unset")
         )),
     }
@@ -315,7 +329,9 @@ impl EventLog for KafkaLog {
                 continue;
             }
             let bytes = message.payload().unwrap_or_default().to_vec();
-            out.push(Record { index: expected, bytes });
+            // The topic is checked for LogAppendTime at open, so this is the broker's stamp.
+            let appended_ms = message.timestamp().to_millis();
+            out.push(Record { index: expected, bytes, appended_ms });
         }
         if next.is_some() {
             *next = Some(from + out.len() as u64);

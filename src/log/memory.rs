@@ -3,11 +3,12 @@
 use super::{EventLog, LogError, NewRecord, Record};
 
 pub struct MemoryLog {
-    records: Vec<Vec<u8>>,
+    /// Each record's bytes and the time its log took it.
+    records: Vec<(Vec<u8>, Option<i64>)>,
 }
 
 impl MemoryLog {
-    pub fn new(records: Vec<Vec<u8>>) -> MemoryLog {
+    pub fn new(records: Vec<(Vec<u8>, Option<i64>)>) -> MemoryLog {
         MemoryLog { records }
     }
 }
@@ -23,7 +24,11 @@ impl EventLog for MemoryLog {
             .enumerate()
             .skip(from as usize)
             .take(max)
-            .map(|(i, bytes)| Record { index: i as u64, bytes: bytes.clone() })
+            .map(|(i, (bytes, appended_ms))| Record {
+                index: i as u64,
+                bytes: bytes.clone(),
+                appended_ms: *appended_ms,
+            })
             .collect())
     }
     fn head(&self) -> Result<u64, LogError> {

@@ -36,6 +36,10 @@ pub struct Record {
     /// The record's index in the log (0-based).
     pub index: u64,
     pub bytes: Vec<u8>,
+    /// When the log took the record, by the log's own clock (milliseconds since the
+    /// epoch): the embedded writer's, or the Kafka broker's `LogAppendTime`. Every
+    /// reader sees the same value; `None` where the log kept none (format-1 records).
+    pub appended_ms: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -48,6 +52,8 @@ pub enum LogError {
     Io(std::io::Error),
     /// Acknowledged data no longer reads back as written.
     Corrupt { index: u64, why: String },
+    /// The embedded log's file is damaged: where, and what to do.
+    Damaged(embedded::Damage),
 }
 
 impl fmt::Display for LogError {
@@ -59,6 +65,7 @@ impl fmt::Display for LogError {
             LogError::Corrupt { index, why } => {
                 write!(f, "event log corrupt at record {index}: {why}")
             }
+            LogError::Damaged(d) => write!(f, "event log damaged: {d}"),
         }
     }
 }

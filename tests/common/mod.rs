@@ -81,7 +81,7 @@ impl TestLedger {
     pub fn new() -> TestLedger {
         let dir = tempfile::tempdir().expect("temp dir");
         let ledger = Ledger::open_embedded(dir.path()).expect("open ledger");
-        ledger.import(&fixture_records()).expect("import fixture");
+        ledger.import(&fixture_records(), chrono::Utc::now()).expect("import fixture");
         TestLedger::around(dir, ledger)
     }
 
