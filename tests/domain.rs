@@ -446,3 +446,54 @@ fn an_approval_voided_by_a_racing_withdrawal_creates_no_system_user() {
     assert_eq!(w.append(approve), vec![Some(Code::VersionConflict), Some(Code::VersionConflict)]);
     assert!(w.model.system_user(&id).is_none());
 }
+
+/// Given a ledger whose log stamps each record with the time it took it, when an event
+/// dated 9999 arrives (imported, or from a writer with a broken clock), then it is void
+/// `time_out_of_range`, time stays where it was, and later events, an approval among
+/// them, apply at their own time as if it had never come.
+#[test]
+fn an_event_dated_far_after_its_log_took_it_is_void_and_does_not_move_time() {
+    use ledger::domain::{apply_appended, EVENT_TIME_AHEAD_MS_MAX};
+    let mut w = World::new();
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(Some("late")));
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
+    let before = w.model.effective_time().unwrap();
+    let taken = before + Duration::minutes(1);
+
+    let mut poison = w
+        .when(
+            Authority::Register,
+            Command::DefineAccessPackage(AccessPackageDefined {
+                urn: urn("skattegrunnlag"),
+                assignable: true,
+                delegable: true,
+            }),
+        )
+        .unwrap()
+        .remove(0);
+    poison.time = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+    let position = w.log.len() as u64;
+    let verdict = apply_appended(&mut w.model, position, &poison, Some(taken));
+    w.log.push(poison);
+    assert_eq!(verdict.unwrap_err().code, Code::TimeOutOfRange);
+    assert_eq!(w.model.effective_time().unwrap(), before, "the void event keeps the previous time");
+    assert!(w.model.package(&urn("skattegrunnlag")).is_none(), "and changes nothing");
+
+    // Within the allowed skew an event keeps its own time.
+    let mut near = w
+        .when(
+            Authority::Organisation(org(FACILITATOR)),
+            Command::ApproveRequest { request_id: r.request_id, party: org(FACILITATOR), user_type: UserType::Agent },
+        )
+        .unwrap();
+    for e in &mut near {
+        e.time = taken + Duration::milliseconds(EVENT_TIME_AHEAD_MS_MAX);
+    }
+    for e in near {
+        let position = w.log.len() as u64;
+        assert_eq!(apply_appended(&mut w.model, position, &e, Some(taken)), Ok(()), "the approval applies");
+        w.log.push(e);
+    }
+    assert!(w.model.system_user(&r.request_id).is_some());
+    assert_eq!(w.model.effective_time().unwrap(), taken + Duration::milliseconds(EVENT_TIME_AHEAD_MS_MAX));
+}

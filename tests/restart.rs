@@ -222,3 +222,57 @@ fn verify_tells_a_read_model_behind_the_log_from_one_that_diverged() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("DIVERGED"), "{text}");
 }
+
+/// `ledger import` refuses a file holding an event dated after its clock allows, and
+/// writes nothing: one such event would otherwise hold the ledger's time hostage.
+#[test]
+fn import_refuses_an_event_from_the_far_future_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(FIXTURE).unwrap().lines().map(str::to_owned).collect();
+    let mut poisoned: serde_json::Value = serde_json::from_str(&lines[3]).unwrap();
+    poisoned["time"] = "9999-12-31T23:59:59Z".into();
+    lines[3] = poisoned.to_string();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let data = dir.path().join("data");
+    let out = common::kafka::ledger_cli(&["import", "--data", data.to_str().unwrap(), file.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(":4:") && stderr.contains("time_out_of_range"), "{stderr}");
+    assert!(!data.join("events.log").exists(), "nothing was written");
+}
+
+/// A line longer than any record is refused after reading no more than a record's
+/// limit of it: the line comes through a pipe that never ends it, so an import that
+/// read lines whole would wait forever instead of answering.
+#[test]
+fn import_refuses_an_oversized_line_without_reading_it_whole() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["import", "--data"])
+        .arg(&data)
+        .arg("/dev/stdin")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // 2 MiB of one line, and the pipe stays open: no newline, no end of file.
+    let _ = stdin.write_all(&vec![b'x'; 2 << 20]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "import kept reading an endless line");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    drop(stdin);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(":1: line longer than"), "{stderr}");
+    assert!(!data.join("events.log").exists(), "nothing was written");
+}
