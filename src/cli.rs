@@ -274,7 +274,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             min_position_wait: Duration::from_millis(args.consistency_wait_ms),
             ready_lag_records: args.ready_lag_records,
             metrics: Default::default(),
-            write_slots: Services::write_slots(),
+            slots: Default::default(),
         });
         // Not `ledger.status()`: its digest reads the whole read model (minutes at
         // national scale), and nothing here needs it.

@@ -32,6 +32,14 @@ fn mutations(template: &Value) -> Vec<(String, String)> {
         ("deep nesting".to_owned(), format!("{}{}", "[".repeat(100_000), "]".repeat(100_000))),
         ("not an object".to_owned(), "\"just a string\"".to_owned()),
     ];
+    // A member given twice, the second time with another value: serde would keep the
+    // last silently; the ledger refuses the ambiguity.
+    if let Some((key, value)) = template.as_object().and_then(|o| o.iter().next()) {
+        let text = template.to_string();
+        let other = if value.is_string() { json!("other") } else { json!(null) };
+        let doubled = format!("{{{}:{},{}", json!(key), other, &text[1..]);
+        out.push((format!("the member {key} given twice"), doubled));
+    }
     for leaf in leaves {
         for (what, value) in [
             ("a very long string", Value::String("ž".repeat(20_000))),
@@ -309,6 +317,18 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
         }
         per_endpoint.push((format!("{} {}", target.method, target.path), count));
     }
+    // Every query parameter given twice (`?a=1&a=2`): refused, never a silent pick.
+    for target in params.iter().filter(|t| t.path.contains('?')) {
+        let token = l.token(target.role, target.org);
+        let path = target.path.replace("{S}", "x").replace("{U}", &agent).replace("{O}", KUNDE_A).replace("{N}", "1");
+        let (base, query) = path.split_once('?').unwrap();
+        let first = query.split('&').next().unwrap();
+        let doubled = format!("{base}?{query}&{first}");
+        let reply = l.call_raw(target.method.clone(), &doubled, Some(&token), None, "application/json").await;
+        reply.assert_problem(400, "invalid_parameter");
+        assert!(reply.body["detail"].as_str().unwrap().contains("more than once"), "{doubled}: {}", reply.body);
+        per_endpoint.push((format!("{} {} (a parameter twice)", target.method, target.path), 1));
+    }
     assert_eq!((l.position(), l.digest()), before, "hostile input wrote something");
     // The templates themselves are valid: each refusal above was the mutation's doing.
     for target in &bodies {
@@ -330,4 +350,139 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
     for (endpoint, count) in &per_endpoint {
         eprintln!("  {count:4}  {endpoint}");
     }
+}
+
+/// Given a token that does not verify and a `Ledger-Min-Position` far beyond the head,
+/// when the request arrives, then it is refused 401 at once: the wait for the position
+/// comes after authentication, so unauthenticated callers cannot hold in-flight slots.
+#[tokio::test]
+async fn a_bad_token_is_refused_before_any_wait_for_a_position() {
+    let l = TestLedger::new();
+    let slots_before = l.slots.in_flight.available_permits();
+    for (method, path) in [
+        (Method::GET, "/v1/ledger/status".to_owned()),
+        (Method::GET, format!("{AUTHN}/systemuser/{RETT_REVISJON}")),
+        (Method::POST, "/authorization/api/v1/decision".to_owned()),
+    ] {
+        let request = axum::http::Request::builder()
+            .method(method.clone())
+            .uri(&path)
+            .header("authorization", "Bearer not-a-token")
+            .header("ledger-min-position", "999999999")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(xacml_request("x", "read", "r", KUNDE_A).to_string()))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let response = tower::ServiceExt::oneshot(l.app.clone(), request).await.unwrap();
+        assert_eq!(response.status().as_u16(), 401, "{method} {path}");
+        // The harness waits at most 200 ms for a position; a refusal after the wait
+        // would be a 503 `not_yet_consistent`, not a 401.
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+    assert_eq!(l.slots.in_flight.available_permits(), slots_before);
+}
+
+/// The cap on requests in flight is one for the whole service: when every slot is
+/// taken (by whatever routes), any route is shed with 503 `overloaded`, while the
+/// liveness and readiness probes still answer.
+#[tokio::test]
+async fn the_in_flight_cap_is_one_for_the_whole_service() {
+    let l = TestLedger::new();
+    let all = ledger::api::REQUESTS_IN_FLIGHT_MAX as u32;
+    let held = l.slots.in_flight.clone().acquire_many_owned(all).await.unwrap();
+    for path in ["/v1/ledger/status", "/metrics", "/audit/"] {
+        l.call(Method::GET, path, Some(&l.operator()), None).await.assert_problem(503, "overloaded");
+    }
+    let body = xacml_request("0195c1e2-0000-7000-8000-000000000001", "read", "r", KUNDE_A);
+    let decision = l.call(Method::POST, "/authorization/api/v1/decision", Some(&l.pdp()), Some(body)).await;
+    decision.assert_problem(503, "overloaded");
+    assert_eq!(l.call(Method::GET, "/healthz", None, None).await.status.as_u16(), 200);
+    assert_eq!(l.call(Method::GET, "/readyz", None, None).await.status.as_u16(), 200);
+    drop(held);
+    l.call(Method::GET, "/v1/ledger/status", Some(&l.operator()), None).await.assert_ok();
+}
+
+/// An actor id shaped like a spreadsheet formula goes into the audit CSV neutralised
+/// (OWASP: a leading `'`), so an auditor who opens the export runs nothing.
+#[tokio::test]
+async fn csv_exports_neutralise_formula_cells() {
+    let l = TestLedger::new();
+    let formula = r#"=HYPERLINK("http://evil.example","x")"#;
+    let register = l.key.mint(Role::Register, None, Some(formula), chrono::Utc::now().timestamp(), 600);
+    let body = json!({"client": KUNDE_B, "facilitator": RETT_REVISJON, "role": "REGN"});
+    l.call(Method::POST, "/v1/client-relationships", Some(&register), Some(body)).await.assert_ok();
+    let auditor = l.token(Role::Auditor, None);
+    let path = format!("/v1/audit/clients/{KUNDE_B}/history?format=csv");
+    let reply = l.call(Method::GET, &path, Some(&auditor), None).await;
+    let text = reply.body.as_str().expect("CSV text").to_owned();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut cells = 0;
+    for record in reader.records() {
+        for cell in record.unwrap().iter() {
+            cells += 1;
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "a live formula cell: {cell:?}");
+        }
+    }
+    assert!(cells > 0);
+    assert!(text.contains(r#"'=HYPERLINK"#), "the actor is still shown, neutralised: {text}");
+}
+
+/// The auditor's page cannot be framed by another site (clickjacking).
+#[tokio::test]
+async fn the_auditors_page_cannot_be_framed() {
+    let l = TestLedger::new();
+    let request = axum::http::Request::builder().uri("/audit/").body(axum::body::Body::empty()).unwrap();
+    let response = tower::ServiceExt::oneshot(l.app.clone(), request).await.unwrap();
+    let header = |name: &str| response.headers().get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("x-frame-options"), "DENY");
+    let csp = header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"), "{csp}");
+}
+
+/// Ambiguity in a decision request is Indeterminate, never a pick: the same property
+/// in two cases, two moments, a member given twice (refused as a body); and each named
+/// limit on the work of one call is answered with the limit's name.
+#[tokio::test]
+async fn ambiguous_or_oversized_decision_requests_are_indeterminate() {
+    use ledger::domain::xacml::{CALL_ATTRIBUTES_MAX, DECISION_ATTRIBUTES_MAX, REFERENCE_IDS_MAX};
+    let l = TestLedger::new();
+    let su = "0195c1e2-0000-7000-8000-000000000001";
+    let indeterminate = |reply: &Reply, why: &str| {
+        let result = &reply.body["Response"][0];
+        assert_eq!(result["Decision"], "Indeterminate", "{}", reply.body);
+        let message = result["Status"]["StatusMessage"].as_str().unwrap();
+        assert!(message.contains(why), "{message} should say {why}");
+    };
+    // `Value` and `VALUE` with two different organisations.
+    let mut body = xacml_request(su, "read", "r", KUNDE_A);
+    body["Request"]["Resource"][0]["Attribute"][1]["VALUE"] = json!(KUNDE_B);
+    indeterminate(&l.xacml(&body).await, "both 'VALUE' and 'Value'");
+    // Two moments in the environment.
+    let mut body = xacml_request(su, "read", "r", KUNDE_A);
+    let at = "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime";
+    body["Request"]["Environment"] = json!([{"Attribute": [
+        {"AttributeId": at, "Value": "2026-01-01T00:00:00Z"}, {"AttributeId": at, "Value": "2026-06-01T00:00:00Z"}]}]);
+    indeterminate(&l.xacml(&body).await, "more than one");
+    // A member given twice is no request at all.
+    let text =
+        xacml_request(su, "read", "r", KUNDE_A).to_string().replacen("{\"Request\"", "{\"Request\":{},\"Request\"", 1);
+    let pdp = l.pdp();
+    let reply =
+        l.call_raw(Method::POST, "/authorization/api/v1/decision", Some(&pdp), Some(&text), "application/json").await;
+    reply.assert_problem(400, "invalid_body");
+
+    // Limits: ids per reference, attributes per call, attributes per decision.
+    let many_ids: Vec<String> = (0..=REFERENCE_IDS_MAX).map(|i| format!("s{i}")).collect();
+    let body = json!({"Request": {
+        "AccessSubject": many_ids.iter().map(|id| json!({"Id": id, "Attribute": []})).collect::<Vec<_>>(),
+        "MultiRequests": {"RequestReference": [{"ReferenceId": many_ids}]}}});
+    indeterminate(&l.xacml(&body).await, &format!("more than {REFERENCE_IDS_MAX} ids"));
+    let attrs: Vec<Value> = (0..=CALL_ATTRIBUTES_MAX).map(|i| json!({"AttributeId": "urn:x", "Value": i})).collect();
+    let body = json!({"Request": {"Resource": [{"Attribute": attrs}]}});
+    indeterminate(&l.xacml(&body).await, &format!("more than {CALL_ATTRIBUTES_MAX} attributes"));
+    let attrs: Vec<Value> =
+        (0..=DECISION_ATTRIBUTES_MAX).map(|i| json!({"AttributeId": "urn:x", "Value": i})).collect();
+    let mut body = xacml_request(su, "read", "r", KUNDE_A);
+    body["Request"]["Resource"][0]["Attribute"] = json!(attrs);
+    indeterminate(&l.xacml(&body).await, &format!("more than {DECISION_ATTRIBUTES_MAX} attributes"));
 }

@@ -62,7 +62,7 @@ async fn health_readiness_and_metrics_tell_an_operator_what_is_going_on() {
 async fn writes_beyond_the_waiting_limit_are_shed_with_503_and_reads_go_on() {
     let t = TestLedger::new();
     // Every write slot taken, as by WRITES_WAITING_MAX writers queued for the lock.
-    let held = t.write_slots.clone().acquire_many_owned(ledger::api::WRITES_WAITING_MAX as u32).await.unwrap();
+    let held = t.slots.writes.clone().acquire_many_owned(ledger::api::WRITES_WAITING_MAX as u32).await.unwrap();
     let before = t.position();
     let shed = t.grant_role_reply(KUNDE_A, RETT_REVISJON, "REVI").await;
     shed.assert_problem(503, "overloaded");

@@ -70,7 +70,19 @@ fn entry<K: Kv + ?Sized>(model: &K, index: u64, o: &Outcome) -> Value {
     v
 }
 
-fn history(
+/// A page of history, read and rendered on the blocking pool under a heavy slot.
+async fn history(
+    state: &AppState,
+    prefix: Vec<u8>,
+    q: PageQuery,
+    headers: HeaderMap,
+    title: String,
+) -> Result<Response, ApiError> {
+    let s = state.clone();
+    state.heavy(move || history_page(&s, prefix, &q, &headers, title)).await?
+}
+
+fn history_page(
     state: &AppState,
     prefix: Vec<u8>,
     q: &PageQuery,
@@ -125,10 +137,12 @@ fn csv_response(entries: &[Value], next: Option<Value>, position: u64) -> Respon
         "changed",
     ];
     w.write_record(columns).expect("in-memory CSV");
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+    let text = |v: &Value| {
+        neutralised(match v {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        })
     };
     for e in entries {
         let cause = e.get("cause").and_then(|c| c.get("summary")).map(text).unwrap_or_default();
@@ -141,8 +155,8 @@ fn csv_response(entries: &[Value], next: Option<Value>, position: u64) -> Respon
             text(&e["actor"]["id"]),
             text(&e["onBehalfOf"]),
             text(&e["subject"]),
-            cause,
-            e["changed"].to_string(),
+            neutralised(cause),
+            neutralised(e["changed"].to_string()),
         ])
         .expect("in-memory CSV");
     }
@@ -159,6 +173,17 @@ fn csv_response(entries: &[Value], next: Option<Value>, position: u64) -> Respon
     response
 }
 
+/// A cell a spreadsheet will not run as a formula, as OWASP recommends for CSV: a cell
+/// that begins with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`.
+/// (Numbers are ours and never negative, so no value is misread by the prefix.)
+pub fn neutralised(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 pub async fn system_user_history(
     State(state): State<AppState>,
     auth: Auth,
@@ -170,7 +195,7 @@ pub async fn system_user_history(
     let id =
         Uuid::parse_str(&id).map_err(|_| ApiError::InvalidParameter("the system user id must be a UUID".to_owned()))?;
     let subject = crate::domain::events::subject::system_user(&id);
-    history(&state, keys::by_subject(&subject), &q, &headers, format!("system user {id}"))
+    history(&state, keys::by_subject(&subject), q, headers, format!("system user {id}")).await
 }
 
 pub async fn client_history(
@@ -182,7 +207,7 @@ pub async fn client_history(
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Auditor])?;
     let org = OrgNo::parse(&org)?;
-    history(&state, keys::by_client(&org), &q, &headers, format!("client {org}"))
+    history(&state, keys::by_client(&org), q, headers, format!("client {org}")).await
 }
 
 pub async fn actor_history(
@@ -196,7 +221,7 @@ pub async fn actor_history(
     if actor.is_empty() || actor.len() > 200 {
         return Err(ApiError::InvalidParameter("the actor id is 1 to 200 characters".to_owned()));
     }
-    history(&state, keys::by_actor(&actor), &q, &headers, format!("actor {}", truncate(&actor)))
+    history(&state, keys::by_actor(&actor), q, headers, format!("actor {}", truncate(&actor))).await
 }
 
 #[derive(Deserialize)]
@@ -231,7 +256,6 @@ pub async fn who_could_act(
     QueryParams(q): QueryParams<AccessQuery>,
 ) -> Result<Response, ApiError> {
     use crate::domain::ids::{Action, ResourceId};
-    use crate::domain::model::history::{position_at, time_of};
     auth.require(&[Role::Auditor])?;
     let party = OrgNo::parse(&q.party)?;
     let resource = ResourceId::parse(&q.resource)?;
@@ -242,6 +266,21 @@ pub async fn who_could_act(
             return Err(ApiError::InvalidParameter("from is after to".to_owned()));
         }
     }
+    let s = state.clone();
+    state.heavy(move || who_could_act_now(&s, party, resource, action, from, to)).await?
+}
+
+type Moment = Option<chrono::DateTime<chrono::Utc>>;
+
+fn who_could_act_now(
+    state: &AppState,
+    party: OrgNo,
+    resource: crate::domain::ids::ResourceId,
+    action: crate::domain::ids::Action,
+    from: Moment,
+    to: Moment,
+) -> Result<Response, ApiError> {
+    use crate::domain::model::history::{position_at, time_of};
     let model = state.ledger.model();
     let now = model.position();
     let from_position = from.map(|t| position_at(model, t)).unwrap_or(0);

@@ -38,11 +38,66 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Parses a JSON body. A member given twice in one object is refused: serde_json would
+/// keep the last silently, and a body that says two things means neither.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+    let classify = |e: serde_json::Error| match e.classify() {
         serde_json::error::Category::Data => ApiError::InvalidBody(e.to_string()),
         _ => ApiError::MalformedJson(e.to_string()),
-    })
+    };
+    serde_json::from_slice::<Unique>(bytes).map_err(classify)?;
+    serde_json::from_slice(bytes).map_err(classify)
+}
+
+/// Any JSON document in which no object names a member twice.
+struct Unique;
+
+impl<'de> serde::Deserialize<'de> for Unique {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Unique, D::Error> {
+        d.deserialize_any(UniqueVisitor)
+    }
+}
+
+struct UniqueVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
+    type Value = Unique;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_unit<E>(self) -> Result<Unique, E> {
+        Ok(Unique)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+        while seq.next_element::<Unique>()?.is_some() {}
+        Ok(Unique)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                let key = crate::domain::ids::truncate(&key);
+                return Err(serde::de::Error::custom(format!("the member '{key}' is given more than once")));
+            }
+            map.next_value::<Unique>()?;
+        }
+        Ok(Unique)
+    }
 }
 
 pub struct PathParams<T>(pub T);
@@ -63,9 +118,18 @@ pub struct QueryParams<T>(pub T);
 /// parsed without them.
 const SHARED_QUERY_PARAMETERS: [&str; 2] = ["at", "atPosition"];
 
+/// The query's pairs; a parameter given twice is refused, never resolved by a pick.
 fn query_pairs(parts: &Parts) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
-        .map_err(|e| ApiError::InvalidParameter(format!("malformed query string: {e}")))
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::InvalidParameter(format!("malformed query string: {e}")))?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some((name, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(ApiError::InvalidParameter(format!(
+            "the query parameter '{}' is given more than once",
+            crate::domain::ids::truncate(name)
+        )));
+    }
+    Ok(pairs)
 }
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
@@ -112,9 +176,14 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
-        state.verifier.verify(header).map(Auth).map_err(ApiError::Unauthenticated)
+        authenticate(&parts.headers, state).map(Auth)
     }
+}
+
+/// The caller the `Authorization` header proves, or why not.
+pub fn authenticate(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
+    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+    state.verifier.verify(header).map_err(ApiError::Unauthenticated)
 }
 
 impl Auth {

@@ -53,20 +53,39 @@ pub struct Services {
     /// `/readyz` answers 200 while the projection is at most this many records behind.
     pub ready_lag_records: u64,
     pub metrics: Arc<metrics::Metrics>,
-    /// Slots for writes waiting for or holding the write lock ([`WRITES_WAITING_MAX`]).
-    pub write_slots: Arc<tokio::sync::Semaphore>,
+    /// The service's bounds on concurrent work.
+    pub slots: Slots,
 }
 
 /// Most writes that may wait for the ledger's write lock; more are refused with 503
 /// rather than queued without bound.
 pub const WRITES_WAITING_MAX: usize = 256;
-/// Most requests in flight at once; more are shed with 503 at once.
+/// Most requests in flight at once in the whole service; more are shed with 503 at once.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 2048;
+/// Most CPU-heavy requests (multi-decision calls, audit histories and CSV renders, who
+/// could act) running at once per core, on the blocking pool, off the async workers
+/// that answer ordinary decisions. More wait for a slot (bounded by the in-flight cap).
+pub const HEAVY_WORK_PER_CORE_MAX: usize = 1;
 
-impl Services {
-    /// Write slots for [`WRITES_WAITING_MAX`] waiting writes.
-    pub fn write_slots() -> Arc<tokio::sync::Semaphore> {
-        Arc::new(tokio::sync::Semaphore::new(WRITES_WAITING_MAX))
+/// Named bounds on concurrent work, shared by every request of one service.
+#[derive(Clone)]
+pub struct Slots {
+    /// Requests in flight ([`REQUESTS_IN_FLIGHT_MAX`]), whatever their route.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Writes waiting for or holding the write lock ([`WRITES_WAITING_MAX`]).
+    pub writes: Arc<tokio::sync::Semaphore>,
+    /// CPU-heavy work on the blocking pool ([`HEAVY_WORK_PER_CORE_MAX`] per core).
+    pub heavy: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for Slots {
+    fn default() -> Slots {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Slots {
+            in_flight: Arc::new(tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT_MAX)),
+            writes: Arc::new(tokio::sync::Semaphore::new(WRITES_WAITING_MAX)),
+            heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY_WORK_PER_CORE_MAX * cores)),
+        }
     }
 }
 
@@ -151,13 +170,27 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
-        .layer(
-            tower::ServiceBuilder::new()
-                .layer(axum::error_handling::HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Overloaded }))
-                .load_shed()
-                .concurrency_limit(REQUESTS_IN_FLIGHT_MAX),
-        )
+        // Outermost: the one cap on requests in flight, for the whole service (a
+        // `Router::layer` of a per-service limiter would give each route its own).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), shed))
         .with_state(state)
+}
+
+/// Sheds a request with 503 at once when [`REQUESTS_IN_FLIGHT_MAX`] are in flight, so
+/// overload never becomes an unbounded queue. Liveness and readiness are exempt: an
+/// orchestrator must not restart a replica for being busy.
+async fn shed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if matches!(request.uri().path(), "/healthz" | "/readyz") {
+        return next.run(request).await;
+    }
+    match state.slots.in_flight.clone().try_acquire_owned() {
+        Ok(_slot) => next.run(request).await,
+        Err(_) => ApiError::Overloaded.into_response(),
+    }
 }
 
 /// Reads the `Ledger-Min-Position` header: absent is `None`; not a number is an error.
@@ -184,6 +217,11 @@ async fn read_your_writes(
         Err(e) => return e.into_response(),
     };
     if let Some(wanted) = wanted {
+        // Nobody waits on the ledger's behalf before showing who they are: a bad token
+        // is refused at once, never after the wait.
+        if let Err(e) = extract::authenticate(request.headers(), &state) {
+            return e.into_response();
+        }
         if request.uri().path() != pdp::XACML_PATH {
             let reached = state.ledger.wait_for(wanted, state.min_position_wait).await;
             if reached < wanted {
@@ -206,7 +244,7 @@ impl Services {
             .authority()
             .ok_or_else(|| ApiError::WrongRole(format!("the role '{}' gives no commands", principal.role.as_str())))?;
         let caller = Caller { actor: principal.actor(), authority, correlation_id };
-        let slot = self.write_slots.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)?;
+        let slot = self.slots.writes.clone().try_acquire_owned().map_err(|_| ApiError::Overloaded)?;
         let ledger = self.ledger.clone();
         let now = (self.clock)();
         tokio::task::spawn_blocking(move || {
@@ -220,6 +258,18 @@ impl Services {
 
     fn now(&self) -> DateTime<Utc> {
         (self.clock)()
+    }
+
+    /// Runs CPU-heavy work on the blocking pool under one of the heavy slots, so the
+    /// async workers stay free for ordinary decisions while it runs.
+    async fn heavy<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+        let slot = self.slots.heavy.clone().acquire_owned().await.map_err(|_| ApiError::Overloaded)?;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))
     }
 
     /// The read model as of `at` (now if `None`), the position it stands for, and the
@@ -308,8 +358,10 @@ fn ui(body: &'static str, content_type: &'static str) -> Response {
     headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"),
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
     );
+    // For browsers that predate `frame-ancestors`: the page is never framed (clickjacking).
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response

@@ -12,7 +12,7 @@ use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
-use crate::domain::pdp::{PartyRef, Query, Verdict};
+use crate::domain::pdp::{At, PartyRef, Query, Verdict};
 use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
 use axum::http::HeaderMap;
@@ -43,17 +43,14 @@ pub async fn xacml_decision(
         }
     }
     let position = state.ledger.model().position();
-    // Each request may carry its own moment in the Environment; `?at=` sets the default.
-    let outcomes: Vec<Outcome> = parsed
-        .into_iter()
-        .map(|parsed| match parsed {
-            Ok((query, own_at)) => match state.ledger.view(own_at.or(at)) {
-                Ok((model, _)) => Outcome::Decided(model.decide(&query)),
-                Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
-            },
-            Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
-        })
-        .collect();
+    // A multi-request's decisions run on the blocking pool under a heavy slot, so that
+    // ordinary single decisions keep the async workers while it runs.
+    let outcomes = if parsed.len() > XACML_INLINE_DECISIONS_MAX {
+        let ledger = state.ledger.clone();
+        state.heavy(move || decide_all(&ledger, parsed, at)).await?
+    } else {
+        decide_all(&state.ledger, parsed, at)
+    };
     for o in &outcomes {
         let result = match o {
             Outcome::Decided(d) if d.decision == Verdict::Permit => "permit",
@@ -63,6 +60,24 @@ pub async fn xacml_decision(
         state.metrics.decided("xacml", result);
     }
     Ok(read(xacml::render(&outcomes), position))
+}
+
+/// Most decisions one call answers on the async worker that took it; more go to the
+/// blocking pool.
+pub const XACML_INLINE_DECISIONS_MAX: usize = 4;
+
+/// Each parsed request decided in order, at its own moment (the Environment's) or `at`.
+fn decide_all(ledger: &crate::ledger::Ledger, parsed: Vec<xacml::Parsed>, at: Option<At>) -> Vec<Outcome> {
+    parsed
+        .into_iter()
+        .map(|parsed| match parsed {
+            Ok((query, own_at)) => match ledger.view(own_at.or(at)) {
+                Ok((model, _)) => Outcome::Decided(model.decide(&query)),
+                Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
+            },
+            Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

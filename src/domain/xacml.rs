@@ -27,6 +27,13 @@ pub const STATUS_PROCESSING_ERROR: &str = "urn:oasis:names:tc:xacml:1.0:status:p
 
 /// Most decisions one multi-request may ask for; bounds the work of one HTTP call.
 pub const MULTI_REQUESTS_MAX: usize = 1000;
+/// Most category ids one `RequestReference` may name (a decision needs four at most:
+/// subject, action, resource, environment; some clients split a category).
+pub const REFERENCE_IDS_MAX: usize = 16;
+/// Most attributes one call may carry across its categories.
+pub const CALL_ATTRIBUTES_MAX: usize = 5_000;
+/// Most attributes the elements of one category of one decision may carry together.
+pub const DECISION_ATTRIBUTES_MAX: usize = 64;
 
 /// What one request (or one reference of a multi-request) asked, and as of when (the
 /// environment's current-dateTime or ledger position), or why it is malformed.
@@ -43,36 +50,56 @@ pub enum Outcome {
     },
 }
 
-fn get_ci<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+/// The property `name`, matched case-insensitively. Two properties that differ only in
+/// case (`Value` and `VALUE`) are ambiguous: refused, never resolved by a pick.
+fn get_ci<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'a Value>, String> {
+    let mut found = obj.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
+    match (found.next(), found.next()) {
+        (None, _) => Ok(None),
+        (Some((_, v)), None) => Ok(Some(v)),
+        (Some((a, _)), Some((b, _))) => Err(format!(
+            "both '{}' and '{}' are given (property names are matched without regard to case)",
+            super::ids::truncate(a),
+            super::ids::truncate(b)
+        )),
+    }
 }
 
 /// A category may be one object or an array of them.
-fn category<'a>(request: &'a Map<String, Value>, name: &str) -> Vec<&'a Map<String, Value>> {
-    match get_ci(request, name) {
+fn category<'a>(request: &'a Map<String, Value>, name: &str) -> Result<Vec<&'a Map<String, Value>>, String> {
+    Ok(match get_ci(request, name)? {
         Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
         Some(Value::Object(o)) => vec![o],
         _ => Vec::new(),
-    }
+    })
+}
+
+/// The attribute objects of one category element.
+fn element_attributes(element: &Map<String, Value>) -> Result<Vec<&Value>, String> {
+    Ok(match get_ci(element, "Attribute")? {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        None => Vec::new(),
+        Some(_) => return Err("Attribute must be an array".to_owned()),
+    })
 }
 
 /// (attribute id, value) pairs of category elements; values may be strings or numbers.
 fn attributes<'a>(elements: &[&'a Map<String, Value>]) -> Result<Vec<(&'a str, String)>, String> {
     let mut out = Vec::new();
     for element in elements {
-        let attrs = match get_ci(element, "Attribute") {
-            Some(Value::Array(a)) => a.iter().collect::<Vec<_>>(),
-            Some(v @ Value::Object(_)) => vec![v],
-            None => Vec::new(),
-            Some(_) => return Err("Attribute must be an array".to_owned()),
-        };
-        for attr in attrs {
+        for attr in element_attributes(element)? {
+            if out.len() == DECISION_ATTRIBUTES_MAX {
+                return Err(format!(
+                    "one category of a decision carries more than {DECISION_ATTRIBUTES_MAX} attributes"
+                ));
+            }
             let attr = attr.as_object().ok_or("each Attribute must be an object")?;
-            let id = get_ci(attr, "AttributeId").and_then(Value::as_str).ok_or("an Attribute lacks AttributeId")?;
-            let value = match get_ci(attr, "Value") {
+            let id = get_ci(attr, "AttributeId")?.and_then(Value::as_str).ok_or("an Attribute lacks AttributeId")?;
+            let value = match get_ci(attr, "Value")? {
                 Some(Value::String(s)) => s.clone(),
                 Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(format!("attribute {id} lacks a string or number Value")),
+                _ => return Err(format!("attribute {} lacks a string or number Value", super::ids::truncate(id))),
             };
             out.push((id, value));
         }
@@ -89,10 +116,19 @@ fn one<'a>(attrs: &'a [(&str, String)], id: &str, what: &str) -> Result<&'a str,
     }
 }
 
+/// At most one value of `id`: two are ambiguous.
+fn at_most_one<'a>(attrs: &'a [(&str, String)], id: &str) -> Result<Option<&'a String>, String> {
+    let mut found = attrs.iter().filter(|(k, _)| *k == id).map(|(_, v)| v);
+    match (found.next(), found.next()) {
+        (_, Some(_)) => Err(format!("more than one {id}")),
+        (one, None) => Ok(one),
+    }
+}
+
 fn environment(elements: &[&Map<String, Value>]) -> Result<Option<At>, String> {
     let attrs = attributes(elements)?;
-    let time = attrs.iter().find(|(k, _)| *k == ENV_CURRENT_DATETIME).map(|(_, v)| v);
-    let position = attrs.iter().find(|(k, _)| *k == ENV_POSITION).map(|(_, v)| v);
+    let time = at_most_one(&attrs, ENV_CURRENT_DATETIME)?;
+    let position = at_most_one(&attrs, ENV_POSITION)?;
     match (time, position) {
         (Some(_), Some(_)) => Err(format!("give {ENV_CURRENT_DATETIME} or {ENV_POSITION}, not both")),
         (Some(t), None) => chrono::DateTime::parse_from_rfc3339(t)
@@ -139,63 +175,90 @@ fn query(
     Ok((Query { system_user, action, resource: resource_id, party }, at))
 }
 
-fn by_id<'a>(elements: &[&'a Map<String, Value>], id: &str) -> Vec<&'a Map<String, Value>> {
-    elements.iter().filter(|e| get_ci(e, "Id").and_then(Value::as_str) == Some(id)).copied().collect()
+/// Reads a decision request: one request, or a multi-request whose answers come back in
+/// the order of its `RequestReference`s. A call beyond a named limit is one
+/// Indeterminate result that says which limit.
+pub fn parse(body: &Value) -> Vec<Parsed> {
+    parse_call(body).unwrap_or_else(|message| vec![Err(message)])
 }
 
-/// Reads a decision request: one request, or a multi-request whose answers come back in
-/// the order of its `RequestReference`s.
-pub fn parse(body: &Value) -> Vec<Parsed> {
-    let Some(request) = body.as_object().and_then(|o| get_ci(o, "Request")).and_then(Value::as_object) else {
-        return vec![Err("the body has no Request object".to_owned())];
+/// The elements of each category by their `Id`, built once per call.
+type ById<'a> = std::collections::HashMap<&'a str, Vec<&'a Map<String, Value>>>;
+
+fn index_by_id<'a>(elements: &[&'a Map<String, Value>]) -> Result<ById<'a>, String> {
+    let mut out = ById::new();
+    for element in elements {
+        if let Some(id) = get_ci(element, "Id")?.and_then(Value::as_str) {
+            out.entry(id).or_default().push(element);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_call(body: &Value) -> Result<Vec<Parsed>, String> {
+    let request = match body.as_object().map(|o| get_ci(o, "Request")).transpose()?.flatten() {
+        Some(Value::Object(request)) => request,
+        _ => return Err("the body has no Request object".to_owned()),
     };
-    let subjects = category(request, "AccessSubject");
-    let actions = category(request, "Action");
-    let resources = category(request, "Resource");
-    let environments = category(request, "Environment");
-    let references = get_ci(request, "MultiRequests")
-        .and_then(Value::as_object)
-        .and_then(|m| get_ci(m, "RequestReference"))
-        .and_then(Value::as_array);
+    let categories = ["AccessSubject", "Action", "Resource", "Environment"].map(|name| category(request, name));
+    let [subjects, actions, resources, environments] = categories;
+    let (subjects, actions, resources, environments) = (subjects?, actions?, resources?, environments?);
+    let mut attribute_count = 0;
+    for element in subjects.iter().chain(&actions).chain(&resources).chain(&environments) {
+        attribute_count += element_attributes(element)?.len();
+    }
+    if attribute_count > CALL_ATTRIBUTES_MAX {
+        return Err(format!("more than {CALL_ATTRIBUTES_MAX} attributes in one call"));
+    }
+    let multi = get_ci(request, "MultiRequests")?.and_then(Value::as_object);
+    let references = multi.map(|m| get_ci(m, "RequestReference")).transpose()?.flatten().and_then(Value::as_array);
     let Some(references) = references else {
         if subjects.len() > 1 || actions.len() > 1 || resources.len() > 1 {
-            return vec![Err("several elements in one category need MultiRequests".to_owned())];
+            return Err("several elements in one category need MultiRequests".to_owned());
         }
-        return vec![query(&subjects, &actions, &resources, &environments)];
+        return Ok(vec![query(&subjects, &actions, &resources, &environments)]);
     };
     if references.is_empty() {
-        return vec![Err("MultiRequests has no RequestReference".to_owned())];
+        return Err("MultiRequests has no RequestReference".to_owned());
     }
     if references.len() > MULTI_REQUESTS_MAX {
-        return vec![Err(format!("more than {MULTI_REQUESTS_MAX} requests in one call"))];
+        return Err(format!("more than {MULTI_REQUESTS_MAX} requests in one call"));
     }
-    references
-        .iter()
-        .map(|reference| {
-            let ids = reference
-                .as_object()
-                .and_then(|r| get_ci(r, "ReferenceId"))
-                .and_then(Value::as_array)
-                .ok_or("a RequestReference lacks ReferenceId")?;
-            let (mut s, mut a, mut r) = (Vec::new(), Vec::new(), Vec::new());
-            // An Environment without an Id applies to every reference.
-            let mut e: Vec<&Map<String, Value>> =
-                environments.iter().filter(|x| get_ci(x, "Id").is_none()).copied().collect();
-            for id in ids {
-                let id = id.as_str().ok_or("ReferenceId entries are strings")?;
-                let (fs, fa, fr, fe) =
-                    (by_id(&subjects, id), by_id(&actions, id), by_id(&resources, id), by_id(&environments, id));
-                if fs.is_empty() && fa.is_empty() && fr.is_empty() && fe.is_empty() {
-                    return Err(format!("ReferenceId '{}' names no category", super::ids::truncate(id)));
+    let by_id = [&subjects, &actions, &resources, &environments].map(|c| index_by_id(c));
+    let [s_ids, a_ids, r_ids, e_ids] = by_id;
+    let (s_ids, a_ids, r_ids, e_ids) = (s_ids?, a_ids?, r_ids?, e_ids?);
+    // An Environment without an Id applies to every reference.
+    let mut shared_env = Vec::new();
+    for x in &environments {
+        if get_ci(x, "Id")?.is_none() {
+            shared_env.push(*x);
+        }
+    }
+    let reference = |reference: &Value| -> Parsed {
+        let ids = match reference.as_object().map(|r| get_ci(r, "ReferenceId")).transpose()?.flatten() {
+            Some(Value::Array(ids)) => ids,
+            _ => return Err("a RequestReference lacks ReferenceId".to_owned()),
+        };
+        if ids.len() > REFERENCE_IDS_MAX {
+            return Err(format!("a RequestReference names more than {REFERENCE_IDS_MAX} ids"));
+        }
+        let (mut s, mut a, mut r, mut e) = (Vec::new(), Vec::new(), Vec::new(), shared_env.clone());
+        for id in ids {
+            let id = id.as_str().ok_or("ReferenceId entries are strings")?;
+            let mut named = false;
+            for (index, into) in [(&s_ids, &mut s), (&a_ids, &mut a), (&r_ids, &mut r), (&e_ids, &mut e)] {
+                if let Some(found) = index.get(id) {
+                    named = true;
+                    into.extend(found);
                 }
-                s.extend(fs);
-                a.extend(fa);
-                r.extend(fr);
-                e.extend(fe);
             }
-            query(&s, &a, &r, &e)
-        })
-        .collect()
+            if !named {
+                return Err(format!("ReferenceId '{}' names no category", super::ids::truncate(id)));
+            }
+        }
+        query(&s, &a, &r, &e)
+    };
+    Ok(references.iter().map(reference).collect())
 }
 
 /// Renders results as an XACML JSON response, in request order.

@@ -69,7 +69,7 @@ impl Reply {
 
 pub struct TestLedger {
     pub app: Router,
-    pub write_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    pub slots: ledger::api::Slots,
     pub ledger: Arc<Ledger>,
     pub key: DevKey,
     pub now: Arc<Mutex<DateTime<Utc>>>,
@@ -103,7 +103,7 @@ impl TestLedger {
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
         let ledger = Arc::new(ledger);
-        let write_slots = Services::write_slots();
+        let slots = ledger::api::Slots::default();
         let state = Arc::new(Services {
             ledger: ledger.clone(),
             verifier: Arc::new(key.verifier()),
@@ -112,9 +112,9 @@ impl TestLedger {
             min_position_wait: std::time::Duration::from_millis(200),
             ready_lag_records: 0,
             metrics: Default::default(),
-            write_slots: write_slots.clone(),
+            slots: slots.clone(),
         });
-        TestLedger { app: router(state), write_slots, ledger, key, now, dir }
+        TestLedger { app: router(state), slots, ledger, key, now, dir }
     }
 
     pub fn path(&self) -> &Path {
