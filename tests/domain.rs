@@ -93,7 +93,16 @@ impl World {
             Uuid::from_u128(counter)
         };
         let mut ctx = Context {
-            actor: Actor { kind: ActorKind::Person, id: "someone".to_owned() },
+            // The actor kind a token of this authority records (the register's, an
+            // operator's, or a person acting for an organisation).
+            actor: Actor {
+                kind: match &authority {
+                    Authority::Register => ActorKind::Register,
+                    Authority::Operator => ActorKind::Operator,
+                    Authority::Organisation(_) => ActorKind::Person,
+                },
+                id: "someone".to_owned(),
+            },
             authority,
             now: t0() + Duration::minutes(self.log.len() as i64),
             correlation_id: None,
@@ -496,4 +505,152 @@ fn an_event_dated_far_after_its_log_took_it_is_void_and_does_not_move_time() {
     }
     assert!(w.model.system_user(&r.request_id).is_some());
     assert_eq!(w.model.effective_time().unwrap(), taken + Duration::milliseconds(EVENT_TIME_AHEAD_MS_MAX));
+}
+
+/// An event as a foreign writer or an import would bring it: no decide behind it.
+fn forged(authority: Authority, data: EventData) -> Event {
+    let (kind, on_behalf_of) = match authority {
+        Authority::Register => (ActorKind::Register, None),
+        Authority::Operator => (ActorKind::Operator, None),
+        Authority::Organisation(org) => (ActorKind::Person, Some(org)),
+    };
+    Event {
+        id: Uuid::now_v7(),
+        time: t0() + Duration::hours(1),
+        subject: data.subject(),
+        actor: Actor { kind, id: "forger".to_owned() },
+        on_behalf_of,
+        correlation_id: None,
+        expected_version: None,
+        data,
+    }
+}
+
+/// Given the same ledger, when events that break a rule reach the log without `decide`
+/// (imported, or from a foreign writer on a shared topic), then `apply` voids each with
+/// the code `decide` gives the command that would have made it (or, where no command
+/// could make it, `invalid_field`), and nothing changes.
+#[test]
+fn forged_events_that_break_a_rule_are_void_with_the_code_decide_gives() {
+    let mut w = World::new();
+    revi(&mut w);
+    let agent = w.agent("a");
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(Some("pending")));
+    let EventData::RequestCreated(pending) = created[0].data.clone() else { panic!() };
+    let system = SystemId::parse("310000019_maestro").unwrap();
+    let other = Authority::Organisation(org("310000043"));
+    let cases: Vec<(&str, Event, Code)> = vec![
+        (
+            "a party reusing another organisation's party id",
+            forged(
+                Authority::Register,
+                EventData::PartyRegistered(PartyRegistered {
+                    org_no: org("310000051"),
+                    party_id: 2,
+                    party_uuid: Uuid::from_u128(99),
+                    name: "Thief AS".to_owned(),
+                }),
+            ),
+            Code::PartyIdInUse,
+        ),
+        (
+            "a party registered by an organisation, not the register",
+            forged(
+                Authority::Organisation(org(VENDOR)),
+                EventData::PartyRegistered(PartyRegistered {
+                    org_no: org("310000051"),
+                    party_id: 9,
+                    party_uuid: Uuid::from_u128(98),
+                    name: "Self AS".to_owned(),
+                }),
+            ),
+            Code::NotEntitled,
+        ),
+        (
+            "a system deleted by another organisation than its vendor",
+            forged(other.clone(), EventData::SystemDeleted(SystemDeleted { system_id: system.clone() })),
+            Code::NotSystemVendor,
+        ),
+        (
+            "a request approved by another organisation than its customer",
+            forged(
+                other.clone(),
+                EventData::RequestApproved(RequestDecided {
+                    request_id: pending.request_id,
+                    party_org_no: org("310000043"),
+                }),
+            ),
+            Code::NotRequestParty,
+        ),
+        (
+            "a system user carrying more than its request asked",
+            forged(
+                facilitator(),
+                EventData::SystemUserCreated(SystemUserCreated {
+                    system_user_id: agent,
+                    user_type: UserType::Agent,
+                    system_id: system.clone(),
+                    owner_org_no: org(FACILITATOR),
+                    external_ref: "a".to_owned(),
+                    rights: vec![],
+                    access_packages: vec![urn("revisormedarbeider"), urn("skattegrunnlag")],
+                    integration_title: None,
+                }),
+            ),
+            Code::InvalidField,
+        ),
+        (
+            "a client linked by an organisation that does not own the agent",
+            forged(
+                other.clone(),
+                EventData::ClientLinked(ClientLinked {
+                    system_user_id: agent,
+                    client_org_no: org(CLIENT),
+                    facilitator_org_no: org(FACILITATOR),
+                }),
+            ),
+            Code::NotOwner,
+        ),
+        (
+            "a relationship granted by its facilitator, not the client",
+            forged(
+                facilitator(),
+                EventData::ClientRelationshipGranted(ClientRelationshipGranted {
+                    client_org_no: org(CLIENT),
+                    facilitator_org_no: org(FACILITATOR),
+                    role: None,
+                    access_packages: vec![urn("revisormedarbeider")],
+                }),
+            ),
+            Code::NotEntitled,
+        ),
+        (
+            "a seal by someone who is no operator",
+            forged(
+                Authority::Register,
+                EventData::LedgerSealed(LedgerSealed { position: 0, chain_hash: String::new() }),
+            ),
+            Code::NotEntitled,
+        ),
+    ];
+    for (what, event, code) in cases {
+        let before =
+            (w.model.party_by_id(2).map(|p| p.org_no), w.model.system_user(&agent), w.model.link(&agent, &org(CLIENT)));
+        assert_eq!(w.append(vec![event]), vec![Some(code)], "{what}");
+        let after =
+            (w.model.party_by_id(2).map(|p| p.org_no), w.model.system_user(&agent), w.model.link(&agent, &org(CLIENT)));
+        assert_eq!(before, after, "{what} changed the read model");
+    }
+    // The organisation whose party id was reused still answers for it.
+    assert_eq!(w.model.party_by_id(2).unwrap().org_no, org(FACILITATOR));
+    // And decide refuses the commands that would make such events, with the same codes.
+    let thief = PartyRegistered {
+        org_no: org("310000051"),
+        party_id: 2,
+        party_uuid: Uuid::from_u128(99),
+        name: "T".to_owned(),
+    };
+    assert_eq!(w.when(Authority::Register, Command::RegisterParty(thief)).unwrap_err().code, Code::PartyIdInUse);
+    let link = Command::LinkClient { agent, client: org(CLIENT) };
+    assert_eq!(w.when(other, link).unwrap_err().code, Code::NotOwner);
 }

@@ -371,6 +371,10 @@ fn unsafe_topics_are_refused_with_the_reason() {
     let compacted = new_topic();
     create_topic(&compacted, 1, &[("cleanup.policy", "compact"), ("retention.ms", "-1")]);
     serve_refuses(&compacted, &[], "cleanup.policy is compact");
+    // Safe retention, but record timestamps a producer chooses: no bound on event time.
+    let create_time = new_topic();
+    create_topic(&create_time, 1, &[("cleanup.policy", "delete"), ("retention.ms", "-1")]);
+    serve_refuses(&create_time, &[], "message.timestamp.type is unset (must be LogAppendTime");
 }
 
 // ---- moving to Kafka ---------------------------------------------------------------------

@@ -155,7 +155,16 @@ impl World {
             Uuid::from_u128(counter << 8)
         };
         let mut ctx = Context {
-            actor: Actor { kind: ActorKind::Person, id: "p".to_owned() },
+            // The actor kind a token of this authority records (the register's, an
+            // operator's, or a person acting for an organisation).
+            actor: Actor {
+                kind: match &authority {
+                    Authority::Register => ActorKind::Register,
+                    Authority::Operator => ActorKind::Operator,
+                    Authority::Organisation(_) => ActorKind::Person,
+                },
+                id: "p".to_owned(),
+            },
             authority,
             now,
             correlation_id: None,

@@ -111,7 +111,16 @@ impl Generator<'_> {
             Uuid::from_u128((0x0190 << 112) | ids)
         };
         let mut ctx = Context {
-            actor: Actor { kind: ActorKind::Person, id: format!("bench-{}", self.rng.below(1000)) },
+            // The actor kind a token of this authority records (the register's, an
+            // operator's, or a person acting for an organisation).
+            actor: Actor {
+                kind: match &authority {
+                    Authority::Register => ActorKind::Register,
+                    Authority::Operator => ActorKind::Operator,
+                    Authority::Organisation(_) => ActorKind::Person,
+                },
+                id: format!("bench-{}", self.rng.below(1000)),
+            },
             authority,
             now,
             correlation_id: None,

@@ -13,7 +13,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::events::{Event, EventData, UserType};
+use super::events::{Event, EventData};
 use super::model::{
     encode, history, keys, AccessPackage, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy, Quarantined,
     ReadModel, Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
@@ -123,7 +123,9 @@ pub fn apply_appended<K: KvMut>(
             Code::VersionConflict,
             format!("{subject} is at version {version}, the writer expected {expected}"),
         )),
-        _ => check(model, event, effective),
+        // The rules, the same `decide` checked: a racing writer's or an imported event
+        // that breaks one is void with the reason, identically on every replica.
+        _ => super::rules::check(model, event, effective),
     };
     if duplicate.is_none() {
         model.put(keys::event(&event.id), position.to_be_bytes().to_vec());
@@ -198,156 +200,6 @@ impl<K: KvMut> KvMut for Versioned<'_, K> {
         } else {
             self.inner.delete(key);
         }
-    }
-}
-
-fn void(code: Code, message: impl Into<String>) -> Result<(), Rejection> {
-    Err(Rejection::new(code, message))
-}
-
-/// The preconditions each event needs at the moment it is applied. `decide` checks the
-/// same rules first; these re-checks make a racing writer's event void instead of
-/// breaking an invariant.
-fn check<K: KvMut>(model: &K, event: &Event, effective: DateTime<Utc>) -> Result<(), Rejection> {
-    use EventData::*;
-    match &event.data {
-        PartyRegistered(_) | AccessPackageDefined(_) | ResourcePolicyPublished(_) => Ok(()),
-        SystemRegistered(d) => match model.system(&d.system_id) {
-            Some(_) => void(Code::SystemExists, format!("system {} is already registered", d.system_id)),
-            None => Ok(()),
-        },
-        SystemUpdated(d) => live_system(model, &d.system_id),
-        SystemDeleted(d) => live_system(model, &d.system_id),
-        RequestCreated(r) => {
-            live_system(model, &r.system_id)?;
-            if model.request(&r.request_id).is_some() || model.system_user(&r.request_id).is_some() {
-                return void(Code::VersionConflict, format!("id {} is already used", r.request_id));
-            }
-            if model.pending_request(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
-                return void(Code::RequestNotNew, "a pending request for this system, party and external ref exists");
-            }
-            if model.live_system_user(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
-                return void(Code::SystemUserExists, "a system user for this system, party and external ref exists");
-            }
-            Ok(())
-        }
-        RequestApproved(d) | RequestRejected(d) => {
-            let request = new_request(model, &d.request_id)?;
-            if matches!(event.data, RequestApproved(_)) && request.is_expired(effective) {
-                return void(Code::RequestExpired, format!("the request expired at {}", request.expires));
-            }
-            Ok(())
-        }
-        RequestWithdrawn(d) => new_request(model, &d.request_id).map(|_| ()),
-        SystemUserCreated(u) => {
-            // The approval this follows must have taken effect: a version check alone is
-            // not enough, since another event may have moved the version just as far.
-            if !model.request(&u.system_user_id).is_some_and(|r| r.status == RequestStatus::Accepted) {
-                return void(Code::VersionConflict, "the request was not approved; the approval did not take effect");
-            }
-            live_system(model, &u.system_id)?;
-            if model.system_user(&u.system_user_id).is_some() {
-                return void(Code::SystemUserExists, format!("system user {} exists", u.system_user_id));
-            }
-            if model.live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref).is_some() {
-                return void(Code::SystemUserExists, "a system user for this system, party and external ref exists");
-            }
-            Ok(())
-        }
-        SystemUserDeleted(d) => live_user(model, &d.system_user_id).map(|_| ()),
-        ClientRelationshipGranted(_) => Ok(()),
-        ClientRelationshipRevoked(r) => {
-            let rel = model.relationship(&r.client_org_no, &r.facilitator_org_no);
-            if rel.is_some_and(|rel| rel.grants.iter().any(|g| revokes(r, g))) {
-                Ok(())
-            } else {
-                void(Code::RelationshipNotFound, "no matching client relationship to revoke")
-            }
-        }
-        ClientLinked(l) => {
-            let user = live_user(model, &l.system_user_id)?;
-            if user.user_type != UserType::Agent {
-                return void(Code::NotAgent, "clients can only be linked to agent system users");
-            }
-            if user.owner_org_no != l.facilitator_org_no {
-                return void(Code::NotOwner, "the facilitator must own the agent system user");
-            }
-            if model.link(&l.system_user_id, &l.client_org_no).is_some() {
-                return void(Code::VersionConflict, "the client is already linked");
-            }
-            let rel = model.relationship(&l.client_org_no, &l.facilitator_org_no);
-            if !rel.is_some_and(|rel| rel.carries_all(&user.access_packages)) {
-                return void(Code::ClientLacksPackage, "the client does not hold every package of the agent");
-            }
-            Ok(())
-        }
-        ClientUnlinked(l) => {
-            // A cascade stands only if its cause took effect.
-            if let Some(cause) = l.cause_event_id {
-                let applied =
-                    model.event_index(&cause).and_then(|i| model.outcome(i)).is_some_and(|o| o.void.is_none());
-                if !applied {
-                    return void(Code::VersionConflict, format!("its cause, event {cause}, did not take effect"));
-                }
-            }
-            match model.link(&l.system_user_id, &l.client_org_no) {
-                Some(_) => Ok(()),
-                None => void(Code::ClientNotLinked, "the client is not linked"),
-            }
-        }
-        LedgerSealed(seal) => {
-            let index = model.position();
-            if seal.position != index {
-                return void(
-                    Code::SealMismatch,
-                    format!("the seal covers {} records but stands at index {index}", seal.position),
-                );
-            }
-            let chain = super::model::hex(&model.chain());
-            if seal.chain_hash != chain {
-                return void(
-                    Code::SealMismatch,
-                    format!("the seal says {} but the records before it hash to {chain}", seal.chain_hash),
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
-fn live_system<K: KvMut>(model: &K, id: &super::ids::SystemId) -> Result<(), Rejection> {
-    match model.system(id) {
-        None => void(Code::SystemNotFound, format!("system {id} is not registered")),
-        Some(s) if s.deleted.is_some() => void(Code::SystemDeleted, format!("system {id} is deleted")),
-        Some(_) => Ok(()),
-    }
-}
-
-fn new_request<K: KvMut>(model: &K, id: &uuid::Uuid) -> Result<Request, Rejection> {
-    match model.request(id) {
-        None => Err(Rejection::new(Code::RequestNotFound, format!("request {id} does not exist"))),
-        Some(r) if r.status != RequestStatus::New => {
-            Err(Rejection::new(Code::RequestNotNew, format!("request {id} is {:?}, not New", r.status)))
-        }
-        Some(r) => Ok(r),
-    }
-}
-
-fn live_user<K: KvMut>(model: &K, id: &uuid::Uuid) -> Result<SystemUser, Rejection> {
-    match model.system_user(id) {
-        None => Err(Rejection::new(Code::SystemUserNotFound, format!("system user {id} does not exist"))),
-        Some(u) if u.deleted.is_some() => {
-            Err(Rejection::new(Code::SystemUserDeleted, format!("system user {id} is deleted")))
-        }
-        Some(u) => Ok(u),
-    }
-}
-
-fn revokes(r: &super::events::ClientRelationshipRevoked, g: &Grant) -> bool {
-    match (&r.role, &r.access_package) {
-        (None, None) => true,
-        (Some(role), _) => g.role == Some(*role),
-        (None, Some(p)) => g.role.is_none() && &g.access_package == p,
     }
 }
 
@@ -496,7 +348,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
         ClientRelationshipRevoked(r) => {
             let key = keys::relationship(&r.client_org_no, &r.facilitator_org_no);
             let mut rel: Relationship = model.record(&key).expect("checked");
-            rel.grants.retain(|g| !revokes(r, g));
+            rel.grants.retain(|g| !super::rules::revokes(r, g));
             if rel.grants.is_empty() {
                 model.delete(key);
                 model.delete(keys::client_of(&r.facilitator_org_no, &r.client_org_no));

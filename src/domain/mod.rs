@@ -10,6 +10,7 @@ pub mod index;
 pub mod model;
 pub mod pdp;
 pub mod rejection;
+pub mod rules;
 pub mod xacml;
 
 pub use apply::{apply, apply_appended, apply_record, quarantine, EVENT_TIME_AHEAD_MS_MAX};

@@ -1,0 +1,600 @@
+//! The rules of the domain, each written once: what must hold for an event to take
+//! effect, given the read model it meets and the authority it was given on.
+//!
+//! `decide` calls these before it plans a command's events; `apply` calls them again
+//! ([`check`]) when it meets each event on the log, with the authority the event itself
+//! records. So an event that breaks a rule — a racing writer's, an imported one, one
+//! from a foreign writer on a shared topic — is void with the same reason on every
+//! replica, whichever entry point it came through.
+//!
+//! Pure, like the rest of the core: the moment a rule is judged at comes in as `at`
+//! (the command's clock in `decide`, the event's effective time in `apply`).
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::decide::Authority;
+use super::events::*;
+use super::ids::{truncate, OrgNo, SystemId, IDENTIFIER_BYTES_MAX};
+use super::model::{Grant, Kv, ReadModel, Request, RequestStatus, System, SystemUser};
+use super::rejection::{Code, Rejection};
+
+/// Longest free text (names, descriptions, titles) we keep.
+pub const TEXT_BYTES_MAX: usize = 4096;
+/// Most rights, packages, urls or rules in one definition or request.
+pub const LIST_ITEMS_MAX: usize = 500;
+/// Highest minimum authentication level a policy may ask for.
+pub const AUTHENTICATION_LEVEL_MAX: u8 = 4;
+
+fn reject<T>(code: Code, message: impl Into<String>) -> Result<T, Rejection> {
+    Err(Rejection::new(code, message))
+}
+
+impl Authority {
+    /// The authority an event was given on, as it records it: the register's and
+    /// operators' own, or the organisation acted for.
+    pub fn of(event: &Event) -> Option<Authority> {
+        match (event.actor.kind, &event.on_behalf_of) {
+            (ActorKind::Register, _) => Some(Authority::Register),
+            (ActorKind::Operator, _) => Some(Authority::Operator),
+            (_, Some(org)) => Some(Authority::Organisation(org.clone())),
+            (_, None) => None,
+        }
+    }
+
+    fn org(&self) -> Option<&OrgNo> {
+        match self {
+            Authority::Organisation(org) => Some(org),
+            Authority::Register | Authority::Operator => None,
+        }
+    }
+}
+
+/// Every rule `event` must meet against `model` at `at`; `apply` voids it otherwise.
+pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Result<(), Rejection> {
+    use EventData::*;
+    let Some(authority) = Authority::of(event) else {
+        return reject(Code::NotEntitled, "the event names no organisation it acts for");
+    };
+    let authority = &authority;
+    match &event.data {
+        PartyRegistered(p) => party(model, authority, p),
+        AccessPackageDefined(_) => register_only(authority),
+        ResourcePolicyPublished(p) => policy(model, authority, p),
+        SystemRegistered(d) => {
+            system(model, authority, d)?;
+            match model.system(&d.system_id) {
+                Some(_) => reject(Code::SystemExists, format!("system {} is already registered", d.system_id)),
+                None => Ok(()),
+            }
+        }
+        SystemUpdated(d) => system(model, authority, d).and_then(|_| live_system(model, &d.system_id).map(|_| ())),
+        SystemDeleted(d) => {
+            vendor_of(authority, &d.system_id)?;
+            live_system(model, &d.system_id).map(|_| ())
+        }
+        RequestCreated(r) => request(model, authority, r).and_then(|_| request_unique(model, r)),
+        RequestApproved(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
+        RequestRejected(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
+        RequestWithdrawn(d) => withdrawable(model, authority, &d.request_id).map(|_| ()),
+        SystemUserCreated(u) => user_created(model, u),
+        SystemUserDeleted(d) => {
+            let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;
+            debug_assert_eq!(user.owner_org_no, d.owner_org_no);
+            Ok(())
+        }
+        ClientRelationshipGranted(g) => grant(model, authority, g).map(|_| ()),
+        ClientRelationshipRevoked(r) => revoke(model, authority, r).map(|_| ()),
+        ClientLinked(l) => linked(model, authority, l),
+        ClientUnlinked(l) => unlinked(model, authority, l),
+        LedgerSealed(s) => seal(model, authority, s),
+    }
+}
+
+// ---- who may act --------------------------------------------------------------------
+
+pub fn register_only(authority: &Authority) -> Result<(), Rejection> {
+    match authority {
+        Authority::Register => Ok(()),
+        _ => reject(Code::NotEntitled, "only the register synchronisation may record this"),
+    }
+}
+
+pub fn vendor_of(authority: &Authority, system: &SystemId) -> Result<(), Rejection> {
+    match authority.org() {
+        Some(org) if *org == system.vendor() => Ok(()),
+        _ => reject(Code::NotSystemVendor, format!("only the vendor {} may act on system {system}", system.vendor())),
+    }
+}
+
+pub fn operator_only(authority: &Authority) -> Result<(), Rejection> {
+    match authority {
+        Authority::Operator => Ok(()),
+        _ => reject(Code::NotEntitled, "only an operator seals the ledger"),
+    }
+}
+
+// ---- what exists ----------------------------------------------------------------------
+
+pub fn live_system<K: Kv + ?Sized>(model: &K, id: &SystemId) -> Result<System, Rejection> {
+    match model.system(id) {
+        None => reject(Code::SystemNotFound, format!("system {id} is not registered")),
+        Some(s) if s.deleted.is_some() => reject(Code::SystemDeleted, format!("system {id} is deleted")),
+        Some(s) => Ok(s),
+    }
+}
+
+pub fn registered_party<K: Kv + ?Sized>(model: &K, org: &OrgNo) -> Result<(), Rejection> {
+    match model.party(org) {
+        Some(_) => Ok(()),
+        None => reject(Code::PartyNotFound, format!("organisation {org} is not in the party register")),
+    }
+}
+
+/// A live system user owned by the organisation acting (and by `party`, if given).
+pub fn owned_live_user<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    id: &Uuid,
+    party: Option<&OrgNo>,
+) -> Result<SystemUser, Rejection> {
+    let Some(user) = model.system_user(id) else {
+        return reject(Code::SystemUserNotFound, format!("system user {id} does not exist"));
+    };
+    if authority.org() != Some(&user.owner_org_no) || party.is_some_and(|p| *p != user.owner_org_no) {
+        return reject(Code::NotOwner, format!("system user {id} belongs to another organisation"));
+    }
+    if user.deleted.is_some() {
+        return reject(Code::SystemUserDeleted, format!("system user {id} is deleted"));
+    }
+    Ok(user)
+}
+
+// ---- well-formed values -----------------------------------------------------------------
+
+pub fn text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
+    if value.len() > max {
+        return reject(Code::InvalidField, format!("{field} is longer than {max} bytes"));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return reject(Code::InvalidField, format!("{field} holds control characters"));
+    }
+    Ok(())
+}
+
+pub fn list_len(field: &str, len: usize) -> Result<(), Rejection> {
+    if len > LIST_ITEMS_MAX {
+        return reject(Code::InvalidField, format!("{field} holds more than {LIST_ITEMS_MAX} items"));
+    }
+    Ok(())
+}
+
+pub fn https_url(url: &str) -> Result<(), Rejection> {
+    let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let ok = host.is_some_and(|h| !h.is_empty() && !h.contains('@'))
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if !ok {
+        return reject(Code::InvalidRedirectUrl, format!("'{}' is not an https URL", truncate(url)));
+    }
+    Ok(())
+}
+
+// ---- registers ----------------------------------------------------------------------------
+
+/// A party's registration: from the register, well formed, and its party id and uuid
+/// not already another organisation's.
+pub fn party<K: Kv + ?Sized>(model: &K, authority: &Authority, p: &PartyRegistered) -> Result<(), Rejection> {
+    register_only(authority)?;
+    if p.party_id <= 0 {
+        return reject(Code::InvalidField, "partyId must be a positive integer");
+    }
+    if p.name.trim().is_empty() {
+        return reject(Code::InvalidField, "name must not be empty");
+    }
+    text("name", &p.name, IDENTIFIER_BYTES_MAX)?;
+    for other in [model.party_by_id(p.party_id), model.party_by_uuid(&p.party_uuid)].into_iter().flatten() {
+        if other.org_no != p.org_no {
+            return reject(Code::PartyIdInUse, format!("partyId/partyUuid already belong to {}", other.org_no));
+        }
+    }
+    Ok(())
+}
+
+/// A resource policy: published by its service owner (the first to publish it), with
+/// well-formed rules over defined access packages.
+pub fn policy<K: Kv + ?Sized>(model: &K, authority: &Authority, p: &ResourcePolicyPublished) -> Result<(), Rejection> {
+    let Some(org) = authority.org() else {
+        return reject(Code::NotEntitled, "resource policies are published by their service owner");
+    };
+    if let Some(owner) = model.policy(&p.resource_id).and_then(|old| old.owner) {
+        if owner != *org {
+            return reject(
+                Code::NotPolicyOwner,
+                format!("resource {} belongs to service owner {owner}", p.resource_id),
+            );
+        }
+    }
+    if p.rules.is_empty() {
+        return reject(Code::InvalidField, "a policy needs at least one rule");
+    }
+    list_len("rules", p.rules.len())?;
+    for rule in &p.rules {
+        match (&rule.access_package, rule.right) {
+            (Some(_), true) | (None, false) => {
+                return reject(Code::InvalidField, "each rule names either an accessPackage or \"right\": true")
+            }
+            (Some(pkg), false) if model.package(pkg).is_none() => {
+                return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"))
+            }
+            _ => {}
+        }
+        if rule.actions.is_empty() {
+            return reject(Code::InvalidField, "each rule grants at least one action");
+        }
+        list_len("actions", rule.actions.len())?;
+    }
+    if p.minimum_authentication_level.is_some_and(|l| l > AUTHENTICATION_LEVEL_MAX) {
+        return reject(Code::InvalidField, "minimumAuthenticationLevel is between 0 and 4");
+    }
+    Ok(())
+}
+
+// ---- systems -------------------------------------------------------------------------------
+
+/// A system definition as its vendor gives it: well formed, over published resources
+/// and defined packages.
+pub fn system<K: Kv + ?Sized>(model: &K, authority: &Authority, d: &SystemDefinition) -> Result<(), Rejection> {
+    vendor_of(authority, &d.system_id)?;
+    if d.vendor_org_no != d.system_id.vendor() {
+        return reject(Code::NotSystemVendor, "the vendor must be the organisation that prefixes the system id");
+    }
+    if d.name.values().all(|n| n.trim().is_empty()) {
+        return reject(Code::InvalidField, "name needs at least one language");
+    }
+    for (lang, value) in d.name.iter().chain(d.description.iter()) {
+        text("language code", lang, 8)?;
+        text("name/description", value, TEXT_BYTES_MAX)?;
+    }
+    list_len("rights", d.rights.len())?;
+    list_len("accessPackages", d.access_packages.len())?;
+    list_len("clientId", d.client_ids.len())?;
+    list_len("allowedRedirectUrls", d.allowed_redirect_urls.len())?;
+    for right in &d.rights {
+        if model.policy(&right.resource).is_none() {
+            return reject(Code::UnknownResource, format!("resource {} has no published policy", right.resource));
+        }
+    }
+    for pkg in &d.access_packages {
+        if model.package(pkg).is_none() {
+            return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
+        }
+    }
+    for client_id in &d.client_ids {
+        if client_id.is_empty() {
+            return reject(Code::InvalidField, "clientId entries must not be empty");
+        }
+        text("clientId", client_id, IDENTIFIER_BYTES_MAX)?;
+    }
+    for url in &d.allowed_redirect_urls {
+        https_url(url)?;
+    }
+    Ok(())
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+/// A request as its system's vendor may make it: for a registered party, within the
+/// system's rights and packages, packages of the right kind for the user type, and a
+/// redirect the system allows. Uniqueness is [`request_unique`].
+pub fn request<K: Kv + ?Sized>(model: &K, authority: &Authority, r: &RequestCreated) -> Result<(), Rejection> {
+    let Some(system) = model.system(&r.system_id) else {
+        return reject(Code::SystemNotFound, format!("system {} is not registered", r.system_id));
+    };
+    vendor_of(authority, &r.system_id)?;
+    if system.deleted.is_some() {
+        return reject(Code::SystemDeleted, format!("system {} is deleted", r.system_id));
+    }
+    registered_party(model, &r.party_org_no)?;
+    if r.external_ref.is_empty() {
+        return reject(Code::InvalidField, "externalRef must not be empty");
+    }
+    text("externalRef", &r.external_ref, IDENTIFIER_BYTES_MAX)?;
+    if let Some(title) = &r.integration_title {
+        text("integrationTitle", title, IDENTIFIER_BYTES_MAX)?;
+    }
+    list_len("rights", r.rights.len())?;
+    list_len("accessPackages", r.access_packages.len())?;
+    match r.user_type {
+        UserType::Standard if r.rights.is_empty() && r.access_packages.is_empty() => {
+            return reject(Code::EmptyRequest, "a standard request asks for at least one right or access package")
+        }
+        UserType::Agent if !r.rights.is_empty() => {
+            return reject(Code::RightsNotAllowedForAgent, "an agent request carries access packages only")
+        }
+        UserType::Agent if r.access_packages.is_empty() => {
+            return reject(Code::EmptyRequest, "an agent request asks for at least one access package")
+        }
+        _ => {}
+    }
+    let def = &system.definition;
+    for right in &r.rights {
+        if !def.rights.iter().any(|s| s.covers(right)) {
+            let why = format!("right on {} is not among system {}'s rights", right.resource, r.system_id);
+            return reject(Code::RightNotInSystem, why);
+        }
+    }
+    for pkg in &r.access_packages {
+        if !def.access_packages.contains(pkg) {
+            let why = format!("{pkg} is not among system {}'s access packages", r.system_id);
+            return reject(Code::PackageNotInSystem, why);
+        }
+        let Some(defined) = model.package(pkg) else {
+            return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
+        };
+        match r.user_type {
+            UserType::Standard if !defined.assignable => {
+                return reject(Code::PackageNotAssignable, format!("{pkg} cannot be given to a standard system user"))
+            }
+            UserType::Agent if !defined.delegable => {
+                return reject(Code::PackageNotDelegable, format!("{pkg} cannot be carried by an agent system user"))
+            }
+            _ => {}
+        }
+    }
+    if let Some(url) = &r.redirect_url {
+        https_url(url)?;
+        let without_query = url.split(['?', '#']).next().unwrap_or(url);
+        if !def.allowed_redirect_urls.iter().any(|a| a == without_query) {
+            return reject(Code::InvalidRedirectUrl, "redirectUrl is not one of the system's allowedRedirectUrls");
+        }
+    }
+    Ok(())
+}
+
+/// `(system, party, external ref)` names at most one pending request and one live
+/// system user, and a request's id is new.
+pub fn request_unique<K: Kv + ?Sized>(model: &K, r: &RequestCreated) -> Result<(), Rejection> {
+    if model.request(&r.request_id).is_some() || model.system_user(&r.request_id).is_some() {
+        return reject(Code::VersionConflict, format!("id {} is already used", r.request_id));
+    }
+    if model.pending_request(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
+        return reject(Code::RequestNotNew, "a pending request for this system, party and external ref exists");
+    }
+    if model.live_system_user(&r.system_id, &r.party_org_no, &r.external_ref).is_some() {
+        return reject(Code::SystemUserExists, "a system user for this system, party and external ref already exists");
+    }
+    Ok(())
+}
+
+/// A request its customer may answer at `at`: it exists, the organisation acting is
+/// the one the request names, and it is `New` and within its time-to-live.
+pub fn answerable<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    id: &Uuid,
+    party: &OrgNo,
+    at: DateTime<Utc>,
+) -> Result<Request, Rejection> {
+    let Some(request) = model.request(id) else {
+        return reject(Code::RequestNotFound, format!("request {id} does not exist"));
+    };
+    if authority.org() != Some(party) || request.party_org_no != *party {
+        return reject(Code::NotRequestParty, "only the customer organisation named in the request may answer it");
+    }
+    if request.status != RequestStatus::New {
+        let why = format!("request {id} is {:?}; only New requests can be answered", request.status);
+        return reject(Code::RequestNotNew, why);
+    }
+    if request.is_expired(at) {
+        return reject(Code::RequestExpired, format!("request {id} timed out at {}", request.expires));
+    }
+    Ok(request)
+}
+
+/// A `New` request its system's vendor withdraws.
+pub fn withdrawable<K: Kv + ?Sized>(model: &K, authority: &Authority, id: &Uuid) -> Result<Request, Rejection> {
+    let Some(request) = model.request(id) else {
+        return reject(Code::RequestNotFound, format!("request {id} does not exist"));
+    };
+    vendor_of(authority, &request.system_id)?;
+    if request.status != RequestStatus::New {
+        let why = format!("request is {:?}; only New requests can be withdrawn", request.status);
+        return reject(Code::RequestNotNew, why);
+    }
+    Ok(request)
+}
+
+/// A system user is made from its approved request, exactly as the request asked, for
+/// a live system, once, and never beside another live one for the same key.
+pub fn user_created<K: Kv + ?Sized>(model: &K, u: &SystemUserCreated) -> Result<(), Rejection> {
+    // The approval this follows must have taken effect: a version check alone is not
+    // enough, since another event may have moved the version just as far.
+    let Some(request) = model.request(&u.system_user_id).filter(|r| r.status == RequestStatus::Accepted) else {
+        return reject(Code::VersionConflict, "the request was not approved; the approval did not take effect");
+    };
+    let same = request.user_type == u.user_type
+        && request.system_id == u.system_id
+        && request.party_org_no == u.owner_org_no
+        && request.external_ref == u.external_ref
+        && request.rights == u.rights
+        && request.access_packages == u.access_packages
+        && request.integration_title == u.integration_title;
+    if !same {
+        return reject(Code::InvalidField, "the system user differs from the request it is made from");
+    }
+    live_system(model, &u.system_id)?;
+    if model.system_user(&u.system_user_id).is_some() {
+        return reject(Code::SystemUserExists, format!("system user {} exists", u.system_user_id));
+    }
+    if model.live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref).is_some() {
+        return reject(Code::SystemUserExists, "a system user for this system, party and external ref exists");
+    }
+    Ok(())
+}
+
+// ---- client relationships and links -------------------------------------------------------
+
+/// A client relationship as the register (a role) or the client itself (packages it
+/// delegates) grants it, between two registered parties. Returns the packages granted.
+pub fn grant<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    g: &ClientRelationshipGranted,
+) -> Result<Vec<super::ids::PackageUrn>, Rejection> {
+    if g.client_org_no == g.facilitator_org_no {
+        return reject(Code::InvalidField, "an organisation cannot be its own client");
+    }
+    registered_party(model, &g.client_org_no)?;
+    registered_party(model, &g.facilitator_org_no)?;
+    let packages = match (&g.role, g.access_packages.is_empty()) {
+        // As a command names it: the role, which brings its packages.
+        (Some(role), true) => role.packages(),
+        // As the event records it: the role and the packages it newly brings.
+        (Some(role), false) => {
+            let brought = role.packages();
+            if let Some(p) = g.access_packages.iter().find(|p| !brought.contains(p)) {
+                return reject(Code::InvalidField, format!("the role {role:?} does not bring {p}"));
+            }
+            g.access_packages.clone()
+        }
+        (None, false) => {
+            list_len("accessPackages", g.access_packages.len())?;
+            for pkg in &g.access_packages {
+                if model.package(pkg).is_none() {
+                    return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
+                }
+            }
+            let mut ps = g.access_packages.clone();
+            ps.sort();
+            ps.dedup();
+            ps
+        }
+        (None, true) => {
+            let why = "give either a register role or the access packages the client delegates";
+            return reject(Code::InvalidField, why);
+        }
+    };
+    match (authority, &g.role) {
+        (Authority::Register, _) => Ok(packages),
+        (Authority::Organisation(org), None) if *org == g.client_org_no => Ok(packages),
+        _ => {
+            let why = "register roles come from the register; packages are delegated by the client itself";
+            reject(Code::NotEntitled, why)
+        }
+    }
+}
+
+/// Whether a revocation ends a grant: all of them, those of its role, or the one
+/// package a client delegated.
+pub fn revokes(r: &ClientRelationshipRevoked, g: &Grant) -> bool {
+    match (&r.role, &r.access_package) {
+        (None, None) => true,
+        (Some(role), _) => g.role == Some(*role),
+        (None, Some(p)) => g.role.is_none() && &g.access_package == p,
+    }
+}
+
+/// A revocation by the register, or by the client of a package it delegated, of
+/// something the relationship holds. Returns the relationship as it stands before.
+pub fn revoke<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    r: &ClientRelationshipRevoked,
+) -> Result<super::model::Relationship, Rejection> {
+    match (authority, &r.role, &r.access_package) {
+        (Authority::Register, _, _) => {}
+        (Authority::Organisation(org), None, Some(_)) if *org == r.client_org_no => {}
+        _ => {
+            let why = "a client may revoke only packages it delegated; roles end in the register";
+            return reject(Code::NotEntitled, why);
+        }
+    }
+    if r.role.is_some() && r.access_package.is_some() {
+        return reject(Code::InvalidField, "revoke by role or by access package, not both");
+    }
+    let Some(rel) = model.relationship(&r.client_org_no, &r.facilitator_org_no) else {
+        let why = format!("{} is not a client of {}", r.client_org_no, r.facilitator_org_no);
+        return reject(Code::RelationshipNotFound, why);
+    };
+    if !rel.grants.iter().any(|g| revokes(r, g)) {
+        return reject(Code::RelationshipNotFound, "the relationship holds nothing that matches");
+    }
+    Ok(rel)
+}
+
+/// A client its facilitator may link to its agent system user: the user is the
+/// organisation's own, live and an agent; the client is registered and has given the
+/// facilitator every package the agent carries. Returns the user.
+pub fn linkable<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    agent: &Uuid,
+    client: &OrgNo,
+) -> Result<SystemUser, Rejection> {
+    let user = owned_live_user(model, authority, agent, None)?;
+    if user.user_type != UserType::Agent {
+        return reject(Code::NotAgent, "clients can only be linked to agent system users");
+    }
+    registered_party(model, client)?;
+    let rel = model.relationship(client, &user.owner_org_no);
+    let lacking: Vec<&str> = user
+        .access_packages
+        .iter()
+        .filter(|p| rel.as_ref().and_then(|r| r.carrying(p)).is_none())
+        .map(|p| p.as_str())
+        .collect();
+    if !lacking.is_empty() {
+        let why = format!("{client} has not given {} the access package(s) {}", user.owner_org_no, lacking.join(", "));
+        return reject(Code::ClientLacksPackage, why);
+    }
+    Ok(user)
+}
+
+fn linked<K: Kv + ?Sized>(model: &K, authority: &Authority, l: &ClientLinked) -> Result<(), Rejection> {
+    if model.link(&l.system_user_id, &l.client_org_no).is_some() {
+        return reject(Code::VersionConflict, "the client is already linked");
+    }
+    let user = linkable(model, authority, &l.system_user_id, &l.client_org_no)?;
+    if user.owner_org_no != l.facilitator_org_no {
+        return reject(Code::NotOwner, "the facilitator must own the agent system user");
+    }
+    Ok(())
+}
+
+/// An unlink asked for by the agent's owner, or a cascade whose cause took effect (a
+/// deleted system user, a revoked relationship); either way of a link that exists.
+fn unlinked<K: Kv + ?Sized>(model: &K, authority: &Authority, l: &ClientUnlinked) -> Result<(), Rejection> {
+    match l.cause_event_id {
+        Some(cause) => {
+            let applied = model.event_index(&cause).and_then(|i| model.outcome(i)).is_some_and(|o| o.void.is_none());
+            if !applied {
+                return reject(Code::VersionConflict, format!("its cause, event {cause}, did not take effect"));
+            }
+        }
+        None => {
+            owned_live_user(model, authority, &l.system_user_id, Some(&l.facilitator_org_no))?;
+        }
+    }
+    match model.link(&l.system_user_id, &l.client_org_no) {
+        Some(link) if link.facilitator_org_no == l.facilitator_org_no => Ok(()),
+        Some(_) => reject(Code::NotOwner, "the link belongs to another facilitator"),
+        None => reject(Code::ClientNotLinked, format!("{} is not linked to {}", l.client_org_no, l.system_user_id)),
+    }
+}
+
+/// A seal an operator makes of the chain over exactly the records before it.
+fn seal<K: Kv + ?Sized>(model: &K, authority: &Authority, seal: &LedgerSealed) -> Result<(), Rejection> {
+    operator_only(authority)?;
+    let index = model.position();
+    if seal.position != index {
+        let why = format!("the seal covers {} records but stands at index {index}", seal.position);
+        return reject(Code::SealMismatch, why);
+    }
+    let chain = super::model::hex(&model.chain());
+    if seal.chain_hash != chain {
+        let why = format!("the seal says {} but the records before it hash to {chain}", seal.chain_hash);
+        return reject(Code::SealMismatch, why);
+    }
+    Ok(())
+}
