@@ -83,6 +83,10 @@ enum Cmd {
         /// `/readyz` is ready while the projection is at most this many records behind.
         #[arg(long, default_value_t = crate::api::metrics::READY_LAG_RECORDS_DEFAULT)]
         ready_lag_records: u64,
+        /// Free space (MiB) the data directory's disk keeps: below it writes are refused
+        /// with 503 storage_unavailable and /readyz answers 503, until space returns.
+        #[arg(long, default_value_t = crate::ledger::STORAGE_RESERVE_BYTES_DEFAULT >> 20)]
+        storage_reserve_mb: u64,
     },
     /// Print a token signed with the dev key.
     Token {
@@ -111,6 +115,10 @@ enum Cmd {
         #[command(flatten)]
         log: KafkaArgs,
         file: PathBuf,
+        /// Free space (MiB) the data directory's disk keeps: an import that would eat
+        /// into it is refused before anything is written.
+        #[arg(long, default_value_t = crate::ledger::STORAGE_RESERVE_BYTES_DEFAULT >> 20)]
+        storage_reserve_mb: u64,
     },
     /// Replay the log from position 0 into a new read model and replace the old one.
     Rebuild {
@@ -186,6 +194,7 @@ pub fn run() -> i32 {
             public_url,
             consistency_wait_ms,
             ready_lag_records,
+            storage_reserve_mb,
         } => serve(ServeArgs {
             data,
             listen,
@@ -196,12 +205,15 @@ pub fn run() -> i32 {
             public_url,
             consistency_wait_ms,
             ready_lag_records,
+            storage_reserve_bytes: storage_reserve_mb << 20,
         }),
         Cmd::Token { data, keys, role, org, person, ttl_seconds } => {
             let keys = keys.unwrap_or_else(|| DataDir(data.expect("clap requires --data or --keys")).keys());
             token(&keys, &role, org, person, ttl_seconds)
         }
-        Cmd::Import { data, log, file } => import(data.as_deref(), log.config(), &file),
+        Cmd::Import { data, log, file, storage_reserve_mb } => {
+            import(data.as_deref(), log.config(), &file, storage_reserve_mb << 20)
+        }
         Cmd::Export { data, log, until, bundle } => match until {
             Some(until) => {
                 export_until(&data.expect("clap requires --data with --until"), log.config(), &until, bundle.as_deref())
@@ -237,6 +249,7 @@ struct ServeArgs {
     public_url: Option<String>,
     consistency_wait_ms: u64,
     ready_lag_records: u64,
+    storage_reserve_bytes: u64,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -245,7 +258,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         Some(config) => Ledger::open_kafka(data, config),
         None => Ledger::open_embedded(data),
     }
-    .map_err(|e| format!("cannot open the ledger in {}: {e}", data.display()))?;
+    .map_err(|e| format!("cannot open the ledger in {}: {e}", data.display()))?
+    .with_storage(data, args.storage_reserve_bytes);
     let verifier = match &args.jwks {
         Some(path) => Verifier::load_jwks(path, args.jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?,
         None => {
@@ -283,14 +297,55 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         tracing::info!(%bound, head, projected, log = ledger.log_description(), "ledger serving");
         // Tests and scripts read the bound address from this line.
         eprintln!("ledger: serving on http://{bound} (data: {}, position {projected})", data.display());
-        axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+        let reopen = Arc::new(AtomicBool::new(false));
+        let stopping = stop_when(ledger.clone(), reopen.clone());
+        axum::serve(listener, router(state)).with_graceful_shutdown(stopping).await.map_err(|e| e.to_string())?;
+        Ok::<bool, String>(reopen.load(Ordering::Relaxed))
     });
     stop.store(true, Ordering::Relaxed);
     if let Some(t) = tailer {
         let _ = t.join();
     }
-    ledger.close().map_err(|e| e.to_string())?;
-    result
+    if result? {
+        return restart_in_place();
+    }
+    ledger.close().map_err(|e| e.to_string())
+}
+
+/// How often a serving replica whose read model failed asks whether its disk has room
+/// again.
+const STORAGE_WATCH_MS: u64 = 1_000;
+
+/// Resolves on SIGINT or SIGTERM, or — setting `reopen` — once a failed read model's
+/// disk has its reserve free again.
+async fn stop_when(ledger: Arc<Ledger>, reopen: Arc<AtomicBool>) {
+    let storage_back = async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(STORAGE_WATCH_MS)).await;
+            if ledger.read_model_failure().is_some() && ledger.space_check().is_ok() {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        _ = storage_back => {
+            tracing::warn!("the disk has room again: restarting in place to reopen the read model");
+            reopen.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A failed read model (sled) takes no writes until it is reopened, and a reopen needs
+/// every handle on it gone: the surest way is this process's own image, run again with
+/// the same arguments. Every file it held closes on exec (and with them their locks);
+/// the new image opens the log and read model and catches up from the log, which holds
+/// everything that was acknowledged.
+fn restart_in_place() -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program to restart it: {e}"))?;
+    let error = std::process::Command::new(exe).args(std::env::args_os().skip(1)).exec();
+    Err(format!("cannot restart in place: {error}"))
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM (`docker stop`, systemd, Kubernetes): both stop taking
@@ -361,12 +416,14 @@ fn token(keys: &Path, role: &str, org: Option<String>, person: Option<String>, t
 }
 
 /// Reads and checks every line first: a file with one bad line writes nothing.
-fn import(data: Option<&Path>, kafka: Option<KafkaConfig>, file: &Path) -> Result<(), String> {
+fn import(data: Option<&Path>, kafka: Option<KafkaConfig>, file: &Path, reserve_bytes: u64) -> Result<(), String> {
     let now = chrono::Utc::now();
     let records = read_import_file(file, now)?;
     let (before, after, void) = match (data, kafka) {
         (Some(data), _) => {
-            let ledger = Ledger::open_embedded(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
+            let ledger = Ledger::open_embedded(data)
+                .map_err(|e| format!("cannot open {}: {e}", data.display()))?
+                .with_storage(data, reserve_bytes);
             let before = ledger.model_position();
             for chunk in records.chunks(APPEND_RECORDS_MAX) {
                 let bytes: Vec<Vec<u8>> = chunk.iter().map(|r| r.bytes.clone()).collect();

@@ -31,6 +31,40 @@ use crate::store::{Store, StoreError};
 /// How long a write waits for its own events to come back from the log and be
 /// projected before it gives up on learning their outcome.
 pub const WRITE_OUTCOME_WAIT_MS: u64 = 15_000;
+/// Free space the data directory's disk keeps beyond every write, by default: room
+/// for the read model to project what the log took (sled grows a segment at a time)
+/// and for an operator to act. Below it writes are refused before anything is written,
+/// so neither the log nor the read model meets a full disk in the middle of a write.
+pub const STORAGE_RESERVE_BYTES_DEFAULT: u64 = 64 << 20;
+
+/// Why the ledger's storage cannot take a write now; nothing was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageProblem {
+    /// The data directory's disk has less free space than the reserve.
+    Low { free_bytes: u64, reserve_bytes: u64 },
+    /// The free space could not be read.
+    Unknown(String),
+    /// A write to the read model failed; it takes no more until the process restarts
+    /// (it then catches up from the log, which holds everything acknowledged).
+    ReadModelFailed(String),
+    /// An append failed for want of room with this much free; more must come first.
+    AppendFailed { free_bytes: u64 },
+}
+
+impl std::fmt::Display for StorageProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageProblem::Low { free_bytes, reserve_bytes } => {
+                write!(f, "the data directory's disk has {free_bytes} bytes free, below the reserve of {reserve_bytes}")
+            }
+            StorageProblem::Unknown(why) => write!(f, "the data directory's free space cannot be read: {why}"),
+            StorageProblem::ReadModelFailed(why) => write!(f, "the read model could not be written: {why}"),
+            StorageProblem::AppendFailed { free_bytes } => {
+                write!(f, "the last append failed with {free_bytes} bytes free; waiting for more room")
+            }
+        }
+    }
+}
 
 #[derive(Debug)]
 pub enum WriteError {
@@ -44,6 +78,8 @@ pub enum WriteError {
     Project(ProjectError),
     /// The events are durable at these indexes, but their outcome is not known yet.
     OutcomeUnknown { indexes: Vec<u64> },
+    /// The storage cannot take writes now; nothing was written.
+    Storage(StorageProblem),
 }
 
 impl WriteError {
@@ -66,6 +102,7 @@ impl WriteError {
                 WriteError::Project(ProjectError::Store(StoreError(e.clone())))
             }
             WriteError::OutcomeUnknown { indexes } => WriteError::OutcomeUnknown { indexes: indexes.clone() },
+            WriteError::Storage(p) => WriteError::Storage(p.clone()),
         }
     }
 }
@@ -95,6 +132,7 @@ impl std::fmt::Display for WriteError {
             WriteError::OutcomeUnknown { indexes } => {
                 write!(f, "the events are on the log at {indexes:?} but this replica has not projected them yet")
             }
+            WriteError::Storage(p) => write!(f, "{p}"),
         }
     }
 }
@@ -193,6 +231,17 @@ pub struct Ledger {
     log_description: String,
     appended: std::sync::atomic::AtomicU64,
     append_failures: std::sync::atomic::AtomicU64,
+    /// The directory whose disk holds the read model (and the embedded log), if any.
+    data_dir: Option<PathBuf>,
+    storage_reserve_bytes: std::sync::atomic::AtomicU64,
+    /// Writes refused because the storage could not take them.
+    storage_refusals: std::sync::atomic::AtomicU64,
+    /// Commits of the read model that failed.
+    projection_failures: std::sync::atomic::AtomicU64,
+    /// The first read-model failure; sled takes no writes after one until reopened.
+    read_model_failure: Mutex<Option<String>>,
+    /// Free bytes when an append last failed with an I/O error (cleared by a success).
+    free_at_append_failure: Mutex<Option<u64>>,
 }
 
 /// Where a data directory keeps its parts.
@@ -219,7 +268,8 @@ impl Ledger {
         // the log may cut a torn final append only above it.
         let store = Store::open(&dir.read_model()).map_err(OpenError::Store)?;
         let log = EmbeddedLog::open(&dir.log_file(), store.position()).map_err(OpenError::Log)?;
-        Ledger::with(Arc::new(log), store, "embedded".to_owned())
+        Ok(Ledger::with(Arc::new(log), store, "embedded".to_owned())?
+            .with_storage(&dir.0, STORAGE_RESERVE_BYTES_DEFAULT))
     }
 
     /// Opens a replica of the ledger on Kafka: the read model lives in `dir`, the log
@@ -229,7 +279,8 @@ impl Ledger {
         std::fs::create_dir_all(dir).map_err(OpenError::Io)?;
         let log = KafkaLog::open(config).map_err(OpenError::Log)?;
         let store = Store::open(&DataDir(dir.to_owned()).read_model()).map_err(OpenError::Store)?;
-        Ledger::with(Arc::new(log), store, KafkaLog::identity(config))
+        Ok(Ledger::with(Arc::new(log), store, KafkaLog::identity(config))?
+            .with_storage(dir, STORAGE_RESERVE_BYTES_DEFAULT))
     }
 
     /// A ledger over any log. `log_identity` names the log (e.g. `kafka:<topic>`); a
@@ -261,6 +312,69 @@ impl Ledger {
             log_description: log_identity,
             appended: Default::default(),
             append_failures: Default::default(),
+            data_dir: None,
+            storage_reserve_bytes: STORAGE_RESERVE_BYTES_DEFAULT.into(),
+            storage_refusals: Default::default(),
+            projection_failures: Default::default(),
+            read_model_failure: Mutex::new(None),
+            free_at_append_failure: Mutex::new(None),
+        })
+    }
+
+    /// Watches the free space of `dir`'s disk: writes are refused below `reserve_bytes`.
+    pub fn with_storage(mut self, dir: &Path, reserve_bytes: u64) -> Ledger {
+        self.data_dir = Some(dir.to_owned());
+        self.storage_reserve_bytes = reserve_bytes.into();
+        self
+    }
+
+    /// Whether the storage can take a write now: the read model has not failed, and
+    /// the data directory's disk keeps its reserve free.
+    pub fn storage_check(&self) -> Result<(), StorageProblem> {
+        if let Some(why) = self.read_model_failure() {
+            return Err(StorageProblem::ReadModelFailed(why));
+        }
+        self.space_check()
+    }
+
+    /// Whether the data directory's disk keeps its reserve free.
+    pub fn space_check(&self) -> Result<(), StorageProblem> {
+        use std::sync::atomic::Ordering;
+        let Some(dir) = &self.data_dir else { return Ok(()) };
+        let reserve_bytes = self.storage_reserve_bytes.load(Ordering::Relaxed);
+        let failed_at = *self.free_at_append_failure.lock().unwrap_or_else(|p| p.into_inner());
+        match fs2::available_space(dir) {
+            Ok(free_bytes) if free_bytes < reserve_bytes => Err(StorageProblem::Low { free_bytes, reserve_bytes }),
+            // Room has not grown since an append failed for want of it.
+            Ok(free_bytes) if failed_at.is_some_and(|f| free_bytes <= f) => {
+                Err(StorageProblem::AppendFailed { free_bytes })
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(StorageProblem::Unknown(e.to_string())),
+        }
+    }
+
+    /// Why the read model failed, if it did (a commit or a read sled could not make);
+    /// it then takes no writes until the process restarts.
+    pub fn read_model_failure(&self) -> Option<String> {
+        let failure = self.read_model_failure.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        failure.or_else(|| self.store.failure())
+    }
+
+    /// Writes refused because the storage could not take them, since start.
+    pub fn storage_refusals(&self) -> u64 {
+        self.storage_refusals.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Read-model commits that failed, since start.
+    pub fn projection_failures(&self) -> u64 {
+        self.projection_failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn refuse_for_storage(&self) -> Result<(), WriteError> {
+        self.storage_check().map_err(|p| {
+            self.storage_refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            WriteError::Storage(p)
         })
     }
 
@@ -275,6 +389,14 @@ impl Ledger {
         let result = catch_up(self.log.as_ref(), &self.store);
         // Publish even after an error: what was committed before it is visible.
         self.projected.send_replace(self.store.position());
+        if let Err(ProjectError::Store(e)) = &result {
+            self.projection_failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut failure = self.read_model_failure.lock().unwrap_or_else(|p| p.into_inner());
+            if failure.is_none() {
+                tracing::error!("the read model could not be written; writes are refused until a restart: {e}");
+                *failure = Some(e.to_string());
+            }
+        }
         result
     }
 
@@ -326,7 +448,10 @@ impl Ledger {
         let answer = |job: &Queued, result: Result<Written, WriteError>| {
             *job.answer.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         };
-        let caught_up = self.log.head().map_err(WriteError::Log).and_then(|head| self.project_until(head));
+        let caught_up = self
+            .refuse_for_storage()
+            .and_then(|_| self.log.head().map_err(WriteError::Log))
+            .and_then(|head| self.project_until(head));
         if let Err(e) = caught_up {
             for job in &group {
                 answer(job, Err(e.duplicate()));
@@ -387,11 +512,10 @@ impl Ledger {
                 if mine.is_empty() {
                     return Ok(Written { position: seen, events });
                 }
-                if let Err(e) = &projected {
-                    return Err(match e {
-                        WriteError::OutcomeUnknown { .. } => WriteError::OutcomeUnknown { indexes: mine },
-                        other => other.duplicate(),
-                    });
+                if projected.is_err() {
+                    // On the log, so acknowledged to nobody yet but durable: whatever kept
+                    // the read model from following, the outcome is unknown and a retry safe.
+                    return Err(WriteError::OutcomeUnknown { indexes: mine });
                 }
                 // The first void event decides: later events of the command depend on it.
                 for index in &mine {
@@ -449,13 +573,18 @@ impl Ledger {
 
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, WriteError> {
         use std::sync::atomic::Ordering;
+        let failed_at = || self.free_at_append_failure.lock().unwrap_or_else(|p| p.into_inner());
         match self.log.append(records) {
             Ok(indexes) => {
                 self.appended.fetch_add(indexes.len() as u64, Ordering::Relaxed);
+                *failed_at() = None;
                 Ok(indexes)
             }
             Err(e) => {
                 self.append_failures.fetch_add(1, Ordering::Relaxed);
+                if let (LogError::Io(_), Some(dir)) = (&e, &self.data_dir) {
+                    *failed_at() = fs2::available_space(dir).ok();
+                }
                 Err(WriteError::Log(e))
             }
         }
@@ -498,6 +627,7 @@ impl Ledger {
             outgoing.push(NewRecord { bytes: bytes.clone(), ..record_of(&event) });
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.refuse_for_storage()?;
         let indexes = self.append(&outgoing)?;
         let position = indexes.last().map(|i| i + 1).unwrap_or(self.store.position());
         self.project_until(position)?;

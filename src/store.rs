@@ -45,6 +45,9 @@ pub struct Store {
     digest_memo: Arc<Mutex<Option<(u64, String)>>>,
     /// Whole-read-model scans made for digests (tests check the memo with it).
     digest_scans: Arc<AtomicU64>,
+    /// The first I/O failure sled reported. sled takes nothing more after one (its
+    /// error is sticky until it is reopened), so the ledger stops writing and says why.
+    failure: Arc<Mutex<Option<String>>>,
 }
 
 #[derive(Debug)]
@@ -103,6 +106,7 @@ impl Store {
             keys_written: Arc::new(AtomicU64::new(0)),
             digest_memo: Arc::new(Mutex::new(None)),
             digest_scans: Arc::new(AtomicU64::new(0)),
+            failure: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -166,7 +170,7 @@ impl Store {
                 }
             }
         }
-        self.tree.apply_batch(batch)?;
+        self.tree.apply_batch(batch).map_err(|e| self.failed(e))?;
         self.keys_written.fetch_add(written.len() as u64, Ordering::Relaxed);
         // After sled holds the batch, as for the cache below; under the write lock, so
         // a decision reads the facts of one commit boundary, never half a commit.
@@ -225,7 +229,7 @@ impl Store {
     /// nothing commits, or use [`Store::digest_at_position`].
     pub fn digest(&self) -> String {
         self.digest_scans.fetch_add(1, Ordering::Relaxed);
-        digest(self.tree.iter().map(|r| r.expect(IO_FATAL)))
+        digest(self.tree.iter().map(|r| r.unwrap_or_else(|e| self.fatal(e))))
     }
 
     /// The digest of the read model at one position, and that position. Every commit
@@ -264,7 +268,7 @@ impl Store {
     /// Every entry in key order, streamed.
     pub fn entries(&self) -> impl Iterator<Item = (Vec<u8>, Vec<u8>)> + '_ {
         self.tree.iter().map(|r| {
-            let (k, v) = r.expect(IO_FATAL);
+            let (k, v) = r.unwrap_or_else(|e| self.fatal(e));
             (k.to_vec(), v.to_vec())
         })
     }
@@ -297,22 +301,44 @@ fn load_index(tree: &sled::Tree) -> DecisionIndex {
 
 const IO_FATAL: &str = "read-model I/O failed; restart the ledger to recover from the log";
 
+impl Store {
+    /// Records sled's I/O failure (the first one), and returns it as an error.
+    fn failed(&self, e: sled::Error) -> StoreError {
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        failure.get_or_insert_with(|| e.to_string());
+        StoreError(e.to_string())
+    }
+
+    /// A read that sled could not make: recorded, then a panic, since a `Kv` read has
+    /// no error to return and a wrong answer is worse than none. The HTTP layer turns
+    /// the panic into 503 `storage_unavailable`.
+    fn fatal(&self, e: sled::Error) -> ! {
+        self.failed(e.clone());
+        panic!("{IO_FATAL}: {e:?}")
+    }
+
+    /// sled's first I/O failure since the store opened, if any.
+    pub fn failure(&self) -> Option<String> {
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
 impl Kv for Store {
     fn raw_get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.tree.get(key).expect(IO_FATAL).map(|v| v.to_vec())
+        self.tree.get(key).unwrap_or_else(|e| self.fatal(e)).map(|v| v.to_vec())
     }
     fn raw_scan_prefix(&self, prefix: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         self.tree
             .scan_prefix(prefix)
             .map(|r| {
-                let (k, v) = r.expect(IO_FATAL);
+                let (k, v) = r.unwrap_or_else(|e| self.fatal(e));
                 (k.to_vec(), v.to_vec())
             })
             .collect()
     }
     fn raw_last_between(&self, floor: &[u8], ceiling: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
         self.tree.range(floor..=ceiling).next_back().map(|r| {
-            let (k, v) = r.expect(IO_FATAL);
+            let (k, v) = r.unwrap_or_else(|e| self.fatal(e));
             (k.to_vec(), v.to_vec())
         })
     }
@@ -339,7 +365,7 @@ impl Kv for Store {
         };
         self.tree
             .range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded))
-            .map(|r| r.expect(IO_FATAL))
+            .map(|r| r.unwrap_or_else(|e| self.fatal(e)))
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.to_vec(), v.to_vec()))

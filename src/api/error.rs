@@ -12,6 +12,8 @@ use crate::ledger::WriteError;
 use crate::log::LogError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+/// What a 503 tells a client to wait before it tries again.
+pub const RETRY_AFTER_SECONDS: u64 = 2;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -32,6 +34,9 @@ pub enum ApiError {
     DigestUnsettled(String),
     /// The write is durable but this replica cannot yet say whether it took effect.
     OutcomeUnknown(String),
+    /// The storage cannot take writes now (disk full, read model failed); nothing was
+    /// written. The detail is logged, not sent.
+    StorageUnavailable(String),
     /// Too much is in flight; the request was shed rather than queued.
     Overloaded,
     /// The replica has not reached the `Ledger-Min-Position` the caller asked for.
@@ -79,7 +84,14 @@ impl ApiError {
             }
             Unavailable(why) => (StatusCode::SERVICE_UNAVAILABLE, "log_unavailable", why.clone()),
             DigestUnsettled(why) => (StatusCode::SERVICE_UNAVAILABLE, "digest_unsettled", why.clone()),
-            OutcomeUnknown(why) => (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", why.clone()),
+            OutcomeUnknown(why) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", format!("{why}; a retry is safe"))
+            }
+            StorageUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_unavailable",
+                "the ledger's storage cannot take writes now; nothing was written. Retry later".to_owned(),
+            ),
             Overloaded => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "overloaded",
@@ -90,7 +102,9 @@ impl ApiError {
                 "not_yet_consistent",
                 format!("this replica has reached position {reached}, not yet the {wanted} asked for; retry shortly"),
             ),
-            Internal(why) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", why.clone()),
+            Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; it was logged".to_owned())
+            }
         }
     }
 }
@@ -108,7 +122,14 @@ impl From<WriteError> for ApiError {
             WriteError::Conflict(v) => ApiError::Conflict(v),
             WriteError::Log(LogError::Unavailable(why)) => ApiError::Unavailable(why),
             WriteError::Log(LogError::Refused(why)) => ApiError::InvalidBody(why),
+            // The append failed before it was acknowledged (it cut back what it wrote).
+            WriteError::Log(LogError::Io(e)) => ApiError::StorageUnavailable(format!("event log: {e}")),
             WriteError::Log(other) => ApiError::Internal(other.to_string()),
+            WriteError::Storage(p) => ApiError::StorageUnavailable(p.to_string()),
+            // Catching up before deciding failed: this command wrote nothing.
+            WriteError::Project(crate::projector::ProjectError::Store(e)) => {
+                ApiError::StorageUnavailable(e.to_string())
+            }
             WriteError::Project(p) => ApiError::Internal(p.to_string()),
             e @ WriteError::OutcomeUnknown { .. } => ApiError::OutcomeUnknown(e.to_string()),
         }
@@ -118,10 +139,11 @@ impl From<WriteError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, detail) = self.parts();
-        if status.is_server_error() {
-            tracing::error!(%status, code, "{detail}");
-        } else {
-            tracing::debug!(%status, code, "{detail}");
+        match &self {
+            // Internal text goes to the log only.
+            ApiError::Internal(why) | ApiError::StorageUnavailable(why) => tracing::error!(%status, code, "{why}"),
+            _ if status.is_server_error() => tracing::warn!(%status, code, "{detail}"),
+            _ => tracing::debug!(%status, code, "{detail}"),
         }
         let body = json!({
             "type": format!("urn:delegation-ledger:problem:{code}"),
@@ -134,6 +156,10 @@ impl IntoResponse for ApiError {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let ApiError::Unauthenticated(_) = self {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 is temporary: say when to come back.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
         }
         response
     }

@@ -44,6 +44,8 @@ pub struct Metrics {
     quarantined: Gauge,
     appended: Gauge,
     append_failures: Gauge,
+    storage_refusals: Gauge,
+    projection_failures: Gauge,
 }
 
 impl Default for Metrics {
@@ -68,7 +70,26 @@ impl Default for Metrics {
         let appended = gauge(&mut registry, "appended_records", "Records this process appended since it started");
         let append_failures =
             gauge(&mut registry, "append_failures", "Appends this process could not make since it started");
-        Metrics { registry, decisions, requests, head, projected, lag, quarantined, appended, append_failures }
+        let storage_refusals = gauge(
+            &mut registry,
+            "storage_refusals",
+            "Writes refused since start because the storage could not take them (disk below its reserve, read model failed)",
+        );
+        let projection_failures =
+            gauge(&mut registry, "projection_failures", "Read-model commits that failed since start");
+        Metrics {
+            registry,
+            decisions,
+            requests,
+            head,
+            projected,
+            lag,
+            quarantined,
+            appended,
+            append_failures,
+            storage_refusals,
+            projection_failures,
+        }
     }
 }
 
@@ -95,22 +116,37 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ledger = state.ledger.clone();
-    let (head, projected, quarantined, appended, failures) = tokio::task::spawn_blocking(move || {
-        let head = ledger.log().head().ok();
-        let model = ledger.model();
-        (head, model.position(), model.quarantined().len(), ledger.appended_records(), ledger.append_failures())
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let (head, projected, quarantined, appended, failures, refusals, projection_failures) =
+        tokio::task::spawn_blocking(move || {
+            let head = ledger.log().head().ok();
+            let model = ledger.model();
+            // A failed read model may not answer reads; the counts still do.
+            let quarantined = ledger.read_model_failure().is_none().then(|| model.quarantined().len());
+            (
+                head,
+                model.position(),
+                quarantined,
+                ledger.appended_records(),
+                ledger.append_failures(),
+                ledger.storage_refusals(),
+                ledger.projection_failures(),
+            )
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let m = &state.metrics;
     m.projected.set(projected as i64);
     if let Some(head) = head {
         m.head.set(head as i64);
         m.lag.set(head.saturating_sub(projected) as i64);
     }
-    m.quarantined.set(quarantined as i64);
+    if let Some(quarantined) = quarantined {
+        m.quarantined.set(quarantined as i64);
+    }
     m.appended.set(appended as i64);
     m.append_failures.set(failures as i64);
+    m.storage_refusals.set(refusals as i64);
+    m.projection_failures.set(projection_failures as i64);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut response = text.into_response();
@@ -125,8 +161,12 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready when this replica's projection is within `ready_lag_records` of the log's head.
+/// Ready when this replica's projection is within `ready_lag_records` of the log's head
+/// and its storage can take writes (the data directory's disk keeps its reserve free,
+/// the read model has not failed). Both are checked anew on every probe, so readiness
+/// returns by itself when space does.
 pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.ledger.storage_check().map_err(|p| ApiError::StorageUnavailable(format!("not ready: {p}")))?;
     let ledger = state.ledger.clone();
     let head = tokio::task::spawn_blocking(move || ledger.log().head())
         .await

@@ -170,10 +170,26 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
         .layer(DefaultBodyLimit::max(REQUEST_BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), answer_panics))
         // Outermost: the one cap on requests in flight, for the whole service (a
         // `Router::layer` of a per-service limiter would give each route its own).
         .layer(axum::middleware::from_fn_with_state(state.clone(), shed))
         .with_state(state)
+}
+
+/// A handler that panics still answers: a read of a failed read model (sled reports an
+/// I/O error, and the store panics rather than answer wrongly) is 503
+/// `storage_unavailable`; any other panic is a 500 whose text is only logged.
+async fn answer_panics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(next.run(request)).catch_unwind().await {
+        Ok(response) => response,
+        Err(panic) => state.panicked(panic.as_ref()).into_response(),
+    }
 }
 
 /// Sheds a request with 503 at once when [`REQUESTS_IN_FLIGHT_MAX`] are in flight, so
@@ -269,7 +285,23 @@ impl Services {
             work()
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("a blocking task failed: {e}")))
+        .map_err(|e| match e.try_into_panic() {
+            Ok(panic) => self.panicked(panic.as_ref()),
+            Err(e) => ApiError::Internal(format!("a blocking task failed: {e}")),
+        })
+    }
+
+    /// What a panic in a handler means for its caller.
+    fn panicked(&self, panic: &(dyn std::any::Any + Send)) -> ApiError {
+        let text = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        match self.ledger.read_model_failure() {
+            Some(failure) => ApiError::StorageUnavailable(format!("{failure} ({text})")),
+            None => ApiError::Internal(format!("a handler panicked: {text}")),
+        }
     }
 
     /// The read model as of `at` (now if `None`), the position it stands for, and the
@@ -316,14 +348,15 @@ async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> R
     use crate::auth::Role;
     use crate::ledger::StatusError;
     auth.require(&[Role::Operator, Role::Auditor])?;
+    if let Some(failure) = state.ledger.read_model_failure() {
+        // The digest would scan a read model that no longer reads.
+        return Err(ApiError::StorageUnavailable(failure));
+    }
     let ledger = state.ledger.clone();
-    let status = tokio::task::spawn_blocking(move || ledger.status())
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| match e {
-            StatusError::Log(e) => ApiError::Unavailable(e.to_string()),
-            StatusError::Store(e) => ApiError::DigestUnsettled(e.to_string()),
-        })?;
+    let status = state.heavy(move || ledger.status()).await?.map_err(|e| match e {
+        StatusError::Log(e) => ApiError::Unavailable(e.to_string()),
+        StatusError::Store(e) => ApiError::DigestUnsettled(e.to_string()),
+    })?;
     let position = status.projected_position;
     Ok(read(serde_json::to_value(status).expect("status serialises"), position))
 }
