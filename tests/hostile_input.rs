@@ -382,6 +382,28 @@ async fn a_bad_token_is_refused_before_any_wait_for_a_position() {
     assert_eq!(l.slots.in_flight.available_permits(), slots_before);
 }
 
+/// A header the ledger reads, given twice, is refused: neither value is picked.
+#[tokio::test]
+async fn a_header_given_twice_is_refused() {
+    let l = TestLedger::new();
+    let (good, other) = (l.operator(), l.token(Role::Auditor, None));
+    let before = l.position();
+    for (name, first, second, method, uri) in [
+        ("authorization", format!("Bearer {good}"), format!("Bearer {other}"), "GET", "/v1/ledger/status"),
+        ("ledger-min-position", "1".to_owned(), "999999".to_owned(), "GET", "/v1/ledger/status"),
+        ("x-correlation-id", "a".to_owned(), "b".to_owned(), "POST", "/v1/ledger/seals"),
+    ] {
+        let mut request = axum::http::Request::builder().method(method).uri(uri);
+        if name != "authorization" {
+            request = request.header("authorization", format!("Bearer {good}"));
+        }
+        let request = request.header(name, first).header(name, second).body(axum::body::Body::empty()).unwrap();
+        let response = tower::ServiceExt::oneshot(l.app.clone(), request).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{name} twice");
+    }
+    assert_eq!(l.position(), before, "the seal with two correlation ids was not written");
+}
+
 /// The cap on requests in flight is one for the whole service: when every slot is
 /// taken (by whatever routes), any route is shed with 503 `overloaded`, while the
 /// liveness and readiness probes still answer.

@@ -180,10 +180,24 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// The caller the `Authorization` header proves, or why not.
+/// The caller the `Authorization` header proves, or why not. Two such headers prove
+/// nothing: neither is picked.
 pub fn authenticate(headers: &axum::http::HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
-    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or("\u{0}"));
+    let header = one_header(headers, header::AUTHORIZATION.as_str())?.map(|v| v.to_str().unwrap_or("\u{0}"));
     state.verifier.verify(header).map_err(ApiError::Unauthenticated)
+}
+
+/// The one value of a header the ledger reads, if given; a header given twice is
+/// ambiguous and refused.
+pub fn one_header<'a>(
+    headers: &'a axum::http::HeaderMap,
+    name: &str,
+) -> Result<Option<&'a axum::http::HeaderValue>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (_, Some(_)) => Err(ApiError::InvalidParameter(format!("the header {name} is given more than once"))),
+        (one, None) => Ok(one),
+    }
 }
 
 impl Auth {
@@ -209,7 +223,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CorrelationId {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         const CORRELATION_ID_BYTES_MAX: usize = 128;
-        let value = parts.headers.get("x-correlation-id").and_then(|v| v.to_str().ok()).map(str::trim);
+        let value = one_header(&parts.headers, "x-correlation-id")?.and_then(|v| v.to_str().ok()).map(str::trim);
         match value {
             None => Ok(CorrelationId(None)),
             Some(v)

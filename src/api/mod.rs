@@ -211,7 +211,7 @@ async fn shed(
 
 /// Reads the `Ledger-Min-Position` header: absent is `None`; not a number is an error.
 pub(crate) fn min_position(headers: &axum::http::HeaderMap) -> Result<Option<u64>, ApiError> {
-    match headers.get(MIN_POSITION_HEADER) {
+    match extract::one_header(headers, MIN_POSITION_HEADER)? {
         None => Ok(None),
         Some(v) => v.to_str().ok().and_then(|s| s.trim().parse().ok()).map(Some).ok_or_else(|| {
             ApiError::InvalidParameter("Ledger-Min-Position must be a non-negative integer position".to_owned())
