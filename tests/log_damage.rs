@@ -45,19 +45,6 @@ async fn closed_ledger() -> tempfile::TempDir {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Every command that touches the log, as (name, arguments) for a data directory.
 fn commands(data: &str, scratch: &Path) -> Vec<(&'static str, Vec<String>)> {
     let bundle = scratch.join("bundle.json").to_str().unwrap().to_owned();

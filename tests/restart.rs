@@ -83,18 +83,6 @@ fn the_cli_import_refuses_a_file_with_one_bad_line_and_writes_nothing() {
     assert!(exported == std::fs::read_to_string(FIXTURE).unwrap(), "export gives back the exact records imported");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_read_model_restored_from_an_older_backup_catches_up_to_the_same_digest() {
     let t = TestLedger::new();

@@ -30,19 +30,6 @@ async fn sealed_ledger() -> (tempfile::TempDir, u64) {
     (dir, head)
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Copies the data directory, lets `tamper` rewrite the records, and writes them back
 /// as a well-formed log (valid framing and checksums).
 fn tampered(original: &Path, tamper: impl FnOnce(&mut Vec<Vec<u8>>)) -> tempfile::TempDir {

@@ -345,12 +345,7 @@ impl EmbeddedLog {
     pub fn open(path: &Path, acknowledged: u64) -> Result<EmbeddedLog, LogError> {
         let created = !path.exists();
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
-        if file.try_lock().is_err() {
-            return Err(LogError::Refused(format!(
-                "{} is in use by another ledger process (stop it first)",
-                path.display()
-            )));
-        }
+        let file = locked(file, path)?;
         if created || file.metadata()?.len() == 0 {
             file.write_all_at(MAGIC_V2, 0)?;
             file.sync_all()?;
@@ -419,6 +414,15 @@ impl EmbeddedLog {
     pub fn format(&self) -> Format {
         self.format
     }
+}
+
+/// The file, once this process holds its exclusive lock: one writer per log.
+fn locked(file: File, path: &Path) -> Result<File, LogError> {
+    if file.try_lock().is_err() {
+        let why = format!("{} is in use by another ledger process (stop it first)", path.display());
+        return Err(LogError::Refused(why));
+    }
+    Ok(file)
 }
 
 fn now_ms() -> i64 {
@@ -550,13 +554,7 @@ pub struct DroppedRecord {
 /// The explicit repair: keeps a copy of the file as it is, then cuts the log back to
 /// its last whole append before any damage or torn tail. Never run implicitly.
 pub fn repair(path: &Path) -> Result<RepairReport, LogError> {
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
-    if file.try_lock().is_err() {
-        return Err(LogError::Refused(format!(
-            "{} is in use by another ledger process (stop it first)",
-            path.display()
-        )));
-    }
+    let file = locked(OpenOptions::new().read(true).write(true).open(path)?, path)?;
     let scan = scan(&file)?;
     let file_bytes = file.metadata()?.len();
     let mut report = RepairReport {
@@ -663,13 +661,7 @@ fn keep_copy(path: &Path, file: &File) -> Result<PathBuf, LogError> {
 /// format-2 file, reads every record back and compares, then puts the new file in
 /// place and keeps the old one as `<name>.v1`. Returns the number of records.
 pub fn upgrade(path: &Path) -> Result<u64, LogError> {
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
-    if file.try_lock().is_err() {
-        return Err(LogError::Refused(format!(
-            "{} is in use by another ledger process (stop it first)",
-            path.display()
-        )));
-    }
+    let file = locked(OpenOptions::new().read(true).write(true).open(path)?, path)?;
     let scan = scan(&file)?;
     match (&scan.format, &scan.tail) {
         (Format::V2, _) => return Err(LogError::Refused(format!("{} is already in format 2", path.display()))),

@@ -418,6 +418,20 @@ pub fn xacml_request(system_user: &str, action: &str, resource: &str, party: &st
                                     {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party}]}]}})
 }
 
+/// Copies a directory tree (a closed data directory, say).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// The fixture's records, byte for byte.
 pub fn fixture_records() -> Vec<Vec<u8>> {
     std::fs::read_to_string(FIXTURE)
