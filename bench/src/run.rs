@@ -314,8 +314,8 @@ pub fn run(o: &Options) -> Result<(), String> {
             heavy.failures
         ),
         load_figure(&ordinary, "decisions"),
-        "p99 ≤ 5 ms",
-        5e6 / ordinary.p99_ns.max(1) as f64,
+        "p99 ≤ 5 ms, every maximal call answered",
+        if heavy.failures > 0 { 0.0 } else { 5e6 / ordinary.p99_ns.max(1) as f64 },
     ));
     let (rss, peak) = server.memory_bytes().ok_or("cannot read the server's memory from /proc")?;
     table.push(Row::new(
@@ -501,22 +501,28 @@ const ORDINARY_CONNECTIONS: usize = 4;
 /// Connections sending maximal multi-requests at the same time.
 const MAXIMAL_CONNECTIONS: usize = 3;
 
-/// One XACML multi-request of `MULTI_REQUESTS_MAX` decisions over the given questions
-/// (each its own subject, action and resource element, referenced by id).
+/// One XACML multi-request of `MULTI_REQUESTS_MAX` decisions: the first question's
+/// system user and action over the resources and parties of as many questions, each
+/// resource element referenced by id (as a PEP asking about many parties at once does;
+/// it fits the body limit, which one subject per decision would not).
 fn multi_body(queries: &[Query]) -> Bytes {
     let n = ledger::domain::xacml::MULTI_REQUESTS_MAX.min(queries.len());
-    let (mut subjects, mut actions, mut resources, mut references) = (vec![], vec![], vec![], vec![]);
+    let first = &queries[0];
+    let (mut resources, mut references) = (vec![], vec![]);
     for (i, q) in queries.iter().take(n).enumerate() {
         let PartyRef::OrgNo(party) = &q.party else { unreachable!("the benchmark asks by organisation number") };
-        subjects.push(serde_json::json!({"Id": format!("s{i}"), "Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": q.system_user.to_string()}]}));
-        actions.push(serde_json::json!({"Id": format!("a{i}"), "Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": q.action.as_str()}]}));
         resources.push(serde_json::json!({"Id": format!("r{i}"), "Attribute": [{"AttributeId": "urn:altinn:resource", "Value": q.resource.as_str()},
             {"AttributeId": "urn:altinn:organization:identifier-no", "Value": party.as_str()}]}));
-        references.push(serde_json::json!({"ReferenceId": [format!("s{i}"), format!("a{i}"), format!("r{i}")]}));
+        references.push(serde_json::json!({"ReferenceId": ["s", "a", format!("r{i}")]}));
     }
-    let body = serde_json::json!({"Request": {"AccessSubject": subjects, "Action": actions, "Resource": resources,
+    let body = serde_json::json!({"Request": {
+        "AccessSubject": [{"Id": "s", "Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": first.system_user.to_string()}]}],
+        "Action": [{"Id": "a", "Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": first.action.as_str()}]}],
+        "Resource": resources,
         "MultiRequests": {"RequestReference": references}}});
-    Bytes::from(body.to_string())
+    let bytes = body.to_string();
+    assert!(bytes.len() <= ledger::api::extract::REQUEST_BODY_BYTES_MAX, "the maximal body fits the limit");
+    Bytes::from(bytes)
 }
 
 fn xacml_body(q: &Query) -> Bytes {

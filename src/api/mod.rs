@@ -9,6 +9,7 @@
 mod audit;
 pub mod error;
 pub mod extract;
+mod heavy;
 pub mod metrics;
 mod pdp;
 pub use pdp::XACML_PATH;
@@ -63,8 +64,9 @@ pub const WRITES_WAITING_MAX: usize = 256;
 /// Most requests in flight at once in the whole service; more are shed with 503 at once.
 pub const REQUESTS_IN_FLIGHT_MAX: usize = 2048;
 /// Most CPU-heavy requests (multi-decision calls, audit histories and CSV renders, who
-/// could act) running at once per core, on the blocking pool, off the async workers
-/// that answer ordinary decisions. More wait for a slot (bounded by the in-flight cap).
+/// could act) running at once per core, on the heavy-work pool at a lower priority than
+/// the async workers that answer ordinary decisions. More wait for a slot (bounded by
+/// the in-flight cap).
 pub const HEAVY_WORK_PER_CORE_MAX: usize = 1;
 
 /// Named bounds on concurrent work, shared by every request of one service.
@@ -74,8 +76,10 @@ pub struct Slots {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Writes waiting for or holding the write lock ([`WRITES_WAITING_MAX`]).
     pub writes: Arc<tokio::sync::Semaphore>,
-    /// CPU-heavy work on the blocking pool ([`HEAVY_WORK_PER_CORE_MAX`] per core).
+    /// CPU-heavy work on the heavy-work pool ([`HEAVY_WORK_PER_CORE_MAX`] per core).
     pub heavy: Arc<tokio::sync::Semaphore>,
+    /// The threads heavy work runs on, one per heavy slot.
+    heavy_pool: Arc<heavy::HeavyPool>,
 }
 
 impl Default for Slots {
@@ -85,6 +89,7 @@ impl Default for Slots {
             in_flight: Arc::new(tokio::sync::Semaphore::new(REQUESTS_IN_FLIGHT_MAX)),
             writes: Arc::new(tokio::sync::Semaphore::new(WRITES_WAITING_MAX)),
             heavy: Arc::new(tokio::sync::Semaphore::new(HEAVY_WORK_PER_CORE_MAX * cores)),
+            heavy_pool: Arc::new(heavy::HeavyPool::new(HEAVY_WORK_PER_CORE_MAX * cores)),
         }
     }
 }
@@ -276,19 +281,11 @@ impl Services {
         (self.clock)()
     }
 
-    /// Runs CPU-heavy work on the blocking pool under one of the heavy slots, so the
-    /// async workers stay free for ordinary decisions while it runs.
+    /// Runs CPU-heavy work on the heavy-work pool under one of the heavy slots, so the
+    /// async workers stay free (and first in line for a core) for ordinary decisions.
     async fn heavy<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-        let slot = self.slots.heavy.clone().acquire_owned().await.map_err(|_| ApiError::Overloaded)?;
-        tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            work()
-        })
-        .await
-        .map_err(|e| match e.try_into_panic() {
-            Ok(panic) => self.panicked(panic.as_ref()),
-            Err(e) => ApiError::Internal(format!("a blocking task failed: {e}")),
-        })
+        let _slot = self.slots.heavy.clone().acquire_owned().await.map_err(|_| ApiError::Overloaded)?;
+        self.slots.heavy_pool.run(work).await.map_err(|panic| self.panicked(panic.as_ref()))
     }
 
     /// What a panic in a handler means for its caller.
