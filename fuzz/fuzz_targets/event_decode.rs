@@ -1,5 +1,6 @@
-//! Any record on the log: decoding never panics; what decodes is applied, what does not
-//! is quarantined, and neither panics.
+//! Any record on the log: decoding never panics; what decodes is applied (once with no
+//! append time, once with one the event's own time may run far ahead of), what does
+//! not is quarantined, and none of it panics.
 #![no_main]
 
 use ledger::domain::events::Event;
@@ -12,7 +13,9 @@ fuzz_target!(|data: &[u8]| {
     match Event::decode(data) {
         Ok(event) => {
             let _ = event.encode();
-            let _ = apply_record(&mut model, 0, data, &event);
+            let _ = apply_record(&mut model, 0, data, &event, None);
+            let appended = chrono::DateTime::from_timestamp(1_767_225_600, 0);
+            let _ = apply_record(&mut MemKv::default(), 0, data, &event, appended);
         }
         Err(e) => quarantine(&mut model, 0, data, &e.to_string()),
     }
