@@ -93,3 +93,29 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
     assert_eq!(res.status(), 400);
     assert_eq!(body(res).await["code"], "invalid_parameter");
 }
+
+/// Altinn's routes match as ASP.NET matches them: literal segments without regard to
+/// case, a trailing slash accepted; parameters keep their spelling; the native surface
+/// is matched exactly.
+#[tokio::test]
+async fn altinn_routes_match_without_regard_to_case_and_with_a_trailing_slash() {
+    use axum::http::Method;
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    let body = xacml_request(&agent, "write", "ske-aksjonaerregister", KUNDE_A);
+    for path in ["/authorization/api/v1/Decision", "/Authorization/API/V1/decision/", "/authorization/api/v1/decision"]
+    {
+        let reply = t.call(Method::POST, path, Some(&t.pdp()), Some(body.clone())).await;
+        assert_eq!(reply.body["Response"][0]["Decision"], "Permit", "{path}: {}", reply.body);
+    }
+    let vendor = t.vendor("310000019");
+    let reply = t
+        .call(Method::GET, "/Authentication/api/v1/SystemRegister/Vendor/310000019_maestro/", Some(&vendor), None)
+        .await;
+    assert_eq!(reply.body["id"], "310000019_maestro", "the system id keeps its spelling: {}", reply.body);
+    let native = t.call(Method::POST, "/V1/decisions", Some(&t.pdp()), Some(json!({}))).await;
+    native.assert_problem(404, "no_such_endpoint");
+}

@@ -6,6 +6,7 @@
 //! [`router`] builds the whole application without a socket, so tests drive it
 //! in-process exactly as a client would over TCP.
 
+mod altinn_path;
 mod audit;
 pub mod error;
 pub mod extract;
@@ -102,46 +103,59 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
+/// The routes of the Altinn-compatible surface: Altinn's paths, matched as ASP.NET
+/// matches them (see [`altinn_path`]).
+fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
+    const AUTHN: &str = "/authentication/api/v1";
+    let r = |template: String, methods| (template, methods);
+    vec![
+        // Vendor API.
+        r(format!("{AUTHN}/systemregister/vendor"), post(vendor::register_system)),
+        r(
+            format!("{AUTHN}/systemregister/vendor/{{system_id}}"),
+            get(vendor::get_system).put(vendor::update_system).delete(vendor::delete_system),
+        ),
+        r(format!("{AUTHN}/systemuser/request/vendor"), post(vendor::create_standard_request)),
+        r(format!("{AUTHN}/systemuser/request/vendor/agent"), post(vendor::create_agent_request)),
+        r(
+            format!("{AUTHN}/systemuser/request/vendor/{{id}}"),
+            get(vendor::get_standard_request).delete(vendor::withdraw_request),
+        ),
+        r(format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(vendor::get_agent_request)),
+        r(
+            format!("{AUTHN}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
+            get(vendor::get_request_by_external_ref),
+        ),
+        r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(vendor::system_users_by_system)),
+        r(format!("{AUTHN}/systemuser/byExternalId"), get(vendor::system_user_by_external_id)),
+        // Customer and client-admin API.
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(systemusers::approve_standard)),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(systemusers::reject_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(systemusers::approve_agent)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(systemusers::reject_agent)),
+        r(format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list)),
+        r(
+            format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
+            get(systemusers::get_one).delete(systemusers::delete_standard),
+        ),
+        r(format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"), delete(systemusers::delete_agent)),
+        r(
+            format!("{AUTHN}/enduser/systemuser/clients"),
+            get(systemusers::list_clients).post(systemusers::link_client).delete(systemusers::unlink_client),
+        ),
+        r(format!("{AUTHN}/enduser/systemuser/clients/available"), get(systemusers::available_clients)),
+        r(format!("{AUTHN}/enduser/systemuser/agents"), get(systemusers::agents)),
+        // Altinn's PDP.
+        r(pdp::XACML_PATH.to_owned(), post(pdp::xacml_decision)),
+    ]
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    const AUTHN: &str = "/authentication/api/v1";
-    Router::new()
-        // Vendor API (Altinn paths).
-        .route(&format!("{AUTHN}/systemregister/vendor"), post(vendor::register_system))
-        .route(
-            &format!("{AUTHN}/systemregister/vendor/{{system_id}}"),
-            get(vendor::get_system).put(vendor::update_system).delete(vendor::delete_system),
-        )
-        .route(&format!("{AUTHN}/systemuser/request/vendor"), post(vendor::create_standard_request))
-        .route(&format!("{AUTHN}/systemuser/request/vendor/agent"), post(vendor::create_agent_request))
-        .route(
-            &format!("{AUTHN}/systemuser/request/vendor/{{id}}"),
-            get(vendor::get_standard_request).delete(vendor::withdraw_request),
-        )
-        .route(&format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(vendor::get_agent_request))
-        .route(
-            &format!("{AUTHN}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(vendor::get_request_by_external_ref),
-        )
-        .route(&format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(vendor::system_users_by_system))
-        .route(&format!("{AUTHN}/systemuser/byExternalId"), get(vendor::system_user_by_external_id))
-        // Customer and client-admin API (Altinn paths).
-        .route(&format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(systemusers::approve_standard))
-        .route(&format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(systemusers::reject_standard))
-        .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(systemusers::approve_agent))
-        .route(&format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(systemusers::reject_agent))
-        .route(&format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list))
-        .route(
-            &format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
-            get(systemusers::get_one).delete(systemusers::delete_standard),
-        )
-        .route(&format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"), delete(systemusers::delete_agent))
-        .route(
-            &format!("{AUTHN}/enduser/systemuser/clients"),
-            get(systemusers::list_clients).post(systemusers::link_client).delete(systemusers::unlink_client),
-        )
-        .route(&format!("{AUTHN}/enduser/systemuser/clients/available"), get(systemusers::available_clients))
-        .route(&format!("{AUTHN}/enduser/systemuser/agents"), get(systemusers::agents))
+    let altinn = altinn_routes();
+    let templates = Arc::new(altinn_path::Templates::new(altinn.iter().map(|(t, _)| t.as_str())));
+    let app = altinn.into_iter().fold(Router::new(), |app, (template, methods)| app.route(&template, methods));
+    let app = app
         // Native: facts from upstream registers.
         .route("/v1/parties", post(register::register_party))
         .route("/v1/access-packages", post(register::define_access_package))
@@ -151,7 +165,6 @@ pub fn router(state: AppState) -> Router {
             post(register::grant_relationship).delete(register::revoke_relationship).get(register::list_relationships),
         )
         // Decisions.
-        .route(pdp::XACML_PATH, post(pdp::xacml_decision))
         .route("/v1/decisions", post(pdp::native_decision))
         .route("/v1/ledger/status", get(status))
         .route("/v1/ledger/seals", post(seal))
@@ -179,7 +192,34 @@ pub fn router(state: AppState) -> Router {
         // Outermost: the one cap on requests in flight, for the whole service (a
         // `Router::layer` of a per-service limiter would give each route its own).
         .layer(axum::middleware::from_fn_with_state(state.clone(), shed))
-        .with_state(state)
+        .with_state(state);
+    // A rewrite of the path must run before routing, so it wraps the routed app (a
+    // `Router::layer` runs after routing).
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::from_fn(move |request, next| canonical_path(templates.clone(), request, next)))
+}
+
+/// Rewrites a request on the Altinn surface to the canonical spelling of its route.
+async fn canonical_path(
+    templates: Arc<altinn_path::Templates>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(path) = templates.canonical(request.uri().path()) {
+        let path_and_query = match request.uri().query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(pq) = path_and_query.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+    next.run(request).await
 }
 
 /// A handler that panics still answers: a read of a failed read model (sled reports an
