@@ -227,28 +227,6 @@ async fn bad_requests_are_refused_with_stable_codes_and_write_nothing() {
             "not_system_vendor",
         ),
         case(
-            "vendor updating another vendor's system",
-            Method::PUT,
-            format!("{AUTHN}/systemregister/vendor/310000019_maestro"),
-            Some(t.vendor(SYSTEMHUSET)),
-            Some(
-                json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}}),
-            ),
-            403,
-            "not_system_vendor",
-        ),
-        case(
-            "registering a system twice",
-            Method::POST,
-            format!("{AUTHN}/systemregister/vendor"),
-            vendor.clone(),
-            Some(
-                json!({"id": "310000019_maestro", "vendor": {"authority": "iso6523-actorid-upis", "ID": "0192:310000019"}, "name": {"nb": "x"}}),
-            ),
-            409,
-            "system_exists",
-        ),
-        case(
             "approving as another organisation",
             Method::POST,
             format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{pending}/approve"),

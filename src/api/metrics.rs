@@ -46,6 +46,7 @@ pub struct Metrics {
     append_failures: Gauge,
     storage_refusals: Gauge,
     projection_failures: Gauge,
+    read_model_failed: Gauge,
 }
 
 impl Default for Metrics {
@@ -77,6 +78,11 @@ impl Default for Metrics {
         );
         let projection_failures =
             gauge(&mut registry, "projection_failures", "Read-model commits that failed since start");
+        let read_model_failed = gauge(
+            &mut registry,
+            "read_model_failed",
+            "1 while the read model has failed (the replica restarts itself once its disk has room), else 0",
+        );
         Metrics {
             registry,
             decisions,
@@ -89,6 +95,7 @@ impl Default for Metrics {
             append_failures,
             storage_refusals,
             projection_failures,
+            read_model_failed,
         }
     }
 }
@@ -116,7 +123,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
     let ledger = state.ledger.clone();
-    let (head, projected, quarantined, appended, failures, refusals, projection_failures) =
+    let (head, projected, quarantined, appended, failures, refusals, projection_failures, failed) =
         tokio::task::spawn_blocking(move || {
             let head = ledger.log().head().ok();
             let model = ledger.model();
@@ -130,6 +137,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
                 ledger.append_failures(),
                 ledger.storage_refusals(),
                 ledger.projection_failures(),
+                ledger.read_model_failure().is_some(),
             )
         })
         .await
@@ -147,6 +155,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     m.append_failures.set(failures as i64);
     m.storage_refusals.set(refusals as i64);
     m.projection_failures.set(projection_failures as i64);
+    m.read_model_failed.set(i64::from(failed));
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &m.registry).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut response = text.into_response();

@@ -6,6 +6,7 @@
 //! [`router`] builds the whole application without a socket, so tests drive it
 //! in-process exactly as a client would over TCP.
 
+mod altinn;
 mod altinn_path;
 mod audit;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod metrics;
 mod pdp;
 pub use pdp::XACML_PATH;
 mod register;
+mod systemregister;
 mod systemusers;
 mod vendor;
 mod views;
@@ -109,12 +111,20 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
     const AUTHN: &str = "/authentication/api/v1";
     let r = |template: String, methods| (template, methods);
     vec![
-        // Vendor API.
-        r(format!("{AUTHN}/systemregister/vendor"), post(vendor::register_system)),
+        // The system register.
+        r(format!("{AUTHN}/systemregister"), get(systemregister::list)),
+        r(format!("{AUTHN}/systemregister/vendor"), get(systemregister::list_for_vendor).post(systemregister::create)),
+        r(format!("{AUTHN}/systemregister/{{system_id}}"), get(systemregister::get_listed)),
         r(
             format!("{AUTHN}/systemregister/vendor/{{system_id}}"),
-            get(vendor::get_system).put(vendor::update_system).delete(vendor::delete_system),
+            get(systemregister::get_for_vendor).put(systemregister::update).delete(systemregister::delete),
         ),
+        r(format!("{AUTHN}/systemregister/{{system_id}}/rights"), get(systemregister::get_rights)),
+        r(format!("{AUTHN}/systemregister/{{system_id}}/accesspackages"), get(systemregister::get_packages)),
+        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/rights"), put(systemregister::put_rights)),
+        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/accesspackages"), put(systemregister::put_packages)),
+        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/changelog"), get(systemregister::changelog)),
+        // System-user requests.
         r(format!("{AUTHN}/systemuser/request/vendor"), post(vendor::create_standard_request)),
         r(format!("{AUTHN}/systemuser/request/vendor/agent"), post(vendor::create_agent_request)),
         r(
@@ -313,7 +323,12 @@ impl Services {
             ledger.execute(&command, &caller, now)
         })
         .await
-        .map_err(|e| ApiError::Internal(format!("write task failed: {e}")))?
+        .map_err(|e| {
+            // Interrupted mid-write (a read of a failed read model panics): its events may
+            // or may not be on the log, and a retry is safe either way.
+            tracing::error!("a write was interrupted: {e}");
+            ApiError::OutcomeUnknown("the write was interrupted before its outcome was known".to_owned())
+        })?
         .map_err(ApiError::from)
     }
 

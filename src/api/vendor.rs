@@ -1,11 +1,11 @@
-//! The vendor API: the system register and system-user requests (Altinn paths).
+//! The vendor API: system-user requests and the vendor's system-user lookups (Altinn
+//! paths). The system register is `systemregister.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -14,110 +14,12 @@ use super::views::*;
 use super::{read, written, AppState, Snapshot};
 use crate::auth::{Principal, Role};
 use crate::domain::decide::NewRequest;
-use crate::domain::events::{EventData, SystemDefinition, UserType};
+use crate::domain::events::{EventData, UserType};
 use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::Kv;
 use crate::domain::model::{ReadModel, Request, RequestStatus};
 use crate::domain::pdp::At;
 use crate::domain::{Code, Command, Rejection};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VendorDto {
-    authority: String,
-    #[serde(rename = "ID")]
-    id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SystemBody {
-    id: String,
-    vendor: VendorDto,
-    name: BTreeMap<String, String>,
-    #[serde(default)]
-    description: BTreeMap<String, String>,
-    #[serde(default)]
-    rights: Vec<RightDto>,
-    #[serde(default)]
-    access_packages: Vec<PackageDto>,
-    #[serde(default)]
-    client_id: Vec<String>,
-    #[serde(default)]
-    allowed_redirect_urls: Vec<String>,
-    #[serde(default = "visible")]
-    is_visible: bool,
-}
-
-fn visible() -> bool {
-    true
-}
-
-fn definition(body: SystemBody) -> Result<SystemDefinition, ApiError> {
-    if body.vendor.authority != "iso6523-actorid-upis" {
-        return Err(ApiError::InvalidBody("vendor.authority must be \"iso6523-actorid-upis\"".to_owned()));
-    }
-    Ok(SystemDefinition {
-        system_id: SystemId::parse(&body.id)?,
-        vendor_org_no: OrgNo::parse_vendor_id(&body.vendor.id)?,
-        name: body.name,
-        description: body.description,
-        rights: parse_rights(&body.rights)?,
-        access_packages: parse_packages(&body.access_packages)?,
-        client_ids: body.client_id,
-        allowed_redirect_urls: body.allowed_redirect_urls,
-        is_visible: body.is_visible,
-    })
-}
-
-fn system_view<K: Kv + ?Sized>(model: &K, id: &SystemId) -> Result<serde_json::Value, ApiError> {
-    let system = model.system(id).ok_or_else(|| {
-        ApiError::Rejected(Rejection::new(Code::SystemNotFound, format!("system {id} is not registered")))
-    })?;
-    Ok(system_json(&system))
-}
-
-pub async fn register_system(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    JsonBody(body): JsonBody<SystemBody>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Vendor])?;
-    let def = definition(body)?;
-    let id = def.system_id.clone();
-    let w = state.execute(who, cid, Command::RegisterSystem(def)).await?;
-    Ok(written(StatusCode::CREATED, system_view(state.ledger.model(), &id)?, w.position))
-}
-
-pub async fn update_system(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams(system_id): PathParams<String>,
-    JsonBody(body): JsonBody<SystemBody>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Vendor])?;
-    let def = definition(body)?;
-    if def.system_id.as_str() != system_id {
-        return Err(ApiError::InvalidBody("the body's id must equal the system id in the path".to_owned()));
-    }
-    let id = def.system_id.clone();
-    let w = state.execute(who, cid, Command::UpdateSystem(def)).await?;
-    Ok(written(StatusCode::OK, system_view(state.ledger.model(), &id)?, w.position))
-}
-
-pub async fn delete_system(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams(system_id): PathParams<String>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Vendor])?;
-    let id = SystemId::parse(&system_id)?;
-    let w = state.execute(who, cid, Command::DeleteSystem(id.clone())).await?;
-    Ok(written(StatusCode::OK, system_view(state.ledger.model(), &id)?, w.position))
-}
 
 /// Reads are for the system's own vendor only.
 fn own_system(who: &Principal, id: &SystemId) -> Result<(), ApiError> {
@@ -126,19 +28,6 @@ fn own_system(who: &Principal, id: &SystemId) -> Result<(), ApiError> {
     } else {
         Err(Rejection::new(Code::NotSystemVendor, format!("system {id} belongs to vendor {}", id.vendor())).into())
     }
-}
-
-pub async fn get_system(
-    State(state): State<AppState>,
-    auth: Auth,
-    AsOfParams(at): AsOfParams,
-    PathParams(system_id): PathParams<String>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Vendor])?;
-    let id = SystemId::parse(&system_id)?;
-    own_system(who, &id)?;
-    let snap = state.view(at)?;
-    Ok(read(system_view(&snap.model, &id)?, snap.position))
 }
 
 #[derive(Deserialize)]

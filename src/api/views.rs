@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use crate::domain::events::UserType;
 use crate::domain::ids::{Action, PackageUrn, ResourceId, Right};
-use crate::domain::model::{Kv, ReadModel, Request, RequestStatus, System, SystemUser};
+use crate::domain::model::{Kv, ReadModel, Request, RequestStatus, SystemUser};
 use crate::domain::Rejection;
 
 pub fn time(t: DateTime<Utc>) -> String {
@@ -68,23 +68,6 @@ pub fn right_json(r: &Right) -> Value {
 
 pub fn packages_json(ps: &[PackageUrn]) -> Value {
     Value::Array(ps.iter().map(|p| json!({"urn": p.as_str()})).collect())
-}
-
-pub fn system_json(s: &System) -> Value {
-    let d = &s.definition;
-    json!({
-        "id": d.system_id.as_str(),
-        "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{}", d.vendor_org_no)},
-        "name": d.name,
-        "description": d.description,
-        "rights": d.rights.iter().map(right_json).collect::<Vec<_>>(),
-        "accessPackages": packages_json(&d.access_packages),
-        "clientId": d.client_ids,
-        "allowedRedirectUrls": d.allowed_redirect_urls,
-        "isVisible": d.is_visible,
-        "isDeleted": s.deleted.is_some(),
-        "registered": time(s.registered),
-    })
 }
 
 /// Altinn's request statuses; a `New` request past its time-to-live reads `Timedout`.

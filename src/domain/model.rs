@@ -902,6 +902,10 @@ pub trait ReadModel: Kv {
     fn system(&self, id: &SystemId) -> Option<System> {
         self.record(&keys::system(id))
     }
+    /// Every system ever registered (deleted ones too), in id order.
+    fn systems(&self) -> Vec<System> {
+        self.scan_prefix(b"S").into_iter().map(|(_, v)| decode(v)).collect()
+    }
     /// Systems whose id starts with `<vendor>_`.
     fn scan_systems_of_vendor(&self, vendor: &OrgNo) -> Vec<System> {
         let mut prefix = vec![b'S'];

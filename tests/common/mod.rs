@@ -228,7 +228,7 @@ impl TestLedger {
         let vendor = &system_id[..9];
         let body = json!({
             "id": system_id,
-            "vendor": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{vendor}")},
+            "vendor": {"ID": format!("0192:{vendor}")},
             "name": {"nb": system_id, "en": system_id},
             "description": {"nb": "test system"},
             "rights": rights.iter().map(|r| json!({"resource": [{"id": "urn:altinn:resource", "value": r}]})).collect::<Vec<_>>(),

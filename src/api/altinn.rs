@@ -1,0 +1,258 @@
+//! Altinn's own answers, as its source shapes them (`Altinn/altinn-authentication`,
+//! `Altinn.Authorization.ProblemDetails` 5.4.0; see `docs/altinn-contract.md`):
+//!
+//! - validation problems (`STD-00000`) listing `AUTH.VLD-000nn` errors with their paths;
+//! - ASP.NET's own validation shape for a body it cannot read;
+//! - bodies read as ASP.NET reads them: property names without regard to case, unknown
+//!   members ignored (two members that differ only in case are still refused: the body
+//!   would say two things).
+//!
+//! The ledger's own stable code rides along as the extension member `ledgerCode`.
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Map, Value};
+
+use super::error::{ApiError, PROBLEM_JSON};
+use super::extract::REQUEST_BODY_BYTES_MAX;
+
+/// One of Altinn's validation errors (`AUTH.VLD-000nn`): code and title, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vld {
+    pub code: &'static str,
+    pub title: &'static str,
+}
+
+macro_rules! validation_errors {
+    ($($name:ident = $code:literal, $title:literal;)*) => {
+        $(pub const $name: Vld = Vld { code: $code, title: $title };)*
+    };
+}
+
+validation_errors! {
+    VLD_ORG_IDENTIFIER = "AUTH.VLD-00000", "the org number identifier is not valid ISO6523 identifier";
+    VLD_SYSTEM_ID_FORMAT = "AUTH.VLD-00001", "The system id does not match the format orgnumber_xxxx...";
+    VLD_SYSTEM_ID_EXISTS = "AUTH.VLD-00002", "The system id already exists";
+    VLD_RESOURCE_NOT_FOUND = "AUTH.VLD-00003", "One or more resources specified in rights were not found in Altinn's resource register.";
+    VLD_REDIRECT_URL_FORMAT = "AUTH.VLD-00005", "One or more of the redirect urls format is not valid. The valid format is https://xxx.xx";
+    VLD_ACCESS_PACKAGE_NOT_VALID = "AUTH.VLD-00008", "One or all the accesspackage(s) is not found in altinn's access packages or is not delegable";
+    VLD_RESOURCE_ID_FORMAT = "AUTH.VLD-00009", "One or more resource id is in wrong format. The valid format is urn:altinn:resource";
+    VLD_SYSTEM_ID_MISMATCH = "AUTH.VLD-00012", "The system ID in the request body does not match the system ID in the URL";
+    VLD_SYSTEM_ID_SPACES = "AUTH.VLD-00013", "System ID cannot have spaces in id (leading, trailing or in between the id)";
+}
+
+/// The paths Altinn's system register names in its validation errors.
+pub mod paths {
+    pub const VENDOR_ID: &str = "/registersystemrequest/vendor/id";
+    pub const SYSTEM_ID: &str = "/registersystemrequest/systemid";
+    pub const ALLOWED_REDIRECT_URLS: &str = "/registersystemrequest/allowedredirecturls";
+    pub const ACCESS_PACKAGES: &str = "/registersystemrequest/accesspackages";
+    pub const RIGHTS: &str = "/registersystemrequest/rights/resource";
+}
+
+/// One validation error of a `STD-00000` problem.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidationError {
+    pub vld: Vld,
+    pub paths: Vec<&'static str>,
+    pub detail: Option<String>,
+}
+
+impl ValidationError {
+    pub fn new(vld: Vld, path: &'static str) -> ValidationError {
+        ValidationError { vld, paths: vec![path], detail: None }
+    }
+}
+
+/// Every answer but success the Altinn surface gives, in the shape Altinn gives it.
+#[derive(Debug)]
+pub enum AltinnError {
+    /// `STD-00000` with these errors, and the ledger's code when there is one.
+    Validation(Vec<ValidationError>, Option<&'static str>),
+    /// ASP.NET's shape for a body it cannot read.
+    ModelState { path: String, message: String, ledger_code: &'static str },
+    /// ASP.NET's bare 404.
+    NotFound(&'static str),
+    /// A plain-text answer.
+    Text(StatusCode, String),
+    /// Altinn's empty 403.
+    Forbidden,
+    /// Anything Altinn has no shape of its own for: the ledger's problem document.
+    Native(ApiError),
+}
+
+impl AltinnError {
+    /// One validation error at one path.
+    pub fn invalid(vld: Vld, path: &'static str, detail: Option<String>, ledger_code: &'static str) -> AltinnError {
+        AltinnError::Validation(vec![ValidationError { vld, paths: vec![path], detail }], Some(ledger_code))
+    }
+}
+
+impl From<ApiError> for AltinnError {
+    fn from(e: ApiError) -> Self {
+        AltinnError::Native(e)
+    }
+}
+
+impl IntoResponse for AltinnError {
+    fn into_response(self) -> Response {
+        match self {
+            AltinnError::Validation(errors, code) => validation_problem(&errors, code),
+            AltinnError::ModelState { path, message, ledger_code } => model_state_problem(&path, &message, ledger_code),
+            AltinnError::NotFound(code) => not_found_problem(code),
+            AltinnError::Text(status, message) => text(status, message),
+            AltinnError::Forbidden => StatusCode::FORBIDDEN.into_response(),
+            AltinnError::Native(e) => e.into_response(),
+        }
+    }
+}
+
+fn problem_response(status: StatusCode, body: Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// A `STD-00000` validation problem listing `errors`.
+pub fn validation_problem(errors: &[ValidationError], ledger_code: Option<&str>) -> Response {
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|e| {
+            let mut v = json!({"code": e.vld.code, "title": e.vld.title, "paths": e.paths});
+            if let Some(d) = &e.detail {
+                v["detail"] = json!(d);
+            }
+            v
+        })
+        .collect();
+    let mut body = json!({
+        "type": "urn:altinn:error:STD-00000",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "code": "STD-00000",
+        "statusDescription": "Bad Request",
+        "validationErrors": errors,
+    });
+    if let Some(c) = ledger_code {
+        body["ledgerCode"] = json!(c);
+    }
+    problem_response(StatusCode::BAD_REQUEST, body)
+}
+
+/// ASP.NET's answer to a body it cannot read (syntax, a missing required member, a
+/// wrong type): `errors` keyed by the JSON path.
+pub fn model_state_problem(path: &str, message: &str, ledger_code: &str) -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": {path: [message]},
+        "ledgerCode": ledger_code,
+    });
+    problem_response(StatusCode::BAD_REQUEST, body)
+}
+
+/// ASP.NET's bare 404 (`NotFound()`).
+pub fn not_found_problem(ledger_code: &str) -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        "title": "Not Found",
+        "status": 404,
+        "ledgerCode": ledger_code,
+    });
+    problem_response(StatusCode::NOT_FOUND, body)
+}
+
+/// A plain-text answer, as some of Altinn's actions give.
+pub fn text(status: StatusCode, message: String) -> Response {
+    let mut response = (status, message).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+/// Members whose values are free-form maps (language → text): their keys are data,
+/// kept as sent.
+const FREE_FORM_MEMBERS: [&str; 2] = ["name", "description"];
+
+/// A body read as ASP.NET reads Altinn's DTOs: member names without regard to case
+/// (each is lower-cased before `T`, whose fields are named in lower case, reads it),
+/// unknown members ignored. Two members of one object that differ only in case are
+/// refused.
+pub struct AltinnJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AltinnJson<T> {
+    type Rejection = AltinnError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AltinnError> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::UnsupportedMediaType.into());
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge(REQUEST_BODY_BYTES_MAX)
+            } else {
+                ApiError::InvalidBody(e.body_text())
+            }
+        })?;
+        let unreadable =
+            |path: String, message: String| AltinnError::ModelState { path, message, ledger_code: "invalid_body" };
+        if bytes.is_empty() {
+            return Err(unreadable(String::new(), "A non-empty request body is required.".to_owned()));
+        }
+        // Duplicates refused first, exactly as on the native surface.
+        let value: Value = super::extract::parse_json(&bytes)?;
+        let value = lower_case_keys(value).map_err(|why| unreadable("$".to_owned(), why))?;
+        let mut track = serde_path_to_error::Track::new();
+        let deserializer = serde_path_to_error::Deserializer::new(value, &mut track);
+        T::deserialize(deserializer).map(AltinnJson).map_err(|e| {
+            let path = track.path().to_string();
+            let path = if path == "." { "$".to_owned() } else { format!("$.{path}") };
+            unreadable(path, e.to_string())
+        })
+    }
+}
+
+/// Lower-cases every member name, but the keys of free-form maps; refuses two names
+/// that become one.
+fn lower_case_keys(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, v) in map {
+                let name = key.to_lowercase();
+                let v = if FREE_FORM_MEMBERS.contains(&name.as_str()) { v } else { lower_case_keys(v)? };
+                if out.insert(name, v).is_some() {
+                    let shown = crate::domain::ids::truncate(&key);
+                    return Err(format!(
+                        "the member '{shown}' is given twice (member names are read without regard to case)"
+                    ));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(items) => items.into_iter().map(lower_case_keys).collect::<Result<_, _>>().map(Value::Array),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_read_without_regard_to_case_but_not_inside_free_form_maps() {
+        let v = json!({"Id": "x", "Vendor": {"ID": "0192:1"}, "Name": {"NB": "a"}, "ClientId": ["c"]});
+        let lowered = lower_case_keys(v).unwrap();
+        assert_eq!(lowered, json!({"id": "x", "vendor": {"id": "0192:1"}, "name": {"NB": "a"}, "clientid": ["c"]}));
+    }
+
+    #[test]
+    fn two_names_differing_only_in_case_are_refused() {
+        let err = lower_case_keys(json!({"id": "a", "ID": "b"})).unwrap_err();
+        assert!(err.contains("given twice"), "{err}");
+    }
+}
