@@ -98,7 +98,8 @@ fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
             Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON, "externalRef": p, "accessPackages": [{"urn": pkg(p)}]})),
         );
         let id = r["id"].as_str().unwrap().to_owned();
-        a.ok("POST", &format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{id}/approve"), &admin, None);
+        let party = fixture_party_id(RETT_REVISJON);
+        a.ok("POST", &format!("{AUTHN}/systemuser/request/agent/{party}/{id}/approve"), &admin, None);
         agents.push(id);
     }
     let mut last = 0;
@@ -293,7 +294,8 @@ fn approve_and_reject_sent_at_once_to_two_replica_processes_give_one_success_and
             Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON, "externalRef": format!("r{round}"), "accessPackages": [{"urn": pkg("revisormedarbeider")}]})),
         );
         let id = r["id"].as_str().unwrap().to_owned();
-        let created_at = r["position"].as_u64().unwrap();
+        // Altinn's body has no position; the head after the write stands for it.
+        let created_at = a.status(&operator, 0)["headPosition"].as_u64().unwrap();
         b.status(&operator, created_at);
         let barrier = Arc::new(Barrier::new(2));
         let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
@@ -305,7 +307,10 @@ fn approve_and_reject_sent_at_once_to_two_replica_processes_give_one_success_and
                         barrier.wait();
                         replica.call(
                             "POST",
-                            &format!("{AUTHN}/systemuser/request/agent/{RETT_REVISJON}/{id}/{verb}"),
+                            &format!(
+                                "{AUTHN}/systemuser/request/agent/{}/{id}/{verb}",
+                                fixture_party_id(RETT_REVISJON)
+                            ),
                             &admin,
                             None,
                             None,

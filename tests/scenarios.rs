@@ -154,11 +154,17 @@ async fn scenario_05_organisation_reports_its_own_data() {
     // Step 2: the vendor requests a system user with a single right.
     let with_right = t.request_standard("310000175_mva", BYGGMESTER, None, &[], &["ske-mva-rapportering"]).await;
     let id = with_right.assert_ok()["id"].as_str().unwrap().to_owned();
-    assert_eq!(with_right.body["confirmUrl"], format!("http://ledger.test/authfront/ui/auth/vendorrequest?id={id}"));
+    assert_eq!(
+        with_right.body["confirmUrl"],
+        format!("http://ledger.test/accessmanagement/ui/systemuser/request?id={id}&DONTCHOOSEREPORTEE=true")
+    );
     assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", BYGGMESTER).await, NA, "before approval");
     // Step 3: approval creates the system user with the request's id.
     let approved = t.approve(BYGGMESTER, &id, false).await;
-    assert_eq!(approved.assert_ok()["systemUserId"], id.as_str());
+    assert_eq!(approved.assert_ok(), &json!(true));
+    let user =
+        t.call(Method::GET, &format!("{AUTHN}/systemuser/{BYGGMESTER}/{id}"), Some(&t.admin(BYGGMESTER)), None).await;
+    assert_eq!(user.assert_ok()["id"], id.as_str(), "the system user has the request's id");
     // Steps 4-5: the API checks access; the minimum authentication level comes as an obligation.
     let reply = t.xacml(&xacml_request(&id, "write", "ske-mva-rapportering", BYGGMESTER)).await;
     assert_eq!(reply.body["Response"][0]["Decision"], PERMIT);
@@ -238,7 +244,9 @@ async fn scenario_09_locally_installed_sap() {
             Some(json!({"systemId": "310000116_sap-lokal", "partyOrgNo": INDUSTRI, "accessPackages": [{"urn": pkg("skatt-naering")}]})),
         )
         .await;
-    foreign.assert_problem(403, "not_system_vendor");
+    // Altinn answers a vendor that is not the system's as if the system were not there.
+    assert_eq!((foreign.status.as_u16(), &foreign.body["code"]), (404, &json!("AUTH-00011")));
+    assert_eq!(foreign.body["ledgerCode"], "not_system_vendor");
     let user = t.standard_user("310000116_sap-lokal", INDUSTRI, None, &["skatt-naering"], &[]).await;
     assert_eq!(t.decision(&user, "write", "ske-mva-rapportering", INDUSTRI).await, PERMIT);
     // Maskinporten finds the system user from the installation's client id.

@@ -1,6 +1,7 @@
 //! Altinn's own answers, as its source shapes them (`Altinn/altinn-authentication`,
 //! `Altinn.Authorization.ProblemDetails` 5.4.0; see `docs/altinn-contract.md`):
 //!
+//! - problem documents with an `AUTH-000nn` code, Altinn's title and status;
 //! - validation problems (`STD-00000`) listing `AUTH.VLD-000nn` errors with their paths;
 //! - ASP.NET's own validation shape for a body it cannot read;
 //! - bodies read as ASP.NET reads them: property names without regard to case, unknown
@@ -17,6 +18,39 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, PROBLEM_JSON};
 use super::extract::REQUEST_BODY_BYTES_MAX;
+
+/// One of Altinn's problems: its code, HTTP status and title, exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthProblem {
+    pub code: &'static str,
+    pub status: u16,
+    pub title: &'static str,
+}
+
+macro_rules! problems {
+    ($($name:ident = $code:literal, $status:literal, $title:literal;)*) => {
+        $(pub const $name: AuthProblem = AuthProblem { code: $code, status: $status, title: $title };)*
+    };
+}
+
+problems! {
+    REPORTEE_ORGNO_NOT_FOUND = "AUTH-00000", 400, "Can't resolve the Organisation Number from the logged in Reportee PartyId.";
+    RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE = "AUTH-00001", 400, "One or more Right not found or not delegable.";
+    SYSTEM_USER_ALREADY_EXISTS = "AUTH-00004", 400, "Failed to create new SystemUser, existing SystemUser tied to the given System-Id.";
+    REQUEST_NOT_FOUND = "AUTH-00010", 404, "The Id does not refer to a Request in our system.";
+    SYSTEM_ID_NOT_FOUND = "AUTH-00011", 404, "The Id does not refer to a Registered System.";
+    REQUEST_STATUS_NOT_NEW = "AUTH-00013", 409, "The Status of the Request is not New.";
+    REDIRECT_URI_NOT_FOUND = "AUTH-00021", 400, "The RedirectUri was not found or not valid.";
+    NO_REDIRECT_URIS_ON_SYSTEM = "AUTH-00026", 400, "No redirect uris are set for the system";
+    AGENT_REQUEST_NOT_FOUND = "AUTH-00030", 404, "The Id does not refer to an AgentRequest in our system.";
+    PARTY_REQUEST_MISMATCH = "AUTH-00041", 403, "Party does not match request's orgno";
+    PARTY_AGENT_REQUEST_MISMATCH = "AUTH-00042", 403, "Party does not match agent request's orgno";
+    MISSING_ACCESS_PACKAGE = "AUTH-00058", 400, "No AccessPackages found, an Agent SystemUser must have at least one";
+    MISSING_RIGHTS_OR_PACKAGES = "AUTH-00059", 400, "No AccessPackages or Single Rights found, a SystemUser must have at least one";
+    ACCESS_PACKAGE_NOT_FOUND = "AUTH-00063", 400, "One or more accesspackage is not found in the referenced system in the System Register.";
+    ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = "AUTH-00064", 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.";
+    ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = "AUTH-00065", 400, "One or more access packages cannot be delegated because they are not intended for client relationships";
+}
 
 /// One of Altinn's validation errors (`AUTH.VLD-000nn`): code and title, exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,6 +103,13 @@ impl ValidationError {
 /// Every answer but success the Altinn surface gives, in the shape Altinn gives it.
 #[derive(Debug)]
 pub enum AltinnError {
+    /// An `AUTH-000nn` problem, with a detail and extension members if any.
+    Problem {
+        problem: AuthProblem,
+        detail: Option<String>,
+        extensions: Map<String, Value>,
+        ledger_code: Option<&'static str>,
+    },
     /// `STD-00000` with these errors, and the ledger's code when there is one.
     Validation(Vec<ValidationError>, Option<&'static str>),
     /// ASP.NET's shape for a body it cannot read.
@@ -84,6 +125,16 @@ pub enum AltinnError {
 }
 
 impl AltinnError {
+    /// An `AUTH-000nn` problem carrying the ledger's code and its message as the detail.
+    pub fn problem(problem: AuthProblem, ledger_code: &'static str, detail: impl Into<String>) -> AltinnError {
+        AltinnError::Problem {
+            problem,
+            detail: Some(detail.into()),
+            extensions: Map::new(),
+            ledger_code: Some(ledger_code),
+        }
+    }
+
     /// One validation error at one path.
     pub fn invalid(vld: Vld, path: &'static str, detail: Option<String>, ledger_code: &'static str) -> AltinnError {
         AltinnError::Validation(vec![ValidationError { vld, paths: vec![path], detail }], Some(ledger_code))
@@ -99,6 +150,9 @@ impl From<ApiError> for AltinnError {
 impl IntoResponse for AltinnError {
     fn into_response(self) -> Response {
         match self {
+            AltinnError::Problem { problem, detail, extensions, ledger_code } => {
+                problem_document(problem, detail, extensions, ledger_code)
+            }
             AltinnError::Validation(errors, code) => validation_problem(&errors, code),
             AltinnError::ModelState { path, message, ledger_code } => model_state_problem(&path, &message, ledger_code),
             AltinnError::NotFound(code) => not_found_problem(code),
@@ -113,6 +167,33 @@ fn problem_response(status: StatusCode, body: Value) -> Response {
     let mut response = (status, body.to_string()).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     response
+}
+
+/// An `AUTH-000nn` problem document: Altinn's members, then its extensions.
+fn problem_document(
+    p: AuthProblem,
+    detail: Option<String>,
+    extensions: Map<String, Value>,
+    ledger_code: Option<&'static str>,
+) -> Response {
+    let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut body = json!({
+        "type": format!("urn:altinn:error:{}", p.code),
+        "title": p.title,
+        "status": p.status,
+        "code": p.code,
+        "statusDescription": status.canonical_reason().unwrap_or("Error"),
+    });
+    if let Some(d) = detail {
+        body["detail"] = json!(d);
+    }
+    if let Some(c) = ledger_code {
+        body["ledgerCode"] = json!(c);
+    }
+    if let Value::Object(map) = &mut body {
+        map.extend(extensions);
+    }
+    problem_response(status, body)
 }
 
 /// A `STD-00000` validation problem listing `errors`.
@@ -172,6 +253,27 @@ pub fn text(status: StatusCode, message: String) -> Response {
     response
 }
 
+/// Altinn's `Right` as a body holds it (member names lower-cased).
+#[derive(serde::Deserialize, Debug)]
+pub struct RightBody {
+    pub resource: Vec<AttributeBody>,
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+/// Altinn's `AttributePair`.
+#[derive(serde::Deserialize, Debug)]
+pub struct AttributeBody {
+    pub id: String,
+    pub value: String,
+}
+
+/// Altinn's `AccessPackage`.
+#[derive(serde::Deserialize, Debug)]
+pub struct PackageBody {
+    pub urn: Option<String>,
+}
+
 /// Members whose values are free-form maps (language → text): their keys are data,
 /// kept as sent.
 const FREE_FORM_MEMBERS: [&str; 2] = ["name", "description"];
@@ -203,8 +305,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AltinnJson<T> {
         if bytes.is_empty() {
             return Err(unreadable(String::new(), "A non-empty request body is required.".to_owned()));
         }
-        // Duplicates refused first, exactly as on the native surface.
-        let value: Value = super::extract::parse_json(&bytes)?;
+        // Duplicates refused first, exactly as on the native surface; a body that is no
+        // JSON is answered in ASP.NET's shape.
+        let value: Value = super::extract::parse_json(&bytes).map_err(|e| match e {
+            ApiError::MalformedJson(why) => {
+                AltinnError::ModelState { path: "$".to_owned(), message: why, ledger_code: "malformed_json" }
+            }
+            ApiError::InvalidBody(why) => unreadable("$".to_owned(), why),
+            other => AltinnError::Native(other),
+        })?;
         let value = lower_case_keys(value).map_err(|why| unreadable("$".to_owned(), why))?;
         let mut track = serde_path_to_error::Track::new();
         let deserializer = serde_path_to_error::Deserializer::new(value, &mut track);

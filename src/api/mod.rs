@@ -16,6 +16,7 @@ pub mod metrics;
 mod pdp;
 pub use pdp::XACML_PATH;
 mod register;
+mod requests;
 mod systemregister;
 mod systemusers;
 mod vendor;
@@ -125,24 +126,25 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
         r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/accesspackages"), put(systemregister::put_packages)),
         r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/changelog"), get(systemregister::changelog)),
         // System-user requests.
-        r(format!("{AUTHN}/systemuser/request/vendor"), post(vendor::create_standard_request)),
-        r(format!("{AUTHN}/systemuser/request/vendor/agent"), post(vendor::create_agent_request)),
-        r(
-            format!("{AUTHN}/systemuser/request/vendor/{{id}}"),
-            get(vendor::get_standard_request).delete(vendor::withdraw_request),
-        ),
-        r(format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(vendor::get_agent_request)),
+        r(format!("{AUTHN}/systemuser/request/vendor"), post(requests::create_standard)),
+        r(format!("{AUTHN}/systemuser/request/vendor/agent"), post(requests::create_agent)),
+        r(format!("{AUTHN}/systemuser/request/vendor/{{id}}"), get(requests::get_standard).delete(requests::delete)),
+        r(format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(requests::get_agent)),
         r(
             format!("{AUTHN}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(vendor::get_request_by_external_ref),
+            get(requests::by_external_ref_standard),
         ),
+        r(
+            format!("{AUTHN}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
+            get(requests::by_external_ref_agent),
+        ),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(requests::approve_standard)),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(requests::reject_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(requests::approve_agent)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(requests::reject_agent)),
         r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(vendor::system_users_by_system)),
         r(format!("{AUTHN}/systemuser/byExternalId"), get(vendor::system_user_by_external_id)),
         // Customer and client-admin API.
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(systemusers::approve_standard)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(systemusers::reject_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(systemusers::approve_agent)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(systemusers::reject_agent)),
         r(format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list)),
         r(
             format!("{AUTHN}/systemuser/{{party}}/{{id}}"),

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-use super::altinn::{self, paths, AltinnError, AltinnJson, ValidationError, Vld};
+use super::altinn::{self, paths, AltinnError, AltinnJson, PackageBody, RightBody, ValidationError, Vld};
 use super::error::ApiError;
 use super::extract::{Auth, CorrelationId, PathParams, QueryParams};
 use super::views::packages_json;
@@ -58,24 +58,6 @@ fn visible() -> bool {
 #[derive(Deserialize)]
 pub struct VendorBody {
     id: String,
-}
-
-#[derive(Deserialize)]
-pub struct RightBody {
-    resource: Vec<AttributeBody>,
-    #[serde(default)]
-    action: Option<String>,
-}
-
-#[derive(Deserialize)]
-pub struct AttributeBody {
-    id: String,
-    value: String,
-}
-
-#[derive(Deserialize)]
-pub struct PackageBody {
-    urn: Option<String>,
 }
 
 fn invalid(vld: Vld, path: &'static str, detail: Option<String>) -> AltinnError {

@@ -55,68 +55,6 @@ fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), ApiError> {
     }
 }
 
-async fn answer(
-    state: AppState,
-    auth: Auth,
-    cid: Option<String>,
-    party: String,
-    id: String,
-    user_type: UserType,
-    approve: bool,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Admin])?;
-    let party = party_org(state.ledger.model(), &party)?;
-    let request_id = uuid(&id, "the request id")?;
-    let command = if approve {
-        Command::ApproveRequest { request_id, party, user_type }
-    } else {
-        Command::RejectRequest { request_id, party, user_type }
-    };
-    let w = state.execute(who, cid, command).await?;
-    let body = if approve {
-        json!({"id": request_id, "status": "Accepted", "systemUserId": request_id})
-    } else {
-        json!({"id": request_id, "status": "Rejected"})
-    };
-    Ok(written(StatusCode::OK, body, w.position))
-}
-
-pub async fn approve_standard(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    answer(state, auth, cid, party, id, UserType::Standard, true).await
-}
-
-pub async fn reject_standard(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    answer(state, auth, cid, party, id, UserType::Standard, false).await
-}
-
-pub async fn approve_agent(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    answer(state, auth, cid, party, id, UserType::Agent, true).await
-}
-
-pub async fn reject_agent(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    answer(state, auth, cid, party, id, UserType::Agent, false).await
-}
-
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,

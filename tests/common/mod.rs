@@ -289,11 +289,18 @@ impl TestLedger {
         .await
     }
 
+    /// The party id the fixture gave an organisation (Altinn's `{party}` in paths).
+    pub fn party_id(&self, org: &str) -> i64 {
+        use ledger::domain::model::ReadModel;
+        self.ledger.model().party(&OrgNo::parse(org).unwrap()).expect("a party of the fixture").party_id
+    }
+
     pub async fn approve(&self, party: &str, request_id: &str, agent: bool) -> Reply {
         let kind = if agent { "agent/" } else { "" };
+        let party_id = self.party_id(party);
         self.call(
             Method::POST,
-            &format!("{AUTHN}/systemuser/request/{kind}{party}/{request_id}/approve"),
+            &format!("{AUTHN}/systemuser/request/{kind}{party_id}/{request_id}/approve"),
             Some(&self.admin(party)),
             None,
         )
@@ -430,6 +437,19 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// The party id the fixture gives an organisation (Altinn's `{party}` in paths), read
+/// from the fixture itself.
+pub fn fixture_party_id(org: &str) -> i64 {
+    use ledger::domain::events::EventData;
+    fixture_events()
+        .into_iter()
+        .find_map(|e| match e.data {
+            EventData::PartyRegistered(p) if p.org_no.as_str() == org => Some(p.party_id),
+            _ => None,
+        })
+        .expect("a party of the fixture")
 }
 
 /// The fixture's records, byte for byte.

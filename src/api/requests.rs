@@ -1,0 +1,447 @@
+//! Altinn's system-user requests, `/authentication/api/v1/systemuser/request`, as
+//! Altinn's `RequestSystemUserController` answers (`docs/altinn-contract.md`,
+//! section 3): a vendor creates (201 with `Location`, or 200 with the pending request
+//! for the same key), reads and deletes its requests; the customer approves or rejects
+//! them (200 `true`). `{party}` in a path is the integer party id.
+//!
+//! Every rule is the domain's; this module reads Altinn's shapes into commands and maps
+//! the domain's codes to Altinn's problems in one function ([`refusal`]).
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::altinn::{self, AltinnError, AltinnJson, AuthProblem, PackageBody, RightBody};
+use super::error::ApiError;
+use super::extract::{Auth, CorrelationId, PathParams};
+use super::views::{packages_json, right_json, time};
+use super::{AppState, Snapshot};
+use crate::auth::{Principal, Role};
+use crate::domain::decide::NewRequest;
+use crate::domain::events::{EventData, UserType};
+use crate::domain::ids::{Action, OrgNo, PackageUrn, ResourceId, Right, SystemId};
+use crate::domain::model::{Kv, ReadModel, Request, RequestStatus};
+use crate::domain::{Code, Command};
+
+/// Altinn's `CreateRequestSystemUser` and `CreateAgentRequestSystemUser` (member names
+/// lower-cased). The agent form has no `rights`: a body that sends them has them
+/// ignored, as Altinn ignores unknown members.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    systemid: String,
+    partyorgno: String,
+    #[serde(default)]
+    externalref: Option<String>,
+    #[serde(default)]
+    integrationtitle: Option<String>,
+    #[serde(default)]
+    rights: Option<Vec<RightBody>>,
+    #[serde(default)]
+    accesspackages: Option<Vec<PackageBody>>,
+    #[serde(default)]
+    redirecturl: Option<String>,
+}
+
+/// The page a customer answers a request on, under the public base URL.
+fn confirm_url(public_url: &str, r: &Request) -> String {
+    let page = match r.user_type {
+        UserType::Standard => "request",
+        UserType::Agent => "agentrequest",
+    };
+    format!("{public_url}/accessmanagement/ui/systemuser/{page}?id={}&DONTCHOOSEREPORTEE=true", r.id)
+}
+
+/// Altinn's `RequestSystemResponse` (standard) or `AgentRequestSystemResponse`.
+fn response_body<K: Kv + ?Sized>(model: &K, r: &Request, now: DateTime<Utc>, confirm: Option<&str>) -> Value {
+    let title = r.integration_title.clone().or_else(|| {
+        model
+            .system(&r.system_id)
+            .and_then(|s| s.definition.name.get("nb").or(s.definition.name.values().next()).cloned())
+    });
+    let mut v = json!({
+        "id": r.id,
+        "externalRef": r.external_ref,
+        "systemId": r.system_id.as_str(),
+        "partyOrgNo": r.party_org_no.as_str(),
+        "accessPackages": packages_json(&r.access_packages),
+        "status": status(r),
+        "escalated": false,
+        "created": time(r.created),
+        "timedOut": r.is_expired(now),
+    });
+    if r.user_type == UserType::Standard {
+        v["rights"] = Value::Array(r.rights.iter().map(right_json).collect());
+    }
+    if let Some(title) = title {
+        v["integrationTitle"] = json!(title);
+    }
+    if let Some(url) = &r.redirect_url {
+        v["redirectUrl"] = json!(url);
+    }
+    if let Some(url) = confirm {
+        v["confirmUrl"] = json!(url);
+    }
+    v
+}
+
+/// Altinn's status words. A request past its time-to-live keeps its status and reads
+/// `timedOut: true`, as on Altinn.
+fn status(r: &Request) -> &'static str {
+    match r.status {
+        RequestStatus::New => "New",
+        RequestStatus::Accepted => "Accepted",
+        RequestStatus::Rejected => "Rejected",
+        // A withdrawn request is deleted on Altinn and never read back.
+        RequestStatus::Withdrawn => "Withdrawn",
+    }
+}
+
+/// The one place where the domain's refusals become Altinn's problems.
+fn refusal<K: Kv + ?Sized>(e: ApiError, model: &K, system: Option<&SystemId>, user_type: UserType) -> AltinnError {
+    let ApiError::Rejected(r) = &e else { return e.into() };
+    let code = r.code.as_str();
+    let problem = |p: AuthProblem| AltinnError::problem(p, code, r.message.clone());
+    let with = |p: AuthProblem, name: &str| {
+        let mut e = problem(p);
+        if let AltinnError::Problem { extensions, .. } = &mut e {
+            extensions.insert(name.to_owned(), json!(r.message));
+        }
+        e
+    };
+    let standard = user_type == UserType::Standard;
+    match r.code {
+        Code::SystemNotFound | Code::SystemDeleted | Code::NotSystemVendor => problem(altinn::SYSTEM_ID_NOT_FOUND),
+        Code::PartyNotFound | Code::InvalidOrgNumber => problem(altinn::REPORTEE_ORGNO_NOT_FOUND),
+        Code::InvalidRedirectUrl => {
+            let none_allowed =
+                system.and_then(|id| model.system(id)).is_some_and(|s| s.definition.allowed_redirect_urls.is_empty());
+            problem(if none_allowed { altinn::NO_REDIRECT_URIS_ON_SYSTEM } else { altinn::REDIRECT_URI_NOT_FOUND })
+        }
+        Code::EmptyRequest if standard => problem(altinn::MISSING_RIGHTS_OR_PACKAGES),
+        Code::EmptyRequest => problem(altinn::MISSING_ACCESS_PACKAGE),
+        Code::RightNotInSystem | Code::UnknownResource => problem(altinn::RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE),
+        Code::PackageNotInSystem | Code::UnknownAccessPackage => {
+            with(altinn::ACCESS_PACKAGE_NOT_FOUND, "NotFoundPackages")
+        }
+        Code::PackageNotAssignable => with(altinn::ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD, "NotDelegablePackages"),
+        Code::PackageNotDelegable => with(altinn::ACCESS_PACKAGE_NOT_DELEGABLE_AGENT, "NotDelegablePackages"),
+        Code::SystemUserExists => problem(altinn::SYSTEM_USER_ALREADY_EXISTS),
+        Code::RequestNotFound | Code::UserTypeMismatch if standard => problem(altinn::REQUEST_NOT_FOUND),
+        Code::RequestNotFound | Code::UserTypeMismatch => problem(altinn::AGENT_REQUEST_NOT_FOUND),
+        Code::NotRequestParty if standard => problem(altinn::PARTY_REQUEST_MISMATCH),
+        Code::NotRequestParty => problem(altinn::PARTY_AGENT_REQUEST_MISMATCH),
+        Code::RequestNotNew => problem(altinn::REQUEST_STATUS_NOT_NEW),
+        Code::InvalidField => {
+            AltinnError::ModelState { path: "$".to_owned(), message: r.message.clone(), ledger_code: code }
+        }
+        // The ledger's own rules (an expired request, say) keep the ledger's problem.
+        _ => e.into(),
+    }
+}
+
+fn rights_of(body: Option<&[RightBody]>) -> Result<Vec<Right>, AltinnError> {
+    let bad = |why: String| AltinnError::problem(altinn::RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE, "invalid_field", why);
+    body.unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let [attribute] = r.resource.as_slice() else {
+                return Err(bad("a right names exactly one resource".to_owned()));
+            };
+            if attribute.id != "urn:altinn:resource" {
+                return Err(bad(format!(
+                    "'{}' is not urn:altinn:resource",
+                    crate::domain::ids::truncate(&attribute.id)
+                )));
+            }
+            let resource = ResourceId::parse(&attribute.value).map_err(|e| bad(e.message))?;
+            let action = r.action.as_deref().map(Action::parse).transpose().map_err(|e| bad(e.message))?;
+            Ok(Right { resource, action })
+        })
+        .collect()
+}
+
+fn packages_of(body: Option<&[PackageBody]>) -> Result<Vec<PackageUrn>, AltinnError> {
+    body.unwrap_or_default()
+        .iter()
+        .map(|p| {
+            PackageUrn::parse(p.urn.as_deref().unwrap_or("")).map_err(|e| {
+                AltinnError::problem(altinn::ACCESS_PACKAGE_NOT_FOUND, "invalid_access_package", e.message)
+            })
+        })
+        .collect()
+}
+
+fn located(status: StatusCode, body: Value, position: u64, location: Option<String>) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert("ledger-position", HeaderValue::from(position));
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(axum::http::header::LOCATION, location);
+    }
+    response
+}
+
+async fn create(
+    state: AppState,
+    who: &Principal,
+    cid: Option<String>,
+    body: CreateBody,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let system_id = SystemId::parse(&body.systemid)
+        .map_err(|e| AltinnError::problem(altinn::SYSTEM_ID_NOT_FOUND, "system_not_found", e.message))?;
+    let party = OrgNo::parse(&body.partyorgno)
+        .map_err(|e| AltinnError::problem(altinn::REPORTEE_ORGNO_NOT_FOUND, "invalid_org_number", e.message))?;
+    let rights = match user_type {
+        UserType::Standard => rights_of(body.rights.as_deref())?,
+        UserType::Agent => Vec::new(),
+    };
+    let new = NewRequest {
+        user_type,
+        system_id: system_id.clone(),
+        party_org_no: party.clone(),
+        // Altinn reads an empty external ref, and an empty redirect, as none given.
+        external_ref: body.externalref.filter(|r| !r.is_empty()),
+        rights,
+        access_packages: packages_of(body.accesspackages.as_deref())?,
+        redirect_url: body.redirecturl.filter(|u| !u.is_empty()),
+        integration_title: body.integrationtitle.filter(|t| !t.is_empty()),
+    };
+    let external_ref = new.external_ref.clone().unwrap_or_else(|| party.to_string());
+    let written = state.execute(who, cid, Command::CreateRequest(new)).await;
+    let model = state.ledger.model();
+    let w = written.map_err(|e| refusal(e, model, Some(&system_id), user_type))?;
+    let created = w.events.iter().find_map(|e| match &e.data {
+        EventData::RequestCreated(r) => Some(r.request_id),
+        _ => None,
+    });
+    let (status, request) = match created {
+        Some(id) => (StatusCode::CREATED, model.request(&id)),
+        // Already satisfied: the pending request for the same key is the answer.
+        None => (StatusCode::OK, model.pending_request(&system_id, &party, &external_ref)),
+    };
+    let request = request.ok_or_else(|| ApiError::Internal("a request written is not in the read model".to_owned()))?;
+    let confirm = confirm_url(&state.public_url, &request);
+    let body = response_body(model, &request, state.now(), Some(&confirm));
+    let location = (status == StatusCode::CREATED)
+        .then(|| format!("{}/authentication/api/v1/systemuser/request/{}", state.public_url, request.id));
+    Ok(located(status, body, w.position, location))
+}
+
+/// Reads a body only after the role is settled, as ASP.NET does.
+async fn create_as_vendor(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    body: Result<AltinnJson<CreateBody>, AltinnError>,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let AltinnJson(body) = body?;
+    create(state.clone(), who, cid, body, user_type).await
+}
+
+/// `POST /systemuser/request/vendor`.
+pub async fn create_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    body: Result<AltinnJson<CreateBody>, AltinnError>,
+) -> Result<Response, AltinnError> {
+    create_as_vendor(state, auth, cid, body, UserType::Standard).await
+}
+
+/// `POST /systemuser/request/vendor/agent`.
+pub async fn create_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    body: Result<AltinnJson<CreateBody>, AltinnError>,
+) -> Result<Response, AltinnError> {
+    create_as_vendor(state, auth, cid, body, UserType::Agent).await
+}
+
+fn request_id(segment: &str, user_type: UserType) -> Result<Uuid, AltinnError> {
+    let p = if user_type == UserType::Standard { altinn::REQUEST_NOT_FOUND } else { altinn::AGENT_REQUEST_NOT_FOUND };
+    Uuid::parse_str(segment).map_err(|_| AltinnError::problem(p, "request_not_found", "the request id is not a UUID"))
+}
+
+/// The vendor's own request of this type that was not withdrawn.
+fn vendors_request<K: Kv + ?Sized>(
+    model: &K,
+    who: &Principal,
+    id: &Uuid,
+    user_type: UserType,
+) -> Result<Request, AltinnError> {
+    let not_found =
+        || AltinnError::problem(altinn::REQUEST_NOT_FOUND, "request_not_found", format!("request {id} does not exist"));
+    let request = model.request(id).filter(|r| r.user_type == user_type && r.status != RequestStatus::Withdrawn);
+    let request = request.ok_or_else(not_found)?;
+    if who.org.as_ref() != Some(&request.system_id.vendor()) {
+        return Err(AltinnError::problem(
+            altinn::SYSTEM_ID_NOT_FOUND,
+            "not_system_vendor",
+            "the request is another vendor's",
+        ));
+    }
+    Ok(request)
+}
+
+async fn get(state: AppState, auth: Auth, id: String, user_type: UserType) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let Snapshot { model, position, .. } = state.view(None)?;
+    let request = vendors_request(&model, who, &request_id(&id, UserType::Standard)?, user_type)?;
+    let confirm = confirm_url(&state.public_url, &request);
+    Ok(located(StatusCode::OK, response_body(&model, &request, state.now(), Some(&confirm)), position, None))
+}
+
+/// `GET /systemuser/request/vendor/{requestId}`.
+pub async fn get_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    get(state, auth, id, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/vendor/agent/{requestId}`.
+pub async fn get_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    get(state, auth, id, UserType::Agent).await
+}
+
+async fn by_external_ref(
+    state: AppState,
+    auth: Auth,
+    (system_id, org_no, external_ref): (String, String, String),
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let not_found = || {
+        AltinnError::problem(
+            altinn::REQUEST_NOT_FOUND,
+            "request_not_found",
+            "no request with this system, party and external ref",
+        )
+    };
+    let (Ok(system_id), Ok(org)) = (SystemId::parse(&system_id), OrgNo::parse(&org_no)) else {
+        return Err(not_found());
+    };
+    if who.org.as_ref() != Some(&system_id.vendor()) {
+        return Err(AltinnError::problem(
+            altinn::SYSTEM_ID_NOT_FOUND,
+            "not_system_vendor",
+            "the system is another vendor's",
+        ));
+    }
+    let Snapshot { model, position, .. } = state.view(None)?;
+    // The newest request with this key that was not withdrawn.
+    let request = model
+        .requests_of_system(&system_id)
+        .into_iter()
+        .filter(|r| r.user_type == user_type && r.party_org_no == org && r.external_ref == external_ref)
+        .filter(|r| r.status != RequestStatus::Withdrawn)
+        .max_by_key(|r| r.created)
+        .ok_or_else(not_found)?;
+    let confirm = confirm_url(&state.public_url, &request);
+    Ok(located(StatusCode::OK, response_body(&model, &request, state.now(), Some(&confirm)), position, None))
+}
+
+/// `GET /systemuser/request/vendor/byexternalref/{systemId}/{orgNo}/{externalRef}`.
+pub async fn by_external_ref_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(key): PathParams<(String, String, String)>,
+) -> Result<Response, AltinnError> {
+    by_external_ref(state, auth, key, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/vendor/agent/byexternalref/{systemId}/{orgNo}/{externalRef}`.
+pub async fn by_external_ref_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(key): PathParams<(String, String, String)>,
+) -> Result<Response, AltinnError> {
+    by_external_ref(state, auth, key, UserType::Agent).await
+}
+
+/// `DELETE /systemuser/request/vendor/{requestId}`: 202, no body. The request is
+/// recorded as withdrawn (Altinn deletes it; here nothing recorded is ever deleted).
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let request_id = request_id(&id, UserType::Standard)?;
+    let written = state.execute(who, cid, Command::WithdrawRequest { request_id }).await;
+    let w = written.map_err(|e| refusal(e, state.ledger.model(), None, UserType::Standard))?;
+    let mut response = StatusCode::ACCEPTED.into_response();
+    response.headers_mut().insert("ledger-position", HeaderValue::from(w.position));
+    Ok(response)
+}
+
+/// `{party}`: the integer party id of an organisation in the party register.
+pub fn party_of<K: Kv + ?Sized>(model: &K, segment: &str) -> Result<OrgNo, AltinnError> {
+    let id: i64 = segment.parse().map_err(|_| AltinnError::ModelState {
+        path: "party".to_owned(),
+        message: format!("The value '{}' is not valid.", crate::domain::ids::truncate(segment)),
+        ledger_code: "invalid_parameter",
+    })?;
+    model.party_by_id(id).map(|p| p.org_no).ok_or_else(|| {
+        AltinnError::problem(altinn::REPORTEE_ORGNO_NOT_FOUND, "party_not_found", format!("no party with id {id}"))
+    })
+}
+
+async fn answer(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    (party, id): (String, String),
+    user_type: UserType,
+    approve: bool,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let party = party_of(state.ledger.model(), &party)?;
+    // Acting for the party is Altinn's PDP check on `{party}`: an empty 403 when not.
+    if who.org.as_ref() != Some(&party) {
+        return Err(AltinnError::Forbidden);
+    }
+    let request_id = request_id(&id, user_type)?;
+    let command = if approve {
+        Command::ApproveRequest { request_id, party, user_type }
+    } else {
+        Command::RejectRequest { request_id, party, user_type }
+    };
+    let written = state.execute(who, cid, command).await;
+    let w = written.map_err(|e| refusal(e, state.ledger.model(), None, user_type))?;
+    Ok(located(StatusCode::OK, Value::Bool(true), w.position, None))
+}
+
+macro_rules! answers {
+    ($($name:ident: $user_type:expr, $approve:expr;)*) => {$(
+        pub async fn $name(
+            State(state): State<AppState>,
+            auth: Auth,
+            CorrelationId(cid): CorrelationId,
+            PathParams(path): PathParams<(String, String)>,
+        ) -> Result<Response, AltinnError> {
+            answer(state, auth, cid, path, $user_type, $approve).await
+        }
+    )*};
+}
+
+answers! {
+    approve_standard: UserType::Standard, true;
+    reject_standard: UserType::Standard, false;
+    approve_agent: UserType::Agent, true;
+    reject_agent: UserType::Agent, false;
+}
