@@ -62,6 +62,12 @@ struct Target {
     body: Option<Value>,
 }
 
+/// The endpoint where Altinn answers bad input with a status and no body: a vendor's
+/// lookup by external id (`BadRequest()`/`NotFound()` in `SystemUserController`).
+fn bare_on_altinn(method: &Method, path: &str) -> bool {
+    *method == Method::GET && path.starts_with(&format!("{AUTHN}/systemuser/byExternalId?"))
+}
+
 fn t(method: Method, path: impl Into<String>, role: Role, org: Option<&'static str>, body: Option<Value>) -> Target {
     Target { method, path: path.into(), role, org, body }
 }
@@ -187,8 +193,8 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             None,
         ),
         t(Method::GET, format!("{a}/systemuser/{{O}}"), Role::Admin, Some(RETT_REVISJON), None),
-        t(Method::GET, format!("{a}/systemuser/{rr}/{{U}}"), Role::Admin, Some(RETT_REVISJON), None),
-        t(Method::DELETE, format!("{a}/systemuser/{rr}/{{U}}"), Role::Admin, Some(RETT_REVISJON), None),
+        t(Method::GET, format!("{a}/systemuser/{}/{{U}}", p(rr)), Role::Admin, Some(RETT_REVISJON), None),
+        t(Method::DELETE, format!("{a}/systemuser/{}/{{U}}", p(rr)), Role::Admin, Some(RETT_REVISJON), None),
         t(Method::POST, format!("{a}/systemuser/request/{rr}/{{U}}/approve"), Role::Admin, Some(RETT_REVISJON), None),
         t(
             Method::POST,
@@ -205,7 +211,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             None,
         ),
         t(Method::GET, "/v1/audit/actors/{U}/history?limit={N}", Role::Auditor, None, None),
-        t(Method::DELETE, format!("{a}/systemuser/agent/{rr}/{{U}}"), Role::Admin, Some(RETT_REVISJON), None),
+        t(Method::DELETE, format!("{a}/systemuser/agent/{}/{{U}}", p(rr)), Role::Admin, Some(RETT_REVISJON), None),
         t(
             Method::POST,
             format!("{a}/enduser/systemuser/clients?agent={agent}&client={{O}}"),
@@ -215,7 +221,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
         ),
         t(
             Method::DELETE,
-            format!("{a}/enduser/systemuser/clients?agent={{U}}&client={KUNDE_A}"),
+            format!("{a}/enduser/systemuser/clients?agent={{U}}&client={}", u(KUNDE_A)),
             Role::ClientAdmin,
             Some(RETT_REVISJON),
             None,
@@ -246,7 +252,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
         t(Method::GET, "/v1/audit/system-users/{U}/history", Role::Auditor, None, None),
         t(Method::GET, "/v1/audit/clients/{O}/history", Role::Auditor, None, None),
         t(Method::GET, "/v1/audit/access?party={O}&resource=r&action=write", Role::Auditor, None, None),
-        t(Method::GET, format!("{a}/systemuser/{rr}?atPosition={{N}}"), Role::Admin, Some(RETT_REVISJON), None),
+        t(Method::GET, format!("{a}/systemuser/{}?atPosition={{N}}", p(rr)), Role::Admin, Some(RETT_REVISJON), None),
     ];
     let hostile_segments = [
         ("an invalid org number", "310000018"),
@@ -331,6 +337,16 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             let reply = l.call_raw(target.method.clone(), &path, Some(&token), None, "application/json").await;
             let status = reply.status.as_u16();
             assert!((400..500).contains(&status), "{} {path} with {what}: {status} {}", target.method, reply.body);
+            if reply.body.is_null() {
+                // Altinn answers these with a bare status; so does the ledger, there only.
+                assert!(
+                    bare_on_altinn(&target.method, &target.path),
+                    "{} {path} with {what}: a bare {status} only where Altinn gives one",
+                    target.method
+                );
+                count += 1;
+                continue;
+            }
             assert_eq!(reply.content_type, "application/problem+json", "{} {path} with {what}", target.method);
             let code = reply.body.get("ledgerCode").unwrap_or(&reply.body["code"]);
             assert!(
@@ -387,7 +403,7 @@ async fn a_bad_token_is_refused_before_any_wait_for_a_position() {
     let slots_before = l.slots.in_flight.available_permits();
     for (method, path) in [
         (Method::GET, "/v1/ledger/status".to_owned()),
-        (Method::GET, format!("{AUTHN}/systemuser/{RETT_REVISJON}")),
+        (Method::GET, format!("{AUTHN}/systemuser/{}", p(RETT_REVISJON))),
         (Method::POST, "/authorization/api/v1/decision".to_owned()),
     ] {
         let request = axum::http::Request::builder()

@@ -75,7 +75,7 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
 
     // Other reads answer 503 problem+json.
     let read = axum::http::Request::builder()
-        .uri(format!("{AUTHN}/systemuser/{RETT_REVISJON}"))
+        .uri(format!("{AUTHN}/systemuser/{}", p(RETT_REVISJON)))
         .header("authorization", format!("Bearer {}", t.admin(RETT_REVISJON)))
         .header("ledger-min-position", ahead.to_string())
         .body(axum::body::Body::empty())

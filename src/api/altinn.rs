@@ -50,6 +50,13 @@ problems! {
     ACCESS_PACKAGE_NOT_FOUND = "AUTH-00063", 400, "One or more accesspackage is not found in the referenced system in the System Register.";
     ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = "AUTH-00064", 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.";
     ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = "AUTH-00065", 400, "One or more access packages cannot be delegated because they are not intended for client relationships";
+    SYSTEM_USER_NOT_FOUND = "AUTH-00015", 404, "The SystemUser was not found.";
+    DELETE_SYSTEM_USER_NOT_OWNED = "AUTH-00024", 403, "you don't have rights to delete this systemuser";
+    CUSTOMER_DELEGATION_FAILED_TO_REVOKE = "AUTH-00031", 400, "Party does not match delegation facilitator.";
+    EXPECTED_AGENT_USER_TYPE = "AUTH-00034", 400, "The system user type of the provided system user GUID is not an agent.";
+    EXPECTED_STANDARD_USER_TYPE = "AUTH-00036", 400, "The system user type of the provided system user GUID is not standard.";
+    CLIENT_NOT_FOUND = "AUTH-00079", 400, "Client not found.";
+    CLIENT_MISSING_ACCESS_PACKAGES = "AUTH-00080", 400, "Client does not have the accesspackages the agent system user requires";
 }
 
 /// One of Altinn's validation errors (`AUTH.VLD-000nn`): code and title, exactly.
@@ -75,6 +82,10 @@ validation_errors! {
     VLD_RESOURCE_ID_FORMAT = "AUTH.VLD-00009", "One or more resource id is in wrong format. The valid format is urn:altinn:resource";
     VLD_SYSTEM_ID_MISMATCH = "AUTH.VLD-00012", "The system ID in the request body does not match the system ID in the URL";
     VLD_SYSTEM_ID_SPACES = "AUTH.VLD-00013", "System ID cannot have spaces in id (leading, trailing or in between the id)";
+    VLD_AGENT_MISSING = "AUTH.VLD-00014", "The agent query parameter is missing or invalid";
+    VLD_SYSTEM_USER_NOT_FOUND = "AUTH.VLD-00014", "System user not found";
+    VLD_NOT_AGENT = "AUTH.VLD-00015", "SystemUser is not a valid system user of type agent";
+    VLD_CLIENT_MISSING = "AUTH.VLD-00016", "The client query parameter is missing or invalid";
 }
 
 /// The paths Altinn's system register names in its validation errors.
@@ -84,6 +95,8 @@ pub mod paths {
     pub const ALLOWED_REDIRECT_URLS: &str = "/registersystemrequest/allowedredirecturls";
     pub const ACCESS_PACKAGES: &str = "/registersystemrequest/accesspackages";
     pub const RIGHTS: &str = "/registersystemrequest/rights/resource";
+    pub const AGENT: &str = "?agent";
+    pub const CLIENT: &str = "?client";
 }
 
 /// One validation error of a `STD-00000` problem.
@@ -116,8 +129,12 @@ pub enum AltinnError {
     ModelState { path: String, message: String, ledger_code: &'static str },
     /// ASP.NET's bare 404.
     NotFound(&'static str),
-    /// A plain-text answer.
+    /// A plain-text answer (empty for Altinn's bodiless 400s and 404s).
     Text(StatusCode, String),
+    /// A bare JSON value with a status (Altinn's `NotFound(0)`).
+    Json(StatusCode, Value),
+    /// The problem Altinn writes by hand when a party is not in the register.
+    PartyNotFound(String),
     /// Altinn's empty 403.
     Forbidden,
     /// Anything Altinn has no shape of its own for: the ledger's problem document.
@@ -132,6 +149,16 @@ impl AltinnError {
             detail: Some(detail.into()),
             extensions: Map::new(),
             ledger_code: Some(ledger_code),
+        }
+    }
+
+    /// ASP.NET's answer when a route or query value does not bind to its parameter's
+    /// type (a `Guid` that is not one, an `int` that is not a number).
+    pub fn unbound(parameter: &str, value: &str) -> AltinnError {
+        AltinnError::ModelState {
+            path: parameter.to_owned(),
+            message: format!("The value '{}' is not valid.", crate::domain::ids::truncate(value)),
+            ledger_code: "invalid_parameter",
         }
     }
 
@@ -156,7 +183,13 @@ impl IntoResponse for AltinnError {
             AltinnError::Validation(errors, code) => validation_problem(&errors, code),
             AltinnError::ModelState { path, message, ledger_code } => model_state_problem(&path, &message, ledger_code),
             AltinnError::NotFound(code) => not_found_problem(code),
+            AltinnError::Text(status, message) if message.is_empty() => status.into_response(),
             AltinnError::Text(status, message) => text(status, message),
+            AltinnError::Json(status, value) => (status, axum::Json(value)).into_response(),
+            AltinnError::PartyNotFound(detail) => {
+                let body = json!({"title": "Party not found", "status": 404, "detail": detail, "ledgerCode": "party_not_found"});
+                problem_response(StatusCode::NOT_FOUND, body)
+            }
             AltinnError::Forbidden => StatusCode::FORBIDDEN.into_response(),
             AltinnError::Native(e) => e.into_response(),
         }

@@ -19,7 +19,6 @@ mod register;
 mod requests;
 mod systemregister;
 mod systemusers;
-mod vendor;
 mod views;
 
 use axum::extract::DefaultBodyLimit;
@@ -142,10 +141,12 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
         r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(requests::reject_standard)),
         r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(requests::approve_agent)),
         r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(requests::reject_agent)),
-        r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(vendor::system_users_by_system)),
-        r(format!("{AUTHN}/systemuser/byExternalId"), get(vendor::system_user_by_external_id)),
+        r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(systemusers::by_system)),
+        r(format!("{AUTHN}/systemuser/vendor/byquery"), get(systemusers::by_query)),
+        r(format!("{AUTHN}/systemuser/byExternalId"), get(systemusers::by_external_id)),
         // Customer and client-admin API.
         r(format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list)),
+        r(format!("{AUTHN}/systemuser/agent/{{party}}"), get(systemusers::list_agents)),
         r(
             format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
             get(systemusers::get_one).delete(systemusers::delete_standard),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::altinn::{self, AltinnError, AltinnJson, AuthProblem, PackageBody, RightBody};
 use super::error::ApiError;
-use super::extract::{Auth, CorrelationId, PathParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, PathParams};
 use super::views::{packages_json, right_json, time};
 use super::{AppState, Snapshot};
 use crate::auth::{Principal, Role};
@@ -25,6 +25,7 @@ use crate::domain::decide::NewRequest;
 use crate::domain::events::{EventData, UserType};
 use crate::domain::ids::{Action, OrgNo, PackageUrn, ResourceId, Right, SystemId};
 use crate::domain::model::{Kv, ReadModel, Request, RequestStatus};
+use crate::domain::pdp::At;
 use crate::domain::{Code, Command};
 
 /// Altinn's `CreateRequestSystemUser` and `CreateAgentRequestSystemUser` (member names
@@ -291,35 +292,44 @@ fn vendors_request<K: Kv + ?Sized>(
     Ok(request)
 }
 
-async fn get(state: AppState, auth: Auth, id: String, user_type: UserType) -> Result<Response, AltinnError> {
+async fn get(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    id: String,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::Vendor])?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, time } = state.view(at)?;
     let request = vendors_request(&model, who, &request_id(&id, UserType::Standard)?, user_type)?;
     let confirm = confirm_url(&state.public_url, &request);
-    Ok(located(StatusCode::OK, response_body(&model, &request, state.now(), Some(&confirm)), position, None))
+    Ok(located(StatusCode::OK, response_body(&model, &request, time, Some(&confirm)), position, None))
 }
 
 /// `GET /systemuser/request/vendor/{requestId}`.
 pub async fn get_standard(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, AltinnError> {
-    get(state, auth, id, UserType::Standard).await
+    get(state, auth, at, id, UserType::Standard).await
 }
 
 /// `GET /systemuser/request/vendor/agent/{requestId}`.
 pub async fn get_agent(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, AltinnError> {
-    get(state, auth, id, UserType::Agent).await
+    get(state, auth, at, id, UserType::Agent).await
 }
 
 async fn by_external_ref(
     state: AppState,
     auth: Auth,
+    at: Option<At>,
     (system_id, org_no, external_ref): (String, String, String),
     user_type: UserType,
 ) -> Result<Response, AltinnError> {
@@ -341,7 +351,7 @@ async fn by_external_ref(
             "the system is another vendor's",
         ));
     }
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, time } = state.view(at)?;
     // The newest request with this key that was not withdrawn.
     let request = model
         .requests_of_system(&system_id)
@@ -351,25 +361,27 @@ async fn by_external_ref(
         .max_by_key(|r| r.created)
         .ok_or_else(not_found)?;
     let confirm = confirm_url(&state.public_url, &request);
-    Ok(located(StatusCode::OK, response_body(&model, &request, state.now(), Some(&confirm)), position, None))
+    Ok(located(StatusCode::OK, response_body(&model, &request, time, Some(&confirm)), position, None))
 }
 
 /// `GET /systemuser/request/vendor/byexternalref/{systemId}/{orgNo}/{externalRef}`.
 pub async fn by_external_ref_standard(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(key): PathParams<(String, String, String)>,
 ) -> Result<Response, AltinnError> {
-    by_external_ref(state, auth, key, UserType::Standard).await
+    by_external_ref(state, auth, at, key, UserType::Standard).await
 }
 
 /// `GET /systemuser/request/vendor/agent/byexternalref/{systemId}/{orgNo}/{externalRef}`.
 pub async fn by_external_ref_agent(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(key): PathParams<(String, String, String)>,
 ) -> Result<Response, AltinnError> {
-    by_external_ref(state, auth, key, UserType::Agent).await
+    by_external_ref(state, auth, at, key, UserType::Agent).await
 }
 
 /// `DELETE /systemuser/request/vendor/{requestId}`: 202, no body. The request is
@@ -391,11 +403,7 @@ pub async fn delete(
 
 /// `{party}`: the integer party id of an organisation in the party register.
 pub fn party_of<K: Kv + ?Sized>(model: &K, segment: &str) -> Result<OrgNo, AltinnError> {
-    let id: i64 = segment.parse().map_err(|_| AltinnError::ModelState {
-        path: "party".to_owned(),
-        message: format!("The value '{}' is not valid.", crate::domain::ids::truncate(segment)),
-        ledger_code: "invalid_parameter",
-    })?;
+    let id: i64 = segment.parse().map_err(|_| AltinnError::unbound("party", segment))?;
     model.party_by_id(id).map(|p| p.org_no).ok_or_else(|| {
         AltinnError::problem(altinn::REPORTEE_ORGNO_NOT_FOUND, "party_not_found", format!("no party with id {id}"))
     })

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 
 use super::altinn::{self, paths, AltinnError, AltinnJson, PackageBody, RightBody, ValidationError, Vld};
 use super::error::ApiError;
-use super::extract::{Auth, CorrelationId, PathParams, QueryParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::views::packages_json;
 use super::{read, AppState, Snapshot};
 use crate::auth::{Principal, Role};
@@ -180,7 +180,7 @@ fn succeeded(position: u64) -> Response {
 }
 
 /// The internal id Altinn gives a system: here, the id of the event that registered it.
-fn internal_id<K: Kv + ?Sized>(model: &K, system: &SystemId) -> Option<uuid::Uuid> {
+pub(crate) fn internal_id<K: Kv + ?Sized>(model: &K, system: &SystemId) -> Option<uuid::Uuid> {
     let first = history::read_versions(model, &keys::system(system)).into_iter().next()?;
     model.outcome(first.0).map(|o| o.event_id)
 }
@@ -244,19 +244,23 @@ fn no_store(body: Value, position: u64) -> Response {
 }
 
 /// `GET /systemregister`: every visible, live system.
-pub async fn list(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+pub async fn list(State(state): State<AppState>, auth: Auth, AsOfParams(at): AsOfParams) -> Result<Response, ApiError> {
     auth.require(&PORTAL)?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let systems: Vec<Value> =
         model.systems().iter().filter(|s| s.deleted.is_none() && s.definition.is_visible).map(listed_view).collect();
     Ok(no_store(Value::Array(systems), position))
 }
 
 /// `GET /systemregister/vendor`: the calling vendor's live systems, hidden ones too.
-pub async fn list_for_vendor(State(state): State<AppState>, auth: Auth) -> Result<Response, AltinnError> {
+pub async fn list_for_vendor(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::Vendor])?;
     let vendor = vendor_org(who)?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let systems: Vec<Value> =
         model.scan_systems_of_vendor(&vendor).iter().filter(|s| s.deleted.is_none()).map(listed_view).collect();
     Ok(no_store(Value::Array(systems), position))
@@ -270,10 +274,11 @@ fn system_of<K: Kv + ?Sized>(model: &K, id: &str) -> Option<System> {
 pub async fn get_listed(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, AltinnError> {
     auth.require(&PORTAL)?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let system = system_of(&model, &id).ok_or(AltinnError::NotFound(Code::SystemNotFound.as_str()))?;
     Ok(read(listed_view(&system), position))
 }
@@ -282,10 +287,11 @@ pub async fn get_listed(
 pub async fn get_for_vendor(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::Vendor])?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let system = system_of(&model, &id).ok_or(AltinnError::NotFound(Code::SystemNotFound.as_str()))?;
     owned(who, &system)?;
     Ok(read(vendor_view(&system), position))
@@ -311,11 +317,12 @@ fn old_format(r: &Right) -> Value {
 pub async fn get_rights(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
     QueryParams(q): QueryParams<RightsQuery>,
 ) -> Result<Response, ApiError> {
     auth.require(&PORTAL)?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let render = if q.use_old_format_for_app == Some(true) { old_format } else { right_json };
     let rights = system_of(&model, &id).map(|s| s.definition.rights.iter().map(render).collect()).unwrap_or_default();
     Ok(read(Value::Array(rights), position))
@@ -325,10 +332,11 @@ pub async fn get_rights(
 pub async fn get_packages(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     auth.require(&PORTAL)?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     let packages = system_of(&model, &id).map(|s| packages_json(&s.definition.access_packages));
     Ok(read(packages.unwrap_or(Value::Array(Vec::new())), position))
 }
@@ -439,10 +447,11 @@ pub async fn delete(
 pub async fn changelog(
     State(state): State<AppState>,
     auth: Auth,
+    AsOfParams(at): AsOfParams,
     PathParams(system_id): PathParams<String>,
 ) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::Vendor])?;
-    let Snapshot { model, position, .. } = state.view(None)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
     // Altinn words this one without quotes around the id.
     let not_found = || AltinnError::Text(StatusCode::NOT_FOUND, format!("System with ID {system_id} not found."));
     let system = system_of(&model, &system_id).ok_or_else(not_found)?;

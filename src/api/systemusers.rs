@@ -1,259 +1,531 @@
-//! The customer and client-admin API: answering requests, listing and deleting system
-//! users, and linking clients to agent system users (Altinn paths).
+//! Altinn's system users, `/authentication/api/v1/systemuser`, and client delegation,
+//! `/authentication/api/v1/enduser/systemuser`, as Altinn's `SystemUserController` and
+//! `SystemUserClientDelegationController` answer (`docs/altinn-contract.md`, sections
+//! 5 and 6). `{party}` in a path is the integer party id; `client` in a query is the
+//! client's party UUID.
+//!
+//! Every rule is the domain's; this module reads Altinn's shapes into commands and
+//! queries and renders Altinn's DTOs.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
+use super::altinn::{self, paths, AltinnError, ValidationError};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
-use super::views::*;
-use super::{read, written, AppState, Snapshot};
+use super::requests::party_of;
+use super::views::{packages_json, right_json, time};
+use super::{read, AppState, Snapshot};
 use crate::auth::{Principal, Role};
 use crate::domain::events::UserType;
-use crate::domain::ids::OrgNo;
+use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::{Kv, ReadModel, SystemUser};
-use crate::domain::{Code, Command, Rejection};
+use crate::domain::pdp::At;
+use crate::domain::{Code, Command};
 
-/// Altinn's `{party}` path segment: an organisation number, or a party id.
-fn party_org<K: Kv + ?Sized>(model: &K, segment: &str) -> Result<OrgNo, ApiError> {
-    if segment.len() == 9 {
-        if let Ok(org) = OrgNo::parse(segment) {
-            return Ok(org);
-        }
-    }
-    match segment.parse::<i64>() {
-        Ok(party_id) => model
-            .party_by_id(party_id)
-            .map(|p| p.org_no)
-            .ok_or_else(|| Rejection::new(Code::PartyNotFound, format!("no party with id {party_id}")).into()),
-        Err(_) => Err(Rejection::new(
-            Code::InvalidOrgNumber,
-            format!("'{}' is neither an organisation number nor a party id", crate::domain::ids::truncate(segment)),
-        )
-        .into()),
-    }
+/// Who reads an organisation's system users: its people, and auditors.
+const READERS: [Role; 3] = [Role::Admin, Role::ClientAdmin, Role::Auditor];
+/// System users on one page of a vendor's list, as Altinn pages them.
+pub const VENDOR_PAGE_ITEMS_MAX: usize = 50;
+
+/// Altinn's `SystemUserExternalDTO`: what vendors and Maskinporten read.
+fn external_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
+    let title = u.integration_title.clone().or_else(|| {
+        model
+            .system(&u.system_id)
+            .and_then(|s| s.definition.name.get("nb").or(s.definition.name.values().next()).cloned())
+    });
+    json!({
+        "id": u.id,
+        "integrationTitle": title,
+        "systemId": u.system_id.as_str(),
+        "productName": "",
+        "reporteeOrgNo": u.owner_org_no.as_str(),
+        "created": time(u.created),
+        "isDeleted": u.deleted.is_some(),
+        "supplierName": "",
+        "supplierOrgno": u.system_id.vendor().as_str(),
+        "externalRef": u.external_ref,
+        "userType": u.user_type,
+    })
 }
 
-fn uuid(s: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(s).map_err(|_| ApiError::InvalidParameter(format!("{what} must be a UUID")))
+/// Altinn's `SystemUserInternalDTO`: what the organisation's people read.
+fn internal_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
+    let party = model.party(&u.owner_org_no);
+    let mut v = external_dto(model, u);
+    v["partyId"] = json!(party.as_ref().map(|p| p.party_id.to_string()).unwrap_or_default());
+    v["partyUuId"] = json!(party.as_ref().map(|p| p.party_uuid.to_string()).unwrap_or_default());
+    if let Some(internal) = super::systemregister::internal_id(model, &u.system_id) {
+        v["systemInternalId"] = json!(internal);
+    }
+    v["accessPackages"] = packages_json(&u.access_packages);
+    v
 }
 
-/// People act only for their own organisation; auditors read everything.
-fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), ApiError> {
+/// Altinn's `SystemUserDetailInternalDTO`: the internal form with a standard user's rights.
+fn detail_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
+    let mut v = internal_dto(model, u);
+    if u.user_type == UserType::Standard {
+        v["rights"] = Value::Array(u.rights.iter().map(right_json).collect());
+    }
+    v
+}
+
+/// Acting for the party is Altinn's PDP check on `{party}`; auditors read everything.
+fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), AltinnError> {
     if who.role == Role::Auditor || who.org.as_ref() == Some(org) {
         Ok(())
     } else {
-        Err(Rejection::new(
-            Code::NotOwner,
-            format!("you act for {}, not {org}", who.org.as_ref().map(|o| o.as_str()).unwrap_or("no organisation")),
-        )
-        .into())
+        Err(AltinnError::Forbidden)
     }
 }
 
+fn empty(status: StatusCode) -> AltinnError {
+    AltinnError::Text(status, String::new())
+}
+
+async fn list_of(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    party: String,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&READERS)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let org = party_of(&model, &party)?;
+    acts_for(who, &org)?;
+    let users: Vec<Value> = model
+        .system_users_of(&org)
+        .iter()
+        .filter(|u| u.user_type == user_type)
+        .map(|u| internal_dto(&model, u))
+        .collect();
+    Ok(read(Value::Array(users), position))
+}
+
+/// `GET /systemuser/{party}`: the party's standard system users.
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     PathParams(party): PathParams<String>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Admin, Role::ClientAdmin, Role::Auditor])?;
-    let Snapshot { model, position, .. } = state.view(at)?;
-    let org = party_org(&model, &party)?;
-    acts_for(who, &org)?;
-    let users: Vec<_> = model.system_users_of(&org).iter().map(|u| system_user_json(&model, u)).collect();
-    Ok(read(serde_json::Value::Array(users), position))
+) -> Result<Response, AltinnError> {
+    list_of(state, auth, at, party, UserType::Standard).await
 }
 
-fn owned_user<K: Kv + ?Sized>(model: &K, who: &Principal, org: &OrgNo, id: &Uuid) -> Result<SystemUser, ApiError> {
-    let user = model
-        .system_user(id)
-        .filter(|u| &u.owner_org_no == org)
-        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("{org} has no system user {id}")))?;
-    acts_for(who, &user.owner_org_no)?;
-    Ok(user)
+/// `GET /systemuser/agent/{party}`: the party's agent system users.
+pub async fn list_agents(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(party): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    list_of(state, auth, at, party, UserType::Agent).await
 }
 
+/// `GET /systemuser/{party}/{systemUserId}`: an empty 404 unless it is the party's.
 pub async fn get_one(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::Admin, Role::ClientAdmin, Role::Auditor])?;
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&READERS)?;
     let Snapshot { model, position, .. } = state.view(at)?;
-    let org = party_org(&model, &party)?;
+    let org = party_of(&model, &party)?;
     acts_for(who, &org)?;
-    let user = owned_user(&model, who, &org, &uuid(&id, "the system user id")?)?;
-    Ok(read(system_user_json(&model, &user), position))
+    let id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("systemUserId", &id))?;
+    let user = model.system_user(&id);
+    let user = user.filter(|u| u.owner_org_no == org && u.deleted.is_none()).ok_or(empty(StatusCode::NOT_FOUND))?;
+    Ok(read(detail_dto(&model, &user), position))
+}
+
+/// The domain's refusals of a deletion, as Altinn answers them.
+fn deletion_refusal(e: ApiError, user_type: UserType) -> AltinnError {
+    let ApiError::Rejected(r) = &e else { return e.into() };
+    let code = r.code.as_str();
+    let problem = |p| AltinnError::problem(p, code, r.message.clone());
+    match (r.code, user_type) {
+        (Code::SystemUserNotFound | Code::SystemUserDeleted, UserType::Standard) => {
+            AltinnError::Json(StatusCode::NOT_FOUND, json!(0))
+        }
+        (Code::SystemUserNotFound | Code::SystemUserDeleted, UserType::Agent) => problem(altinn::SYSTEM_USER_NOT_FOUND),
+        (Code::NotOwner, _) => problem(altinn::DELETE_SYSTEM_USER_NOT_OWNED),
+        (Code::UserTypeMismatch, UserType::Standard) => problem(altinn::EXPECTED_STANDARD_USER_TYPE),
+        (Code::UserTypeMismatch, UserType::Agent) => problem(altinn::EXPECTED_AGENT_USER_TYPE),
+        _ => e.into(),
+    }
 }
 
 async fn delete(
     state: AppState,
     auth: Auth,
     cid: Option<String>,
-    party: String,
-    id: String,
+    (party, id): (String, String),
     user_type: UserType,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::Admin])?;
-    let party = party_org(state.ledger.model(), &party)?;
-    let system_user_id = uuid(&id, "the system user id")?;
-    let w = state.execute(who, cid, Command::DeleteSystemUser { system_user_id, party, user_type }).await?;
-    let unlinked = w.events.len().saturating_sub(1);
-    Ok(written(
-        StatusCode::OK,
-        json!({"id": system_user_id, "isDeleted": true, "clientsUnlinked": unlinked}),
-        w.position,
-    ))
+    let party = party_of(state.ledger.model(), &party)?;
+    acts_for(who, &party)?;
+    let system_user_id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("systemUserId", &id))?;
+    let command = Command::DeleteSystemUser { system_user_id, party, user_type };
+    let w = state.execute(who, cid, command).await.map_err(|e| deletion_refusal(e, user_type))?;
+    // Altinn answers a standard deletion 202 with `1`, an agent's 200 with nothing.
+    let mut response = match user_type {
+        UserType::Standard => (StatusCode::ACCEPTED, axum::Json(json!(1))).into_response(),
+        UserType::Agent => StatusCode::OK.into_response(),
+    };
+    response.headers_mut().insert("ledger-position", HeaderValue::from(w.position));
+    Ok(response)
 }
 
+/// `DELETE /systemuser/{party}/{systemUserId}`.
 pub async fn delete_standard(
     State(state): State<AppState>,
     auth: Auth,
     CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    delete(state, auth, cid, party, id, UserType::Standard).await
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    delete(state, auth, cid, path, UserType::Standard).await
 }
 
+/// `DELETE /systemuser/agent/{party}/{systemUserId}`: its client links end with it,
+/// each recorded as its own event naming the deletion as its cause.
 pub async fn delete_agent(
     State(state): State<AppState>,
     auth: Auth,
     CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
-) -> Result<Response, ApiError> {
-    delete(state, auth, cid, party, id, UserType::Agent).await
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    delete(state, auth, cid, path, UserType::Agent).await
+}
+
+/// Continuation of a vendor's list: base64url of the JSON sequence number, as Altinn.
+fn token_of(sequence: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sequence.to_string())
+}
+
+fn sequence_of(token: &str) -> Option<u64> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    std::str::from_utf8(&bytes).ok()?.parse().ok()
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// `GET /systemuser/vendor/bysystem/{systemId}?token=`: the live system users of the
+/// vendor's system in the order they were created, paged as Altinn pages them.
+pub async fn by_system(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(system_id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let not_found =
+        || AltinnError::problem(altinn::SYSTEM_ID_NOT_FOUND, "system_not_found", "no such system of this vendor");
+    let system_id = SystemId::parse(&system_id).map_err(|_| not_found())?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    if model.system(&system_id).is_none() || who.org.as_ref() != Some(&system_id.vendor()) {
+        return Err(not_found());
+    }
+    let from = match q.token.as_deref() {
+        None => 0,
+        Some(t) => {
+            sequence_of(t).ok_or_else(|| ApiError::InvalidParameter("token is not a continuation token".to_owned()))?
+        }
+    };
+    // The sequence of a system user is the position of the event that made it.
+    let mut users: Vec<(u64, SystemUser)> = model
+        .system_users_of_system(&system_id)
+        .into_iter()
+        .filter_map(|u| model.event_index(&u.event_id).map(|i| (i, u)))
+        .filter(|(i, _)| *i >= from)
+        .collect();
+    users.sort_by_key(|(i, _)| *i);
+    let next = users.get(VENDOR_PAGE_ITEMS_MAX).map(|(i, _)| *i);
+    let data: Vec<Value> = users.iter().take(VENDOR_PAGE_ITEMS_MAX).map(|(_, u)| external_dto(&model, u)).collect();
+    let mut links = json!({});
+    if let Some(next) = next {
+        links["next"] = json!(format!(
+            "{}/authentication/api/v1/systemuser/vendor/bysystem/{system_id}?token={}",
+            state.public_url,
+            token_of(next)
+        ));
+    }
+    Ok(read(json!({"links": links, "data": data}), position))
+}
+
+#[derive(Deserialize)]
+pub struct ByQuery {
+    #[serde(rename = "system-id")]
+    system_id: String,
+    orgno: String,
+    #[serde(default, rename = "external-ref")]
+    external_ref: Option<String>,
+}
+
+/// `GET /systemuser/vendor/byquery?system-id=&orgno=[&external-ref=]`.
+pub async fn by_query(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    QueryParams(q): QueryParams<ByQuery>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let not_found = || AltinnError::NotFound(Code::SystemUserNotFound.as_str());
+    let (Ok(system_id), Ok(owner)) = (SystemId::parse(&q.system_id), OrgNo::parse(&q.orgno)) else {
+        return Err(not_found());
+    };
+    if who.org.as_ref() != Some(&system_id.vendor()) {
+        return Err(not_found());
+    }
+    let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
+    let user = model.live_system_user(&system_id, &owner, &external_ref).ok_or_else(not_found)?;
+    Ok(read(external_dto(&model, &user), position))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ByExternalId {
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    system_provider_org_no: String,
+    #[serde(default)]
+    system_user_owner_org_no: String,
+    #[serde(default)]
+    external_ref: Option<String>,
+}
+
+/// `GET /systemuser/byExternalId`: Maskinporten's lookup of the system user a client
+/// acts as for an owner. Empty 400 without a value, empty 404 when none matches.
+pub async fn by_external_id(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    QueryParams(q): QueryParams<ByExternalId>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor, Role::Pdp])?;
+    if q.client_id.is_empty() || q.system_provider_org_no.is_empty() || q.system_user_owner_org_no.is_empty() {
+        return Err(empty(StatusCode::BAD_REQUEST));
+    }
+    let (Ok(provider), Ok(owner)) =
+        (OrgNo::parse(&q.system_provider_org_no), OrgNo::parse(&q.system_user_owner_org_no))
+    else {
+        return Err(empty(StatusCode::NOT_FOUND));
+    };
+    if who.role == Role::Vendor && who.org.as_ref() != Some(&provider) {
+        return Err(empty(StatusCode::NOT_FOUND));
+    }
+    let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let user = model
+        .scan_systems_of_vendor(&provider)
+        .into_iter()
+        .filter(|s| s.deleted.is_none() && s.definition.client_ids.contains(&q.client_id))
+        .find_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref))
+        .ok_or(empty(StatusCode::NOT_FOUND))?;
+    let mut body = external_dto(&model, &user);
+    // Altinn's "temporary fix until Maskinporten changes": the product is the system id.
+    body["productName"] = json!(user.system_id.as_str());
+    Ok(read(body, position))
+}
+
+// ---- client delegation --------------------------------------------------------------
+
+#[derive(Deserialize)]
 pub struct ClientQuery {
-    agent: String,
+    #[serde(default)]
+    agent: Option<String>,
     #[serde(default)]
     client: Option<String>,
 }
 
-impl ClientQuery {
-    fn agent(&self) -> Result<Uuid, ApiError> {
-        uuid(&self.agent, "agent")
+/// The agent a client-delegation call names, checked as Altinn checks it (its
+/// validation errors merged with the client's when `needs_client`), and the client.
+fn agent_and_client<K: Kv + ?Sized>(
+    model: &K,
+    q: &ClientQuery,
+    needs_client: bool,
+) -> Result<(SystemUser, Option<Uuid>), AltinnError> {
+    let mut errors = Vec::new();
+    let agent = match q.agent.as_deref().and_then(|a| Uuid::parse_str(a).ok()) {
+        None => {
+            errors.push(ValidationError::new(altinn::VLD_AGENT_MISSING, paths::AGENT));
+            None
+        }
+        Some(id) => match model.system_user(&id).filter(|u| u.deleted.is_none()) {
+            None => {
+                errors.push(ValidationError::new(altinn::VLD_SYSTEM_USER_NOT_FOUND, paths::AGENT));
+                None
+            }
+            Some(u) if u.user_type != UserType::Agent => {
+                errors.push(ValidationError::new(altinn::VLD_NOT_AGENT, paths::AGENT));
+                None
+            }
+            Some(u) => Some(u),
+        },
+    };
+    let client = q.client.as_deref().and_then(|c| Uuid::parse_str(c).ok());
+    if needs_client && client.is_none() {
+        errors.push(ValidationError::new(altinn::VLD_CLIENT_MISSING, paths::CLIENT));
     }
-    fn client(&self) -> Result<OrgNo, ApiError> {
-        let client =
-            self.client.as_deref().ok_or_else(|| ApiError::InvalidParameter("client is required".to_owned()))?;
-        Ok(OrgNo::parse(client)?)
+    match agent {
+        Some(agent) if errors.is_empty() => Ok((agent, client)),
+        _ => Err(AltinnError::Validation(errors, Some("invalid_parameter"))),
     }
 }
 
-/// An agent system user the caller administers.
-fn administered_agent<K: Kv + ?Sized>(model: &K, who: &Principal, agent: &Uuid) -> Result<SystemUser, ApiError> {
-    let user = model
-        .system_user(agent)
-        .ok_or_else(|| Rejection::new(Code::SystemUserNotFound, format!("system user {agent} does not exist")))?;
-    acts_for(who, &user.owner_org_no)?;
-    Ok(user)
+/// Altinn's `ClientInfoPaginated`: the agent, and clients (never paged).
+fn client_info<K: Kv + ?Sized>(model: &K, agent: &SystemUser, clients: impl Iterator<Item = OrgNo>) -> Value {
+    let data: Vec<Value> = clients
+        .filter_map(|org| model.party(&org))
+        .map(|p| json!({"clientId": p.party_uuid, "clientOrganizationNumber": p.org_no.as_str(), "clientOrganizationName": p.name}))
+        .collect();
+    json!({
+        "links": {},
+        "systemUserInformation": {"systemUserId": agent.id, "systemUserOwnerOrg": agent.owner_org_no.as_str()},
+        "data": data,
+    })
 }
 
+/// `GET /enduser/systemuser/clients?agent=`: the clients linked to the agent.
 pub async fn list_clients(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ClientQuery>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::ClientAdmin, Role::Admin, Role::Auditor])?;
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&READERS)?;
     let Snapshot { model, position, .. } = state.view(at)?;
-    let user = administered_agent(&model, who, &q.agent()?)?;
-    let clients: Vec<_> = model
-        .links_of(&user.id)
-        .into_iter()
-        .map(|l| {
-            json!({
-                "client": l.client_org_no.as_str(),
-                "clientName": model.party(&l.client_org_no).map(|p| p.name),
-                "linked": time(l.since),
-                "linkedBy": l.actor.id,
-                "accessPackages": packages_json(&user.access_packages),
-            })
-        })
-        .collect();
-    Ok(read(json!({"agent": user.id, "data": clients}), position))
+    let (agent, _) = agent_and_client(&model, &q, false)?;
+    acts_for(who, &agent.owner_org_no)?;
+    let clients = model.links_of(&agent.id).into_iter().map(|l| l.client_org_no);
+    Ok(read(client_info(&model, &agent, clients), position))
 }
 
-pub async fn link_client(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    QueryParams(q): QueryParams<ClientQuery>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::ClientAdmin])?;
-    let (agent, client) = (q.agent()?, q.client()?);
-    let w = state.execute(who, cid, Command::LinkClient { agent, client: client.clone() }).await?;
-    Ok(written(StatusCode::OK, json!({"agent": agent, "client": client.as_str()}), w.position))
-}
-
-pub async fn unlink_client(
-    State(state): State<AppState>,
-    auth: Auth,
-    CorrelationId(cid): CorrelationId,
-    QueryParams(q): QueryParams<ClientQuery>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::ClientAdmin])?;
-    let (agent, client) = (q.agent()?, q.client()?);
-    let w = state.execute(who, cid, Command::UnlinkClient { agent, client: client.clone() }).await?;
-    Ok(written(StatusCode::OK, json!({"agent": agent, "client": client.as_str()}), w.position))
-}
-
-/// The facilitator's clients, and whether each could be linked to this agent now.
+/// `GET /enduser/systemuser/clients/available?agent=`: the facilitator's clients that
+/// have given it every package the agent carries.
 pub async fn available_clients(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<ClientQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::ClientAdmin, Role::Admin])?;
     let Snapshot { model, position, .. } = state.view(at)?;
-    let user = administered_agent(&model, who, &q.agent()?)?;
-    let clients: Vec<_> = model
-        .relationships_of(&user.owner_org_no)
+    let (agent, _) = agent_and_client(&model, &q, false)?;
+    acts_for(who, &agent.owner_org_no)?;
+    let clients = model
+        .relationships_of(&agent.owner_org_no)
         .into_iter()
-        .map(|rel| {
-            json!({
-                "client": rel.client_org_no.as_str(),
-                "clientName": model.party(&rel.client_org_no).map(|p| p.name),
-                "accessPackages": packages_json(&rel.packages()),
-                "eligible": rel.carries_all(&user.access_packages),
-                "linked": model.link(&user.id, &rel.client_org_no).is_some(),
-            })
-        })
-        .collect();
-    Ok(read(json!({"agent": user.id, "data": clients}), position))
+        .filter(|rel| rel.carries_all(&agent.access_packages))
+        .map(|rel| rel.client_org_no);
+    Ok(read(client_info(&model, &agent, clients), position))
+}
+
+/// The domain's refusals of a link or an unlink, as Altinn answers them.
+fn link_refusal(e: ApiError, linking: bool) -> AltinnError {
+    let ApiError::Rejected(r) = &e else { return e.into() };
+    let code = r.code.as_str();
+    match r.code {
+        Code::NotOwner => AltinnError::Forbidden,
+        Code::ClientLacksPackage => {
+            AltinnError::problem(altinn::CLIENT_MISSING_ACCESS_PACKAGES, code, r.message.clone())
+        }
+        Code::PartyNotFound => AltinnError::problem(altinn::CLIENT_NOT_FOUND, code, r.message.clone()),
+        // Altinn answers every failed unlink so, whatever its cause.
+        _ if !linking => AltinnError::problem(altinn::CUSTOMER_DELEGATION_FAILED_TO_REVOKE, code, r.message.clone()),
+        _ => e.into(),
+    }
+}
+
+async fn change_link(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    q: ClientQuery,
+    linking: bool,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::ClientAdmin])?;
+    let (agent, client_uuid) = agent_and_client(state.ledger.model(), &q, true)?;
+    acts_for(who, &agent.owner_org_no)?;
+    let client_uuid = client_uuid.expect("checked: the client is given");
+    let client = state.ledger.model().party_by_uuid(&client_uuid).map(|p| p.org_no).ok_or_else(|| {
+        AltinnError::problem(altinn::CLIENT_NOT_FOUND, "party_not_found", format!("no party with uuid {client_uuid}"))
+    })?;
+    let command = if linking {
+        Command::LinkClient { agent: agent.id, client }
+    } else {
+        Command::UnlinkClient { agent: agent.id, client }
+    };
+    let w = state.execute(who, cid, command).await.map_err(|e| link_refusal(e, linking))?;
+    let mut response = axum::Json(json!({"agent": agent.id, "client": client_uuid})).into_response();
+    response.headers_mut().insert("ledger-position", HeaderValue::from(w.position));
+    Ok(response)
+}
+
+/// `POST /enduser/systemuser/clients?agent=&client=`: links the client (its party UUID).
+pub async fn link_client(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    QueryParams(q): QueryParams<ClientQuery>,
+) -> Result<Response, AltinnError> {
+    change_link(state, auth, cid, q, true).await
+}
+
+/// `DELETE /enduser/systemuser/clients?agent=&client=`: unlinks the client.
+pub async fn unlink_client(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    QueryParams(q): QueryParams<ClientQuery>,
+) -> Result<Response, AltinnError> {
+    change_link(state, auth, cid, q, false).await
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AgentsQuery {
+    #[serde(default)]
     party: String,
 }
 
+/// `GET /enduser/systemuser/agents?party=<orgno>`: the organisation's agents.
 pub async fn agents(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     QueryParams(q): QueryParams<AgentsQuery>,
-) -> Result<Response, ApiError> {
-    let who = auth.require(&[Role::ClientAdmin, Role::Admin, Role::Auditor])?;
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&READERS)?;
     let Snapshot { model, position, .. } = state.view(at)?;
-    let org = party_org(&model, &q.party)?;
+    let org = OrgNo::parse(&q.party).ok().filter(|o| model.party(o).is_some());
+    let org = org.ok_or_else(|| {
+        AltinnError::PartyNotFound(format!(
+            "No associated party information found for organisation {}",
+            crate::domain::ids::truncate(&q.party)
+        ))
+    })?;
     acts_for(who, &org)?;
-    let agents: Vec<_> = model
+    let agents: Vec<Value> = model
         .system_users_of(&org)
         .iter()
         .filter(|u| u.user_type == UserType::Agent)
-        .map(|u| system_user_json(&model, u))
+        .map(|u| internal_dto(&model, u))
         .collect();
-    Ok(read(serde_json::Value::Array(agents), position))
+    Ok(read(Value::Array(agents), position))
 }

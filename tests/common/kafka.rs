@@ -115,6 +115,19 @@ impl Replica {
         body: Option<&Value>,
         min_position: Option<u64>,
     ) -> (u16, Value) {
+        let (status, body, _) = self.call_with_position(method, path, token, body, min_position);
+        (status, body)
+    }
+
+    /// Sends a request; returns the status, the JSON body and the `Ledger-Position` header.
+    pub fn call_with_position(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        min_position: Option<u64>,
+    ) -> (u16, Value, Option<u64>) {
         let req = self.request(method, path, token, min_position);
         let result = match body {
             Some(b) => req.send_json(b.clone()),
@@ -126,14 +139,22 @@ impl Replica {
             Err(e) => panic!("{method} {path}: {e}"),
         };
         let status = response.status();
+        let position = response.header("ledger-position").map(|v| v.parse().unwrap());
         let text = response.into_string().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), position)
     }
 
     pub fn ok(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> Value {
         let (status, body) = self.call(method, path, token, body, None);
         assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
         body
+    }
+
+    /// A write that must succeed; answers the position its `Ledger-Position` header names.
+    pub fn write(&self, method: &str, path: &str, token: &str, body: Option<&Value>) -> u64 {
+        let (status, body, position) = self.call_with_position(method, path, token, body, None);
+        assert!((200..300).contains(&status), "{method} {path}: {status} {body}");
+        position.expect("a write answers with its Ledger-Position")
     }
 
     pub fn status(&self, token: &str, min_position: u64) -> Value {

@@ -61,6 +61,21 @@ impl Reply {
         assert_eq!(self.body["code"], code, "body: {}", self.body);
         assert_eq!(self.body["status"], status);
     }
+    /// An Altinn problem (`AUTH-000nn`, or `STD-00000` for validation) with the
+    /// ledger's own code alongside as `ledgerCode`.
+    pub fn assert_altinn_problem(&self, status: u16, code: &str, ledger_code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.content_type, "application/problem+json", "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["type"], format!("urn:altinn:error:{code}"), "body: {}", self.body);
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()), "body: {}", self.body);
+        assert_eq!(self.body["ledgerCode"], ledger_code, "body: {}", self.body);
+    }
+    /// The position a write reached, from its `Ledger-Position` header.
+    pub fn written_at(&self) -> u64 {
+        self.assert_ok();
+        self.position_header.expect("a write answers with its Ledger-Position")
+    }
     pub fn assert_ok(&self) -> &Value {
         assert!(self.status.is_success(), "expected success, got {}: {}", self.status, self.body);
         &self.body
@@ -336,7 +351,15 @@ impl TestLedger {
         id
     }
 
+    /// The party UUID of an organisation (Altinn's `client` in client delegation).
+    pub fn party_uuid(&self, org: &str) -> uuid::Uuid {
+        use ledger::domain::model::ReadModel;
+        self.ledger.model().party(&OrgNo::parse(org).unwrap()).expect("a party of the fixture").party_uuid
+    }
+
+    /// Links the client organisation `client` (by its party UUID, as Altinn names it).
     pub async fn link(&self, facilitator: &str, agent: &str, client: &str) -> Reply {
+        let client = self.party_uuid(client);
         self.call(
             Method::POST,
             &format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}"),
@@ -347,6 +370,7 @@ impl TestLedger {
     }
 
     pub async fn unlink(&self, facilitator: &str, agent: &str, client: &str) -> Reply {
+        let client = self.party_uuid(client);
         self.call(
             Method::DELETE,
             &format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}"),
@@ -447,6 +471,24 @@ pub fn fixture_party_id(org: &str) -> i64 {
         .into_iter()
         .find_map(|e| match e.data {
             EventData::PartyRegistered(p) if p.org_no.as_str() == org => Some(p.party_id),
+            _ => None,
+        })
+        .expect("a party of the fixture")
+}
+
+/// Shorthand for [`fixture_party_id`] in paths.
+pub fn p(org: &str) -> i64 {
+    fixture_party_id(org)
+}
+
+/// The party UUID the fixture gives an organisation (Altinn's `client`), read from the
+/// fixture itself.
+pub fn u(org: &str) -> uuid::Uuid {
+    use ledger::domain::events::EventData;
+    fixture_events()
+        .into_iter()
+        .find_map(|e| match e.data {
+            EventData::PartyRegistered(p) if p.org_no.as_str() == org => Some(p.party_uuid),
             _ => None,
         })
         .expect("a party of the fixture")

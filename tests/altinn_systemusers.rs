@@ -1,0 +1,247 @@
+//! Conformance with Altinn's `SystemUserController` and `SystemUserClientDelegationController`:
+//! answers as Altinn's source gives them (`docs/altinn-contract.md`, sections 5 and 6):
+//! standard and agent lists apart, a bare 404 for another party's system user, 202 with
+//! `1` on a standard deletion, a vendor's list paged 50 at a time with Altinn's
+//! continuation link, clients named by party UUID, `AUTH-000nn` problems and
+//! `AUTH.VLD-000nn` validation errors. Every refusal writes nothing.
+
+mod common;
+
+use axum::http::Method;
+use common::*;
+use serde_json::{json, Value};
+
+const SYSTEMUSER: &str = "/authentication/api/v1/systemuser";
+const CLIENTS: &str = "/authentication/api/v1/enduser/systemuser/clients";
+const AGENTS: &str = "/authentication/api/v1/enduser/systemuser/agents";
+
+/// Maestro's system: a right, the auditor's package; Kunde A is Rett Revisjon's audit client.
+async fn ledger_with_system() -> TestLedger {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &["ske-mva-rapportering"]).await.assert_ok();
+    t
+}
+
+/// Runs a refusal and checks that it wrote nothing.
+async fn refused(t: &TestLedger, method: Method, path: &str, token: &str) -> Reply {
+    let before = (t.position(), t.digest());
+    let reply = t.call(method.clone(), path, Some(token), None).await;
+    assert!(reply.status.is_client_error(), "{method} {path}: {} {}", reply.status, reply.body);
+    assert_eq!((t.position(), t.digest()), before, "{method} {path}: a refusal wrote something");
+    reply
+}
+
+fn assert_bare(reply: &Reply, status: u16) {
+    assert_eq!((reply.status.as_u16(), &reply.body), (status, &Value::Null), "a bare {status}");
+}
+
+#[tokio::test]
+async fn an_organisation_reads_and_deletes_its_system_users_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let standard = t.standard_user("310000019_maestro", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let (a_admin, rr_admin) = (t.admin(KUNDE_A), t.admin(RETT_REVISJON));
+
+    // The party's list holds its standard system users; its agents have their own list.
+    let listed = t.call(Method::GET, &format!("{SYSTEMUSER}/{}", p(KUNDE_A)), Some(&a_admin), None).await;
+    let listed = listed.assert_ok().as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    let one = &listed[0];
+    assert_eq!(one["id"], standard.as_str());
+    assert_eq!(one["partyId"], p(KUNDE_A).to_string(), "Altinn's partyId is a string");
+    assert_eq!(one["partyUuId"], u(KUNDE_A).to_string());
+    assert_eq!((&one["reporteeOrgNo"], &one["systemId"]), (&json!(KUNDE_A), &json!("310000019_maestro")));
+    assert_eq!(
+        (&one["userType"], &one["isDeleted"], &one["supplierOrgno"]),
+        (&json!("standard"), &json!(false), &json!(MAESTRO))
+    );
+    assert_eq!(one["externalRef"], KUNDE_A, "no external ref: the owner's org number, as Altinn");
+    assert!(one["systemInternalId"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
+    let standard_of_rr =
+        t.call(Method::GET, &format!("{SYSTEMUSER}/{}", p(RETT_REVISJON)), Some(&rr_admin), None).await;
+    assert_eq!(standard_of_rr.assert_ok(), &json!([]), "standard system users only");
+    let agents = t.call(Method::GET, &format!("{SYSTEMUSER}/agent/{}", p(RETT_REVISJON)), Some(&rr_admin), None).await;
+    let agents = agents.assert_ok();
+    assert_eq!((agents[0]["id"].as_str(), &agents[0]["userType"]), (Some(agent.as_str()), &json!("agent")));
+    assert_eq!(agents[0]["accessPackages"][0]["urn"], pkg("revisormedarbeider"));
+
+    // One system user in detail: a standard one's rights in Altinn's form.
+    let detail = t.call(Method::GET, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_A)), Some(&a_admin), None).await;
+    assert_eq!(
+        detail.assert_ok()["rights"],
+        json!([{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}])
+    );
+    let agent_path = format!("{SYSTEMUSER}/{}/{agent}", p(RETT_REVISJON));
+    let agent_detail = t.call(Method::GET, &agent_path, Some(&rr_admin), None).await;
+    assert!(agent_detail.assert_ok().get("rights").is_none(), "an agent's detail has no rights");
+    let elsewhere = refused(&t, Method::GET, &format!("{SYSTEMUSER}/{}/{agent}", p(KUNDE_A)), &a_admin).await;
+    assert_bare(&elsewhere, 404);
+    let not_a_guid = refused(&t, Method::GET, &format!("{SYSTEMUSER}/{}/nope", p(KUNDE_A)), &a_admin).await;
+    assert_eq!(not_a_guid.body["errors"]["systemUserId"][0], "The value 'nope' is not valid.");
+
+    // Deletion: each kind through its own route, another party's refused.
+    refused(&t, Method::DELETE, &format!("{SYSTEMUSER}/{}/{agent}", p(RETT_REVISJON)), &rr_admin)
+        .await
+        .assert_altinn_problem(400, "AUTH-00036", "user_type_mismatch");
+    refused(&t, Method::DELETE, &format!("{SYSTEMUSER}/agent/{}/{standard}", p(KUNDE_A)), &a_admin)
+        .await
+        .assert_altinn_problem(400, "AUTH-00034", "user_type_mismatch");
+    refused(&t, Method::DELETE, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_B)), &t.admin(KUNDE_B))
+        .await
+        .assert_altinn_problem(403, "AUTH-00024", "not_owner");
+    assert_bare(&refused(&t, Method::DELETE, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_A)), &rr_admin).await, 403);
+
+    let deleted =
+        t.call(Method::DELETE, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_A)), Some(&a_admin), None).await;
+    assert_eq!((deleted.status.as_u16(), &deleted.body), (202, &json!(1)));
+    assert_eq!(deleted.position_header, Some(t.position()), "the ledger's position rides in a header");
+    let again = refused(&t, Method::DELETE, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_A)), &a_admin).await;
+    assert_eq!((again.status.as_u16(), &again.body), (404, &json!(0)));
+    assert_bare(&refused(&t, Method::GET, &format!("{SYSTEMUSER}/{}/{standard}", p(KUNDE_A)), &a_admin).await, 404);
+    // As on Altinn, the vendor may ask for the same system user again.
+    let asked_again = t.request_standard("310000019_maestro", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    assert_eq!((asked_again.status.as_u16(), &asked_again.body["status"]), (201, &json!("New")));
+
+    let agent_path = format!("{SYSTEMUSER}/agent/{}/{agent}", p(RETT_REVISJON));
+    let deleted = t.call(Method::DELETE, &agent_path, Some(&rr_admin), None).await;
+    assert_eq!((deleted.status.as_u16(), &deleted.body), (200, &Value::Null), "200, nothing");
+    refused(&t, Method::DELETE, &agent_path, &rr_admin).await.assert_altinn_problem(
+        404,
+        "AUTH-00015",
+        "system_user_deleted",
+    );
+    let asked_again = t.request_agent("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    assert_eq!((asked_again.status.as_u16(), &asked_again.body["status"]), (201, &json!("New")));
+}
+
+#[tokio::test]
+async fn a_vendor_finds_its_system_users_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let vendor = t.vendor(MAESTRO);
+    let mut made = Vec::new();
+    for i in 0..51 {
+        let external_ref = format!("r{i}");
+        made.push(
+            t.standard_user("310000019_maestro", KUNDE_A, Some(&external_ref), &[], &["ske-mva-rapportering"]).await,
+        );
+    }
+
+    // Fifty a page in the order they were made, and Altinn's link to the next page.
+    let by_system = format!("{SYSTEMUSER}/vendor/bysystem/310000019_maestro");
+    let first = t.call(Method::GET, &by_system, Some(&vendor), None).await.assert_ok().clone();
+    let ids = |page: &Value| -> Vec<String> {
+        page["data"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&first), made[..50]);
+    let next = first["links"]["next"].as_str().expect("a next page");
+    let next = next.strip_prefix("http://ledger.test").expect("an absolute link on the ledger's public URL");
+    assert!(next.starts_with(&format!("{SYSTEMUSER}/vendor/bysystem/310000019_maestro?token=")), "{next}");
+    let second = t.call(Method::GET, next, Some(&vendor), None).await.assert_ok().clone();
+    assert_eq!(ids(&second), made[50..]);
+    assert!(second["links"].get("next").is_none(), "the last page links nowhere");
+    assert_eq!(first["data"][0]["externalRef"], "r0");
+    assert!(first["data"][0].get("partyId").is_none(), "the vendor's form, without the party's internals");
+
+    // Another vendor's system, an unknown one, a token that is not one: refused.
+    for (path, token) in [
+        (format!("{SYSTEMUSER}/vendor/bysystem/310000019_maestro"), t.vendor(SYSTEMHUSET)),
+        (format!("{SYSTEMUSER}/vendor/bysystem/310000019_nothing"), vendor.clone()),
+    ] {
+        refused(&t, Method::GET, &path, &token).await.assert_altinn_problem(404, "AUTH-00011", "system_not_found");
+    }
+    let bad_token = format!("{SYSTEMUSER}/vendor/bysystem/310000019_maestro?token=%%%");
+    assert_eq!(refused(&t, Method::GET, &bad_token, &vendor).await.status.as_u16(), 400);
+
+    // By query: the system, the owner and the external ref.
+    let query = format!("{SYSTEMUSER}/vendor/byquery?system-id=310000019_maestro&orgno={KUNDE_A}&external-ref=r7");
+    let found = t.call(Method::GET, &query, Some(&vendor), None).await;
+    assert_eq!(found.assert_ok()["id"], made[7].as_str());
+    assert_eq!(refused(&t, Method::GET, &query, &t.vendor(SYSTEMHUSET)).await.status.as_u16(), 404);
+
+    // Maskinporten's lookup by client id: the product name is the system id.
+    let lookup = format!(
+        "{SYSTEMUSER}/byExternalId?clientId=client-310000019_maestro&systemProviderOrgNo={MAESTRO}&systemUserOwnerOrgNo={KUNDE_A}&externalRef=r7"
+    );
+    let found = t.call(Method::GET, &lookup, Some(&vendor), None).await;
+    assert_eq!((&found.assert_ok()["id"], &found.body["productName"]), (&json!(made[7]), &json!("310000019_maestro")));
+    let no_client = lookup.replace("clientId=client-310000019_maestro", "clientId=");
+    assert_bare(&refused(&t, Method::GET, &no_client, &vendor).await, 400);
+    assert_bare(&refused(&t, Method::GET, &lookup.replace("r7", "r99"), &vendor).await, 404);
+}
+
+#[tokio::test]
+async fn a_client_administrator_delegates_clients_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let standard = t.standard_user("310000019_maestro", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let admin = t.client_admin(RETT_REVISJON);
+    let info = json!({"systemUserId": agent, "systemUserOwnerOrg": RETT_REVISJON});
+
+    // The clients that can go on the agent: those that gave every package it carries.
+    let available = t.call(Method::GET, &format!("{CLIENTS}/available?agent={agent}"), Some(&admin), None).await;
+    let available = available.assert_ok();
+    assert_eq!((&available["links"], &available["systemUserInformation"]), (&json!({}), &info));
+    assert_eq!(available["data"].as_array().unwrap().len(), 1);
+    assert_eq!(available["data"][0]["clientId"], u(KUNDE_A).to_string());
+    assert_eq!(available["data"][0]["clientOrganizationNumber"], KUNDE_A);
+    assert!(available["data"][0]["clientOrganizationName"].as_str().is_some_and(|n| !n.is_empty()));
+
+    // Linking names the client by its party UUID and answers both ids.
+    let linked = t.link(RETT_REVISJON, &agent, KUNDE_A).await;
+    assert_eq!(linked.assert_ok(), &json!({"agent": agent, "client": u(KUNDE_A)}));
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
+    let before = (t.position(), t.digest());
+    let again = t.link(RETT_REVISJON, &agent, KUNDE_A).await;
+    assert_eq!(again.assert_ok(), &json!({"agent": agent, "client": u(KUNDE_A)}), "linked already: the same answer");
+    assert_eq!((t.position(), t.digest()), before, "and nothing written");
+    let clients = t.call(Method::GET, &format!("{CLIENTS}?agent={agent}"), Some(&admin), None).await;
+    assert_eq!(clients.assert_ok()["data"][0]["clientOrganizationNumber"], KUNDE_A);
+    assert_eq!(clients.body["systemUserInformation"], info);
+
+    // Refusals: Altinn's problems, its validation errors merged into one answer.
+    let link = |query: String| format!("{CLIENTS}?{query}");
+    refused(&t, Method::POST, &link(format!("agent={agent}&client={}", u(KUNDE_B))), &admin)
+        .await
+        .assert_altinn_problem(400, "AUTH-00080", "client_lacks_access_package");
+    let nobody = uuid::Uuid::nil();
+    refused(&t, Method::POST, &link(format!("agent={agent}&client={nobody}")), &admin).await.assert_altinn_problem(
+        400,
+        "AUTH-00079",
+        "party_not_found",
+    );
+    let vld = |reply: &Reply| -> Vec<(String, String)> {
+        assert_eq!((reply.status.as_u16(), &reply.body["code"]), (400, &json!("STD-00000")), "{}", reply.body);
+        let errors = reply.body["validationErrors"].as_array().unwrap();
+        errors
+            .iter()
+            .map(|e| (e["code"].as_str().unwrap().to_owned(), e["paths"][0].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let pair = |code: &str, path: &str| (code.to_owned(), path.to_owned());
+    let neither = refused(&t, Method::POST, CLIENTS, &admin).await;
+    assert_eq!(vld(&neither), [pair("AUTH.VLD-00014", "?agent"), pair("AUTH.VLD-00016", "?client")]);
+    let unknown = refused(&t, Method::POST, &link(format!("agent={nobody}&client={}", u(KUNDE_A))), &admin).await;
+    assert_eq!(vld(&unknown), [pair("AUTH.VLD-00014", "?agent")]);
+    assert_eq!(unknown.body["validationErrors"][0]["title"], "System user not found");
+    let not_agent = refused(&t, Method::POST, &link(format!("agent={standard}&client={}", u(KUNDE_A))), &admin).await;
+    assert_eq!(vld(&not_agent), [pair("AUTH.VLD-00015", "?agent")]);
+    let other = t.client_admin(KUNDE_B);
+    assert_bare(&refused(&t, Method::POST, &link(format!("agent={agent}&client={}", u(KUNDE_A))), &other).await, 403);
+    assert_bare(&refused(&t, Method::GET, &link(format!("agent={agent}")), &other).await, 403);
+    refused(&t, Method::DELETE, &link(format!("agent={agent}&client={}", u(KUNDE_B))), &admin)
+        .await
+        .assert_altinn_problem(400, "AUTH-00031", "client_not_linked");
+
+    // Unlinking answers as linking does, and the access ends.
+    let unlinked = t.unlink(RETT_REVISJON, &agent, KUNDE_A).await;
+    assert_eq!(unlinked.assert_ok(), &json!({"agent": agent, "client": u(KUNDE_A)}));
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "NotApplicable");
+
+    // The facilitator's agents, by organisation number.
+    let agents = t.call(Method::GET, &format!("{AGENTS}?party={RETT_REVISJON}"), Some(&admin), None).await;
+    let listed: Vec<&str> = agents.assert_ok().as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [agent.as_str()]);
+    let unknown = refused(&t, Method::GET, &format!("{AGENTS}?party=310000191"), &admin).await;
+    assert_eq!((unknown.status.as_u16(), &unknown.body["title"]), (404, &json!("Party not found")));
+}
