@@ -69,26 +69,7 @@ pub fn rebuild_into(
 }
 
 fn kind_name(key: &[u8]) -> &'static str {
-    match key.first() {
-        Some(0) => "meta",
-        Some(b'P' | b'p' | b'u') => "party",
-        Some(b'A') => "access-package",
-        Some(b'R') => "policy",
-        Some(b'S') => "system",
-        Some(b'Q' | b'K' | b'q') => "request",
-        Some(b'U' | b'k' | b'O' | b'Y') => "system-user",
-        Some(b'C' | b'F') => "client-relationship",
-        Some(b'L' | b'l') => "client-link",
-        Some(b'V') => "aggregate-version",
-        Some(b'E') => "outcome",
-        Some(b'I') => "event-index",
-        Some(b'H') => "history",
-        Some(b'T') => "time-index",
-        Some(b'X') => "audit-index",
-        Some(b'Z') => "hash-chain",
-        Some(b'!') => "quarantine",
-        _ => "unknown",
-    }
+    keys::Kind::of(key).map_or("unknown", keys::Kind::name)
 }
 
 fn show(key: &[u8]) -> String {

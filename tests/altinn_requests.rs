@@ -311,3 +311,154 @@ async fn an_expired_request_reads_timed_out_and_is_not_approved() {
     let seen = seen.assert_ok();
     assert_eq!((seen["status"].clone(), seen["timedOut"].clone()), (json!("New"), json!(true)));
 }
+
+#[tokio::test]
+async fn a_vendor_pages_its_requests_by_system_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let vendor = t.vendor(MAESTRO);
+    let mut made = Vec::new();
+    for i in 0..51 {
+        let r = t
+            .call(Method::POST, &format!("{REQUEST}/vendor"), Some(&vendor), Some(standard(KUNDE_A, &format!("r{i}"))))
+            .await;
+        made.push(r.assert_ok()["id"].as_str().unwrap().to_owned());
+    }
+    made.sort();
+    let agent_request = t.request_agent("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let agent_request = agent_request.assert_ok()["id"].as_str().unwrap().to_owned();
+
+    // Fifty a page by id; Altinn's link to the next page; no confirmUrl in a list.
+    let first = t.call(Method::GET, &format!("{REQUEST}/vendor/bysystem/310000019_maestro"), Some(&vendor), None).await;
+    let first = first.assert_ok().clone();
+    let ids = |page: &Value| -> Vec<String> {
+        page["data"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids(&first), made[..50]);
+    assert!(first["data"][0].get("confirmUrl").is_none());
+    let next = first["links"]["next"].as_str().expect("a next page").strip_prefix("http://ledger.test").unwrap();
+    assert!(next.starts_with(&format!("{REQUEST}/vendor/bysystem/310000019_maestro?token=")), "{next}");
+    let second = t.call(Method::GET, next, Some(&vendor), None).await.assert_ok().clone();
+    assert_eq!(ids(&second), made[50..], "the next page starts where the first ended, nothing skipped");
+    assert_eq!(second["links"], json!({}));
+
+    // The agent list holds the agent request, in the agent shape.
+    let agents =
+        t.call(Method::GET, &format!("{REQUEST}/vendor/agent/bysystem/310000019_maestro"), Some(&vendor), None).await;
+    let agents = agents.assert_ok().clone();
+    assert_eq!(ids(&agents), [agent_request]);
+    assert!(agents["data"][0].get("rights").is_none());
+
+    // Another vendor's system is not there for it; a token that is not one is refused.
+    let before = (t.position(), t.digest());
+    let foreign = t
+        .call(Method::GET, &format!("{REQUEST}/vendor/bysystem/310000019_maestro"), Some(&t.vendor(SYSTEMHUSET)), None)
+        .await;
+    assert_auth_problem(&foreign, 404, "AUTH-00011");
+    let bad = t
+        .call(Method::GET, &format!("{REQUEST}/vendor/bysystem/310000019_maestro?token=nope"), Some(&vendor), None)
+        .await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.body["errors"]["token"][0].as_str()),
+        (400, Some("The value 'nope' is not valid."))
+    );
+    assert_eq!((t.position(), t.digest()), before);
+}
+
+#[tokio::test]
+async fn the_customer_reads_escalates_and_lists_its_pending_requests_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let vendor = t.vendor(MAESTRO);
+    let standard_id =
+        t.call(Method::POST, &format!("{REQUEST}/vendor"), Some(&vendor), Some(standard(KUNDE_A, "s"))).await;
+    let standard_id = standard_id.assert_ok()["id"].as_str().unwrap().to_owned();
+    let agent_id =
+        t.call(Method::POST, &format!("{REQUEST}/vendor/agent"), Some(&vendor), Some(agent(RETT_REVISJON, "a"))).await;
+    let agent_id = agent_id.assert_ok()["id"].as_str().unwrap().to_owned();
+    let (a, rr) = (t.party_id(KUNDE_A), t.party_id(RETT_REVISJON));
+    let (a_admin, a_person) = (t.admin(KUNDE_A), t.client_admin(KUNDE_A));
+    let (rr_admin, rr_person) = (t.admin(RETT_REVISJON), t.client_admin(RETT_REVISJON));
+
+    // The party reads its request by party and id, without the confirm URL.
+    let read = t.call(Method::GET, &format!("{REQUEST}/{a}/{standard_id}"), Some(&a_admin), None).await;
+    assert_eq!((read.assert_ok()["status"].as_str(), read.body.get("confirmUrl")), (Some("New"), None));
+    let other_party = t
+        .call(Method::GET, &format!("{REQUEST}/{}/{standard_id}", t.party_id(KUNDE_B)), Some(&t.admin(KUNDE_B)), None)
+        .await;
+    assert_auth_problem(&other_party, 404, "AUTH-00010");
+    let not_acting = t.call(Method::GET, &format!("{REQUEST}/{a}/{standard_id}"), Some(&t.admin(KUNDE_B)), None).await;
+    assert_eq!((not_acting.status.as_u16(), &not_acting.body), (403, &Value::Null));
+
+    // The customer's page reads it by id alone: whoever is not the access manager may
+    // only escalate; a person of another organisation is refused.
+    let page = t.call(Method::GET, &format!("{REQUEST}/{standard_id}"), Some(&a_person), None).await;
+    let page = page.assert_ok();
+    assert_eq!((&page["userMayEscalateButNotApprove"], &page["partyId"]), (&json!(true), &json!(a)));
+    assert_eq!(page["partyUuid"], t.party_uuid(KUNDE_A).to_string());
+    assert!(page.get("systemUserType").is_none(), "Altinn leaves it out for a standard request");
+    let page = t.call(Method::GET, &format!("{REQUEST}/{standard_id}"), Some(&a_admin), None).await;
+    assert_eq!(page.assert_ok()["userMayEscalateButNotApprove"], false);
+    let stranger = t.call(Method::GET, &format!("{REQUEST}/{standard_id}"), Some(&t.admin(KUNDE_B)), None).await;
+    assert_auth_problem(&stranger, 403, "AUTH-00066");
+    let agent_page = t.call(Method::GET, &format!("{REQUEST}/agent/{agent_id}"), Some(&rr_person), None).await;
+    assert_eq!((&agent_page.assert_ok()["systemUserType"], &agent_page.body["rights"]), (&json!("Agent"), &json!([])));
+
+    // Pending: standard requests as they come; agent requests once escalated.
+    let pending = |kind: &'static str, party: i64, org: &'static str, token: String| {
+        let t = &t;
+        async move {
+            let path = format!("{REQUEST}/{kind}{party}/{org}/pending");
+            let reply = t.call(Method::GET, &path, Some(&token), None).await;
+            let ids: Vec<String> =
+                reply.assert_ok().as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect();
+            ids
+        }
+    };
+    assert_eq!(pending("", a, KUNDE_A, a_admin.clone()).await, [standard_id.as_str()]);
+    assert!(pending("agent/", rr, RETT_REVISJON, rr_admin.clone()).await.is_empty(), "not escalated yet");
+    let elsewhere = t.call(Method::GET, &format!("{REQUEST}/{a}/{KUNDE_B}/pending"), Some(&a_admin), None).await;
+    assert_eq!((elsewhere.status.as_u16(), &elsewhere.body), (403, &Value::Null), "another org's list");
+
+    // Escalation: `true`, recorded once with its actor; the access managers see it.
+    let escalate = format!("{REQUEST}/agent/{rr}/{agent_id}/escalate");
+    let escalated = t.call(Method::POST, &escalate, Some(&rr_person), None).await;
+    assert_eq!((escalated.status.as_u16(), &escalated.body), (200, &json!(true)));
+    let at = escalated.written_at();
+    let again = t.call(Method::POST, &escalate, Some(&rr_person), None).await;
+    assert_eq!((&again.body, t.position()), (&json!(true), at), "once is enough: nothing more written");
+    assert_eq!(pending("agent/", rr, RETT_REVISJON, rr_admin.clone()).await, [agent_id.as_str()]);
+    let read = t.call(Method::GET, &format!("{REQUEST}/vendor/agent/{agent_id}"), Some(&vendor), None).await;
+    assert_eq!(read.assert_ok()["escalated"], true);
+    let history = t
+        .call(
+            Method::GET,
+            &format!("/v1/audit/system-users/{agent_id}/history"),
+            Some(&t.token(ledger::auth::Role::Auditor, None)),
+            None,
+        )
+        .await;
+    let entry = history.assert_ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ledger.systemuserrequest.escalated.v1")
+        .cloned();
+    let entry = entry.expect("the escalation is on the record");
+    assert_eq!(
+        (&entry["actor"]["id"], &entry["onBehalfOf"]),
+        (&json!(format!("person-client-admin-{RETT_REVISJON}")), &json!(RETT_REVISJON))
+    );
+
+    // What cannot be escalated answers `false`, with the ledger's reason, and writes nothing.
+    let before = (t.position(), t.digest());
+    let foreign = t
+        .call(Method::POST, &format!("{REQUEST}/agent/{rr}/{agent_id}/escalate"), Some(&t.client_admin(KUNDE_B)), None)
+        .await;
+    assert_eq!((&foreign.body, foreign.ledger_code.as_deref()), (&json!(false), Some("not_request_party")));
+    assert_eq!((t.position(), t.digest()), before);
+    t.approve(KUNDE_A, &standard_id, false).await.assert_ok();
+    let before = (t.position(), t.digest());
+    let answered = t.call(Method::POST, &format!("{REQUEST}/{a}/{standard_id}/escalate"), Some(&a_person), None).await;
+    assert_eq!((&answered.body, answered.ledger_code.as_deref()), (&json!(false), Some("request_not_new")));
+    assert_eq!((t.position(), t.digest()), before);
+    assert!(pending("", a, KUNDE_A, a_admin).await.is_empty(), "answered: no longer pending");
+}

@@ -209,6 +209,30 @@ fn approving_an_agent_request_creates_a_system_user_with_the_requests_id() {
     assert_eq!(again.unwrap_err().code, Code::RequestNotNew);
 }
 
+/// Given a pending agent request, when the facilitator's person escalates it, then one
+/// `escalated` event; escalating again adds none; another organisation is refused; and
+/// once the request is answered it can no longer be escalated.
+#[test]
+fn a_request_is_escalated_once_by_its_customer_while_it_is_new() {
+    let mut w = World::new();
+    let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(Some("esc")));
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
+    let id = r.request_id;
+    let escalate =
+        |party: &str| Command::EscalateRequest { request_id: id, party: org(party), user_type: UserType::Agent };
+    let escalated = w.given(facilitator(), escalate(FACILITATOR));
+    assert_eq!(types(&escalated), ["ledger.systemuserrequest.escalated.v1"]);
+    assert!(w.model.request(&id).unwrap().escalated.is_some());
+    assert!(w.when(facilitator(), escalate(FACILITATOR)).unwrap().is_empty(), "once is enough");
+    let foreign = w.when(Authority::Organisation(org(VENDOR)), escalate(VENDOR));
+    assert_eq!(foreign.unwrap_err().code, Code::NotRequestParty);
+    w.given(
+        facilitator(),
+        Command::RejectRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Agent },
+    );
+    assert_eq!(w.when(facilitator(), escalate(FACILITATOR)).unwrap_err().code, Code::RequestNotNew);
+}
+
 #[test]
 fn a_second_request_for_the_same_key_returns_the_pending_one() {
     let mut w = World::new();

@@ -118,6 +118,7 @@ fn examples() -> Vec<(EventData, EventData)> {
         both(EventData::RequestApproved(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
         both(EventData::RequestRejected(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
         both(EventData::RequestWithdrawn(RequestWithdrawn { request_id: id(1) })),
+        both(EventData::RequestEscalated(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
         (
             EventData::SystemUserCreated(user.clone()),
             EventData::SystemUserCreated(SystemUserCreated { integration_title: None, ..user }),

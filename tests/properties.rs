@@ -44,6 +44,7 @@ enum Step {
     Approve { pick: usize, as_org: usize },
     Reject { pick: usize, as_org: usize },
     Withdraw { pick: usize },
+    Escalate { pick: usize, as_org: usize },
     Delete { pick: usize, as_org: usize },
     Grant { client: usize, facilitator: usize, role: bool, package: usize },
     Revoke { client: usize, facilitator: usize, whole: bool },
@@ -67,6 +68,7 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Approve { pick, as_org }),
         1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Reject { pick, as_org }),
         1 => (0..8usize).prop_map(|pick| Step::Withdraw { pick }),
+        1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Escalate { pick, as_org }),
         1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Delete { pick, as_org }),
         3 => (0..4usize, 0..ACTORS, any::<bool>(), 0..2usize).prop_map(|(client, facilitator, role, package)| Step::Grant {
             client,
@@ -237,6 +239,13 @@ impl World {
                 (
                     Authority::Organisation(actor(as_org, id)),
                     Command::RejectRequest { request_id: id, party: actor(as_org, id), user_type: user_type(id) },
+                )
+            }
+            Step::Escalate { pick: p, as_org } => {
+                let id = pick(p);
+                (
+                    Authority::Organisation(actor(as_org, id)),
+                    Command::EscalateRequest { request_id: id, party: actor(as_org, id), user_type: user_type(id) },
                 )
             }
             Step::Withdraw { pick: p } => {

@@ -18,6 +18,48 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ApiError, PROBLEM_JSON};
 use super::extract::REQUEST_BODY_BYTES_MAX;
+use crate::auth::{Principal, Role};
+use crate::domain::ids::OrgNo;
+
+/// Who reads an organisation's system users and requests: its people, and auditors.
+pub const READERS: [Role; 3] = [Role::Admin, Role::ClientAdmin, Role::Auditor];
+
+/// Items on one page of a vendor's list, as Altinn pages them (`PaginationOptions:Size`).
+pub const PAGE_ITEMS_MAX: usize = 50;
+
+/// Acting for the party is Altinn's PDP check on `{party}`, answered with an empty 403
+/// when it fails; auditors read everything.
+pub fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), AltinnError> {
+    if who.role == Role::Auditor || who.org.as_ref() == Some(org) {
+        Ok(())
+    } else {
+        Err(AltinnError::Forbidden)
+    }
+}
+
+/// Altinn's `Opaque<T>` continuation token: base64url, unpadded, of the value as JSON.
+pub fn opaque<T: serde::Serialize>(value: &T) -> String {
+    use base64::Engine;
+    let json = serde_json::to_vec(value).expect("a token value serialises");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+/// The value in an `Opaque<T>` token; a token that is not one is ASP.NET's binding
+/// failure on `token`.
+pub fn from_opaque<T: DeserializeOwned>(token: &str) -> Result<T, AltinnError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok();
+    bytes.and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| AltinnError::unbound("token", token))
+}
+
+/// Altinn's `Paginated<T>`: `links.next` (absent on the last page) and `data`.
+pub fn paginated(data: Vec<Value>, next: Option<String>) -> Value {
+    let links = match next {
+        Some(next) => json!({"next": next}),
+        None => json!({}),
+    };
+    json!({"links": links, "data": data})
+}
 
 /// One of Altinn's problems: its code, HTTP status and title, exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +97,7 @@ problems! {
     CUSTOMER_DELEGATION_FAILED_TO_REVOKE = "AUTH-00031", 400, "Party does not match delegation facilitator.";
     EXPECTED_AGENT_USER_TYPE = "AUTH-00034", 400, "The system user type of the provided system user GUID is not an agent.";
     EXPECTED_STANDARD_USER_TYPE = "AUTH-00036", 400, "The system user type of the provided system user GUID is not standard.";
+    USER_IS_NOT_ACCESS_MANAGER = "AUTH-00066", 403, "The request requires logged in user to have accessmanager write.";
     CLIENT_NOT_FOUND = "AUTH-00079", 400, "Client not found.";
     CLIENT_MISSING_ACCESS_PACKAGES = "AUTH-00080", 400, "Client does not have the accesspackages the agent system user requires";
 }

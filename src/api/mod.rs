@@ -105,10 +105,12 @@ pub fn system_clock() -> Clock {
     Arc::new(Utc::now)
 }
 
+/// Where Altinn's authentication API lives, on Altinn and here.
+pub(crate) const AUTHN: &str = "/authentication/api/v1";
+
 /// The routes of the Altinn-compatible surface: Altinn's paths, matched as ASP.NET
 /// matches them (see [`altinn_path`]).
 fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
-    const AUTHN: &str = "/authentication/api/v1";
     let r = |template: String, methods| (template, methods);
     vec![
         // The system register.
@@ -137,6 +139,16 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
             format!("{AUTHN}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(requests::by_external_ref_agent),
         ),
+        r(format!("{AUTHN}/systemuser/request/vendor/bysystem/{{system_id}}"), get(requests::by_system_standard)),
+        r(format!("{AUTHN}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(requests::by_system_agent)),
+        r(format!("{AUTHN}/systemuser/request/{{id}}"), get(requests::get_for_person_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{id}}"), get(requests::get_for_person_agent)),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}"), get(requests::get_for_party_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}"), get(requests::get_for_party_agent)),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/pending"), get(requests::pending_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/pending"), get(requests::pending_agent)),
+        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/escalate"), post(requests::escalate_standard)),
+        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/escalate"), post(requests::escalate_agent)),
         r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(requests::approve_standard)),
         r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(requests::reject_standard)),
         r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(requests::approve_agent)),

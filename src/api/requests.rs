@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use super::altinn::{self, AltinnError, AltinnJson, AuthProblem, PackageBody, RightBody};
 use super::error::ApiError;
-use super::extract::{AsOfParams, Auth, CorrelationId, PathParams};
+use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::views::{packages_json, right_json, time};
+use super::AUTHN;
 use super::{AppState, Snapshot};
 use crate::auth::{Principal, Role};
 use crate::domain::decide::NewRequest;
@@ -70,7 +71,7 @@ fn response_body<K: Kv + ?Sized>(model: &K, r: &Request, now: DateTime<Utc>, con
         "partyOrgNo": r.party_org_no.as_str(),
         "accessPackages": packages_json(&r.access_packages),
         "status": status(r),
-        "escalated": false,
+        "escalated": r.escalated.is_some(),
         "created": time(r.created),
         "timedOut": r.is_expired(now),
     });
@@ -384,6 +385,70 @@ pub async fn by_external_ref_agent(
     by_external_ref(state, auth, at, key, UserType::Agent).await
 }
 
+#[derive(Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    token: Option<String>,
+}
+
+/// A vendor's requests for one of its systems, paged as Altinn pages them: by id, 50 a
+/// page, the token naming the first id of the next page. (Altinn's query skips that
+/// item at each page boundary; here the next page starts with it.)
+async fn by_system(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    system_id: String,
+    token: Option<String>,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Vendor])?;
+    let not_found =
+        || AltinnError::problem(altinn::SYSTEM_ID_NOT_FOUND, "system_not_found", "no such system of this vendor");
+    let system_id = SystemId::parse(&system_id).map_err(|_| not_found())?;
+    let Snapshot { model, position, time } = state.view(at)?;
+    if model.system(&system_id).is_none() || who.org.as_ref() != Some(&system_id.vendor()) {
+        return Err(not_found());
+    }
+    let from: Option<Uuid> = token.as_deref().map(altinn::from_opaque).transpose()?;
+    let mut requests: Vec<Request> = model
+        .requests_of_system(&system_id)
+        .into_iter()
+        .filter(|r| r.user_type == user_type && r.status != RequestStatus::Withdrawn)
+        .filter(|r| from.is_none_or(|from| r.id >= from))
+        .collect();
+    requests.sort_by_key(|r| r.id);
+    let next = requests.get(altinn::PAGE_ITEMS_MAX).map(|r| {
+        let kind = if user_type == UserType::Agent { "agent/" } else { "" };
+        let token = altinn::opaque(&r.id);
+        format!("{}{AUTHN}/systemuser/request/vendor/{kind}bysystem/{system_id}?token={token}", state.public_url)
+    });
+    let data = requests.iter().take(altinn::PAGE_ITEMS_MAX).map(|r| response_body(&model, r, time, None)).collect();
+    Ok(located(StatusCode::OK, altinn::paginated(data, next), position, None))
+}
+
+/// `GET /systemuser/request/vendor/bysystem/{systemId}[?token=]`.
+pub async fn by_system_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(system_id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, AltinnError> {
+    by_system(state, auth, at, system_id, q.token, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/vendor/agent/bysystem/{systemId}[?token=]`.
+pub async fn by_system_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(system_id): PathParams<String>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, AltinnError> {
+    by_system(state, auth, at, system_id, q.token, UserType::Agent).await
+}
+
 /// `DELETE /systemuser/request/vendor/{requestId}`: 202, no body. The request is
 /// recorded as withdrawn (Altinn deletes it; here nothing recorded is ever deleted).
 pub async fn delete(
@@ -452,4 +517,214 @@ answers! {
     reject_standard: UserType::Standard, false;
     approve_agent: UserType::Agent, true;
     reject_agent: UserType::Agent, false;
+}
+
+// ---- the customer's reads and escalation ---------------------------------------------
+
+/// A request of this type that was not withdrawn (Altinn deletes withdrawn ones).
+fn live_request<K: Kv + ?Sized>(model: &K, segment: &str, user_type: UserType) -> Result<Request, AltinnError> {
+    let id = Uuid::parse_str(segment).map_err(|_| AltinnError::unbound("requestId", segment))?;
+    let request = model.request(&id).filter(|r| r.user_type == user_type && r.status != RequestStatus::Withdrawn);
+    request.ok_or_else(|| {
+        AltinnError::problem(altinn::REQUEST_NOT_FOUND, "request_not_found", format!("request {id} does not exist"))
+    })
+}
+
+async fn get_for_party(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    (party, id): (String, String),
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&altinn::READERS)?;
+    let Snapshot { model, position, time } = state.view(at)?;
+    let org = party_of(&model, &party)?;
+    altinn::acts_for(who, &org)?;
+    let request = live_request(&model, &id, user_type)?;
+    if request.party_org_no != org {
+        let detail = format!("request {} is not to party {party}", request.id);
+        return Err(AltinnError::problem(altinn::REQUEST_NOT_FOUND, "not_request_party", detail));
+    }
+    Ok(located(StatusCode::OK, response_body(&model, &request, time, None), position, None))
+}
+
+/// `GET /systemuser/request/{party}/{requestId}`: the party's request, without `confirmUrl`.
+pub async fn get_for_party_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    get_for_party(state, auth, at, path, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/agent/{party}/{requestId}`.
+pub async fn get_for_party_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    get_for_party(state, auth, at, path, UserType::Agent).await
+}
+
+/// Altinn's `RequestSystemResponseInternal`: what the customer's pages show, with
+/// whether the reader may only pass the request on.
+fn internal_body<K: Kv + ?Sized>(model: &K, r: &Request, may_escalate_but_not_approve: bool) -> Value {
+    let party = model.party(&r.party_org_no);
+    let mut v = json!({
+        "id": r.id,
+        "externalRef": r.external_ref,
+        "systemId": r.system_id.as_str(),
+        "partyOrgNo": r.party_org_no.as_str(),
+        "partyId": party.as_ref().map(|p| p.party_id),
+        "partyUuid": party.as_ref().map(|p| p.party_uuid),
+        "rights": Value::Array(r.rights.iter().map(right_json).collect()),
+        "accessPackages": packages_json(&r.access_packages),
+        "status": status(r),
+        "escalated": r.escalated.is_some(),
+        "userMayEscalateButNotApprove": may_escalate_but_not_approve,
+        "created": time(r.created),
+    });
+    if let Some(url) = &r.redirect_url {
+        v["redirectUrl"] = json!(url);
+    }
+    if r.user_type == UserType::Agent {
+        v["systemUserType"] = json!("Agent");
+    }
+    v
+}
+
+/// The customer's page reads a request by id alone: a person of the customer reads it;
+/// one who is not its access manager (here: not its administrator) may only escalate.
+async fn get_for_person(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    id: String,
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin, Role::ClientAdmin])?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let request = live_request(&model, &id, user_type)?;
+    if who.org.as_ref() != Some(&request.party_org_no) {
+        let detail = "only a person of the customer organisation reads its request";
+        return Err(AltinnError::problem(altinn::USER_IS_NOT_ACCESS_MANAGER, "not_request_party", detail));
+    }
+    let body = internal_body(&model, &request, who.role != Role::Admin);
+    Ok(located(StatusCode::OK, body, position, None))
+}
+
+/// `GET /systemuser/request/{requestId}`.
+pub async fn get_for_person_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    get_for_person(state, auth, at, id, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/agent/{requestId}`.
+pub async fn get_for_person_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    get_for_person(state, auth, at, id, UserType::Agent).await
+}
+
+/// The party's `New` requests; agent requests only once escalated, as on Altinn (its
+/// access managers see agent requests that someone passed on to them).
+async fn pending(
+    state: AppState,
+    auth: Auth,
+    at: Option<At>,
+    (party, org_no): (String, String),
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin, Role::Auditor])?;
+    let Snapshot { model, position, time } = state.view(at)?;
+    let org = party_of(&model, &party)?;
+    altinn::acts_for(who, &org)?;
+    // Altinn reads `{orgno}` without checking it is the party's; here it must be.
+    let named = OrgNo::parse(&org_no).map_err(|_| AltinnError::unbound("orgno", &org_no))?;
+    if named != org {
+        return Err(AltinnError::Forbidden);
+    }
+    let requests: Vec<Value> = model
+        .requests_of_party(&org)
+        .iter()
+        .filter(|r| r.user_type == user_type && r.status == RequestStatus::New)
+        .filter(|r| user_type == UserType::Standard || r.escalated.is_some())
+        .map(|r| response_body(&model, r, time, None))
+        .collect();
+    Ok(located(StatusCode::OK, Value::Array(requests), position, None))
+}
+
+/// `GET /systemuser/request/{party}/{orgno}/pending`.
+pub async fn pending_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    pending(state, auth, at, path, UserType::Standard).await
+}
+
+/// `GET /systemuser/request/agent/{party}/{orgno}/pending`.
+pub async fn pending_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    pending(state, auth, at, path, UserType::Agent).await
+}
+
+/// Escalation answers `true` when the request is (now or already) passed on, `false`
+/// when it cannot be — as Altinn answers; the domain's reason for a `false` travels in
+/// the `Ledger-Code` header, since Altinn's body is the bare boolean.
+async fn escalate(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    (party, id): (String, String),
+    user_type: UserType,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin, Role::ClientAdmin])?;
+    let party = party_of(state.ledger.model(), &party)?;
+    let request_id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("requestId", &id))?;
+    let command = Command::EscalateRequest { request_id, party, user_type };
+    match state.execute(who, cid, command).await {
+        Ok(w) => Ok(located(StatusCode::OK, Value::Bool(true), w.position, None)),
+        Err(ApiError::Rejected(r)) => {
+            let mut response = axum::Json(Value::Bool(false)).into_response();
+            response.headers_mut().insert("ledger-code", HeaderValue::from_static(r.code.as_str()));
+            Ok(response)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /systemuser/request/{party}/{requestId}/escalate`.
+pub async fn escalate_standard(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    escalate(state, auth, cid, path, UserType::Standard).await
+}
+
+/// `POST /systemuser/request/agent/{party}/{requestId}/escalate`.
+pub async fn escalate_agent(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(path): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    escalate(state, auth, cid, path, UserType::Agent).await
 }

@@ -10,28 +10,22 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::altinn::{self, paths, AltinnError, ValidationError};
+use super::altinn::{self, acts_for, paths, AltinnError, ValidationError, PAGE_ITEMS_MAX, READERS};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::requests::party_of;
 use super::views::{packages_json, right_json, time};
-use super::{read, AppState, Snapshot};
-use crate::auth::{Principal, Role};
+use super::{read, AppState, Snapshot, AUTHN};
+use crate::auth::Role;
 use crate::domain::events::UserType;
 use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::{Kv, ReadModel, SystemUser};
 use crate::domain::pdp::At;
 use crate::domain::{Code, Command};
-
-/// Who reads an organisation's system users: its people, and auditors.
-const READERS: [Role; 3] = [Role::Admin, Role::ClientAdmin, Role::Auditor];
-/// System users on one page of a vendor's list, as Altinn pages them.
-pub const VENDOR_PAGE_ITEMS_MAX: usize = 50;
 
 /// Altinn's `SystemUserExternalDTO`: what vendors and Maskinporten read.
 fn external_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
@@ -75,15 +69,6 @@ fn detail_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
         v["rights"] = Value::Array(u.rights.iter().map(right_json).collect());
     }
     v
-}
-
-/// Acting for the party is Altinn's PDP check on `{party}`; auditors read everything.
-fn acts_for(who: &Principal, org: &OrgNo) -> Result<(), AltinnError> {
-    if who.role == Role::Auditor || who.org.as_ref() == Some(org) {
-        Ok(())
-    } else {
-        Err(AltinnError::Forbidden)
-    }
 }
 
 fn empty(status: StatusCode) -> AltinnError {
@@ -207,16 +192,6 @@ pub async fn delete_agent(
     delete(state, auth, cid, path, UserType::Agent).await
 }
 
-/// Continuation of a vendor's list: base64url of the JSON sequence number, as Altinn.
-fn token_of(sequence: u64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sequence.to_string())
-}
-
-fn sequence_of(token: &str) -> Option<u64> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
-    std::str::from_utf8(&bytes).ok()?.parse().ok()
-}
-
 #[derive(Deserialize)]
 pub struct PageQuery {
     #[serde(default)]
@@ -240,12 +215,8 @@ pub async fn by_system(
     if model.system(&system_id).is_none() || who.org.as_ref() != Some(&system_id.vendor()) {
         return Err(not_found());
     }
-    let from = match q.token.as_deref() {
-        None => 0,
-        Some(t) => {
-            sequence_of(t).ok_or_else(|| ApiError::InvalidParameter("token is not a continuation token".to_owned()))?
-        }
-    };
+    // The continuation is Altinn's opaque sequence number: here a log position.
+    let from: u64 = q.token.as_deref().map(altinn::from_opaque).transpose()?.unwrap_or(0);
     // The sequence of a system user is the position of the event that made it.
     let mut users: Vec<(u64, SystemUser)> = model
         .system_users_of_system(&system_id)
@@ -254,17 +225,12 @@ pub async fn by_system(
         .filter(|(i, _)| *i >= from)
         .collect();
     users.sort_by_key(|(i, _)| *i);
-    let next = users.get(VENDOR_PAGE_ITEMS_MAX).map(|(i, _)| *i);
-    let data: Vec<Value> = users.iter().take(VENDOR_PAGE_ITEMS_MAX).map(|(_, u)| external_dto(&model, u)).collect();
-    let mut links = json!({});
-    if let Some(next) = next {
-        links["next"] = json!(format!(
-            "{}/authentication/api/v1/systemuser/vendor/bysystem/{system_id}?token={}",
-            state.public_url,
-            token_of(next)
-        ));
-    }
-    Ok(read(json!({"links": links, "data": data}), position))
+    let next = users.get(PAGE_ITEMS_MAX).map(|(i, _)| {
+        let token = altinn::opaque(i);
+        format!("{}{AUTHN}/systemuser/vendor/bysystem/{system_id}?token={token}", state.public_url)
+    });
+    let data: Vec<Value> = users.iter().take(PAGE_ITEMS_MAX).map(|(_, u)| external_dto(&model, u)).collect();
+    Ok(read(altinn::paginated(data, next), position))
 }
 
 #[derive(Deserialize)]

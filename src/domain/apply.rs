@@ -275,9 +275,11 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 status: RequestStatus::New,
                 event_id: event.id,
                 decided: None,
+                escalated: None,
             };
             model.put(keys::request(&r.request_id), encode(&request));
             model.put(keys::request_by_system(&r.system_id, &r.request_id), Vec::new());
+            model.put(keys::request_by_party(&r.party_org_no, &r.request_id), Vec::new());
             model.put(
                 keys::pending_request(&r.system_id, &r.party_org_no, &r.external_ref),
                 r.request_id.as_bytes().to_vec(),
@@ -292,6 +294,11 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             decide_request(model, &d.request_id, status, ended());
         }
         RequestWithdrawn(d) => decide_request(model, &d.request_id, RequestStatus::Withdrawn, ended()),
+        RequestEscalated(d) => {
+            let mut request: Request = model.request(&d.request_id).expect("checked");
+            request.escalated = Some(ended());
+            model.put(keys::request(&d.request_id), encode(&request));
+        }
         SystemUserCreated(u) => {
             let user = SystemUser {
                 id: u.system_user_id,

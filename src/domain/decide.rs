@@ -89,6 +89,12 @@ pub enum Command {
     WithdrawRequest {
         request_id: Uuid,
     },
+    /// Passes a request on to the customer's access managers; once is enough.
+    EscalateRequest {
+        request_id: Uuid,
+        party: OrgNo,
+        user_type: UserType,
+    },
     DeleteSystemUser {
         system_user_id: Uuid,
         party: OrgNo,
@@ -215,6 +221,14 @@ fn plan<K: Kv + ?Sized>(command: &Command, out: &mut Emitter<'_, '_, '_, K>) -> 
         }
         Command::WithdrawRequest { request_id } => {
             out.emit(EventData::RequestWithdrawn(RequestWithdrawn { request_id: *request_id }));
+        }
+        Command::EscalateRequest { request_id, party, user_type } => {
+            let request = rules::answerable(model, &authority, request_id, party, out.ctx.now)?;
+            same_type(request.user_type, *user_type, "request", request_id)?;
+            if request.escalated.is_none() {
+                let escalated = RequestDecided { request_id: *request_id, party_org_no: party.clone() };
+                out.emit(EventData::RequestEscalated(escalated));
+            }
         }
         Command::DeleteSystemUser { system_user_id, party, user_type } => {
             let user = rules::owned_live_user(model, &authority, system_user_id, Some(party))?;

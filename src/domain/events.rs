@@ -261,6 +261,8 @@ pub struct RequestCreated {
     pub expires: DateTime<Utc>,
 }
 
+/// A request answered (approved, rejected), or escalated to the customer's access
+/// managers, by the customer organisation it names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestDecided {
@@ -404,6 +406,7 @@ catalogue! {
     RequestApproved(RequestDecided) => "ledger.systemuserrequest.approved.v1";
     RequestRejected(RequestDecided) => "ledger.systemuserrequest.rejected.v1";
     RequestWithdrawn(RequestWithdrawn) => "ledger.systemuserrequest.withdrawn.v1";
+    RequestEscalated(RequestDecided) => "ledger.systemuserrequest.escalated.v1";
     SystemUserCreated(SystemUserCreated) => "ledger.systemuser.created.v1";
     SystemUserDeleted(SystemUserDeleted) => "ledger.systemuser.deleted.v1";
     ClientRelationshipGranted(ClientRelationshipGranted) => "ledger.clientrelationship.granted.v1";
@@ -457,6 +460,7 @@ impl EventData {
             RequestCreated(p) => subject::system_user(&p.request_id),
             RequestApproved(p) | RequestRejected(p) => subject::system_user(&p.request_id),
             RequestWithdrawn(p) => subject::system_user(&p.request_id),
+            RequestEscalated(p) => subject::system_user(&p.request_id),
             SystemUserCreated(p) => subject::system_user(&p.system_user_id),
             SystemUserDeleted(p) => subject::system_user(&p.system_user_id),
             ClientRelationshipGranted(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
@@ -497,7 +501,7 @@ impl EventData {
             SystemRegistered(p) | SystemUpdated(p) => p.vendor_org_no.to_string(),
             SystemDeleted(p) => p.system_id.vendor().to_string(),
             RequestCreated(p) => p.party_org_no.to_string(),
-            RequestApproved(p) | RequestRejected(p) => p.party_org_no.to_string(),
+            RequestApproved(p) | RequestRejected(p) | RequestEscalated(p) => p.party_org_no.to_string(),
             RequestWithdrawn(_) => String::new(),
             SystemUserCreated(p) => p.owner_org_no.to_string(),
             SystemUserDeleted(p) => p.owner_org_no.to_string(),

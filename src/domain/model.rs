@@ -258,7 +258,92 @@ pub mod keys {
 
     /// The layout's number, kept beside a stored read model: bump it whenever a key or
     /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
-    pub const LAYOUT: u32 = 2;
+    pub const LAYOUT: u32 = 3;
+
+    /// The kind of record a key holds, named by its first byte: the one place a key's
+    /// byte is read as a kind.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Kind {
+        Meta,
+        Party,
+        AccessPackage,
+        Policy,
+        System,
+        Request,
+        SystemUser,
+        ClientRelationship,
+        ClientLink,
+        AggregateVersion,
+        Outcome,
+        EventIndex,
+        History,
+        TimeIndex,
+        AuditIndex,
+        HashChain,
+        Quarantine,
+    }
+
+    impl Kind {
+        pub fn of(key: &[u8]) -> Option<Kind> {
+            Some(match key.first()? {
+                0 => Kind::Meta,
+                b'P' | b'p' | b'u' => Kind::Party,
+                b'A' => Kind::AccessPackage,
+                b'R' => Kind::Policy,
+                b'S' => Kind::System,
+                b'Q' | b'K' | b'q' | b'N' => Kind::Request,
+                b'U' | b'k' | b'O' | b'Y' => Kind::SystemUser,
+                b'C' | b'F' => Kind::ClientRelationship,
+                b'L' | b'l' => Kind::ClientLink,
+                b'V' => Kind::AggregateVersion,
+                b'E' => Kind::Outcome,
+                b'I' => Kind::EventIndex,
+                b'H' => Kind::History,
+                b'T' => Kind::TimeIndex,
+                b'X' => Kind::AuditIndex,
+                b'Z' => Kind::HashChain,
+                b'!' => Kind::Quarantine,
+                _ => return None,
+            })
+        }
+
+        /// The facts decisions and reads consult: kept as versions, so as-of reads work.
+        pub fn is_versioned(self) -> bool {
+            matches!(
+                self,
+                Kind::Party
+                    | Kind::AccessPackage
+                    | Kind::Policy
+                    | Kind::System
+                    | Kind::Request
+                    | Kind::SystemUser
+                    | Kind::ClientRelationship
+                    | Kind::ClientLink
+            )
+        }
+
+        pub fn name(self) -> &'static str {
+            match self {
+                Kind::Meta => "meta",
+                Kind::Party => "party",
+                Kind::AccessPackage => "access-package",
+                Kind::Policy => "policy",
+                Kind::System => "system",
+                Kind::Request => "request",
+                Kind::SystemUser => "system-user",
+                Kind::ClientRelationship => "client-relationship",
+                Kind::ClientLink => "client-link",
+                Kind::AggregateVersion => "aggregate-version",
+                Kind::Outcome => "outcome",
+                Kind::EventIndex => "event-index",
+                Kind::History => "history",
+                Kind::TimeIndex => "time-index",
+                Kind::AuditIndex => "audit-index",
+                Kind::HashChain => "hash-chain",
+                Kind::Quarantine => "quarantine",
+            }
+        }
+    }
 
     pub const META_POSITION: &[u8] = b"\x00position";
     pub const META_EFFECTIVE_TIME: &[u8] = b"\x00effective_time";
@@ -320,6 +405,13 @@ pub mod keys {
     }
     pub fn request_by_system(system: &SystemId, id: &Uuid) -> Vec<u8> {
         cat(b'q', &[system.as_str().as_bytes(), b"\0", id.as_bytes()])
+    }
+    /// Every request to a customer, whatever became of it (the customer's pending lists).
+    pub fn requests_by_party(org: &OrgNo) -> Vec<u8> {
+        cat(b'N', &[org.as_str().as_bytes()])
+    }
+    pub fn request_by_party(org: &OrgNo, id: &Uuid) -> Vec<u8> {
+        cat(b'N', &[org.as_str().as_bytes(), id.as_bytes()])
     }
     pub fn relationship(client: &OrgNo, facilitator: &OrgNo) -> Vec<u8> {
         cat(b'C', &[client.as_str().as_bytes(), facilitator.as_str().as_bytes()])
@@ -486,6 +578,9 @@ pub struct Request {
     pub status: RequestStatus,
     pub event_id: Uuid,
     pub decided: Option<Ended>,
+    /// Passed on to the customer's access managers by someone who may not approve it.
+    #[serde(default)]
+    pub escalated: Option<Ended>,
 }
 
 impl Request {
@@ -617,27 +712,7 @@ pub mod history {
 
     /// Record kinds whose versions are kept (the facts decisions and reads consult).
     pub fn is_versioned(key: &[u8]) -> bool {
-        matches!(
-            key.first(),
-            Some(
-                b'P' | b'p'
-                    | b'u'
-                    | b'A'
-                    | b'R'
-                    | b'S'
-                    | b'Q'
-                    | b'K'
-                    | b'U'
-                    | b'k'
-                    | b'O'
-                    | b'Y'
-                    | b'q'
-                    | b'C'
-                    | b'F'
-                    | b'L'
-                    | b'l'
-            )
-        )
+        keys::Kind::of(key).is_some_and(keys::Kind::is_versioned)
     }
 
     /// Order-preserving escape: `00` becomes `00 FF`, so `00 00` can end a key.
@@ -943,6 +1018,13 @@ pub trait ReadModel: Kv {
     }
     fn requests_of_system(&self, system: &SystemId) -> Vec<Request> {
         self.scan_prefix(&keys::requests_by_system(system))
+            .into_iter()
+            .filter_map(|(k, _)| self.request(&keys::trailing_uuid(&k)))
+            .collect()
+    }
+    /// Requests to the customer `org`, in the order of their ids.
+    fn requests_of_party(&self, org: &OrgNo) -> Vec<Request> {
+        self.scan_prefix(&keys::requests_by_party(org))
             .into_iter()
             .filter_map(|(k, _)| self.request(&keys::trailing_uuid(&k)))
             .collect()

@@ -77,6 +77,7 @@ pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Res
         RequestApproved(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         RequestRejected(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         RequestWithdrawn(d) => withdrawable(model, authority, &d.request_id).map(|_| ()),
+        RequestEscalated(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         SystemUserCreated(u) => user_created(model, u),
         SystemUserDeleted(d) => {
             let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;

@@ -50,6 +50,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
     pub position_header: Option<u64>,
+    /// The ledger's reason where Altinn's answer is a bare value (`Ledger-Code`).
+    pub ledger_code: Option<String>,
     pub body: Value,
 }
 
@@ -196,13 +198,14 @@ impl TestLedger {
         let content_type =
             res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
         let position_header = res.headers().get("ledger-position").map(|v| v.to_str().unwrap().parse().unwrap());
+        let ledger_code = res.headers().get("ledger-code").map(|v| v.to_str().unwrap().to_owned());
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status, content_type, position_header, body }
+        Reply { status, content_type, position_header, ledger_code, body }
     }
 
     pub fn position(&self) -> u64 {

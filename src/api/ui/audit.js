@@ -16,6 +16,7 @@ const LABELS = {
   "ledger.systemuserrequest.approved.v1": "request approved",
   "ledger.systemuserrequest.rejected.v1": "request rejected",
   "ledger.systemuserrequest.withdrawn.v1": "request withdrawn",
+  "ledger.systemuserrequest.escalated.v1": "request escalated to the access managers",
   "ledger.systemuser.created.v1": "system user created",
   "ledger.systemuser.deleted.v1": "system user deleted",
   "ledger.clientrelationship.granted.v1": "client relationship granted",
