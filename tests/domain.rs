@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use uuid::Uuid;
 
-use ledger::domain::decide::NewRequest;
+use ledger::domain::decide::{NewChangeRequest, NewRequest};
 use ledger::domain::events::*;
 use ledger::domain::ids::*;
 use ledger::domain::model::{digest, MemKv, ReadModel};
@@ -677,4 +677,233 @@ fn forged_events_that_break_a_rule_are_void_with_the_code_decide_gives() {
     assert_eq!(w.when(Authority::Register, Command::RegisterParty(thief)).unwrap_err().code, Code::PartyIdInUse);
     let link = Command::LinkClient { agent, client: org(CLIENT) };
     assert_eq!(w.when(other, link).unwrap_err().code, Code::NotOwner);
+}
+
+// ---- change requests ------------------------------------------------------------------
+
+fn right(resource: &str) -> Right {
+    Right { resource: ResourceId::parse(resource).unwrap(), action: None }
+}
+
+fn rights_decision(w: &World, user: Uuid, resource: &str) -> ledger::domain::pdp::Decision {
+    let q = Query {
+        system_user: user,
+        action: Action::parse("write").unwrap(),
+        resource: ResourceId::parse(resource).unwrap(),
+        party: PartyRef::OrgNo(org(CLIENT)),
+    };
+    evaluate(&w.model, &q)
+}
+
+/// Given the world, Regnskap's system with rights on `r-one` and `r-two` (each a policy
+/// that a right permits), and a standard system user of the client holding `r-one`.
+fn standard_user(w: &mut World) -> Uuid {
+    for resource in ["r-one", "r-two"] {
+        w.given(
+            Authority::Organisation(org("310000124")),
+            Command::PublishPolicy(ResourcePolicyPublished {
+                resource_id: ResourceId::parse(resource).unwrap(),
+                rules: vec![PolicyRule {
+                    access_package: None,
+                    right: true,
+                    actions: vec![Action::parse("write").unwrap()],
+                }],
+                minimum_authentication_level: None,
+            }),
+        );
+    }
+    w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::RegisterSystem(SystemDefinition {
+            system_id: SystemId::parse("310000019_regnskap").unwrap(),
+            vendor_org_no: org(VENDOR),
+            name: [("nb".to_owned(), "Regnskap".to_owned())].into(),
+            description: Default::default(),
+            rights: vec![right("r-one"), right("r-two")],
+            access_packages: vec![],
+            client_ids: vec![],
+            allowed_redirect_urls: vec![],
+            is_visible: true,
+        }),
+    );
+    let created = w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::CreateRequest(NewRequest {
+            user_type: UserType::Standard,
+            system_id: SystemId::parse("310000019_regnskap").unwrap(),
+            party_org_no: org(CLIENT),
+            external_ref: None,
+            rights: vec![right("r-one")],
+            access_packages: vec![],
+            redirect_url: None,
+            integration_title: None,
+        }),
+    );
+    let EventData::RequestCreated(r) = &created[0].data else { panic!("a request") };
+    let id = r.request_id;
+    w.given(
+        Authority::Organisation(org(CLIENT)),
+        Command::ApproveRequest { request_id: id, party: org(CLIENT), user_type: UserType::Standard },
+    );
+    id
+}
+
+fn change(id: u128, user: Uuid, required: &[&str], unwanted: &[&str]) -> Command {
+    Command::CreateChangeRequest(NewChangeRequest {
+        change_request_id: Uuid::from_u128(id),
+        system_user_id: user,
+        required_rights: required.iter().map(|r| right(r)).collect(),
+        unwanted_rights: unwanted.iter().map(|r| right(r)).collect(),
+        required_access_packages: vec![],
+        unwanted_access_packages: vec![],
+        redirect_url: None,
+    })
+}
+
+fn client() -> Authority {
+    Authority::Organisation(org(CLIENT))
+}
+
+/// Given a standard system user holding `r-one`, when its vendor asks to add `r-two` and
+/// take `r-one` away and the client approves, then the approval and the new rights are
+/// on the log, decisions follow them (with the change as their proof), and the same
+/// correlation id again adds nothing.
+#[test]
+fn an_approved_change_request_changes_what_the_system_user_may_do() {
+    let mut w = World::new();
+    let user = standard_user(&mut w);
+    assert_eq!(rights_decision(&w, user, "r-one").decision, Verdict::Permit);
+    assert_eq!(rights_decision(&w, user, "r-two").decision, Verdict::NotApplicable);
+
+    let created = w.given(Authority::Organisation(org(VENDOR)), change(7001, user, &["r-two"], &["r-one"]));
+    assert_eq!(types(&created), ["ledger.systemuserchangerequest.created.v1"]);
+    assert_eq!(created[0].subject, format!("systemuser/{user}"), "one lifecycle with its system user");
+    let again = w.when(Authority::Organisation(org(VENDOR)), change(7001, user, &["r-two"], &["r-one"])).unwrap();
+    assert!(again.is_empty(), "the same correlation id is the same change request");
+    assert_eq!(rights_decision(&w, user, "r-two").decision, Verdict::NotApplicable, "asked is not given");
+
+    let approve = Command::ApproveChangeRequest { change_request_id: Uuid::from_u128(7001), party: org(CLIENT) };
+    let approved = w.given(client(), approve.clone());
+    assert_eq!(types(&approved), ["ledger.systemuserchangerequest.approved.v1", "ledger.systemuser.rightschanged.v1"]);
+    let EventData::SystemUserRightsChanged(changed) = &approved[1].data else { panic!() };
+    assert_eq!(changed.rights, vec![right("r-two")]);
+    assert_eq!(rights_decision(&w, user, "r-one").decision, Verdict::NotApplicable);
+    let now = rights_decision(&w, user, "r-two");
+    assert_eq!(now.decision, Verdict::Permit);
+    assert!(now.granted_by.iter().any(|g| g.event_id == approved[1].id), "the change is the proof");
+    assert_eq!(w.when(client(), approve).unwrap_err().code, Code::RequestNotNew);
+}
+
+/// Refusals, each with the code a caller can act on, and nothing emitted.
+#[test]
+fn change_requests_are_refused_where_the_rules_say() {
+    let mut w = World::new();
+    let user = standard_user(&mut w);
+    let agent = w.agent("a");
+    let vendor = Authority::Organisation(org(VENDOR));
+    let cases: Vec<(&str, Authority, Command, Code)> = vec![
+        ("an agent's rights", vendor.clone(), change(1, agent, &[], &["r-one"]), Code::UserTypeMismatch),
+        (
+            "another vendor",
+            Authority::Organisation(org("310000043")),
+            change(2, user, &["r-two"], &[]),
+            Code::NotSystemVendor,
+        ),
+        (
+            "a right the system cannot give",
+            vendor.clone(),
+            change(3, user, &["ske-aksjonaerregister"], &[]),
+            Code::RightNotInSystem,
+        ),
+        ("nothing asked", vendor.clone(), change(4, user, &[], &[]), Code::EmptyRequest),
+        (
+            "an unknown system user",
+            vendor.clone(),
+            change(5, Uuid::from_u128(404), &["r-two"], &[]),
+            Code::SystemUserNotFound,
+        ),
+    ];
+    for (what, authority, command, code) in cases {
+        assert_eq!(w.when(authority, command).unwrap_err().code, code, "{what}");
+    }
+    // The correlation id is the change request's: used for one system user, it is not
+    // free for another.
+    w.given(vendor.clone(), change(6, user, &["r-two"], &[]));
+    let second = standard_user_of_vendor_again(&mut w);
+    assert_eq!(
+        w.when(vendor.clone(), change(6, second, &["r-two"], &[])).unwrap_err().code,
+        Code::ChangeRequestIdInUse
+    );
+    // Only the owner answers; a withdrawn request is no longer answered.
+    let approve = Command::ApproveChangeRequest { change_request_id: Uuid::from_u128(6), party: org(FACILITATOR) };
+    assert_eq!(w.when(facilitator(), approve).unwrap_err().code, Code::NotRequestParty);
+    w.given(vendor, Command::WithdrawChangeRequest { change_request_id: Uuid::from_u128(6) });
+    let approve = Command::ApproveChangeRequest { change_request_id: Uuid::from_u128(6), party: org(CLIENT) };
+    assert_eq!(w.when(client(), approve).unwrap_err().code, Code::RequestNotNew);
+}
+
+/// A second standard system user of the same system, for the facilitator.
+fn standard_user_of_vendor_again(w: &mut World) -> Uuid {
+    let created = w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::CreateRequest(NewRequest {
+            user_type: UserType::Standard,
+            system_id: SystemId::parse("310000019_regnskap").unwrap(),
+            party_org_no: org(FACILITATOR),
+            external_ref: None,
+            rights: vec![right("r-one")],
+            access_packages: vec![],
+            redirect_url: None,
+            integration_title: None,
+        }),
+    );
+    let EventData::RequestCreated(r) = &created[0].data else { panic!("a request") };
+    let id = r.request_id;
+    w.given(
+        facilitator(),
+        Command::ApproveRequest { request_id: id, party: org(FACILITATOR), user_type: UserType::Standard },
+    );
+    id
+}
+
+/// Given a change request, when its approval and the system user's deletion are decided
+/// against the same state and the deletion reaches the log first, then the approval and
+/// its rights change are void, on every replica alike.
+#[test]
+fn an_approval_racing_the_system_users_deletion_is_void() {
+    let mut w = World::new();
+    let user = standard_user(&mut w);
+    w.given(Authority::Organisation(org(VENDOR)), change(9, user, &["r-two"], &[]));
+    let approve = w
+        .when(client(), Command::ApproveChangeRequest { change_request_id: Uuid::from_u128(9), party: org(CLIENT) })
+        .unwrap();
+    let delete = w
+        .when(
+            client(),
+            Command::DeleteSystemUser { system_user_id: user, party: org(CLIENT), user_type: UserType::Standard },
+        )
+        .unwrap();
+    assert_eq!(w.append(delete), vec![None]);
+    assert_eq!(w.append(approve), vec![Some(Code::VersionConflict), Some(Code::VersionConflict)]);
+    assert_eq!(w.model.system_user(&user).unwrap().rights, vec![right("r-one")]);
+}
+
+/// A rights change no approved change request explains is void, whoever writes it.
+#[test]
+fn a_rights_change_without_its_approval_is_void() {
+    let mut w = World::new();
+    let user = standard_user(&mut w);
+    w.given(Authority::Organisation(org(VENDOR)), change(11, user, &["r-two"], &[]));
+    let forged_change = forged(
+        client(),
+        EventData::SystemUserRightsChanged(SystemUserRightsChanged {
+            system_user_id: user,
+            owner_org_no: org(CLIENT),
+            rights: vec![right("r-one"), right("r-two")],
+            access_packages: vec![],
+            change_request_id: Uuid::from_u128(11),
+        }),
+    );
+    assert_eq!(w.append(vec![forged_change]), vec![Some(Code::VersionConflict)]);
+    assert_eq!(rights_decision(&w, user, "r-two").decision, Verdict::NotApplicable);
 }

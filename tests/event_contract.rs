@@ -69,6 +69,21 @@ fn examples() -> Vec<(EventData, EventData)> {
         access_packages: vec![urn("skattegrunnlag")],
         integration_title: Some("title".to_owned()),
     };
+    let change = ChangeRequestCreated {
+        change_request_id: id(3),
+        system_user_id: id(1),
+        system_id: sys.clone(),
+        party_org_no: org("310000027"),
+        required_rights: vec![Right { resource: ResourceId::parse("ske-mva").unwrap(), action: None }],
+        unwanted_rights: vec![Right {
+            resource: ResourceId::parse("old").unwrap(),
+            action: Some(Action::parse("read").unwrap()),
+        }],
+        required_access_packages: vec![urn("skattegrunnlag")],
+        unwanted_access_packages: vec![],
+        redirect_url: Some("https://vendor.example/done".to_owned()),
+        expires: Utc.with_ymd_and_hms(2026, 9, 1, 0, 0, 0).unwrap(),
+    };
     let unlinked = ClientUnlinked {
         system_user_id: id(1),
         client_org_no: org("310000035"),
@@ -124,6 +139,36 @@ fn examples() -> Vec<(EventData, EventData)> {
             EventData::SystemUserCreated(SystemUserCreated { integration_title: None, ..user }),
         ),
         both(EventData::SystemUserDeleted(SystemUserDeleted { system_user_id: id(1), owner_org_no: org("310000027") })),
+        (
+            EventData::ChangeRequestCreated(change.clone()),
+            EventData::ChangeRequestCreated(ChangeRequestCreated {
+                redirect_url: None,
+                unwanted_rights: vec![],
+                required_access_packages: vec![],
+                ..change
+            }),
+        ),
+        both(EventData::ChangeRequestApproved(ChangeRequestDecided {
+            change_request_id: id(3),
+            system_user_id: id(1),
+            party_org_no: org("310000027"),
+        })),
+        both(EventData::ChangeRequestRejected(ChangeRequestDecided {
+            change_request_id: id(3),
+            system_user_id: id(1),
+            party_org_no: org("310000027"),
+        })),
+        both(EventData::ChangeRequestWithdrawn(ChangeRequestWithdrawn {
+            change_request_id: id(3),
+            system_user_id: id(1),
+        })),
+        both(EventData::SystemUserRightsChanged(SystemUserRightsChanged {
+            system_user_id: id(1),
+            owner_org_no: org("310000027"),
+            rights: vec![Right { resource: ResourceId::parse("ske-mva").unwrap(), action: None }],
+            access_packages: vec![urn("skattegrunnlag")],
+            change_request_id: id(3),
+        })),
         (
             EventData::ClientRelationshipGranted(ClientRelationshipGranted {
                 client_org_no: org("310000035"),

@@ -15,8 +15,8 @@ use chrono::{DateTime, Utc};
 
 use super::events::{Event, EventData};
 use super::model::{
-    encode, history, keys, AccessPackage, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy, Quarantined,
-    ReadModel, Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
+    encode, history, keys, AccessPackage, ChangeRequest, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy,
+    Quarantined, ReadModel, Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
 };
 use super::rejection::{Code, Rejection};
 
@@ -299,6 +299,44 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             request.escalated = Some(ended());
             model.put(keys::request(&d.request_id), encode(&request));
         }
+        ChangeRequestCreated(c) => {
+            let change = ChangeRequest {
+                id: c.change_request_id,
+                system_user_id: c.system_user_id,
+                system_id: c.system_id.clone(),
+                party_org_no: c.party_org_no.clone(),
+                required_rights: c.required_rights.clone(),
+                unwanted_rights: c.unwanted_rights.clone(),
+                required_access_packages: c.required_access_packages.clone(),
+                unwanted_access_packages: c.unwanted_access_packages.clone(),
+                redirect_url: c.redirect_url.clone(),
+                created: at,
+                expires: c.expires,
+                status: RequestStatus::New,
+                event_id: event.id,
+                decided: None,
+            };
+            model.put(keys::change_request(&c.change_request_id), encode(&change));
+            model.put(keys::change_request_by_system(&c.system_id, &c.change_request_id), Vec::new());
+        }
+        ChangeRequestApproved(d) | ChangeRequestRejected(d) => {
+            let status = if matches!(event.data, ChangeRequestApproved(_)) {
+                RequestStatus::Accepted
+            } else {
+                RequestStatus::Rejected
+            };
+            decide_change_request(model, &d.change_request_id, status, ended());
+        }
+        ChangeRequestWithdrawn(d) => {
+            decide_change_request(model, &d.change_request_id, RequestStatus::Withdrawn, ended())
+        }
+        SystemUserRightsChanged(r) => {
+            let mut user: SystemUser = model.system_user(&r.system_user_id).expect("checked");
+            user.rights = r.rights.clone();
+            user.access_packages = r.access_packages.clone();
+            user.grants_event_id = Some(event.id);
+            model.put(keys::system_user(&r.system_user_id), encode(&user));
+        }
         SystemUserCreated(u) => {
             let user = SystemUser {
                 id: u.system_user_id,
@@ -312,6 +350,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 created: at,
                 event_id: event.id,
                 deleted: None,
+                grants_event_id: None,
             };
             model.put(keys::system_user(&u.system_user_id), encode(&user));
             model.put(
@@ -382,6 +421,13 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
         // A seal changes no record; its outcome (applied or void) is the evidence.
         LedgerSealed(_) => {}
     }
+}
+
+fn decide_change_request<K: KvMut>(model: &mut K, id: &uuid::Uuid, status: RequestStatus, ended: Ended) {
+    let mut change: ChangeRequest = model.change_request(id).expect("checked");
+    change.status = status;
+    change.decided = Some(ended);
+    model.put(keys::change_request(id), encode(&change));
 }
 
 fn decide_request<K: KvMut>(model: &mut K, id: &uuid::Uuid, status: RequestStatus, ended: Ended) {

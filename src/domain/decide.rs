@@ -67,6 +67,20 @@ pub struct NewRequest {
     pub integration_title: Option<String>,
 }
 
+/// A vendor's change request as it asks it; the system and party come from the system
+/// user, and the lists are kept sorted and once each.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewChangeRequest {
+    /// The vendor's correlation id: the change request's id.
+    pub change_request_id: Uuid,
+    pub system_user_id: Uuid,
+    pub required_rights: Vec<Right>,
+    pub unwanted_rights: Vec<Right>,
+    pub required_access_packages: Vec<PackageUrn>,
+    pub unwanted_access_packages: Vec<PackageUrn>,
+    pub redirect_url: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     RegisterParty(PartyRegistered),
@@ -99,6 +113,20 @@ pub enum Command {
         system_user_id: Uuid,
         party: OrgNo,
         user_type: UserType,
+    },
+    /// The same id again, for the same system user, is the same change request: no event.
+    CreateChangeRequest(NewChangeRequest),
+    /// Approving changes the system user's rights and packages as the request says.
+    ApproveChangeRequest {
+        change_request_id: Uuid,
+        party: OrgNo,
+    },
+    RejectChangeRequest {
+        change_request_id: Uuid,
+        party: OrgNo,
+    },
+    WithdrawChangeRequest {
+        change_request_id: Uuid,
     },
     GrantRelationship(ClientRelationshipGranted),
     RevokeRelationship(ClientRelationshipRevoked),
@@ -247,6 +275,38 @@ fn plan<K: Kv + ?Sized>(command: &Command, out: &mut Emitter<'_, '_, '_, K>) -> 
                 }));
             }
         }
+        Command::CreateChangeRequest(c) => create_change_request(out, c)?,
+        Command::ApproveChangeRequest { change_request_id, party } => {
+            let decided = change_decided(model, change_request_id, party)?;
+            let change = rules::change_answerable(model, &authority, &decided, out.ctx.now)?;
+            let user = rules::live_user(model, &change.system_user_id)?;
+            out.emit(EventData::ChangeRequestApproved(decided));
+            let (rights, access_packages) = change.applied_to(&user);
+            if (&rights, &access_packages) != (&user.rights, &user.access_packages) {
+                out.emit(EventData::SystemUserRightsChanged(SystemUserRightsChanged {
+                    system_user_id: user.id,
+                    owner_org_no: user.owner_org_no,
+                    rights,
+                    access_packages,
+                    change_request_id: change.id,
+                }));
+            }
+        }
+        Command::RejectChangeRequest { change_request_id, party } => {
+            let decided = change_decided(model, change_request_id, party)?;
+            out.emit(EventData::ChangeRequestRejected(decided));
+        }
+        Command::WithdrawChangeRequest { change_request_id } => {
+            let Some(change) = model.change_request(change_request_id) else {
+                return reject(
+                    Code::ChangeRequestNotFound,
+                    format!("change request {change_request_id} does not exist"),
+                );
+            };
+            let withdrawn =
+                ChangeRequestWithdrawn { change_request_id: change.id, system_user_id: change.system_user_id };
+            out.emit(EventData::ChangeRequestWithdrawn(withdrawn));
+        }
         Command::GrantRelationship(g) => {
             // A command names a role or packages; the event records a role with the
             // packages it brings.
@@ -305,16 +365,58 @@ fn same_type(found: UserType, wanted: UserType, what: &str, id: &Uuid) -> Result
     Ok(())
 }
 
+/// Lists on the log are sorted and hold each item once, however they were asked.
+fn sorted_once<T: Ord>(mut items: Vec<T>) -> Vec<T> {
+    items.sort();
+    items.dedup();
+    items
+}
+
+/// The answer to a change request, naming the system user it belongs to.
+fn change_decided<K: Kv + ?Sized>(model: &K, id: &Uuid, party: &OrgNo) -> Result<ChangeRequestDecided, Rejection> {
+    match model.change_request(id) {
+        Some(c) => Ok(ChangeRequestDecided {
+            change_request_id: c.id,
+            system_user_id: c.system_user_id,
+            party_org_no: party.clone(),
+        }),
+        None => reject(Code::ChangeRequestNotFound, format!("change request {id} does not exist")),
+    }
+}
+
+fn create_change_request<K: Kv + ?Sized>(
+    out: &mut Emitter<'_, '_, '_, K>,
+    c: &NewChangeRequest,
+) -> Result<(), Rejection> {
+    if let Some(existing) = out.model.change_request(&c.change_request_id) {
+        if existing.system_user_id == c.system_user_id {
+            // The same correlation id again: the change request made then is the answer.
+            return Ok(());
+        }
+    }
+    let user = rules::live_user(out.model, &c.system_user_id)?;
+    let created = ChangeRequestCreated {
+        change_request_id: c.change_request_id,
+        system_user_id: user.id,
+        system_id: user.system_id,
+        party_org_no: user.owner_org_no,
+        required_rights: sorted_once(c.required_rights.clone()),
+        unwanted_rights: sorted_once(c.unwanted_rights.clone()),
+        required_access_packages: sorted_once(c.required_access_packages.clone()),
+        unwanted_access_packages: sorted_once(c.unwanted_access_packages.clone()),
+        redirect_url: c.redirect_url.clone(),
+        expires: out.ctx.now + out.ctx.request_ttl,
+    };
+    out.emit(EventData::ChangeRequestCreated(created));
+    Ok(())
+}
+
 fn create_request<K: Kv + ?Sized>(
     out: &mut Emitter<'_, '_, '_, K>,
     authority: &Authority,
     r: &NewRequest,
 ) -> Result<(), Rejection> {
-    let (mut rights, mut access_packages) = (r.rights.clone(), r.access_packages.clone());
-    rights.sort();
-    rights.dedup();
-    access_packages.sort();
-    access_packages.dedup();
+    let (rights, access_packages) = (sorted_once(r.rights.clone()), sorted_once(r.access_packages.clone()));
     let created = RequestCreated {
         request_id: Uuid::nil(),
         user_type: r.user_type,

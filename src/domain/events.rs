@@ -291,6 +291,53 @@ pub struct SystemUserCreated {
     pub integration_title: Option<String>,
 }
 
+/// A vendor asks the owner of a standard system user to change what it may do: rights
+/// and packages to add, and to take away. The id is the vendor's correlation id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeRequestCreated {
+    pub change_request_id: Uuid,
+    pub system_user_id: Uuid,
+    pub system_id: SystemId,
+    pub party_org_no: OrgNo,
+    pub required_rights: Vec<Right>,
+    pub unwanted_rights: Vec<Right>,
+    pub required_access_packages: Vec<PackageUrn>,
+    pub unwanted_access_packages: Vec<PackageUrn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    /// After this instant the change request can no longer be approved (time-to-live).
+    pub expires: DateTime<Utc>,
+}
+
+/// A change request answered (approved, rejected) by the system user's owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeRequestDecided {
+    pub change_request_id: Uuid,
+    pub system_user_id: Uuid,
+    pub party_org_no: OrgNo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChangeRequestWithdrawn {
+    pub change_request_id: Uuid,
+    pub system_user_id: Uuid,
+}
+
+/// What a system user may do, after an approved change request: its rights and packages
+/// whole, as they now stand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemUserRightsChanged {
+    pub system_user_id: Uuid,
+    pub owner_org_no: OrgNo,
+    pub rights: Vec<Right>,
+    pub access_packages: Vec<PackageUrn>,
+    pub change_request_id: Uuid,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SystemUserDeleted {
@@ -409,6 +456,11 @@ catalogue! {
     RequestEscalated(RequestDecided) => "ledger.systemuserrequest.escalated.v1";
     SystemUserCreated(SystemUserCreated) => "ledger.systemuser.created.v1";
     SystemUserDeleted(SystemUserDeleted) => "ledger.systemuser.deleted.v1";
+    ChangeRequestCreated(ChangeRequestCreated) => "ledger.systemuserchangerequest.created.v1";
+    ChangeRequestApproved(ChangeRequestDecided) => "ledger.systemuserchangerequest.approved.v1";
+    ChangeRequestRejected(ChangeRequestDecided) => "ledger.systemuserchangerequest.rejected.v1";
+    ChangeRequestWithdrawn(ChangeRequestWithdrawn) => "ledger.systemuserchangerequest.withdrawn.v1";
+    SystemUserRightsChanged(SystemUserRightsChanged) => "ledger.systemuser.rightschanged.v1";
     ClientRelationshipGranted(ClientRelationshipGranted) => "ledger.clientrelationship.granted.v1";
     ClientRelationshipRevoked(ClientRelationshipRevoked) => "ledger.clientrelationship.revoked.v1";
     ClientLinked(ClientLinked) => "ledger.client.linked.v1";
@@ -463,6 +515,12 @@ impl EventData {
             RequestEscalated(p) => subject::system_user(&p.request_id),
             SystemUserCreated(p) => subject::system_user(&p.system_user_id),
             SystemUserDeleted(p) => subject::system_user(&p.system_user_id),
+            // A change request belongs to its system user's lifecycle: its approval
+            // racing the user's deletion is a version conflict.
+            ChangeRequestCreated(p) => subject::system_user(&p.system_user_id),
+            ChangeRequestApproved(p) | ChangeRequestRejected(p) => subject::system_user(&p.system_user_id),
+            ChangeRequestWithdrawn(p) => subject::system_user(&p.system_user_id),
+            SystemUserRightsChanged(p) => subject::system_user(&p.system_user_id),
             ClientRelationshipGranted(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientRelationshipRevoked(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientLinked(p) => subject::system_user(&p.system_user_id),
@@ -505,6 +563,10 @@ impl EventData {
             RequestWithdrawn(_) => String::new(),
             SystemUserCreated(p) => p.owner_org_no.to_string(),
             SystemUserDeleted(p) => p.owner_org_no.to_string(),
+            ChangeRequestCreated(p) => p.party_org_no.to_string(),
+            ChangeRequestApproved(p) | ChangeRequestRejected(p) => p.party_org_no.to_string(),
+            ChangeRequestWithdrawn(_) => String::new(),
+            SystemUserRightsChanged(p) => p.owner_org_no.to_string(),
             ClientRelationshipGranted(p) => p.facilitator_org_no.to_string(),
             ClientRelationshipRevoked(p) => p.facilitator_org_no.to_string(),
             ClientLinked(p) => p.facilitator_org_no.to_string(),

@@ -258,7 +258,7 @@ pub mod keys {
 
     /// The layout's number, kept beside a stored read model: bump it whenever a key or
     /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
-    pub const LAYOUT: u32 = 3;
+    pub const LAYOUT: u32 = 4;
 
     /// The kind of record a key holds, named by its first byte: the one place a key's
     /// byte is read as a kind.
@@ -270,6 +270,7 @@ pub mod keys {
         Policy,
         System,
         Request,
+        ChangeRequest,
         SystemUser,
         ClientRelationship,
         ClientLink,
@@ -292,6 +293,7 @@ pub mod keys {
                 b'R' => Kind::Policy,
                 b'S' => Kind::System,
                 b'Q' | b'K' | b'q' | b'N' => Kind::Request,
+                b'G' | b'g' => Kind::ChangeRequest,
                 b'U' | b'k' | b'O' | b'Y' => Kind::SystemUser,
                 b'C' | b'F' => Kind::ClientRelationship,
                 b'L' | b'l' => Kind::ClientLink,
@@ -316,6 +318,7 @@ pub mod keys {
                     | Kind::Policy
                     | Kind::System
                     | Kind::Request
+                    | Kind::ChangeRequest
                     | Kind::SystemUser
                     | Kind::ClientRelationship
                     | Kind::ClientLink
@@ -330,6 +333,7 @@ pub mod keys {
                 Kind::Policy => "policy",
                 Kind::System => "system",
                 Kind::Request => "request",
+                Kind::ChangeRequest => "change-request",
                 Kind::SystemUser => "system-user",
                 Kind::ClientRelationship => "client-relationship",
                 Kind::ClientLink => "client-link",
@@ -405,6 +409,15 @@ pub mod keys {
     }
     pub fn request_by_system(system: &SystemId, id: &Uuid) -> Vec<u8> {
         cat(b'q', &[system.as_str().as_bytes(), b"\0", id.as_bytes()])
+    }
+    pub fn change_request(id: &Uuid) -> Vec<u8> {
+        cat(b'G', &[id.as_bytes()])
+    }
+    pub fn change_requests_by_system(system: &SystemId) -> Vec<u8> {
+        cat(b'g', &[system.as_str().as_bytes(), b"\0"])
+    }
+    pub fn change_request_by_system(system: &SystemId, id: &Uuid) -> Vec<u8> {
+        cat(b'g', &[system.as_str().as_bytes(), b"\0", id.as_bytes()])
     }
     /// Every request to a customer, whatever became of it (the customer's pending lists).
     pub fn requests_by_party(org: &OrgNo) -> Vec<u8> {
@@ -553,6 +566,49 @@ pub struct System {
     pub deleted: Option<Ended>,
 }
 
+/// A vendor's ask to change a standard system user's rights and packages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeRequest {
+    pub id: Uuid,
+    pub system_user_id: Uuid,
+    pub system_id: SystemId,
+    pub party_org_no: OrgNo,
+    pub required_rights: Vec<Right>,
+    pub unwanted_rights: Vec<Right>,
+    pub required_access_packages: Vec<PackageUrn>,
+    pub unwanted_access_packages: Vec<PackageUrn>,
+    pub redirect_url: Option<String>,
+    pub created: DateTime<Utc>,
+    pub expires: DateTime<Utc>,
+    pub status: RequestStatus,
+    pub event_id: Uuid,
+    pub decided: Option<Ended>,
+}
+
+impl ChangeRequest {
+    /// A `New` change request past its time-to-live can no longer be approved.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.status == RequestStatus::New && now > self.expires
+    }
+
+    /// What `user` may do once this change is made: the required added (once each), the
+    /// unwanted taken away (a right or package both required and unwanted ends up held).
+    pub fn applied_to(&self, user: &SystemUser) -> (Vec<Right>, Vec<PackageUrn>) {
+        fn change<T: Clone + Ord>(held: &[T], required: &[T], unwanted: &[T]) -> Vec<T> {
+            let mut out: Vec<T> = held.iter().filter(|x| !unwanted.contains(x)).cloned().collect();
+            out.extend(required.iter().cloned());
+            out.sort();
+            out.dedup();
+            out
+        }
+        (
+            change(&user.rights, &self.required_rights, &self.unwanted_rights),
+            change(&user.access_packages, &self.required_access_packages, &self.unwanted_access_packages),
+        )
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RequestStatus {
     New,
@@ -579,7 +635,7 @@ pub struct Request {
     pub event_id: Uuid,
     pub decided: Option<Ended>,
     /// Passed on to the customer's access managers by someone who may not approve it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated: Option<Ended>,
 }
 
@@ -605,6 +661,9 @@ pub struct SystemUser {
     pub created: DateTime<Utc>,
     pub event_id: Uuid,
     pub deleted: Option<Ended>,
+    /// The event that last set its rights and packages, where a change request did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants_event_id: Option<Uuid>,
 }
 
 /// One source of packages in a client relationship: a register role or the client's
@@ -990,6 +1049,15 @@ pub trait ReadModel: Kv {
     }
     fn request(&self, id: &Uuid) -> Option<Request> {
         self.record(&keys::request(id))
+    }
+    fn change_request(&self, id: &Uuid) -> Option<ChangeRequest> {
+        self.record(&keys::change_request(id))
+    }
+    fn change_requests_of_system(&self, system: &SystemId) -> Vec<ChangeRequest> {
+        self.scan_prefix(&keys::change_requests_by_system(system))
+            .into_iter()
+            .filter_map(|(k, _)| self.change_request(&keys::trailing_uuid(&k)))
+            .collect()
     }
     fn pending_request(&self, system: &SystemId, org: &OrgNo, external_ref: &str) -> Option<Request> {
         let id = self.get(&keys::pending_request(system, org, external_ref))?;

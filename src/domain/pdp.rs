@@ -186,13 +186,15 @@ pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
                     user.owner_org_no, party
                 ));
             }
+            // What it holds was set when it was made, or by the last approved change.
+            let granted_by = user.grants_event_id.unwrap_or(user.event_id);
             if let Some(right) = user.rights.iter().find(|r| policy.right_grants(r, &q.action)) {
                 let fact = format!("holds a right on {}", right.resource);
-                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
+                return permit(vec![user_ground, Ground { event_id: granted_by, fact }, policy_ground]);
             }
             if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
                 let fact = format!("holds {pkg}");
-                return permit(vec![user_ground, Ground { event_id: user.event_id, fact }, policy_ground]);
+                return permit(vec![user_ground, Ground { event_id: granted_by, fact }, policy_ground]);
             }
             Decision::not_applicable(format!(
                 "none of the system user's rights or packages gets '{}' on {}",

@@ -62,6 +62,7 @@ codes! {
     PartyNotFound => "party_not_found", NotFound;
     SystemNotFound => "system_not_found", NotFound;
     RequestNotFound => "request_not_found", NotFound;
+    ChangeRequestNotFound => "change_request_not_found", NotFound;
     SystemUserNotFound => "system_user_not_found", NotFound;
     RelationshipNotFound => "client_relationship_not_found", NotFound;
     ClientNotLinked => "client_not_linked", NotFound;
@@ -73,6 +74,7 @@ codes! {
     SystemDeleted => "system_deleted", Conflict;
     RequestNotNew => "request_not_new", Conflict;
     RequestExpired => "request_expired", Conflict;
+    ChangeRequestIdInUse => "change_request_id_in_use", Conflict;
     SystemUserExists => "system_user_exists", Conflict;
     SystemUserDeleted => "system_user_deleted", Conflict;
     NotAgent => "not_agent_system_user", Conflict;

@@ -16,7 +16,8 @@ use uuid::Uuid;
 use super::decide::Authority;
 use super::events::*;
 use super::ids::{truncate, OrgNo, SystemId, IDENTIFIER_BYTES_MAX};
-use super::model::{Grant, Kv, ReadModel, Request, RequestStatus, System, SystemUser};
+use super::ids::{PackageUrn, Right};
+use super::model::{ChangeRequest, Grant, Kv, ReadModel, Request, RequestStatus, System, SystemUser};
 use super::rejection::{Code, Rejection};
 
 /// Longest free text (names, descriptions, titles) we keep.
@@ -78,6 +79,10 @@ pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Res
         RequestRejected(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         RequestWithdrawn(d) => withdrawable(model, authority, &d.request_id).map(|_| ()),
         RequestEscalated(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
+        ChangeRequestCreated(c) => change_request(model, authority, c),
+        ChangeRequestApproved(d) | ChangeRequestRejected(d) => change_answerable(model, authority, d, at).map(|_| ()),
+        ChangeRequestWithdrawn(d) => change_withdrawable(model, authority, d).map(|_| ()),
+        SystemUserRightsChanged(r) => rights_changed(model, r),
         SystemUserCreated(u) => user_created(model, u),
         SystemUserDeleted(d) => {
             let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;
@@ -133,6 +138,15 @@ pub fn registered_party<K: Kv + ?Sized>(model: &K, org: &OrgNo) -> Result<(), Re
 }
 
 /// A live system user owned by the organisation acting (and by `party`, if given).
+/// A system user that exists and is not deleted, whoever owns it.
+pub fn live_user<K: Kv + ?Sized>(model: &K, id: &Uuid) -> Result<SystemUser, Rejection> {
+    match model.system_user(id) {
+        None => reject(Code::SystemUserNotFound, format!("system user {id} does not exist")),
+        Some(user) if user.deleted.is_some() => reject(Code::SystemUserDeleted, format!("system user {id} is deleted")),
+        Some(user) => Ok(user),
+    }
+}
+
 pub fn owned_live_user<K: Kv + ?Sized>(
     model: &K,
     authority: &Authority,
@@ -318,22 +332,35 @@ pub fn request<K: Kv + ?Sized>(model: &K, authority: &Authority, r: &RequestCrea
         }
         _ => {}
     }
+    grants_of_system(model, &system, r.user_type, &r.rights, &r.access_packages)?;
+    redirect_of_system(&system, r.redirect_url.as_deref())
+}
+
+/// Rights and packages a system user of `user_type` may be given through `system`: the
+/// system's own, and packages that kind of system user may carry.
+fn grants_of_system<K: Kv + ?Sized>(
+    model: &K,
+    system: &System,
+    user_type: UserType,
+    rights: &[Right],
+    packages: &[PackageUrn],
+) -> Result<(), Rejection> {
     let def = &system.definition;
-    for right in &r.rights {
+    for right in rights {
         if !def.rights.iter().any(|s| s.covers(right)) {
-            let why = format!("right on {} is not among system {}'s rights", right.resource, r.system_id);
+            let why = format!("right on {} is not among system {}'s rights", right.resource, def.system_id);
             return reject(Code::RightNotInSystem, why);
         }
     }
-    for pkg in &r.access_packages {
+    for pkg in packages {
         if !def.access_packages.contains(pkg) {
-            let why = format!("{pkg} is not among system {}'s access packages", r.system_id);
+            let why = format!("{pkg} is not among system {}'s access packages", def.system_id);
             return reject(Code::PackageNotInSystem, why);
         }
         let Some(defined) = model.package(pkg) else {
             return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
         };
-        match r.user_type {
+        match user_type {
             UserType::Standard if !defined.assignable => {
                 return reject(Code::PackageNotAssignable, format!("{pkg} cannot be given to a standard system user"))
             }
@@ -343,12 +370,119 @@ pub fn request<K: Kv + ?Sized>(model: &K, authority: &Authority, r: &RequestCrea
             _ => {}
         }
     }
-    if let Some(url) = &r.redirect_url {
-        https_url(url)?;
-        let without_query = url.split(['?', '#']).next().unwrap_or(url);
-        if !def.allowed_redirect_urls.iter().any(|a| a == without_query) {
-            return reject(Code::InvalidRedirectUrl, "redirectUrl is not one of the system's allowedRedirectUrls");
-        }
+    Ok(())
+}
+
+/// Where the customer is sent back to: an https URL the system allows (its query aside).
+fn redirect_of_system(system: &System, url: Option<&str>) -> Result<(), Rejection> {
+    let Some(url) = url else { return Ok(()) };
+    https_url(url)?;
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    if !system.definition.allowed_redirect_urls.iter().any(|a| a == without_query) {
+        return reject(Code::InvalidRedirectUrl, "redirectUrl is not one of the system's allowedRedirectUrls");
+    }
+    Ok(())
+}
+
+// ---- change requests ------------------------------------------------------------------
+
+/// A vendor's change request: for a live standard system user of its own live system,
+/// asking only for what the system can give, under an id not used before.
+pub fn change_request<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    c: &ChangeRequestCreated,
+) -> Result<(), Rejection> {
+    let user = live_user(model, &c.system_user_id)?;
+    if user.user_type != UserType::Standard {
+        let why = format!("system user {} is an agent; only a standard system user's rights change", user.id);
+        return reject(Code::UserTypeMismatch, why);
+    }
+    vendor_of(authority, &user.system_id)?;
+    let system = live_system(model, &user.system_id)?;
+    if c.system_id != user.system_id || c.party_org_no != user.owner_org_no {
+        return reject(Code::InvalidField, "the change request names another system or party than its system user");
+    }
+    for (name, len) in [
+        ("requiredRights", c.required_rights.len()),
+        ("unwantedRights", c.unwanted_rights.len()),
+        ("requiredAccessPackages", c.required_access_packages.len()),
+        ("unwantedAccessPackages", c.unwanted_access_packages.len()),
+    ] {
+        list_len(name, len)?;
+    }
+    if c.required_rights.is_empty()
+        && c.unwanted_rights.is_empty()
+        && c.required_access_packages.is_empty()
+        && c.unwanted_access_packages.is_empty()
+    {
+        return reject(Code::EmptyRequest, "a change request asks for at least one change");
+    }
+    grants_of_system(model, &system, UserType::Standard, &c.required_rights, &c.required_access_packages)?;
+    redirect_of_system(&system, c.redirect_url.as_deref())?;
+    if model.change_request(&c.change_request_id).is_some() {
+        return reject(
+            Code::ChangeRequestIdInUse,
+            format!("change request id {} is already used", c.change_request_id),
+        );
+    }
+    Ok(())
+}
+
+fn change_request_of<K: Kv + ?Sized>(model: &K, id: &Uuid, user: &Uuid) -> Result<ChangeRequest, Rejection> {
+    match model.change_request(id) {
+        Some(c) if c.system_user_id == *user => Ok(c),
+        _ => reject(Code::ChangeRequestNotFound, format!("change request {id} does not exist")),
+    }
+}
+
+/// A `New`, unexpired change request its system user's owner answers, while that system
+/// user lives.
+pub fn change_answerable<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &ChangeRequestDecided,
+    at: DateTime<Utc>,
+) -> Result<ChangeRequest, Rejection> {
+    let c = change_request_of(model, &d.change_request_id, &d.system_user_id)?;
+    if authority.org() != Some(&d.party_org_no) || c.party_org_no != d.party_org_no {
+        return reject(Code::NotRequestParty, "only the system user's owner may answer its change request");
+    }
+    if c.status != RequestStatus::New {
+        let why = format!("change request {} is {:?}; only New ones can be answered", c.id, c.status);
+        return reject(Code::RequestNotNew, why);
+    }
+    if c.is_expired(at) {
+        return reject(Code::RequestExpired, format!("change request {} timed out at {}", c.id, c.expires));
+    }
+    live_user(model, &c.system_user_id)?;
+    Ok(c)
+}
+
+/// A `New` change request its system's vendor withdraws.
+pub fn change_withdrawable<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &ChangeRequestWithdrawn,
+) -> Result<ChangeRequest, Rejection> {
+    let c = change_request_of(model, &d.change_request_id, &d.system_user_id)?;
+    vendor_of(authority, &c.system_id)?;
+    if c.status != RequestStatus::New {
+        let why = format!("change request is {:?}; only New ones can be withdrawn", c.status);
+        return reject(Code::RequestNotNew, why);
+    }
+    Ok(c)
+}
+
+/// A system user's rights change only as the change request approved just before says.
+pub fn rights_changed<K: Kv + ?Sized>(model: &K, r: &SystemUserRightsChanged) -> Result<(), Rejection> {
+    let approved = model.change_request(&r.change_request_id).filter(|c| c.status == RequestStatus::Accepted);
+    let Some(c) = approved.filter(|c| c.system_user_id == r.system_user_id) else {
+        return reject(Code::VersionConflict, "the change request was not approved; the approval did not take effect");
+    };
+    let user = live_user(model, &r.system_user_id)?;
+    if user.owner_org_no != r.owner_org_no || c.applied_to(&user) != (r.rights.clone(), r.access_packages.clone()) {
+        return reject(Code::InvalidField, "the rights do not follow from the system user and its change request");
     }
     Ok(())
 }
