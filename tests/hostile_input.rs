@@ -82,6 +82,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
     let pending = l.request_agent("310000019_maestro", RETT_REVISJON, Some("p"), &["revisormedarbeider"]).await;
     let pending = pending.assert_ok()["id"].as_str().unwrap().to_owned();
     let agent = l.agent_user("310000019_maestro", RETT_REVISJON, Some("a"), &["revisormedarbeider"]).await;
+    let standard = l.standard_user("310000019_maestro", KUNDE_A, Some("s"), &[], &["ske-mva-rapportering"]).await;
     let a = AUTHN;
     let rr = RETT_REVISJON;
     let system = json!({"id": "310000019_ny", "vendor": {"ID": "0192:310000019"},
@@ -104,6 +105,14 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             }),
         ),
         t(Method::POST, format!("{a}/systemuser/request/vendor"), Role::Vendor, Some(MAESTRO), Some(request.clone())),
+        t(
+            Method::POST,
+            format!("{a}/systemuser/changerequest/vendor?correlation-id=0195c1e2-0000-7000-8000-00000000c0de&system-user-id={standard}"),
+            Role::Vendor,
+            Some(MAESTRO),
+            Some(json!({"requiredAccessPackages": [{"urn": pkg("skattegrunnlag")}],
+                "unwantedRights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})),
+        ),
         t(
             Method::POST,
             format!("{a}/systemuser/request/vendor/agent"),
@@ -172,6 +181,23 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
         ),
         t(Method::GET, format!("{a}/systemuser/vendor/bysystem/{{S}}"), Role::Vendor, Some(MAESTRO), None),
         t(Method::GET, format!("{a}/systemuser/request/vendor/bysystem/{{S}}"), Role::Vendor, Some(MAESTRO), None),
+        t(Method::GET, format!("{a}/systemuser/changerequest/vendor/{{U}}"), Role::Vendor, Some(MAESTRO), None),
+        t(Method::DELETE, format!("{a}/systemuser/changerequest/vendor/{{U}}"), Role::Vendor, Some(MAESTRO), None),
+        t(
+            Method::GET,
+            format!("{a}/systemuser/changerequest/vendor/bysystem/{{S}}"),
+            Role::Vendor,
+            Some(MAESTRO),
+            None,
+        ),
+        t(Method::GET, format!("{a}/systemuser/changerequest/{{U}}"), Role::Admin, Some(RETT_REVISJON), None),
+        t(
+            Method::POST,
+            format!("{a}/systemuser/changerequest/{}/{{U}}/approve", p(rr)),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        ),
         t(
             Method::GET,
             format!("{a}/systemuser/request/vendor/agent/bysystem/310000019_maestro?token={{U}}"),

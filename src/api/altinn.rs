@@ -52,6 +52,16 @@ pub fn from_opaque<T: DeserializeOwned>(token: &str) -> Result<T, AltinnError> {
     bytes.and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| AltinnError::unbound("token", token))
 }
 
+/// One page of a vendor's list: the items whose key is at least `from`, in key order,
+/// at most [`PAGE_ITEMS_MAX`], and the key the next page starts with, if any.
+pub fn page<T, K: Ord + Copy>(mut items: Vec<T>, key: impl Fn(&T) -> K, from: Option<K>) -> (Vec<T>, Option<K>) {
+    items.retain(|item| from.is_none_or(|from| key(item) >= from));
+    items.sort_by_key(|item| key(item));
+    let next = items.get(PAGE_ITEMS_MAX).map(&key);
+    items.truncate(PAGE_ITEMS_MAX);
+    (items, next)
+}
+
 /// Altinn's `Paginated<T>`: `links.next` (absent on the last page) and `data`.
 pub fn paginated(data: Vec<Value>, next: Option<String>) -> Value {
     let links = match next {

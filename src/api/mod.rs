@@ -15,6 +15,7 @@ mod heavy;
 pub mod metrics;
 mod pdp;
 pub use pdp::XACML_PATH;
+mod changerequests;
 mod register;
 mod requests;
 mod systemregister;
@@ -153,6 +154,21 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
         r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(requests::reject_standard)),
         r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(requests::approve_agent)),
         r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(requests::reject_agent)),
+        // Change requests.
+        r(format!("{AUTHN}/systemuser/changerequest/vendor"), post(changerequests::create)),
+        r(
+            format!("{AUTHN}/systemuser/changerequest/vendor/{{id}}"),
+            get(changerequests::get_for_vendor).delete(changerequests::delete),
+        ),
+        r(
+            format!("{AUTHN}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
+            get(changerequests::by_external_ref),
+        ),
+        r(format!("{AUTHN}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(changerequests::by_system)),
+        r(format!("{AUTHN}/systemuser/changerequest/{{id}}"), get(changerequests::get_for_person)),
+        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}"), get(changerequests::get_for_party)),
+        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}/approve"), post(changerequests::approve)),
+        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}/reject"), post(changerequests::reject)),
         r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(systemusers::by_system)),
         r(format!("{AUTHN}/systemuser/vendor/byquery"), get(systemusers::by_query)),
         r(format!("{AUTHN}/systemuser/byExternalId"), get(systemusers::by_external_id)),

@@ -70,7 +70,7 @@ fn response_body<K: Kv + ?Sized>(model: &K, r: &Request, now: DateTime<Utc>, con
         "systemId": r.system_id.as_str(),
         "partyOrgNo": r.party_org_no.as_str(),
         "accessPackages": packages_json(&r.access_packages),
-        "status": status(r),
+        "status": status_word(r.status),
         "escalated": r.escalated.is_some(),
         "created": time(r.created),
         "timedOut": r.is_expired(now),
@@ -92,8 +92,8 @@ fn response_body<K: Kv + ?Sized>(model: &K, r: &Request, now: DateTime<Utc>, con
 
 /// Altinn's status words. A request past its time-to-live keeps its status and reads
 /// `timedOut: true`, as on Altinn.
-fn status(r: &Request) -> &'static str {
-    match r.status {
+pub(super) fn status_word(status: RequestStatus) -> &'static str {
+    match status {
         RequestStatus::New => "New",
         RequestStatus::Accepted => "Accepted",
         RequestStatus::Rejected => "Rejected",
@@ -103,7 +103,12 @@ fn status(r: &Request) -> &'static str {
 }
 
 /// The one place where the domain's refusals become Altinn's problems.
-fn refusal<K: Kv + ?Sized>(e: ApiError, model: &K, system: Option<&SystemId>, user_type: UserType) -> AltinnError {
+pub(super) fn refusal<K: Kv + ?Sized>(
+    e: ApiError,
+    model: &K,
+    system: Option<&SystemId>,
+    user_type: UserType,
+) -> AltinnError {
     let ApiError::Rejected(r) = &e else { return e.into() };
     let code = r.code.as_str();
     let problem = |p: AuthProblem| AltinnError::problem(p, code, r.message.clone());
@@ -145,7 +150,7 @@ fn refusal<K: Kv + ?Sized>(e: ApiError, model: &K, system: Option<&SystemId>, us
     }
 }
 
-fn rights_of(body: Option<&[RightBody]>) -> Result<Vec<Right>, AltinnError> {
+pub(super) fn rights_of(body: Option<&[RightBody]>) -> Result<Vec<Right>, AltinnError> {
     let bad = |why: String| AltinnError::problem(altinn::RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE, "invalid_field", why);
     body.unwrap_or_default()
         .iter()
@@ -166,7 +171,7 @@ fn rights_of(body: Option<&[RightBody]>) -> Result<Vec<Right>, AltinnError> {
         .collect()
 }
 
-fn packages_of(body: Option<&[PackageBody]>) -> Result<Vec<PackageUrn>, AltinnError> {
+pub(super) fn packages_of(body: Option<&[PackageBody]>) -> Result<Vec<PackageUrn>, AltinnError> {
     body.unwrap_or_default()
         .iter()
         .map(|p| {
@@ -177,7 +182,7 @@ fn packages_of(body: Option<&[PackageBody]>) -> Result<Vec<PackageUrn>, AltinnEr
         .collect()
 }
 
-fn located(status: StatusCode, body: Value, position: u64, location: Option<String>) -> Response {
+pub(super) fn located(status: StatusCode, body: Value, position: u64, location: Option<String>) -> Response {
     let mut response = (status, axum::Json(body)).into_response();
     let headers = response.headers_mut();
     headers.insert("ledger-position", HeaderValue::from(position));
@@ -411,19 +416,18 @@ async fn by_system(
         return Err(not_found());
     }
     let from: Option<Uuid> = token.as_deref().map(altinn::from_opaque).transpose()?;
-    let mut requests: Vec<Request> = model
+    let requests: Vec<Request> = model
         .requests_of_system(&system_id)
         .into_iter()
         .filter(|r| r.user_type == user_type && r.status != RequestStatus::Withdrawn)
-        .filter(|r| from.is_none_or(|from| r.id >= from))
         .collect();
-    requests.sort_by_key(|r| r.id);
-    let next = requests.get(altinn::PAGE_ITEMS_MAX).map(|r| {
+    let (requests, next) = altinn::page(requests, |r| r.id, from);
+    let next = next.map(|id| {
         let kind = if user_type == UserType::Agent { "agent/" } else { "" };
-        let token = altinn::opaque(&r.id);
+        let token = altinn::opaque(&id);
         format!("{}{AUTHN}/systemuser/request/vendor/{kind}bysystem/{system_id}?token={token}", state.public_url)
     });
-    let data = requests.iter().take(altinn::PAGE_ITEMS_MAX).map(|r| response_body(&model, r, time, None)).collect();
+    let data = requests.iter().map(|r| response_body(&model, r, time, None)).collect();
     Ok(located(StatusCode::OK, altinn::paginated(data, next), position, None))
 }
 
@@ -582,7 +586,7 @@ fn internal_body<K: Kv + ?Sized>(model: &K, r: &Request, may_escalate_but_not_ap
         "partyUuid": party.as_ref().map(|p| p.party_uuid),
         "rights": Value::Array(r.rights.iter().map(right_json).collect()),
         "accessPackages": packages_json(&r.access_packages),
-        "status": status(r),
+        "status": status_word(r.status),
         "escalated": r.escalated.is_some(),
         "userMayEscalateButNotApprove": may_escalate_but_not_approve,
         "created": time(r.created),

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::altinn::{self, acts_for, paths, AltinnError, ValidationError, PAGE_ITEMS_MAX, READERS};
+use super::altinn::{self, acts_for, paths, AltinnError, ValidationError, READERS};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::requests::party_of;
@@ -216,20 +216,19 @@ pub async fn by_system(
         return Err(not_found());
     }
     // The continuation is Altinn's opaque sequence number: here a log position.
-    let from: u64 = q.token.as_deref().map(altinn::from_opaque).transpose()?.unwrap_or(0);
+    let from: Option<u64> = q.token.as_deref().map(altinn::from_opaque).transpose()?;
     // The sequence of a system user is the position of the event that made it.
-    let mut users: Vec<(u64, SystemUser)> = model
+    let users: Vec<(u64, SystemUser)> = model
         .system_users_of_system(&system_id)
         .into_iter()
         .filter_map(|u| model.event_index(&u.event_id).map(|i| (i, u)))
-        .filter(|(i, _)| *i >= from)
         .collect();
-    users.sort_by_key(|(i, _)| *i);
-    let next = users.get(PAGE_ITEMS_MAX).map(|(i, _)| {
-        let token = altinn::opaque(i);
+    let (users, next) = altinn::page(users, |(i, _)| *i, from);
+    let next = next.map(|i| {
+        let token = altinn::opaque(&i);
         format!("{}{AUTHN}/systemuser/vendor/bysystem/{system_id}?token={token}", state.public_url)
     });
-    let data: Vec<Value> = users.iter().take(PAGE_ITEMS_MAX).map(|(_, u)| external_dto(&model, u)).collect();
+    let data: Vec<Value> = users.iter().map(|(_, u)| external_dto(&model, u)).collect();
     Ok(read(altinn::paginated(data, next), position))
 }
 
