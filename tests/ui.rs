@@ -1,6 +1,7 @@
-//! The auditor's page in a real browser: headless Chromium loads `/audit/` from a
-//! running ledger, runs its script against the API with an auditor token, and shows a
-//! system user's history (actors and causes) and an as-of decision.
+//! The service's pages in a real browser: headless Chromium loads them from a running
+//! ledger and runs their scripts against the API — the auditor's page (a system user's
+//! history with actors and causes, an as-of decision) and the page a request's
+//! `confirmUrl` names (the request, and how the customer answers it).
 
 mod common;
 
@@ -103,4 +104,84 @@ fn the_audit_page_shows_a_history_with_actors_and_causes_and_an_as_of_decision()
     // A bad token is shown as an error, not a blank page.
     let dom = rendered(&format!("{}/audit/#token=not-a-token&client=310000035", replica.url));
     assert!(dom.contains("Could not load the history: unauthenticated"), "{dom}");
+}
+
+/// The page a request's `confirmUrl` names, in a real browser: it is there (no 404),
+/// reads the request with the customer's token and says how to answer it — by the
+/// access manager, or passed on to them by a person who may not approve.
+#[test]
+fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
+    use common::{fixture_party_id, pkg, FIXTURE, KUNDE_A, MAESTRO};
+    use ledger::auth::Role;
+    use serde_json::json;
+
+    let data = tempfile::tempdir().unwrap();
+    let import = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["import", "--data"])
+        .arg(data.path())
+        .arg(FIXTURE)
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+    let replica = Replica::serve(data.path(), &[]);
+    let key = ledger::auth::DevKey::load(&data.path().join("keys")).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let org = |o: &str| ledger::domain::ids::OrgNo::parse(o).unwrap();
+    let vendor = key.mint(Role::Vendor, Some(&org(MAESTRO)), None, now, 600);
+    let admin = key.mint(Role::Admin, Some(&org(KUNDE_A)), Some("kari"), now, 600);
+    let person = key.mint(Role::ClientAdmin, Some(&org(KUNDE_A)), Some("ola"), now, 600);
+    let a = "/authentication/api/v1";
+    replica.ok(
+        "POST",
+        &format!("{a}/systemregister/vendor"),
+        &vendor,
+        Some(&json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"}, "name": {"nb": "Maestro"},
+            "description": {"nb": "Maestro"}, "accessPackages": [{"urn": pkg("skattegrunnlag")}],
+            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]},
+                       {"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]})),
+    );
+    let request = replica.ok(
+        "POST",
+        &format!("{a}/systemuser/request/vendor"),
+        &vendor,
+        Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A,
+            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})),
+    );
+    let (id, confirm) = (request["id"].as_str().unwrap(), request["confirmUrl"].as_str().unwrap());
+    assert!(confirm.starts_with(&format!("{}/accessmanagement/ui/systemuser/request?id={id}", replica.url)));
+    let party = fixture_party_id(KUNDE_A);
+
+    // Without a token: the page is there and says what to do.
+    let dom = rendered(confirm);
+    assert!(dom.contains(&format!("Request {id}: paste your token above to read it.")), "{dom}");
+    // A person who may not approve: the request, and how to pass it on.
+    let dom = rendered(&format!("{confirm}#token={person}"));
+    for text in
+        ["A system user is requested", "310000019_maestro", "ske-mva-rapportering", "New", "You may not approve it"]
+    {
+        assert!(dom.contains(text), "the page shows '{text}': {dom}");
+    }
+    assert!(dom.contains(&format!("{a}/systemuser/request/{party}/{id}/escalate")), "{dom}");
+    // The access manager: how to approve or reject.
+    let dom = rendered(&format!("{confirm}#token={admin}"));
+    assert!(dom.contains(&format!("{a}/systemuser/request/{party}/{id}/approve")), "{dom}");
+    assert!(!dom.contains("/escalate"), "{dom}");
+
+    // A change request's page, once the system user exists.
+    replica.ok("POST", &format!("{a}/systemuser/request/{party}/{id}/approve"), &admin, None);
+    let change = replica.ok(
+        "POST",
+        &format!("{a}/systemuser/changerequest/vendor?correlation-id=0195c1e2-0000-7000-8000-00000000c0de&system-user-id={id}"),
+        &vendor,
+        Some(&json!({"requiredRights": [{"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]})),
+    );
+    let dom = rendered(&format!("{}#token={admin}", change["confirmUrl"].as_str().unwrap()));
+    for text in ["A change to a system user is requested", "Rights to add", "kartverket-tinglysning"] {
+        assert!(dom.contains(text), "the page shows '{text}': {dom}");
+    }
+    assert!(dom.contains(&format!("{a}/systemuser/changerequest/{party}/0195c1e2-0000-7000-8000-00000000c0de/approve")));
+    // A token of another organisation: the refusal is shown, not a blank page.
+    let stranger = key.mint(Role::Admin, Some(&org("310000043")), None, now, 600);
+    let dom = rendered(&format!("{confirm}#token={stranger}"));
+    assert!(dom.contains("Could not read request") && dom.contains("403"), "{dom}");
 }

@@ -222,6 +222,24 @@ pub fn router(state: AppState) -> Router {
         // The auditor's page (static; its API calls carry the auditor's token).
         .route("/audit", get(|| async { axum::response::Redirect::permanent("/audit/") }))
         .route("/audit/", get(|| async { ui(UI_HTML, "text/html; charset=utf-8") }))
+        // The pages a request's `confirmUrl` names (Altinn's paths): the request, read
+        // with the customer's token, and how to answer it.
+        .route(
+            "/accessmanagement/ui/systemuser/request",
+            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/accessmanagement/ui/systemuser/agentrequest",
+            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/accessmanagement/ui/systemuser/changerequest",
+            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
+        )
+        .route(
+            "/accessmanagement/ui/systemuser/confirm.js",
+            get(|| async { ui(CONFIRM_JS, "text/javascript; charset=utf-8") }),
+        )
         .route("/audit/audit.js", get(|| async { ui(UI_JS, "text/javascript; charset=utf-8") }))
         .route("/audit/audit.css", get(|| async { ui(UI_CSS, "text/css; charset=utf-8") }))
         .fallback(|| async { ApiError::NoRoute })
@@ -465,6 +483,8 @@ async fn seal(
 const UI_HTML: &str = include_str!("ui/audit.html");
 const UI_JS: &str = include_str!("ui/audit.js");
 const UI_CSS: &str = include_str!("ui/audit.css");
+const CONFIRM_HTML: &str = include_str!("ui/confirm.html");
+const CONFIRM_JS: &str = include_str!("ui/confirm.js");
 
 /// A static part of the auditor's page, with a policy that allows only this origin's
 /// scripts, styles and API calls.
