@@ -245,3 +245,131 @@ async fn a_client_administrator_delegates_clients_as_on_altinn() {
     let unknown = refused(&t, Method::GET, &format!("{AGENTS}?party=310000191"), &admin).await;
     assert_eq!((unknown.status.as_u16(), &unknown.body["title"]), (404, &json!("Party not found")));
 }
+
+#[tokio::test]
+async fn the_agent_endpoints_by_party_answer_as_on_altinn() {
+    let t = ledger_with_system().await;
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let standard = t.standard_user("310000019_maestro", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let admin = t.client_admin(RETT_REVISJON);
+    let (rr, rr_uuid) = (p(RETT_REVISJON), u(RETT_REVISJON));
+    let agent_path = format!("{SYSTEMUSER}/agent/{rr}");
+
+    // The facilitator's clients, as Access Management names their roles and packages.
+    let clients = t.call(Method::GET, &format!("{agent_path}/clients?facilitator={rr_uuid}"), Some(&admin), None).await;
+    let clients = clients.assert_ok().clone();
+    assert_eq!(clients.as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&clients[0]["partyUuid"], &clients[0]["organizationIdentifier"]),
+        (&json!(u(KUNDE_A)), &json!(KUNDE_A))
+    );
+    assert_eq!(clients[0]["access"][0]["role"], "revisor");
+    assert!(clients[0]["access"][0]["packages"].as_array().unwrap().contains(&json!("revisormedarbeider")));
+    let filtered =
+        format!("{agent_path}/clients?facilitator={rr_uuid}&packages=revisormedarbeider&packages=ansvarlig-revisor");
+    assert_eq!(t.call(Method::GET, &filtered, Some(&admin), None).await.assert_ok().as_array().unwrap().len(), 1);
+    let none = format!("{agent_path}/clients?facilitator={rr_uuid}&packages=regnskapsforer-lonn");
+    assert_eq!(t.call(Method::GET, &none, Some(&admin), None).await.assert_ok(), &json!([]));
+    let missing = refused(&t, Method::GET, &format!("{agent_path}/clients"), &admin).await;
+    missing.assert_altinn_problem(400, "AUTH-00000", "invalid_parameter");
+    let elsewhere = format!("{agent_path}/clients?facilitator={}", u(KUNDE_B));
+    assert_bare(&refused(&t, Method::GET, &elsewhere, &admin).await, 403);
+
+    // Delegating a client to the agent by party UUIDs: Altinn's DelegationResponse list.
+    let delegate =
+        |client: uuid::Uuid, provider: uuid::Uuid| format!("{agent_path}/{agent}?provider={provider}&client={client}");
+    let given = t.call(Method::POST, &delegate(u(KUNDE_A), rr_uuid), Some(&admin), None).await;
+    assert_eq!(
+        given.assert_ok(),
+        &json!([{"agentSystemUserId": agent, "delegationId": u(KUNDE_A), "customerId": u(KUNDE_A), "assignmentId": uuid::Uuid::nil()}])
+    );
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
+    let listed = format!("{agent_path}/{rr_uuid}/{agent}/delegations");
+    let listed = t.call(Method::GET, &listed, Some(&admin), None).await;
+    assert_eq!(
+        (&listed.assert_ok()[0]["customerOrganizationNumber"], &listed.body[0]["customerId"]),
+        (&json!(KUNDE_A), &json!(u(KUNDE_A)))
+    );
+    let wrong_facilitator = format!("{agent_path}/{}/{agent}/delegations", u(KUNDE_B));
+    assert_eq!(t.call(Method::GET, &wrong_facilitator, Some(&admin), None).await.assert_ok(), &json!([]), "always 200");
+
+    // Refusals, as Altinn answers them.
+    refused(&t, Method::POST, &delegate(u(KUNDE_B), rr_uuid), &admin).await.assert_altinn_problem(
+        400,
+        "AUTH-00080",
+        "client_lacks_access_package",
+    );
+    refused(&t, Method::POST, &delegate(uuid::Uuid::nil(), rr_uuid), &admin).await.assert_altinn_problem(
+        400,
+        "AUTH-00079",
+        "party_not_found",
+    );
+    assert_bare(&refused(&t, Method::POST, &delegate(u(KUNDE_A), u(KUNDE_B)), &admin).await, 403);
+    let not_agent =
+        format!("{SYSTEMUSER}/agent/{}/{standard}?provider={}&client={}", p(KUNDE_A), u(KUNDE_A), u(KUNDE_A));
+    refused(&t, Method::POST, &not_agent, &t.client_admin(KUNDE_A)).await.assert_altinn_problem(
+        400,
+        "AUTH-00034",
+        "not_agent_system_user",
+    );
+    let unknown = format!("{agent_path}/{}?provider={rr_uuid}&client={}", uuid::Uuid::nil(), u(KUNDE_A));
+    let unknown = refused(&t, Method::POST, &unknown, &admin).await;
+    assert_eq!(unknown.body["errors"]["return"][0], "System user not found");
+
+    // Revoking: 200 with nothing; what cannot be revoked is AUTH-00031, whatever the cause.
+    let revoke = |client: uuid::Uuid| format!("{agent_path}/{agent}/client?client={client}&provider={rr_uuid}");
+    let revoked = t.call(Method::DELETE, &revoke(u(KUNDE_A)), Some(&admin), None).await;
+    assert_eq!((revoked.status.as_u16(), &revoked.body), (200, &Value::Null));
+    assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "NotApplicable");
+    refused(&t, Method::DELETE, &revoke(u(KUNDE_A)), &admin).await.assert_altinn_problem(
+        400,
+        "AUTH-00031",
+        "client_not_linked",
+    );
+
+    // A standard system user's delegations: what it holds.
+    let held = format!("{SYSTEMUSER}/{}/{standard}/delegations", p(KUNDE_A));
+    let held = t.call(Method::GET, &held, Some(&t.admin(KUNDE_A)), None).await;
+    assert_eq!(
+        held.assert_ok(),
+        &json!({"systemUserId": standard, "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}], "accessPackages": []})
+    );
+}
+
+#[tokio::test]
+async fn register_follows_every_system_user_through_the_internal_stream() {
+    let t = ledger_with_system().await;
+    let first = t.standard_user("310000019_maestro", KUNDE_A, Some("one"), &[], &["ske-mva-rapportering"]).await;
+    let second = t.standard_user("310000019_maestro", KUNDE_A, Some("two"), &[], &["ske-mva-rapportering"]).await;
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    // The first is deleted last: it moves to the end of the stream, marked deleted.
+    let (path, admin) = (format!("{SYSTEMUSER}/{}/{first}", p(KUNDE_A)), t.admin(KUNDE_A));
+    let deleted_at = t.call(Method::DELETE, &path, Some(&admin), None).await.written_at() - 1;
+    let register = t.register();
+
+    let stream = format!("{SYSTEMUSER}/internal/systemusers/stream");
+    let page = t.call(Method::GET, &stream, Some(&register), None).await.assert_ok().clone();
+    let ids: Vec<&str> = page["data"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [second.as_str(), agent.as_str(), first.as_str()], "each once, at its latest change");
+    let last = &page["data"][2];
+    assert_eq!(
+        (&last["isDeleted"], &last["sequenceNo"], &last["systemUserType"]),
+        (&json!(true), &json!(deleted_at), &json!("standard"))
+    );
+    assert_eq!((&last["partyOrgNo"], &last["partyId"]), (&json!(KUNDE_A), &json!(p(KUNDE_A).to_string())));
+    assert_eq!(page["stats"]["sequenceMax"], deleted_at);
+    assert_eq!(page["stats"]["pageEnd"], deleted_at);
+    // Following next: an empty page, no next, start and end at the maximum.
+    let next = page["links"]["next"].as_str().unwrap().strip_prefix("http://ledger.test").unwrap().to_owned();
+    let empty = t.call(Method::GET, &next, Some(&register), None).await.assert_ok().clone();
+    assert_eq!(
+        empty,
+        json!({"links": {}, "stats": {"pageStart": deleted_at, "pageEnd": deleted_at, "sequenceMax": deleted_at}, "data": []})
+    );
+
+    // One by id: the live one; a deleted one is gone (410, nothing).
+    let one = t.call(Method::GET, &format!("{SYSTEMUSER}/internal/systemusers/{second}"), Some(&register), None).await;
+    assert_eq!(one.assert_ok()["id"], second.as_str());
+    let gone = refused(&t, Method::GET, &format!("{SYSTEMUSER}/internal/systemusers/{first}"), &register).await;
+    assert_bare(&gone, 410);
+}

@@ -118,12 +118,20 @@ pub struct QueryParams<T>(pub T);
 /// parsed without them.
 const SHARED_QUERY_PARAMETERS: [&str; 2] = ["at", "atPosition"];
 
-/// The query's pairs; a parameter given twice is refused, never resolved by a pick.
+/// The query parameters Altinn binds as lists (`List<string>`), given once per value.
+const LIST_QUERY_PARAMETERS: [&str; 1] = ["packages"];
+
+/// The query's pairs; a parameter given twice is refused, never resolved by a pick
+/// (a list parameter, each value once, is a list).
 fn query_pairs(parts: &Parts) -> Result<Vec<(String, String)>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
         .map_err(|e| ApiError::InvalidParameter(format!("malformed query string: {e}")))?;
     let mut seen = std::collections::HashSet::new();
-    if let Some((name, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+    let repeated = |(k, v): &&(String, String)| {
+        let key = if LIST_QUERY_PARAMETERS.contains(&k.as_str()) { format!("{k}={v}") } else { k.clone() };
+        !seen.insert(key)
+    };
+    if let Some((name, _)) = pairs.iter().find(repeated) {
         return Err(ApiError::InvalidParameter(format!(
             "the query parameter '{}' is given more than once",
             crate::domain::ids::truncate(name)
@@ -139,6 +147,17 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for QueryPa
             query_pairs(parts)?.into_iter().filter(|(k, _)| !SHARED_QUERY_PARAMETERS.contains(&k.as_str())).collect();
         let encoded = serde_urlencoded::to_string(&own).expect("pairs re-encode");
         serde_urlencoded::from_str(&encoded).map(QueryParams).map_err(|e| ApiError::InvalidParameter(e.to_string()))
+    }
+}
+
+/// An endpoint's own query parameters as pairs, for those with list parameters.
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let pairs = query_pairs(parts)?;
+        Ok(QueryPairs(pairs.into_iter().filter(|(k, _)| !SHARED_QUERY_PARAMETERS.contains(&k.as_str())).collect()))
     }
 }
 

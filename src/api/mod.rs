@@ -15,6 +15,7 @@ mod heavy;
 pub mod metrics;
 mod pdp;
 pub use pdp::XACML_PATH;
+mod agentdelegation;
 mod changerequests;
 mod register;
 mod requests;
@@ -175,11 +176,23 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
         // Customer and client-admin API.
         r(format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list)),
         r(format!("{AUTHN}/systemuser/agent/{{party}}"), get(systemusers::list_agents)),
+        r(format!("{AUTHN}/systemuser/{{party}}/{{id}}/delegations"), get(systemusers::delegations)),
+        r(format!("{AUTHN}/systemuser/internal/systemusers/stream"), get(systemusers::stream)),
+        r(format!("{AUTHN}/systemuser/internal/systemusers/{{id}}"), get(systemusers::for_register)),
+        r(format!("{AUTHN}/systemuser/agent/{{party}}/clients"), get(agentdelegation::clients)),
+        r(
+            format!("{AUTHN}/systemuser/agent/{{party}}/{{facilitator}}/{{id}}/delegations"),
+            get(agentdelegation::delegations),
+        ),
+        r(format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}/client"), delete(agentdelegation::revoke)),
         r(
             format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
             get(systemusers::get_one).delete(systemusers::delete_standard),
         ),
-        r(format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"), delete(systemusers::delete_agent)),
+        r(
+            format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"),
+            delete(systemusers::delete_agent).post(agentdelegation::delegate),
+        ),
         r(
             format!("{AUTHN}/enduser/systemuser/clients"),
             get(systemusers::list_clients).post(systemusers::link_client).delete(systemusers::unlink_client),

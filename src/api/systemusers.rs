@@ -132,6 +132,98 @@ pub async fn get_one(
     Ok(read(detail_dto(&model, &user), position))
 }
 
+/// `GET /systemuser/{party}/{systemUserId}/delegations`: what the system user holds,
+/// as Altinn's `StandardSystemUserDelegations`. (Altinn does not check that it is the
+/// party's; here another party's is not found.)
+pub async fn delegations(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams((party, id)): PathParams<(String, String)>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&READERS)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let org = party_of(&model, &party)?;
+    acts_for(who, &org)?;
+    let id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("systemUserId", &id))?;
+    let user = model.system_user(&id).filter(|u| u.owner_org_no == org && u.deleted.is_none()).ok_or_else(|| {
+        AltinnError::problem(altinn::SYSTEM_USER_NOT_FOUND, "system_user_not_found", format!("no system user {id}"))
+    })?;
+    let body = json!({
+        "systemUserId": user.id,
+        "rights": Value::Array(user.rights.iter().map(right_json).collect()),
+        "accessPackages": packages_json(&user.access_packages),
+    });
+    Ok(read(body, position))
+}
+
+/// System users on one page of Register's stream, as Altinn pages it.
+pub const STREAM_PAGE_ITEMS_MAX: usize = 100;
+
+/// Altinn's `SystemUserRegisterDTO`: what Register keeps of a system user; its
+/// sequence number is the log position of its latest change.
+fn register_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser, sequence: u64) -> Value {
+    let party = model.party(&u.owner_org_no);
+    let changed = model.outcome(sequence).map(|o| o.effective_time).unwrap_or(u.created);
+    json!({
+        "id": u.id.to_string(),
+        "partyOrgNo": u.owner_org_no.as_str(),
+        "partyId": party.map(|p| p.party_id.to_string()).unwrap_or_default(),
+        "integrationTitle": external_dto(model, u)["integrationTitle"],
+        "isDeleted": u.deleted.is_some(),
+        "lastChanged": time(changed),
+        "created": time(u.created),
+        "sequenceNo": sequence,
+        "systemUserType": u.user_type,
+    })
+}
+
+/// `GET /systemuser/internal/systemusers/stream[?token=]`: every system user, deleted
+/// ones too, each once at its latest change, 100 a page; Altinn's `ItemStream`.
+pub async fn stream(
+    State(state): State<AppState>,
+    auth: Auth,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Response, AltinnError> {
+    auth.require(&[Role::Register, Role::Operator])?;
+    let after: u64 = q.token.as_deref().map(altinn::from_opaque).transpose()?.unwrap_or(0);
+    let Snapshot { model, position, .. } = state.view(None)?;
+    let page = model.system_user_stream(after, STREAM_PAGE_ITEMS_MAX);
+    let data: Vec<Value> = page
+        .iter()
+        .filter_map(|(sequence, id)| model.system_user(id).map(|u| register_dto(&model, &u, *sequence)))
+        .collect();
+    let max = model.system_user_stream_max().unwrap_or(0);
+    let mut links = json!({});
+    if let Some((last, _)) = page.last() {
+        let token = altinn::opaque(last);
+        links["next"] =
+            json!(format!("{}{AUTHN}/systemuser/internal/systemusers/stream?token={token}", state.public_url));
+    }
+    let (start, end) = match (page.first(), page.last()) {
+        (Some((first, _)), Some((last, _))) => (*first, *last),
+        _ => (max, max),
+    };
+    let body = json!({"links": links, "stats": {"pageStart": start, "pageEnd": end, "sequenceMax": max}, "data": data});
+    Ok(read(body, position))
+}
+
+/// `GET /systemuser/internal/systemusers/{id}`: one live system user for Register;
+/// 410 Gone, with nothing, when it is deleted or unknown.
+pub async fn for_register(
+    State(state): State<AppState>,
+    auth: Auth,
+    PathParams(id): PathParams<String>,
+) -> Result<Response, AltinnError> {
+    auth.require(&[Role::Register, Role::Operator])?;
+    let id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("id", &id))?;
+    let Snapshot { model, position, .. } = state.view(None)?;
+    let gone = || empty(StatusCode::GONE);
+    let user = model.system_user(&id).filter(|u| u.deleted.is_none()).ok_or_else(gone)?;
+    let sequence = model.system_user_sequence(&id).ok_or_else(gone)?;
+    Ok(read(register_dto(&model, &user, sequence), position))
+}
+
 /// The domain's refusals of a deletion, as Altinn answers them.
 fn deletion_refusal(e: ApiError, user_type: UserType) -> AltinnError {
     let ApiError::Rejected(r) = &e else { return e.into() };

@@ -133,6 +133,7 @@ pub fn apply_appended<K: KvMut>(
     model.put(history::time_key(effective, position), Vec::new());
     if verdict.is_ok() {
         effect(&mut Versioned { inner: model, index: position }, event, effective);
+        restream(model, position, event);
     }
 
     // Object keys sorted whatever serde_json's `preserve_order` feature (which another
@@ -201,6 +202,17 @@ impl<K: KvMut> KvMut for Versioned<'_, K> {
             self.inner.delete(key);
         }
     }
+}
+
+/// Moves a changed system user to the end of Register's stream: once, at `position`.
+fn restream<K: KvMut>(model: &mut K, position: u64, event: &Event) {
+    let Some(id) = event.data.system_user_changed() else { return };
+    if let Some(previous) = model.system_user_sequence(&id) {
+        debug_assert!(previous < position, "a system user's changes come in log order");
+        model.delete(keys::system_user_stream_at(previous));
+    }
+    model.put(keys::system_user_stream_at(position), id.as_bytes().to_vec());
+    model.put(keys::system_user_sequence(&id), position.to_be_bytes().to_vec());
 }
 
 /// The changes of an event whose preconditions hold.

@@ -541,6 +541,17 @@ impl EventData {
         }
     }
 
+    /// The system user whose record this event changes (Altinn's Register follows these).
+    pub fn system_user_changed(&self) -> Option<Uuid> {
+        use EventData::*;
+        match self {
+            SystemUserCreated(p) => Some(p.system_user_id),
+            SystemUserDeleted(p) => Some(p.system_user_id),
+            SystemUserRightsChanged(p) => Some(p.system_user_id),
+            _ => None,
+        }
+    }
+
     /// The event that caused this one, for recorded cascades.
     pub fn cause(&self) -> Option<Uuid> {
         match self {

@@ -280,6 +280,7 @@ pub mod keys {
         History,
         TimeIndex,
         AuditIndex,
+        SystemUserStream,
         HashChain,
         Quarantine,
     }
@@ -303,6 +304,7 @@ pub mod keys {
                 b'H' => Kind::History,
                 b'T' => Kind::TimeIndex,
                 b'X' => Kind::AuditIndex,
+                b'J' | b'j' => Kind::SystemUserStream,
                 b'Z' => Kind::HashChain,
                 b'!' => Kind::Quarantine,
                 _ => return None,
@@ -343,6 +345,7 @@ pub mod keys {
                 Kind::History => "history",
                 Kind::TimeIndex => "time-index",
                 Kind::AuditIndex => "audit-index",
+                Kind::SystemUserStream => "system-user-stream",
                 Kind::HashChain => "hash-chain",
                 Kind::Quarantine => "quarantine",
             }
@@ -473,6 +476,15 @@ pub mod keys {
         let mut k = prefix.to_vec();
         k.extend_from_slice(&index.to_be_bytes());
         k
+    }
+    /// Each system user once, under the position of its latest change (Altinn's internal
+    /// stream for Register), and that position by system user.
+    pub const SYSTEM_USER_STREAM: &[u8] = b"J";
+    pub fn system_user_stream_at(position: u64) -> Vec<u8> {
+        cat(b'J', &[&position.to_be_bytes()])
+    }
+    pub fn system_user_sequence(id: &Uuid) -> Vec<u8> {
+        cat(b'j', &[id.as_bytes()])
     }
     /// A record that did not decode, kept with its reason.
     pub fn quarantined(index: u64) -> Vec<u8> {
@@ -1049,6 +1061,27 @@ pub trait ReadModel: Kv {
     }
     fn request(&self, id: &Uuid) -> Option<Request> {
         self.record(&keys::request(id))
+    }
+    /// The position of the system user's latest change (its sequence number for Register).
+    fn system_user_sequence(&self, id: &Uuid) -> Option<u64> {
+        let bytes: [u8; 8] = self.get(&keys::system_user_sequence(id))?.try_into().ok()?;
+        Some(u64::from_be_bytes(bytes))
+    }
+    /// Up to `limit` system users whose latest change is after position `after`, in order.
+    fn system_user_stream(&self, after: u64, limit: usize) -> Vec<(u64, Uuid)> {
+        let after = keys::system_user_stream_at(after);
+        self.page(keys::SYSTEM_USER_STREAM, Some(&after), limit)
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let position = u64::from_be_bytes(k[1..].try_into().ok()?);
+                Some((position, Uuid::from_slice(&v).ok()?))
+            })
+            .collect()
+    }
+    /// The latest position in the stream.
+    fn system_user_stream_max(&self) -> Option<u64> {
+        let (k, _) = self.raw_last_between(&keys::system_user_stream_at(0), &keys::system_user_stream_at(u64::MAX))?;
+        Some(u64::from_be_bytes(k[1..].try_into().ok()?))
     }
     fn change_request(&self, id: &Uuid) -> Option<ChangeRequest> {
         self.record(&keys::change_request(id))
