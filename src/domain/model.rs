@@ -258,7 +258,7 @@ pub mod keys {
 
     /// The layout's number, kept beside a stored read model: bump it whenever a key or
     /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
-    pub const LAYOUT: u32 = 4;
+    pub const LAYOUT: u32 = 5;
 
     /// The kind of record a key holds, named by its first byte: the one place a key's
     /// byte is read as a kind.
