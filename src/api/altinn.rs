@@ -166,16 +166,21 @@ impl ValidationError {
     }
 }
 
+/// An `AUTH-000nn` problem document's parts.
+#[derive(Debug)]
+pub struct Problem {
+    pub problem: AuthProblem,
+    pub detail: Option<String>,
+    pub extensions: Map<String, Value>,
+    pub ledger_code: Option<&'static str>,
+}
+
 /// Every answer but success the Altinn surface gives, in the shape Altinn gives it.
 #[derive(Debug)]
 pub enum AltinnError {
-    /// An `AUTH-000nn` problem, with a detail and extension members if any.
-    Problem {
-        problem: AuthProblem,
-        detail: Option<String>,
-        extensions: Map<String, Value>,
-        ledger_code: Option<&'static str>,
-    },
+    /// An `AUTH-000nn` problem, with a detail and extension members if any (boxed: it
+    /// is the largest answer and would make every `Result` carry its size).
+    Problem(Box<Problem>),
     /// `STD-00000` with these errors, and the ledger's code when there is one.
     Validation(Vec<ValidationError>, Option<&'static str>),
     /// ASP.NET's shape for a body it cannot read.
@@ -197,12 +202,12 @@ pub enum AltinnError {
 impl AltinnError {
     /// An `AUTH-000nn` problem carrying the ledger's code and its message as the detail.
     pub fn problem(problem: AuthProblem, ledger_code: &'static str, detail: impl Into<String>) -> AltinnError {
-        AltinnError::Problem {
+        AltinnError::Problem(Box::new(Problem {
             problem,
             detail: Some(detail.into()),
             extensions: Map::new(),
             ledger_code: Some(ledger_code),
-        }
+        }))
     }
 
     /// ASP.NET's answer when a route or query value does not bind to its parameter's
@@ -230,9 +235,7 @@ impl From<ApiError> for AltinnError {
 impl IntoResponse for AltinnError {
     fn into_response(self) -> Response {
         match self {
-            AltinnError::Problem { problem, detail, extensions, ledger_code } => {
-                problem_document(problem, detail, extensions, ledger_code)
-            }
+            AltinnError::Problem(p) => problem_document(*p),
             AltinnError::Validation(errors, code) => validation_problem(&errors, code),
             AltinnError::ModelState { path, message, ledger_code } => model_state_problem(&path, &message, ledger_code),
             AltinnError::NotFound(code) => not_found_problem(code),
@@ -256,12 +259,7 @@ fn problem_response(status: StatusCode, body: Value) -> Response {
 }
 
 /// An `AUTH-000nn` problem document: Altinn's members, then its extensions.
-fn problem_document(
-    p: AuthProblem,
-    detail: Option<String>,
-    extensions: Map<String, Value>,
-    ledger_code: Option<&'static str>,
-) -> Response {
+fn problem_document(Problem { problem: p, detail, extensions, ledger_code }: Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut body = json!({
         "type": format!("urn:altinn:error:{}", p.code),

@@ -114,8 +114,8 @@ pub(super) fn refusal<K: Kv + ?Sized>(
     let problem = |p: AuthProblem| AltinnError::problem(p, code, r.message.clone());
     let with = |p: AuthProblem, name: &str| {
         let mut e = problem(p);
-        if let AltinnError::Problem { extensions, .. } = &mut e {
-            extensions.insert(name.to_owned(), json!(r.message));
+        if let AltinnError::Problem(p) = &mut e {
+            p.extensions.insert(name.to_owned(), json!(r.message));
         }
         e
     };
