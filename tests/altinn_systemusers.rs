@@ -314,7 +314,7 @@ async fn the_agent_endpoints_by_party_answer_as_on_altinn() {
     );
     let unknown = format!("{agent_path}/{}?provider={rr_uuid}&client={}", uuid::Uuid::nil(), u(KUNDE_A));
     let unknown = refused(&t, Method::POST, &unknown, &admin).await;
-    assert_eq!(unknown.body["errors"]["return"][0], "System user not found");
+    assert_eq!(unknown.body["errors"]["return"][0], format!("SystemUser with Id {} Not Found", uuid::Uuid::nil()));
 
     // Revoking: 200 with nothing; what cannot be revoked is AUTH-00031, whatever the cause.
     let revoke = |client: uuid::Uuid| format!("{agent_path}/{agent}/client?client={client}&provider={rr_uuid}");
@@ -372,4 +372,128 @@ async fn register_follows_every_system_user_through_the_internal_stream() {
     assert_eq!(one.assert_ok()["id"], second.as_str());
     let gone = refused(&t, Method::GET, &format!("{SYSTEMUSER}/internal/systemusers/{first}"), &register).await;
     assert_bare(&gone, 410);
+}
+
+#[tokio::test]
+async fn an_organisation_makes_its_own_system_user_and_lets_its_agent_act_for_it() {
+    let t = ledger_with_system().await;
+    // A system whose package an organisation may hold itself, and a right.
+    t.register_system("310000019_skatt", &["skattegrunnlag"], &["ske-mva-rapportering"]).await.assert_ok();
+    let a_admin = t.admin(KUNDE_A);
+    let create = format!("{SYSTEMUSER}/{}/create", p(KUNDE_A));
+
+    // Given no request, when Kunde A's administrator makes a system user for the system,
+    // then it is a standard system user with everything the system gives, under Kunde A's
+    // org number as external ref (PascalCase members read, as ASP.NET reads them).
+    let body = json!({"SystemId": "310000019_skatt", "integrationTitle": "Egen integrasjon"});
+    let made = t.call(Method::POST, &create, Some(&a_admin), Some(body.clone())).await;
+    let made = made.assert_ok().clone();
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (&made["userType"], &made["externalRef"], &made["integrationTitle"], &made["partyId"]),
+        (&json!("standard"), &json!(KUNDE_A), &json!("Egen integrasjon"), &json!(p(KUNDE_A).to_string()))
+    );
+    assert_eq!(made["accessPackages"][0]["urn"], pkg("skattegrunnlag"));
+    assert_eq!(t.decision(&id, "write", "ske-betalinger-selvstendig-naeringsdrivende", KUNDE_A).await, "Permit");
+    assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", KUNDE_A).await, "Permit");
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let history = t.call(Method::GET, &format!("/v1/audit/system-users/{id}/history"), Some(&auditor), None).await;
+    let first = &history.assert_ok()["data"][0];
+    assert_eq!(
+        (&first["type"], &first["actor"]["id"]),
+        (&json!("ledger.systemuser.createdbyowner.v1"), &json!(format!("person-admin-{KUNDE_A}")))
+    );
+
+    // Refusals, as Altinn answers them, writing nothing.
+    refused(&t, Method::POST, &create, &a_admin).await; // no body
+    let again = t.call(Method::POST, &create, Some(&a_admin), Some(body.clone())).await;
+    again.assert_altinn_problem(400, "AUTH-00004", "system_user_exists");
+    let unknown = json!({"systemId": "310000019_ingen"});
+    let unknown_reply = t.call(Method::POST, &create, Some(&a_admin), Some(unknown)).await;
+    unknown_reply.assert_altinn_problem(404, "AUTH-00011", "system_not_found");
+    let for_clients = json!({"systemId": "310000019_maestro"});
+    let for_clients = t.call(Method::POST, &create, Some(&a_admin), Some(for_clients)).await;
+    for_clients.assert_altinn_problem(400, "AUTH-00064", "access_package_not_assignable");
+    let elsewhere = t.call(Method::POST, &create, Some(&t.admin(KUNDE_B)), Some(body.clone())).await;
+    assert_bare(&elsewhere, 403);
+
+    // Altinn's update changes nothing: 200 for a system user the caller's organisation
+    // has, an empty 404 for any other; no write either way.
+    let before = (t.position(), t.digest());
+    let update = SYSTEMUSER;
+    let ok = t.call(Method::PUT, update, Some(&a_admin), Some(json!({"id": id, "integrationTitle": "x"}))).await;
+    assert_eq!((ok.status.as_u16(), &ok.body), (200, &Value::Null));
+    assert_bare(&t.call(Method::PUT, update, Some(&t.admin(KUNDE_B)), Some(json!({"id": id}))).await, 404);
+    let nil = json!({"id": uuid::Uuid::nil()});
+    assert_bare(&t.call(Method::PUT, update, Some(&a_admin), Some(nil)).await, 404);
+    let not_a_guid = t.call(Method::PUT, update, Some(&a_admin), Some(json!({"id": "nope"}))).await;
+    assert_eq!(
+        (not_a_guid.status.as_u16(), &not_a_guid.body["errors"]["id"][0]),
+        (400, &json!("The value 'nope' is not valid."))
+    );
+    assert_eq!((t.position(), t.digest()), before, "an update writes nothing");
+}
+
+#[tokio::test]
+async fn an_agents_owner_delegates_its_own_packages_to_it_as_on_altinn() {
+    let t = ledger_with_system().await;
+    t.register_system("310000019_skatt", &["skattegrunnlag"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_skatt", RETT_REVISJON, None, &["skattegrunnlag"]).await;
+    let admin = t.admin(RETT_REVISJON);
+    let (rr, rr_uuid) = (p(RETT_REVISJON), u(RETT_REVISJON));
+    let self_path = |id: &str, party_uuid: &str| format!("{SYSTEMUSER}/agent/{rr}/{id}/self?partyUuid={party_uuid}");
+    let own = self_path(&agent, &rr_uuid.to_string());
+    let resource = "ske-betalinger-selvstendig-naeringsdrivende";
+
+    // Given an agent of Rett Revisjon, it does not act for Rett Revisjon itself.
+    assert_eq!(t.decision(&agent, "write", resource, RETT_REVISJON).await, "NotApplicable");
+    assert_eq!(t.call(Method::GET, &own, Some(&admin), None).await.assert_ok(), &json!(false));
+    let before_delegation = t.position();
+
+    // When Rett Revisjon's administrator delegates its own packages to it, then it does,
+    // and the delegation is the proof; again is the same (no second event).
+    assert_eq!(t.call(Method::POST, &own, Some(&admin), None).await.assert_ok(), &json!(true));
+    assert_eq!(t.decision(&agent, "write", resource, RETT_REVISJON).await, "Permit");
+    let proof = t.proof(&agent, "write", resource, RETT_REVISJON).await;
+    assert!(proof.to_string().contains("delegated"), "the self delegation is the proof: {proof}");
+    assert_eq!(t.call(Method::GET, &own, Some(&admin), None).await.assert_ok(), &json!(true));
+    let as_of = format!("{own}&atPosition={before_delegation}");
+    assert_eq!(t.call(Method::GET, &as_of, Some(&admin), None).await.assert_ok(), &json!(false), "as of before");
+    let position = t.position();
+    assert_eq!(t.call(Method::POST, &own, Some(&admin), None).await.assert_ok(), &json!(true));
+    assert_eq!(t.position(), position, "idempotent, as on Altinn");
+
+    // Its clients are another matter: it still acts for none.
+    assert_eq!(t.decision(&agent, "write", resource, KUNDE_A).await, "NotApplicable");
+
+    // Refusals, writing nothing.
+    assert_bare(&refused(&t, Method::POST, &self_path(&agent, &u(KUNDE_A).to_string()), &admin).await, 403);
+    assert_bare(&refused(&t, Method::POST, &format!("{SYSTEMUSER}/agent/{rr}/{agent}/self"), &admin).await, 403);
+    let not_a_guid = refused(&t, Method::POST, &self_path(&agent, "nope"), &admin).await;
+    assert_eq!(not_a_guid.body["errors"]["partyUuid"][0], "The value 'nope' is not valid.");
+    let nobody = "00000000-0000-4000-8000-00000000beef".to_owned();
+    let unknown = refused(&t, Method::POST, &self_path(&nobody, &rr_uuid.to_string()), &admin).await;
+    assert_eq!(unknown.body["errors"]["return"][0], format!("SystemUser with Id {nobody} Not Found"));
+    let client_only = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    refused(&t, Method::POST, &self_path(&client_only, &rr_uuid.to_string()), &admin).await.assert_altinn_problem(
+        400,
+        "AUTH-00064",
+        "access_package_not_assignable",
+    );
+    let standard = t.standard_user("310000019_maestro", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let standard_self = format!("{SYSTEMUSER}/agent/{}/{standard}/self?partyUuid={}", p(KUNDE_A), u(KUNDE_A));
+    refused(&t, Method::POST, &standard_self, &t.admin(KUNDE_A)).await.assert_altinn_problem(
+        400,
+        "AUTH-00034",
+        "user_type_mismatch",
+    );
+    refused(&t, Method::POST, &own, &t.client_admin(RETT_REVISJON)).await;
+
+    // When it is revoked, then it acts for its owner no more; revoking again is the same.
+    assert_eq!(t.call(Method::DELETE, &own, Some(&admin), None).await.assert_ok(), &json!(true));
+    assert_eq!(t.decision(&agent, "write", resource, RETT_REVISJON).await, "NotApplicable");
+    let position = t.position();
+    assert_eq!(t.call(Method::DELETE, &own, Some(&admin), None).await.assert_ok(), &json!(true));
+    assert_eq!(t.position(), position, "idempotent, as on Altinn");
+    assert_eq!(t.call(Method::GET, &own, Some(&admin), None).await.assert_ok(), &json!(false));
 }

@@ -173,6 +173,21 @@ fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, format!("{a}/systemuser/{}/{NONE_ID}", p(rr)), None, &[Admin, ClientAdmin, Auditor]),
         e(Method::DELETE, format!("{a}/systemuser/{}/{NONE_ID}", p(rr)), None, &[Admin]),
         e(Method::DELETE, format!("{a}/systemuser/agent/{}/{NONE_ID}", p(rr)), None, &[Admin]),
+        e(
+            Method::GET,
+            format!("{a}/systemuser/agent/{}/{NONE_ID}/self?partyUuid={NONE_ID}", p(rr)),
+            None,
+            &[Admin, ClientAdmin, Auditor],
+        ),
+        e(Method::POST, format!("{a}/systemuser/agent/{}/{NONE_ID}/self?partyUuid={NONE_ID}", p(rr)), None, &[Admin]),
+        e(Method::DELETE, format!("{a}/systemuser/agent/{}/{NONE_ID}/self?partyUuid={NONE_ID}", p(rr)), None, &[Admin]),
+        e(
+            Method::POST,
+            format!("{a}/systemuser/{}/create", p(rr)),
+            Some(json!({"systemId": "310000019_nosuch"})),
+            &[Admin],
+        ),
+        e(Method::PUT, format!("{a}/systemuser"), Some(json!({"id": NONE_ID})), &[Admin]),
         e(Method::GET, format!("{a}/enduser/systemuser/clients?agent={NONE_ID}"), None, &[ClientAdmin, Admin, Auditor]),
         e(
             Method::POST,
@@ -400,6 +415,20 @@ async fn organisation_scoped_endpoints_refuse_another_organisations_token() {
             format!("{a}/systemuser/agent/{}/{agent}", p(RETT_REVISJON)),
             &other_admin,
             None,
+            Refusal::Empty403,
+        ),
+        (
+            Method::POST,
+            format!("{a}/systemuser/agent/{}/{agent}/self?partyUuid={}", p(RETT_REVISJON), u(RETT_REVISJON)),
+            &other_admin,
+            None,
+            Refusal::Empty403,
+        ),
+        (
+            Method::POST,
+            format!("{a}/systemuser/{}/create", p(RETT_REVISJON)),
+            &other_admin,
+            Some(json!({"systemId": "310000019_maestro"})),
             Refusal::Empty403,
         ),
         (

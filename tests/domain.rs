@@ -907,3 +907,112 @@ fn a_rights_change_without_its_approval_is_void() {
     assert_eq!(w.append(vec![forged_change]), vec![Some(Code::VersionConflict)]);
     assert_eq!(rights_decision(&w, user, "r-two").decision, Verdict::NotApplicable);
 }
+
+// ---- what an owner does without a vendor's request ---------------------------------------
+
+/// Given Regnskap's system, when the client makes a system user for it itself, then one
+/// `createdbyowner` event with everything the system gives, under its org number; the
+/// same again is refused, as is another organisation making it for the client.
+#[test]
+fn an_owner_makes_a_standard_system_user_without_a_request() {
+    let mut w = World::new();
+    standard_user(&mut w); // publishes the policies and registers Regnskap's system
+    let make = |party: &str| Command::CreateSystemUserByOwner {
+        party: org(party),
+        system_id: SystemId::parse("310000019_regnskap").unwrap(),
+        integration_title: Some("Vår regnskap".to_owned()),
+    };
+    let made = w.given(Authority::Organisation(org(FACILITATOR)), make(FACILITATOR));
+    assert_eq!(types(&made), ["ledger.systemuser.createdbyowner.v1"]);
+    let EventData::SystemUserCreatedByOwner(u) = &made[0].data else { panic!() };
+    assert_eq!((u.rights.clone(), u.external_ref.as_str()), (vec![right("r-one"), right("r-two")], FACILITATOR));
+    let user = w.model.system_user(&u.system_user_id).expect("made");
+    assert_eq!(user.user_type, UserType::Standard);
+    let again = w.when(Authority::Organisation(org(FACILITATOR)), make(FACILITATOR));
+    assert_eq!(again.unwrap_err().code, Code::SystemUserExists);
+    let for_another = w.when(Authority::Organisation(org(VENDOR)), make(FACILITATOR));
+    assert_eq!(for_another.unwrap_err().code, Code::NotOwner);
+}
+
+/// Given an agent of the facilitator carrying a package a standard system user may also
+/// hold, when the facilitator delegates its own packages to it, then the agent acts for
+/// the facilitator (the delegation is the proof) until the facilitator revokes it.
+#[test]
+fn an_owner_lets_its_own_agent_act_for_it() {
+    let mut w = World::new();
+    w.given(
+        Authority::Register,
+        Command::DefineAccessPackage(AccessPackageDefined { urn: urn("skatt"), assignable: true, delegable: true }),
+    );
+    w.given(
+        Authority::Organisation(org("310000124")),
+        Command::PublishPolicy(ResourcePolicyPublished {
+            resource_id: ResourceId::parse("r-skatt").unwrap(),
+            rules: vec![PolicyRule {
+                access_package: Some(urn("skatt")),
+                right: false,
+                actions: vec![Action::parse("write").unwrap()],
+            }],
+            minimum_authentication_level: None,
+        }),
+    );
+    w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::UpdateSystem(SystemDefinition {
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            vendor_org_no: org(VENDOR),
+            name: [("nb".to_owned(), "Maestro".to_owned())].into(),
+            description: Default::default(),
+            rights: vec![],
+            access_packages: vec![urn("revisormedarbeider"), urn("skatt")],
+            client_ids: vec![],
+            allowed_redirect_urls: vec![],
+            is_visible: true,
+        }),
+    );
+    let revisor = w.agent("revisor");
+    let created = w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::CreateRequest(NewRequest {
+            user_type: UserType::Agent,
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            party_org_no: org(FACILITATOR),
+            external_ref: Some("skatt".to_owned()),
+            rights: vec![],
+            access_packages: vec![urn("skatt")],
+            redirect_url: None,
+            integration_title: None,
+        }),
+    );
+    let EventData::RequestCreated(r) = &created[0].data else { panic!() };
+    let skatt = r.request_id;
+    w.given(
+        facilitator(),
+        Command::ApproveRequest { request_id: skatt, party: org(FACILITATOR), user_type: UserType::Agent },
+    );
+    let decide = |w: &World| {
+        let q = Query {
+            system_user: skatt,
+            action: Action::parse("write").unwrap(),
+            resource: ResourceId::parse("r-skatt").unwrap(),
+            party: PartyRef::OrgNo(org(FACILITATOR)),
+        };
+        evaluate(&w.model, &q)
+    };
+    assert_eq!(decide(&w).decision, Verdict::NotApplicable, "not before the owner delegates");
+
+    let delegate = |id: Uuid| Command::DelegateToOwnAgent { system_user_id: id, party: org(FACILITATOR) };
+    let delegated = w.given(facilitator(), delegate(skatt));
+    assert_eq!(types(&delegated), ["ledger.systemuser.selfdelegated.v1"]);
+    let now = decide(&w);
+    assert_eq!(now.decision, Verdict::Permit);
+    assert!(now.granted_by.iter().any(|g| g.event_id == delegated[0].id), "the delegation is the proof");
+    assert!(w.when(facilitator(), delegate(skatt)).unwrap().is_empty(), "once is enough");
+    // An agent carrying a package no standard system user may hold cannot act for its owner.
+    assert_eq!(w.when(facilitator(), delegate(revisor)).unwrap_err().code, Code::PackageNotAssignable);
+
+    let revoked =
+        w.given(facilitator(), Command::RevokeFromOwnAgent { system_user_id: skatt, party: org(FACILITATOR) });
+    assert_eq!(types(&revoked), ["ledger.systemuser.selfrevoked.v1"]);
+    assert_eq!(decide(&w).decision, Verdict::NotApplicable);
+}

@@ -136,7 +136,7 @@ fn examples() -> Vec<(EventData, EventData)> {
         both(EventData::RequestEscalated(RequestDecided { request_id: id(1), party_org_no: org("310000027") })),
         (
             EventData::SystemUserCreated(user.clone()),
-            EventData::SystemUserCreated(SystemUserCreated { integration_title: None, ..user }),
+            EventData::SystemUserCreated(SystemUserCreated { integration_title: None, ..user.clone() }),
         ),
         both(EventData::SystemUserDeleted(SystemUserDeleted { system_user_id: id(1), owner_org_no: org("310000027") })),
         (
@@ -161,6 +161,23 @@ fn examples() -> Vec<(EventData, EventData)> {
         both(EventData::ChangeRequestWithdrawn(ChangeRequestWithdrawn {
             change_request_id: id(3),
             system_user_id: id(1),
+        })),
+        (
+            EventData::SystemUserCreatedByOwner(SystemUserCreated { user_type: UserType::Standard, ..user.clone() }),
+            EventData::SystemUserCreatedByOwner(SystemUserCreated {
+                user_type: UserType::Standard,
+                integration_title: None,
+                ..user.clone()
+            }),
+        ),
+        both(EventData::SystemUserSelfDelegated(SystemUserSelfDelegated {
+            system_user_id: id(1),
+            owner_org_no: org("310000027"),
+            access_packages: vec![urn("skattegrunnlag")],
+        })),
+        both(EventData::SystemUserSelfRevoked(SystemUserSelfRevoked {
+            system_user_id: id(1),
+            owner_org_no: org("310000027"),
         })),
         both(EventData::SystemUserRightsChanged(SystemUserRightsChanged {
             system_user_id: id(1),

@@ -83,6 +83,8 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
     let pending = pending.assert_ok()["id"].as_str().unwrap().to_owned();
     let agent = l.agent_user("310000019_maestro", RETT_REVISJON, Some("a"), &["revisormedarbeider"]).await;
     let standard = l.standard_user("310000019_maestro", KUNDE_A, Some("s"), &[], &["ske-mva-rapportering"]).await;
+    // A system an organisation may make its own system user for.
+    l.register_system("310000019_skatt", &["skattegrunnlag"], &[]).await.assert_ok();
     let a = AUTHN;
     let rr = RETT_REVISJON;
     let system = json!({"id": "310000019_ny", "vendor": {"ID": "0192:310000019"},
@@ -105,6 +107,14 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             }),
         ),
         t(Method::POST, format!("{a}/systemuser/request/vendor"), Role::Vendor, Some(MAESTRO), Some(request.clone())),
+        t(
+            Method::POST,
+            format!("{a}/systemuser/{}/create", p(KUNDE_B)),
+            Role::Admin,
+            Some(KUNDE_B),
+            Some(json!({"systemId": "310000019_skatt", "integrationTitle": "t"})),
+        ),
+        t(Method::PUT, format!("{a}/systemuser"), Role::Admin, Some(KUNDE_A), Some(json!({"id": standard, "integrationTitle": "t"}))),
         t(
             Method::POST,
             format!("{a}/systemuser/changerequest/vendor?correlation-id=0195c1e2-0000-7000-8000-00000000c0de&system-user-id={standard}"),
@@ -213,6 +223,27 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             None,
         ),
         t(Method::GET, format!("{a}/systemuser/{}/{{U}}/delegations", p(rr)), Role::Admin, Some(RETT_REVISJON), None),
+        t(
+            Method::POST,
+            format!("{a}/systemuser/agent/{}/{agent}/self?partyUuid={{U}}", p(rr)),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        ),
+        t(
+            Method::DELETE,
+            format!("{a}/systemuser/agent/{}/{{U}}/self?partyUuid={}", p(rr), u(rr)),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        ),
+        t(
+            Method::GET,
+            format!("{a}/systemuser/agent/{{O}}/{agent}/self?partyUuid={}", u(rr)),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        ),
         t(Method::GET, format!("{a}/systemuser/internal/systemusers/stream?token={{N}}"), Role::Register, None, None),
         t(Method::GET, format!("{a}/systemuser/internal/systemusers/{{U}}"), Role::Register, None, None),
         t(

@@ -182,11 +182,7 @@ fn agent_and_client<K: Kv + ?Sized>(
     };
     let (provider, client) = (uuid_of("provider", &q.provider)?, uuid_of("client", &q.client)?);
     let (org, uuid) = facilitator(model, who, party)?;
-    let user = model.system_user(&agent).filter(|u| u.deleted.is_none()).ok_or_else(|| AltinnError::ModelState {
-        path: "return".to_owned(),
-        message: "System user not found".to_owned(),
-        ledger_code: "system_user_not_found",
-    })?;
+    let user = model.system_user(&agent).filter(|u| u.deleted.is_none()).ok_or_else(|| not_found(&agent))?;
     if user.owner_org_no != org || provider != uuid {
         return Err(AltinnError::Forbidden);
     }
@@ -197,6 +193,15 @@ fn agent_and_client<K: Kv + ?Sized>(
         AltinnError::problem(altinn::CLIENT_NOT_FOUND, "party_not_found", format!("no party with uuid {client}"))
     })?;
     Ok((user, client_org, client))
+}
+
+/// ASP.NET's validation answer Altinn gives for a system user it cannot find here.
+pub(super) fn not_found(id: &Uuid) -> AltinnError {
+    AltinnError::ModelState {
+        path: "return".to_owned(),
+        message: format!("SystemUser with Id {id} Not Found"),
+        ledger_code: "system_user_not_found",
+    }
 }
 
 /// `POST /systemuser/agent/{party}/{systemUserId}?provider=&client=`: links the client;
@@ -251,4 +256,97 @@ pub async fn revoke(
     let mut response = StatusCode::OK.into_response();
     response.headers_mut().insert("ledger-position", HeaderValue::from(w.position));
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct SelfQuery {
+    #[serde(default, rename = "partyUuid")]
+    party_uuid: Option<String>,
+}
+
+/// The party's own live agent the self routes name. Altinn takes `partyUuid` on trust
+/// and reads a missing one as the empty GUID; here it must be the party's own UUID, and
+/// anything else is the empty 403 Altinn gives for another party's system user.
+fn own_agent<K: Kv + ?Sized>(
+    model: &K,
+    who: &crate::auth::Principal,
+    party: &str,
+    id: &str,
+    q: &SelfQuery,
+) -> Result<(SystemUser, OrgNo), AltinnError> {
+    let id = Uuid::parse_str(id).map_err(|_| AltinnError::unbound("systemUserId", id))?;
+    let party_uuid = match q.party_uuid.as_deref() {
+        None => Uuid::nil(),
+        Some(v) => Uuid::parse_str(v).map_err(|_| AltinnError::unbound("partyUuid", v))?,
+    };
+    let (org, uuid) = facilitator(model, who, party)?;
+    let user = model.system_user(&id).filter(|u| u.deleted.is_none()).ok_or_else(|| not_found(&id))?;
+    if user.owner_org_no != org || party_uuid != uuid {
+        return Err(AltinnError::Forbidden);
+    }
+    Ok((user, org))
+}
+
+/// The domain's refusals of a self delegation or its revocation, as Altinn answers them.
+fn self_refusal<K: Kv + ?Sized>(e: ApiError, model: &K, user: &SystemUser) -> AltinnError {
+    match &e {
+        ApiError::Rejected(r) if r.code == Code::UserTypeMismatch => {
+            AltinnError::problem(altinn::EXPECTED_AGENT_USER_TYPE, r.code.as_str(), r.message.clone())
+        }
+        _ => super::requests::refusal(e, model, Some(&user.system_id), UserType::Standard),
+    }
+}
+
+/// `true` as a write's answer, with its position.
+fn done(position: u64) -> Response {
+    read(Value::Bool(true), position)
+}
+
+/// `POST /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the party's own agent
+/// acts for the party too, with the packages it carries; 200 `true`, again and again.
+pub async fn delegate_self(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams((party, id)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<SelfQuery>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let model = state.ledger.model();
+    let (user, party) = own_agent(model, who, &party, &id, &q)?;
+    let command = Command::DelegateToOwnAgent { system_user_id: user.id, party };
+    let w = state.execute(who, cid, command).await.map_err(|e| self_refusal(e, model, &user))?;
+    Ok(done(w.position))
+}
+
+/// `DELETE /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the agent stops
+/// acting for its owner; its clients are untouched. 200 `true`, whether or not it did.
+pub async fn revoke_self(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams((party, id)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<SelfQuery>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let model = state.ledger.model();
+    let (user, party) = own_agent(model, who, &party, &id, &q)?;
+    let command = Command::RevokeFromOwnAgent { system_user_id: user.id, party };
+    let w = state.execute(who, cid, command).await.map_err(|e| self_refusal(e, model, &user))?;
+    Ok(done(w.position))
+}
+
+/// `GET /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: whether the agent
+/// acts for its owner (`true`/`false`), as of now or of `at`.
+pub async fn is_self_delegated(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    PathParams((party, id)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<SelfQuery>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&altinn::READERS)?;
+    let Snapshot { model, position, .. } = state.view(at)?;
+    let (user, _) = own_agent(&model, who, &party, &id, &q)?;
+    Ok(read(Value::Bool(user.acts_for_owner.is_some()), position))
 }

@@ -186,6 +186,14 @@ fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
         ),
         r(format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}/client"), delete(agentdelegation::revoke)),
         r(
+            format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}/self"),
+            get(agentdelegation::is_self_delegated)
+                .post(agentdelegation::delegate_self)
+                .delete(agentdelegation::revoke_self),
+        ),
+        r(format!("{AUTHN}/systemuser/{{party}}/create"), post(systemusers::create)),
+        r(format!("{AUTHN}/systemuser"), put(systemusers::update)),
+        r(
             format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
             get(systemusers::get_one).delete(systemusers::delete_standard),
         ),

@@ -14,10 +14,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::altinn::{self, acts_for, paths, AltinnError, ValidationError, READERS};
+use super::altinn::{self, acts_for, paths, AltinnError, AltinnJson, ValidationError, READERS};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
-use super::requests::party_of;
+use super::requests::{self, party_of};
 use super::views::{packages_json, right_json, time};
 use super::{read, AppState, Snapshot, AUTHN};
 use crate::auth::Role;
@@ -585,4 +585,100 @@ pub async fn agents(
         .map(|u| internal_dto(&model, u))
         .collect();
     Ok(read(Value::Array(agents), position))
+}
+
+/// Altinn's `SystemUserRequestDto`: the system and, optionally, the integration's title.
+#[derive(Deserialize)]
+pub struct CreateBody {
+    #[serde(default)]
+    systemid: Option<String>,
+    #[serde(default)]
+    integrationtitle: Option<String>,
+}
+
+/// `POST /systemuser/{party}/create`: the organisation makes a standard system user for
+/// a system itself, with everything the system gives; 200 with `SystemUserInternalDTO`.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    CorrelationId(cid): CorrelationId,
+    PathParams(party): PathParams<String>,
+    body: Result<AltinnJson<CreateBody>, AltinnError>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let AltinnJson(body) = body?;
+    let model = state.ledger.model();
+    let party = party_of(model, &party)?;
+    acts_for(who, &party)?;
+    let system_id = SystemId::parse(body.systemid.as_deref().unwrap_or(""))
+        .map_err(|_| AltinnError::problem(altinn::SYSTEM_ID_NOT_FOUND, "system_not_found", "no such system"))?;
+    let integration_title = body.integrationtitle.filter(|t| !t.is_empty());
+    let command = Command::CreateSystemUserByOwner { party, system_id: system_id.clone(), integration_title };
+    let w = state
+        .execute(who, cid, command)
+        .await
+        .map_err(|e| requests::refusal(e, model, Some(&system_id), UserType::Standard))?;
+    let model = state.ledger.model();
+    let id = w.events.iter().find_map(|e| e.data.system_user_changed()).expect("a created system user");
+    let user = model.system_user(&id).expect("applied before the answer");
+    Ok(requests::located(StatusCode::OK, internal_dto(model, &user), w.position, None))
+}
+
+/// Altinn's `SystemUserUpdateDto`. Altinn reads only its id; the others are held to the
+/// limits every text of the ledger is held to, so that nothing unreadable is taken.
+#[derive(Deserialize)]
+pub struct UpdateBody {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    partyid: Option<String>,
+    #[serde(default)]
+    reporteeorgno: Option<String>,
+    #[serde(default)]
+    integrationtitle: Option<String>,
+    #[serde(default)]
+    systemid: Option<String>,
+}
+
+impl UpdateBody {
+    fn check(&self) -> Result<(), AltinnError> {
+        let members = [
+            ("partyId", &self.partyid),
+            ("reporteeOrgNo", &self.reporteeorgno),
+            ("integrationTitle", &self.integrationtitle),
+            ("systemId", &self.systemid),
+        ];
+        for (name, value) in members {
+            let Some(value) = value else { continue };
+            crate::domain::rules::text(name, value, crate::domain::ids::IDENTIFIER_BYTES_MAX).map_err(|r| {
+                AltinnError::ModelState { path: format!("$.{name}"), message: r.message, ledger_code: "invalid_field" }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// `PUT /systemuser`: Altinn changes nothing here (its update is not written yet) and
+/// answers 200 for a system user it knows, an empty 404 otherwise; the ledger does the
+/// same, for a live system user of an organisation the caller acts for.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    body: Result<AltinnJson<UpdateBody>, AltinnError>,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let AltinnJson(body) = body?;
+    body.check()?;
+    let id = body.id.unwrap_or_default();
+    let id = Uuid::parse_str(&id).map_err(|_| AltinnError::unbound("id", &id))?;
+    let model = state.ledger.model();
+    let user = model.system_user(&id).filter(|u| u.deleted.is_none());
+    match user {
+        Some(u) if acts_for(who, &u.owner_org_no).is_ok() => {
+            let mut response = StatusCode::OK.into_response();
+            response.headers_mut().insert("ledger-position", HeaderValue::from(model.position()));
+            Ok(response)
+        }
+        _ => Err(empty(StatusCode::NOT_FOUND)),
+    }
 }

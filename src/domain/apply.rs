@@ -342,6 +342,16 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
         ChangeRequestWithdrawn(d) => {
             decide_change_request(model, &d.change_request_id, RequestStatus::Withdrawn, ended())
         }
+        SystemUserSelfDelegated(d) => {
+            let mut user: SystemUser = model.system_user(&d.system_user_id).expect("checked");
+            user.acts_for_owner = Some(event.id);
+            model.put(keys::system_user(&d.system_user_id), encode(&user));
+        }
+        SystemUserSelfRevoked(d) => {
+            let mut user: SystemUser = model.system_user(&d.system_user_id).expect("checked");
+            user.acts_for_owner = None;
+            model.put(keys::system_user(&d.system_user_id), encode(&user));
+        }
         SystemUserRightsChanged(r) => {
             let mut user: SystemUser = model.system_user(&r.system_user_id).expect("checked");
             user.rights = r.rights.clone();
@@ -349,7 +359,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             user.grants_event_id = Some(event.id);
             model.put(keys::system_user(&r.system_user_id), encode(&user));
         }
-        SystemUserCreated(u) => {
+        SystemUserCreated(u) | SystemUserCreatedByOwner(u) => {
             let user = SystemUser {
                 id: u.system_user_id,
                 user_type: u.user_type,
@@ -363,6 +373,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 event_id: event.id,
                 deleted: None,
                 grants_event_id: None,
+                acts_for_owner: None,
             };
             model.put(keys::system_user(&u.system_user_id), encode(&user));
             model.put(

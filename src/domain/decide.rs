@@ -114,6 +114,23 @@ pub enum Command {
         party: OrgNo,
         user_type: UserType,
     },
+    /// The owner makes a standard system user for a system itself, with everything the
+    /// system gives, without a vendor's request.
+    CreateSystemUserByOwner {
+        party: OrgNo,
+        system_id: SystemId,
+        integration_title: Option<String>,
+    },
+    /// The owner's own agent acts for the owner too, with its packages; once is enough.
+    DelegateToOwnAgent {
+        system_user_id: Uuid,
+        party: OrgNo,
+    },
+    /// The owner's own agent stops acting for it; when it does not, nothing happens.
+    RevokeFromOwnAgent {
+        system_user_id: Uuid,
+        party: OrgNo,
+    },
     /// The same id again, for the same system user, is the same change request: no event.
     CreateChangeRequest(NewChangeRequest),
     /// Approving changes the system user's rights and packages as the request says.
@@ -276,6 +293,40 @@ fn plan<K: Kv + ?Sized>(command: &Command, out: &mut Emitter<'_, '_, '_, K>) -> 
             }
         }
         Command::CreateChangeRequest(c) => create_change_request(out, c)?,
+        Command::CreateSystemUserByOwner { party, system_id, integration_title } => {
+            let system = rules::live_system(model, system_id)?;
+            let def = &system.definition;
+            let system_user_id = (out.ctx.new_id)();
+            out.emit(EventData::SystemUserCreatedByOwner(SystemUserCreated {
+                system_user_id,
+                user_type: UserType::Standard,
+                system_id: system_id.clone(),
+                owner_org_no: party.clone(),
+                external_ref: party.to_string(),
+                rights: sorted_once(def.rights.clone()),
+                access_packages: sorted_once(def.access_packages.clone()),
+                integration_title: integration_title.clone(),
+            }));
+        }
+        Command::DelegateToOwnAgent { system_user_id, party } => {
+            let user = rules::owned_live_user(model, &authority, system_user_id, Some(party))?;
+            same_type(user.user_type, UserType::Agent, "system user", system_user_id)?;
+            if user.acts_for_owner.is_none() {
+                out.emit(EventData::SystemUserSelfDelegated(SystemUserSelfDelegated {
+                    system_user_id: user.id,
+                    owner_org_no: user.owner_org_no,
+                    access_packages: user.access_packages,
+                }));
+            }
+        }
+        Command::RevokeFromOwnAgent { system_user_id, party } => {
+            let user = rules::owned_live_user(model, &authority, system_user_id, Some(party))?;
+            same_type(user.user_type, UserType::Agent, "system user", system_user_id)?;
+            if user.acts_for_owner.is_some() {
+                let revoked = SystemUserSelfRevoked { system_user_id: user.id, owner_org_no: user.owner_org_no };
+                out.emit(EventData::SystemUserSelfRevoked(revoked));
+            }
+        }
         Command::ApproveChangeRequest { change_request_id, party } => {
             let decided = change_decided(model, change_request_id, party)?;
             let change = rules::change_answerable(model, &authority, &decided, out.ctx.now)?;

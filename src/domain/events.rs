@@ -291,6 +291,23 @@ pub struct SystemUserCreated {
     pub integration_title: Option<String>,
 }
 
+/// The owner's own agent system user acts for the owner too, with the packages it
+/// carries (Altinn's "self" delegation of an agent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemUserSelfDelegated {
+    pub system_user_id: Uuid,
+    pub owner_org_no: OrgNo,
+    pub access_packages: Vec<PackageUrn>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SystemUserSelfRevoked {
+    pub system_user_id: Uuid,
+    pub owner_org_no: OrgNo,
+}
+
 /// A vendor asks the owner of a standard system user to change what it may do: rights
 /// and packages to add, and to take away. The id is the vendor's correlation id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -461,6 +478,9 @@ catalogue! {
     ChangeRequestRejected(ChangeRequestDecided) => "ledger.systemuserchangerequest.rejected.v1";
     ChangeRequestWithdrawn(ChangeRequestWithdrawn) => "ledger.systemuserchangerequest.withdrawn.v1";
     SystemUserRightsChanged(SystemUserRightsChanged) => "ledger.systemuser.rightschanged.v1";
+    SystemUserCreatedByOwner(SystemUserCreated) => "ledger.systemuser.createdbyowner.v1";
+    SystemUserSelfDelegated(SystemUserSelfDelegated) => "ledger.systemuser.selfdelegated.v1";
+    SystemUserSelfRevoked(SystemUserSelfRevoked) => "ledger.systemuser.selfrevoked.v1";
     ClientRelationshipGranted(ClientRelationshipGranted) => "ledger.clientrelationship.granted.v1";
     ClientRelationshipRevoked(ClientRelationshipRevoked) => "ledger.clientrelationship.revoked.v1";
     ClientLinked(ClientLinked) => "ledger.client.linked.v1";
@@ -521,6 +541,9 @@ impl EventData {
             ChangeRequestApproved(p) | ChangeRequestRejected(p) => subject::system_user(&p.system_user_id),
             ChangeRequestWithdrawn(p) => subject::system_user(&p.system_user_id),
             SystemUserRightsChanged(p) => subject::system_user(&p.system_user_id),
+            SystemUserCreatedByOwner(p) => subject::system_user(&p.system_user_id),
+            SystemUserSelfDelegated(p) => subject::system_user(&p.system_user_id),
+            SystemUserSelfRevoked(p) => subject::system_user(&p.system_user_id),
             ClientRelationshipGranted(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientRelationshipRevoked(p) => subject::relationship(&p.client_org_no, &p.facilitator_org_no),
             ClientLinked(p) => subject::system_user(&p.system_user_id),
@@ -545,9 +568,11 @@ impl EventData {
     pub fn system_user_changed(&self) -> Option<Uuid> {
         use EventData::*;
         match self {
-            SystemUserCreated(p) => Some(p.system_user_id),
+            SystemUserCreated(p) | SystemUserCreatedByOwner(p) => Some(p.system_user_id),
             SystemUserDeleted(p) => Some(p.system_user_id),
             SystemUserRightsChanged(p) => Some(p.system_user_id),
+            SystemUserSelfDelegated(p) => Some(p.system_user_id),
+            SystemUserSelfRevoked(p) => Some(p.system_user_id),
             _ => None,
         }
     }
@@ -578,6 +603,9 @@ impl EventData {
             ChangeRequestApproved(p) | ChangeRequestRejected(p) => p.party_org_no.to_string(),
             ChangeRequestWithdrawn(_) => String::new(),
             SystemUserRightsChanged(p) => p.owner_org_no.to_string(),
+            SystemUserCreatedByOwner(p) => p.owner_org_no.to_string(),
+            SystemUserSelfDelegated(p) => p.owner_org_no.to_string(),
+            SystemUserSelfRevoked(p) => p.owner_org_no.to_string(),
             ClientRelationshipGranted(p) => p.facilitator_org_no.to_string(),
             ClientRelationshipRevoked(p) => p.facilitator_org_no.to_string(),
             ClientLinked(p) => p.facilitator_org_no.to_string(),

@@ -676,6 +676,10 @@ pub struct SystemUser {
     /// The event that last set its rights and packages, where a change request did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants_event_id: Option<Uuid>,
+    /// An agent that also acts for its owner: the event that delegated the owner's own
+    /// packages to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acts_for_owner: Option<Uuid>,
 }
 
 /// One source of packages in a client relationship: a register role or the client's

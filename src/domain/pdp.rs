@@ -203,6 +203,24 @@ pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
             ))
         }
         UserType::Agent => {
+            // The owner's own agent acts for the owner with the packages it carries, once
+            // the owner delegated them to it.
+            if party == user.owner_org_no {
+                let Some(delegated) = user.acts_for_owner else {
+                    return Decision::not_applicable(format!(
+                        "the agent acts for its owner {party} only once the owner delegates its packages to it"
+                    ));
+                };
+                if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
+                    let fact = format!("{party} delegated {pkg} to its own agent");
+                    return permit(vec![user_ground, Ground { event_id: delegated, fact }, policy_ground]);
+                }
+                return Decision::not_applicable(format!(
+                    "none of the agent's packages gets '{}' on {}",
+                    q.action.as_str(),
+                    q.resource
+                ));
+            }
             let Some(link_event) = facts.link_event(&user.id, &party) else {
                 return Decision::not_applicable(format!("{party} is not linked as a client of this system user"));
             };

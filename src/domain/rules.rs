@@ -83,6 +83,9 @@ pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Res
         ChangeRequestApproved(d) | ChangeRequestRejected(d) => change_answerable(model, authority, d, at).map(|_| ()),
         ChangeRequestWithdrawn(d) => change_withdrawable(model, authority, d).map(|_| ()),
         SystemUserRightsChanged(r) => rights_changed(model, r),
+        SystemUserCreatedByOwner(u) => user_created_by_owner(model, authority, u),
+        SystemUserSelfDelegated(d) => self_delegation(model, authority, d).map(|_| ()),
+        SystemUserSelfRevoked(d) => self_revocation(model, authority, d).map(|_| ()),
         SystemUserCreated(u) => user_created(model, u),
         SystemUserDeleted(d) => {
             let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;
@@ -559,6 +562,12 @@ pub fn user_created<K: Kv + ?Sized>(model: &K, u: &SystemUserCreated) -> Result<
         return reject(Code::InvalidField, "the system user differs from the request it is made from");
     }
     live_system(model, &u.system_id)?;
+    new_system_user(model, u)
+}
+
+/// A new system user's id is unused, and no live one has its system, owner and
+/// external ref.
+fn new_system_user<K: Kv + ?Sized>(model: &K, u: &SystemUserCreated) -> Result<(), Rejection> {
     if model.system_user(&u.system_user_id).is_some() {
         return reject(Code::SystemUserExists, format!("system user {} exists", u.system_user_id));
     }
@@ -566,6 +575,73 @@ pub fn user_created<K: Kv + ?Sized>(model: &K, u: &SystemUserCreated) -> Result<
         return reject(Code::SystemUserExists, "a system user for this system, party and external ref exists");
     }
     Ok(())
+}
+
+/// A standard system user its owner makes itself (Altinn's portal), without a
+/// vendor's request: for a live system, with what that system can give a standard
+/// system user, under the owner's organisation number as external ref.
+pub fn user_created_by_owner<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    u: &SystemUserCreated,
+) -> Result<(), Rejection> {
+    if authority.org() != Some(&u.owner_org_no) {
+        return reject(Code::NotOwner, "only the organisation itself makes its system user without a request");
+    }
+    if u.user_type != UserType::Standard || u.external_ref != u.owner_org_no.as_str() {
+        return reject(Code::InvalidField, "an owner makes a standard system user under its own org number");
+    }
+    if model.request(&u.system_user_id).is_some() {
+        return reject(Code::VersionConflict, format!("id {} is already used", u.system_user_id));
+    }
+    if let Some(title) = &u.integration_title {
+        text("integrationTitle", title, IDENTIFIER_BYTES_MAX)?;
+    }
+    registered_party(model, &u.owner_org_no)?;
+    let system = live_system(model, &u.system_id)?;
+    if u.rights.is_empty() && u.access_packages.is_empty() {
+        return reject(Code::EmptyRequest, format!("system {} gives a system user nothing", u.system_id));
+    }
+    grants_of_system(model, &system, UserType::Standard, &u.rights, &u.access_packages)?;
+    new_system_user(model, u)
+}
+
+/// The owner's own agent, to act for it with the packages it carries: each one a
+/// standard system user could be given (Altinn validates them as standard).
+pub fn self_delegation<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &SystemUserSelfDelegated,
+) -> Result<SystemUser, Rejection> {
+    let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;
+    if user.user_type != UserType::Agent {
+        return reject(Code::UserTypeMismatch, format!("system user {} is not an agent", user.id));
+    }
+    if d.access_packages != user.access_packages {
+        return reject(Code::InvalidField, "an agent acts for its owner with exactly the packages it carries");
+    }
+    if user.acts_for_owner.is_some() {
+        return reject(Code::InvalidField, format!("system user {} already acts for its owner", user.id));
+    }
+    let system = live_system(model, &user.system_id)?;
+    grants_of_system(model, &system, UserType::Standard, &[], &d.access_packages)?;
+    Ok(user)
+}
+
+/// The owner's own agent stops acting for it.
+pub fn self_revocation<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &SystemUserSelfRevoked,
+) -> Result<SystemUser, Rejection> {
+    let user = owned_live_user(model, authority, &d.system_user_id, Some(&d.owner_org_no))?;
+    if user.user_type != UserType::Agent {
+        return reject(Code::UserTypeMismatch, format!("system user {} is not an agent", user.id));
+    }
+    if user.acts_for_owner.is_none() {
+        return reject(Code::InvalidField, format!("system user {} does not act for its owner", user.id));
+    }
+    Ok(user)
 }
 
 // ---- client relationships and links -------------------------------------------------------
