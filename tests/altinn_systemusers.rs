@@ -496,4 +496,13 @@ async fn an_agents_owner_delegates_its_own_packages_to_it_as_on_altinn() {
     assert_eq!(t.call(Method::DELETE, &own, Some(&admin), None).await.assert_ok(), &json!(true));
     assert_eq!(t.position(), position, "idempotent, as on Altinn");
     assert_eq!(t.call(Method::GET, &own, Some(&admin), None).await.assert_ok(), &json!(false));
+
+    // An auditor sees the window in which it could act for its owner, and no other.
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let access = format!("/v1/audit/access?party={RETT_REVISJON}&resource={resource}&action=write");
+    let access = t.call(Method::GET, &access, Some(&auditor), None).await;
+    let users = access.assert_ok()["systemUsers"].as_array().unwrap().clone();
+    let windows = &users.iter().find(|u| u["systemUser"] == agent.as_str()).expect("the agent could act")["windows"];
+    assert_eq!(windows.as_array().unwrap().len(), 1, "{windows}");
+    assert!(!windows[0]["untilPosition"].is_null(), "closed by the revocation: {windows}");
 }
