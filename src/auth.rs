@@ -1,9 +1,13 @@
 //! Who is acting: bearer JWTs verified against configured keys, turned into a
 //! [`Principal`] (role, organisation, person). Owns jsonwebtoken and key material.
 //!
-//! Tokens are EdDSA (Ed25519). `ledger serve` without `--jwks` creates a dev signing key
-//! in the data directory at run time and trusts only it; `ledger token` signs with that
-//! key. In production the trusted keys come from a JWKS file and the dev key is unused.
+//! The ledger's own tokens are EdDSA (Ed25519). `ledger serve` without `--jwks` creates a
+//! dev signing key in the data directory at run time and trusts only it; `ledger token`
+//! signs with that key. In production the trusted keys come from a JWKS file and the dev
+//! key is unused. Maskinporten's RS256 tokens are trusted too when its JWKS is given
+//! ([`maskinporten`]), so a vendor's integration sends the token it sends to Altinn.
+
+pub mod maskinporten;
 
 use base64::Engine as _;
 use jsonwebtoken::{jwk::JwkSet, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -96,6 +100,9 @@ pub struct Principal {
     pub org: Option<OrgNo>,
     pub subject: String,
     pub person: Option<String>,
+    /// The scopes of a Maskinporten token this service knows (`None` for the ledger's
+    /// own tokens, whose role says it all); each route admits only its own scopes.
+    pub scopes: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -140,18 +147,14 @@ impl std::fmt::Display for AuthError {
     }
 }
 
-/// The keys and rules tokens are checked against.
-pub struct Verifier {
+/// One issuer's keys and the rules its tokens are checked by.
+struct Trusted {
     keys: Vec<(Option<String>, DecodingKey)>,
     validation: Validation,
-    /// Token text → who it names and the seconds (from, until) in which it is valid.
-    /// Sound because the trusted keys never change for the life of a `Verifier` and
-    /// only a token whose signature and claims verified is ever put here.
-    verified: quick_cache::sync::Cache<String, (Principal, i64, i64)>,
 }
 
-impl Verifier {
-    pub fn from_jwks(jwks: &JwkSet, issuer: &str) -> Result<Verifier, String> {
+impl Trusted {
+    fn new(jwks: &JwkSet, validation: Validation) -> Result<Trusted, String> {
         let mut keys = Vec::new();
         for jwk in &jwks.keys {
             let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("unusable key in JWKS: {e}"))?;
@@ -160,19 +163,79 @@ impl Verifier {
         if keys.is_empty() {
             return Err("the JWKS holds no keys".to_owned());
         }
+        Ok(Trusted { keys, validation })
+    }
+
+    /// The claims of `token` under the first key that verifies it (one with the token's
+    /// `kid`, or any when either has none).
+    fn decode<C: serde::de::DeserializeOwned>(&self, token: &str, kid: &Option<String>) -> Result<C, AuthError> {
+        let candidates = self.keys.iter().filter(|(k, _)| kid.is_none() || k.is_none() || k == kid);
+        let mut last = AuthError::Invalid("no trusted key matches the token's kid".to_owned());
+        for (_, key) in candidates {
+            match jsonwebtoken::decode::<C>(token, key, &self.validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => last = AuthError::Invalid(e.to_string()),
+            }
+        }
+        Err(last)
+    }
+}
+
+/// The keys and rules tokens are checked against.
+pub struct Verifier {
+    own: Trusted,
+    /// Maskinporten's keys, when its tokens are accepted.
+    maskinporten: Option<Trusted>,
+    /// Token text → who it names and the seconds (from, until) in which it is valid.
+    /// Sound because the trusted keys never change for the life of a `Verifier` and
+    /// only a token whose signature and claims verified is ever put here.
+    verified: quick_cache::sync::Cache<String, (Principal, i64, i64)>,
+}
+
+impl Verifier {
+    pub fn from_jwks(jwks: &JwkSet, issuer: &str) -> Result<Verifier, String> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[AUDIENCE]);
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_S as u64;
-        Ok(Verifier { keys, validation, verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS_MAX) })
+        Ok(Verifier {
+            own: Trusted::new(jwks, validation)?,
+            maskinporten: None,
+            verified: quick_cache::sync::Cache::new(VERIFIED_TOKENS_MAX),
+        })
+    }
+
+    /// Also accepts Maskinporten's RS256 tokens signed by a key of `jwks`, issued by
+    /// `issuer`, and, when `audience` is given, for it (Maskinporten sets `aud` only when
+    /// the client asks for one; an operator who has its clients ask should require it).
+    pub fn with_maskinporten(
+        mut self,
+        jwks: &JwkSet,
+        issuer: &str,
+        audience: Option<&str>,
+    ) -> Result<Verifier, String> {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[issuer]);
+        match audience {
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iss"]);
+            }
+        }
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_S as u64;
+        self.maskinporten = Some(Trusted::new(jwks, validation).map_err(|e| format!("Maskinporten: {e}"))?);
+        Ok(self)
     }
 
     pub fn load_jwks(path: &Path, issuer: &str) -> Result<Verifier, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let jwks: JwkSet = serde_json::from_str(&text).map_err(|e| format!("{} is not a JWKS: {e}", path.display()))?;
-        Verifier::from_jwks(&jwks, issuer)
+        Verifier::from_jwks(&read_jwks(path)?, issuer)
     }
 
     /// Verifies `Authorization: Bearer …` and returns who it names.
@@ -202,24 +265,29 @@ impl Verifier {
             }
         }
         let head = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Malformed(e.to_string()))?;
-        if head.alg != Algorithm::EdDSA {
-            return Err(AuthError::Invalid(format!("algorithm {:?} is not accepted", head.alg)));
-        }
-        let candidates = self.keys.iter().filter(|(kid, _)| head.kid.is_none() || kid.is_none() || *kid == head.kid);
-        let mut last = AuthError::Invalid("no trusted key matches the token's kid".to_owned());
-        for (_, key) in candidates {
-            match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
-                Ok(data) => {
-                    let (from_s, until_s) = (data.claims.nbf - LEEWAY_S, data.claims.exp + LEEWAY_S);
-                    let principal = principal(data.claims)?;
-                    self.verified.insert(token.to_owned(), (principal.clone(), from_s, until_s));
-                    return Ok(principal);
-                }
-                Err(e) => last = AuthError::Invalid(e.to_string()),
+        // The algorithm says whose token it is: the ledger's own keys are Ed25519,
+        // Maskinporten's RSA.
+        let (principal, from_s, until_s) = match (head.alg, &self.maskinporten) {
+            (Algorithm::EdDSA, _) => {
+                let claims: Claims = self.own.decode(token, &head.kid)?;
+                let (from_s, until_s) = (claims.nbf, claims.exp);
+                (principal(claims)?, from_s, until_s)
             }
-        }
-        Err(last)
+            (Algorithm::RS256, Some(trusted)) => {
+                let claims: maskinporten::Claims = trusted.decode(token, &head.kid)?;
+                (maskinporten::principal(&claims)?, claims.nbf.unwrap_or(claims.iat), claims.exp)
+            }
+            (alg, _) => return Err(AuthError::Invalid(format!("algorithm {alg:?} is not accepted"))),
+        };
+        self.verified.insert(token.to_owned(), (principal.clone(), from_s - LEEWAY_S, until_s + LEEWAY_S));
+        Ok(principal)
     }
+}
+
+/// A JWKS file's keys.
+pub fn read_jwks(path: &Path) -> Result<JwkSet, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not a JWKS: {e}", path.display()))
 }
 
 fn principal(claims: Claims) -> Result<Principal, AuthError> {
@@ -239,7 +307,7 @@ fn principal(claims: Claims) -> Result<Principal, AuthError> {
             return Err(AuthError::Invalid("person must be 1 to 200 printable characters".to_owned()));
         }
     }
-    Ok(Principal { role: claims.role, org, subject: claims.sub, person: claims.person })
+    Ok(Principal { role: claims.role, org, subject: claims.sub, person: claims.person, scopes: None })
 }
 
 /// The dev signing key of a data directory, created on first use.

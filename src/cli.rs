@@ -74,6 +74,8 @@ enum Cmd {
         /// The issuer (`iss`) tokens must carry when --jwks is given.
         #[arg(long, requires = "jwks")]
         jwt_issuer: Option<String>,
+        #[command(flatten)]
+        maskinporten: MaskinportenArgs,
         /// Base URL people reach this service at (used in confirmUrl).
         #[arg(long)]
         public_url: Option<String>,
@@ -191,6 +193,7 @@ pub fn run() -> i32 {
             keys,
             jwks,
             jwt_issuer,
+            maskinporten,
             public_url,
             consistency_wait_ms,
             ready_lag_records,
@@ -202,6 +205,7 @@ pub fn run() -> i32 {
             keys,
             jwks,
             jwt_issuer,
+            maskinporten,
             public_url,
             consistency_wait_ms,
             ready_lag_records,
@@ -239,6 +243,30 @@ pub fn run() -> i32 {
     }
 }
 
+/// Maskinporten's tokens, accepted beside the ledger's own when its JWKS is given.
+#[derive(clap::Args, Debug)]
+struct MaskinportenArgs {
+    /// Trust Maskinporten's RS256 tokens signed by the keys of this JWKS file (a copy of
+    /// https://maskinporten.no/jwk): vendors then send the token they send to Altinn.
+    #[arg(long)]
+    maskinporten_jwks: Option<PathBuf>,
+    /// The issuer Maskinporten's tokens carry.
+    #[arg(long, requires = "maskinporten_jwks", default_value = crate::auth::maskinporten::ISSUER_DEFAULT)]
+    maskinporten_issuer: String,
+    /// The audience Maskinporten's tokens must carry (not checked when not given).
+    #[arg(long, requires = "maskinporten_jwks")]
+    maskinporten_audience: Option<String>,
+}
+
+impl MaskinportenArgs {
+    fn trust(&self, verifier: Verifier) -> Result<Verifier, String> {
+        let Some(path) = &self.maskinporten_jwks else { return Ok(verifier) };
+        let jwks = crate::auth::read_jwks(path)?;
+        tracing::info!("trusting Maskinporten's tokens from {} (keys in {})", self.maskinporten_issuer, path.display());
+        verifier.with_maskinporten(&jwks, &self.maskinporten_issuer, self.maskinporten_audience.as_deref())
+    }
+}
+
 struct ServeArgs {
     data: PathBuf,
     listen: SocketAddr,
@@ -246,6 +274,7 @@ struct ServeArgs {
     keys: Option<PathBuf>,
     jwks: Option<PathBuf>,
     jwt_issuer: Option<String>,
+    maskinporten: MaskinportenArgs,
     public_url: Option<String>,
     consistency_wait_ms: u64,
     ready_lag_records: u64,
@@ -269,6 +298,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             key.verifier()
         }
     };
+    let verifier = args.maskinporten.trust(verifier)?;
     let ledger = Arc::new(ledger);
     let stop = Arc::new(AtomicBool::new(false));
     // A replica on a shared log follows the other replicas' writes as they come.

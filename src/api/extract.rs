@@ -195,7 +195,21 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        authenticate(&parts.headers, state).map(Auth)
+        let principal = authenticate(&parts.headers, state)?;
+        if let Some(scopes) = &principal.scopes {
+            let admitting = super::scopes::admitting(&parts.method, parts.uri.path());
+            if !admitting.iter().any(|a| scopes.iter().any(|s| s == a)) {
+                let needed = if admitting.is_empty() {
+                    "none: no Maskinporten token".to_owned()
+                } else {
+                    admitting.join(" or ")
+                };
+                return Err(ApiError::WrongRole(format!(
+                    "the token's scopes do not admit this endpoint (it takes {needed})"
+                )));
+            }
+        }
+        Ok(Auth(principal))
     }
 }
 

@@ -19,6 +19,7 @@ mod agentdelegation;
 mod changerequests;
 mod register;
 mod requests;
+mod scopes;
 mod systemregister;
 mod systemusers;
 mod views;

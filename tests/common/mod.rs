@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 use ledger::api::{router, Services};
-use ledger::auth::{DevKey, Role};
+use ledger::auth::{DevKey, Role, Verifier};
 use ledger::domain::events::Event;
 use ledger::domain::ids::OrgNo;
 use ledger::ledger::{DataDir, Ledger};
@@ -116,6 +116,18 @@ impl TestLedger {
 
     /// The harness around a ledger opened elsewhere (on Kafka, say).
     pub fn around(dir: tempfile::TempDir, ledger: Ledger) -> TestLedger {
+        TestLedger::around_trusting(dir, ledger, |v| v)
+    }
+
+    /// A ledger holding the fixture whose verifier trusts more than the dev key.
+    pub fn trusting(more: impl FnOnce(Verifier) -> Verifier) -> TestLedger {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ledger = Ledger::open_embedded(dir.path()).expect("open ledger");
+        ledger.import(&fixture_records(), chrono::Utc::now()).expect("import fixture");
+        TestLedger::around_trusting(dir, ledger, more)
+    }
+
+    fn around_trusting(dir: tempfile::TempDir, ledger: Ledger, more: impl FnOnce(Verifier) -> Verifier) -> TestLedger {
         let key = DevKey::load_or_create(&DataDir(dir.path().to_owned()).keys()).expect("dev key");
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
@@ -123,7 +135,7 @@ impl TestLedger {
         let slots = ledger::api::Slots::default();
         let state = Arc::new(Services {
             ledger: ledger.clone(),
-            verifier: Arc::new(key.verifier()),
+            verifier: Arc::new(more(key.verifier())),
             clock: Arc::new(move || *clock_now.lock().unwrap()),
             public_url: "http://ledger.test".into(),
             min_position_wait: std::time::Duration::from_millis(200),
