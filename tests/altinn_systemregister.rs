@@ -20,11 +20,17 @@ fn template(id: &str) -> Value {
         "Description": {"en": "Accounting", "nb": "Regnskap", "nn": "Rekneskap"},
         "Rights": [{"Resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}],
         "AccessPackages": [{"Urn": pkg("skattegrunnlag")}],
-        "ClientId": ["32ef65ac-6e62-498d-880f-76c85c2052ae"],
+        "ClientId": [client_id(id)],
         "IsVisible": true,
         "AllowedRedirectUrls": ["https://maestro.example/done"],
         "softDeleted": false
     })
+}
+
+/// A client id of the system's own (Altinn's templates use a GUID).
+fn client_id(system_id: &str) -> String {
+    let n = system_id.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    format!("32ef65ac-6e62-498d-880f-{:012x}", n & 0xffff_ffff_ffff)
 }
 
 /// The validation errors of a `STD-00000` problem, as (code, first path).
@@ -59,7 +65,7 @@ async fn a_vendor_registers_reads_changes_and_deletes_a_system_as_on_altinn() {
     let body = system.assert_ok();
     assert_eq!(body["vendor"], json!({"ID": "0192:310000019"}));
     assert_eq!(body["isDeleted"], false);
-    assert_eq!(body["clientId"], json!(["32ef65ac-6e62-498d-880f-76c85c2052ae"]));
+    assert_eq!(body["clientId"], json!([client_id("310000019_maestro")]));
     assert_eq!(body["rights"], json!([{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]));
     assert_eq!(body["accessPackages"], json!([{"urn": pkg("skattegrunnlag")}]));
     for member in ["id", "name", "description", "isVisible", "allowedRedirectUrls"] {
@@ -142,8 +148,52 @@ async fn refusals_are_altinns_validation_problems_and_write_nothing() {
     post(template("310000019_maestro")).await.assert_ok();
     let before = (t.position(), t.digest());
 
+    // Every rule a body breaks at once, in Altinn's order: the system's id and its client
+    // id are both taken.
     let errors = validation_errors(&post(template("310000019_maestro")).await);
-    assert_eq!(errors, [("AUTH.VLD-00002".to_owned(), "/registersystemrequest/systemid".to_owned())]);
+    assert_eq!(
+        errors,
+        [
+            ("AUTH.VLD-00002".to_owned(), "/registersystemrequest/systemid".to_owned()),
+            ("AUTH.VLD-00004".to_owned(), "/registersystemrequest/clientid".to_owned())
+        ]
+    );
+    let mut body = template("310000019_other");
+    body["Rights"] = json!([{"resource": [{"id": "urn:altinn:resource", "value": "no-such-resource"}]},
+        {"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]},
+        {"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]);
+    body["AccessPackages"] = json!([{"urn": pkg("revisormedarbeider")}, {"urn": pkg("revisormedarbeider")}]);
+    body["ClientId"] = json!(["c-1", "C-1"]);
+    body["AllowedRedirectUrls"] = json!(["http://insecure.example"]);
+    let codes: Vec<String> = validation_errors(&post(body).await).into_iter().map(|(code, _)| code).collect();
+    assert_eq!(
+        codes,
+        ["AUTH.VLD-00005", "AUTH.VLD-00011", "AUTH.VLD-00003", "AUTH.VLD-00006", "AUTH.VLD-00007", "AUTH.VLD-00018"],
+        "redirect, client ids twice (without regard to case), unknown resource, a right twice, a package twice, \
+         a package meant for clients on a visible system"
+    );
+    assert_eq!((t.position(), t.digest()), before, "refusals wrote nothing");
+    // A package meant for clients is fine on a system the portal does not list.
+    let mut hidden = template("310000019_agent");
+    hidden["AccessPackages"] = json!([{"urn": pkg("revisormedarbeider")}]);
+    hidden["IsVisible"] = json!(false);
+    post(hidden.clone()).await.assert_ok();
+    // Another system may not take a client id a live system has, on create or update.
+    let mut taken = template("310000019_taken");
+    taken["ClientId"] = json!([client_id("310000019_agent").to_uppercase()]);
+    assert_eq!(
+        validation_errors(&post(taken).await),
+        [("AUTH.VLD-00004".to_owned(), "/registersystemrequest/clientid".to_owned())]
+    );
+    let mut maestro = template("310000019_maestro");
+    maestro["ClientId"] = json!([client_id("310000019_agent")]);
+    let path = format!("{REGISTER}/vendor/310000019_maestro");
+    let update = t.call(Method::PUT, &path, Some(&vendor), Some(maestro)).await;
+    assert_eq!(validation_errors(&update)[0].0, "AUTH.VLD-00004");
+    hidden["ClientId"] = json!([client_id("310000019_agent"), "another"]);
+    let own = t.call(Method::PUT, &format!("{REGISTER}/vendor/310000019_agent"), Some(&vendor), Some(hidden)).await;
+    own.assert_ok();
+    let before = (t.position(), t.digest());
     let mut body = template("310000019_other");
     body["Vendor"]["ID"] = json!("0193:310000019");
     assert_eq!(validation_errors(&post(body).await)[0].0, "AUTH.VLD-00000");

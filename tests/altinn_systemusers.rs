@@ -506,3 +506,36 @@ async fn an_agents_owner_delegates_its_own_packages_to_it_as_on_altinn() {
     assert_eq!(windows.as_array().unwrap().len(), 1, "{windows}");
     assert!(!windows[0]["untilPosition"].is_null(), "closed by the revocation: {windows}");
 }
+
+#[tokio::test]
+async fn maskinportens_lookup_refuses_a_client_id_two_older_systems_share() {
+    let t = TestLedger::new();
+    // Given two of Maestro's systems registered before client ids had to be unique
+    // (version-1 events, as an older log holds them), both with the client id "shared".
+    let v1 = |n: u128, slug: &str| {
+        let id = format!("310000019_{slug}");
+        json!({"specversion": "1.0", "id": uuid::Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0000 + n),
+            "source": "urn:delegation-ledger", "type": "ledger.system.registered.v1",
+            "time": "2026-01-02T00:00:00Z", "subject": format!("system/{id}"), "datacontenttype": "application/json",
+            "dataschema": "urn:delegation-ledger:schema:ledger.system.registered.v1",
+            "actorkind": "vendor", "actorid": "maestro", "onbehalfof": MAESTRO,
+            "data": {"systemId": id, "vendorOrgNo": MAESTRO, "name": {"nb": slug}, "description": {},
+                "rights": [{"resource": "ske-mva-rapportering"}], "accessPackages": [], "clientIds": ["shared"],
+                "allowedRedirectUrls": [], "isVisible": true}})
+        .to_string()
+        .into_bytes()
+    };
+    t.ledger.import(&[v1(1, "one"), v1(2, "two")], chrono::Utc::now()).expect("older events apply as then");
+    let lookup = format!(
+        "{SYSTEMUSER}/byExternalId?clientId=shared&systemProviderOrgNo={MAESTRO}&systemUserOwnerOrgNo={KUNDE_A}"
+    );
+    let one = t.standard_user("310000019_one", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let found = t.call(Method::GET, &lookup, Some(&t.pdp()), None).await;
+    assert_eq!(found.assert_ok()["id"], one.as_str(), "one system user: no doubt");
+
+    // When Kunde A has a system user of each, then which one the client means cannot be
+    // told, and none is picked.
+    t.standard_user("310000019_two", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let ambiguous = t.call(Method::GET, &lookup, Some(&t.pdp()), None).await;
+    ambiguous.assert_problem(409, "client_id_in_use");
+}

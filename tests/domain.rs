@@ -80,7 +80,7 @@ impl World {
                 access_packages: vec![urn("revisormedarbeider")],
                 client_ids: vec![],
                 allowed_redirect_urls: vec![],
-                is_visible: true,
+                is_visible: false,
             }),
         );
         w
@@ -967,7 +967,7 @@ fn an_owner_lets_its_own_agent_act_for_it() {
             access_packages: vec![urn("revisormedarbeider"), urn("skatt")],
             client_ids: vec![],
             allowed_redirect_urls: vec![],
-            is_visible: true,
+            is_visible: false,
         }),
     );
     let revisor = w.agent("revisor");
@@ -1015,4 +1015,37 @@ fn an_owner_lets_its_own_agent_act_for_it() {
         w.given(facilitator(), Command::RevokeFromOwnAgent { system_user_id: skatt, party: org(FACILITATOR) });
     assert_eq!(types(&revoked), ["ledger.systemuser.selfrevoked.v1"]);
     assert_eq!(decide(&w).decision, Verdict::NotApplicable);
+}
+
+#[test]
+fn a_rule_added_in_a_later_event_version_leaves_older_events_as_they_were_answered() {
+    let mut w = World::new();
+    let vendor = Authority::Organisation(org(VENDOR));
+    let def = |client_ids: &[&str], is_visible: bool| SystemDefinition {
+        system_id: SystemId::parse("310000019_old").unwrap(),
+        vendor_org_no: org(VENDOR),
+        name: [("nb".to_owned(), "Old".to_owned())].into(),
+        description: Default::default(),
+        rights: vec![],
+        access_packages: vec![urn("revisormedarbeider")],
+        client_ids: client_ids.iter().map(|c| c.to_string()).collect(),
+        allowed_redirect_urls: vec![],
+        is_visible,
+    };
+    // Given Altinn's rules (version 2): a client id twice, a package meant for clients on
+    // a visible system, are refused.
+    let refused = w.when(vendor.clone(), Command::RegisterSystem(def(&["c", "C"], true)));
+    assert_eq!(refused.unwrap_err().code, Code::DuplicateClientId);
+    let written = w.when(vendor, Command::RegisterSystem(def(&["c"], false))).unwrap();
+    assert_eq!(types(&written), ["ledger.system.registered.v2"]);
+
+    // When the same definition comes as a version-1 event, as logs written before hold
+    // it, then it applies as it did then; as version 2 it is void.
+    let mut old = written[0].clone();
+    old.data = EventData::SystemRegistered(def(&["c", "C"], true));
+    let mut new = old.clone();
+    new.id = Uuid::from_u128(0xbad);
+    new.data = EventData::SystemRegisteredV2(def(&["c", "C"], true));
+    assert_eq!(w.append(vec![new]), [Some(Code::DuplicateClientId)]);
+    assert_eq!(w.append(vec![old]), [None]);
 }

@@ -124,7 +124,9 @@ fn examples() -> Vec<(EventData, EventData)> {
             }),
         ),
         both(EventData::SystemRegistered(def.clone())),
-        both(EventData::SystemUpdated(def)),
+        both(EventData::SystemUpdated(def.clone())),
+        both(EventData::SystemRegisteredV2(def.clone())),
+        both(EventData::SystemUpdatedV2(def)),
         both(EventData::SystemDeleted(SystemDeleted { system_id: sys.clone() })),
         (
             EventData::RequestCreated(created.clone()),

@@ -164,7 +164,7 @@ fn two_replicas() -> (tempfile::TempDir, Ledger, Ledger) {
             access_packages: vec![urn("revisormedarbeider")],
             client_ids: vec![],
             allowed_redirect_urls: vec![],
-            is_visible: true,
+            is_visible: false,
         }),
         &vendor(),
         Utc::now(),

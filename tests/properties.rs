@@ -143,7 +143,7 @@ impl World {
                 access_packages: vec![urn(0), urn(1)],
                 client_ids: vec![],
                 allowed_redirect_urls: vec![],
-                is_visible: true,
+                is_visible: false,
             }),
         );
         w

@@ -207,7 +207,7 @@ impl Generator<'_> {
                 access_packages: self.distinct(3, s.packages).into_iter().map(package).collect(),
                 client_ids: vec![],
                 allowed_redirect_urls: vec![],
-                is_visible: true,
+                is_visible: false,
             };
             self.run_command(Org(vendor), Command::RegisterSystem(system.clone()))?;
             systems.push(system);

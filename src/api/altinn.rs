@@ -130,15 +130,20 @@ validation_errors! {
     VLD_SYSTEM_ID_FORMAT = "AUTH.VLD-00001", "The system id does not match the format orgnumber_xxxx...";
     VLD_SYSTEM_ID_EXISTS = "AUTH.VLD-00002", "The system id already exists";
     VLD_RESOURCE_NOT_FOUND = "AUTH.VLD-00003", "One or more resources specified in rights were not found in Altinn's resource register.";
+    VLD_CLIENT_ID_EXISTS = "AUTH.VLD-00004", "One of the client id is already tagged with an existing system";
     VLD_REDIRECT_URL_FORMAT = "AUTH.VLD-00005", "One or more of the redirect urls format is not valid. The valid format is https://xxx.xx";
+    VLD_RESOURCE_DUPLICATES = "AUTH.VLD-00006", "One or more duplicate rights found";
+    VLD_ACCESS_PACKAGE_DUPLICATES = "AUTH.VLD-00007", "One or more duplicate access package(s) found";
     VLD_ACCESS_PACKAGE_NOT_VALID = "AUTH.VLD-00008", "One or all the accesspackage(s) is not found in altinn's access packages or is not delegable";
     VLD_RESOURCE_ID_FORMAT = "AUTH.VLD-00009", "One or more resource id is in wrong format. The valid format is urn:altinn:resource";
+    VLD_CLIENT_ID_DUPLICATES = "AUTH.VLD-00011", "Request contains duplicate client ids";
     VLD_SYSTEM_ID_MISMATCH = "AUTH.VLD-00012", "The system ID in the request body does not match the system ID in the URL";
     VLD_SYSTEM_ID_SPACES = "AUTH.VLD-00013", "System ID cannot have spaces in id (leading, trailing or in between the id)";
     VLD_AGENT_MISSING = "AUTH.VLD-00014", "The agent query parameter is missing or invalid";
     VLD_SYSTEM_USER_NOT_FOUND = "AUTH.VLD-00014", "System user not found";
     VLD_NOT_AGENT = "AUTH.VLD-00015", "SystemUser is not a valid system user of type agent";
     VLD_CLIENT_MISSING = "AUTH.VLD-00016", "The client query parameter is missing or invalid";
+    VLD_VISIBLE_WITH_CLIENT_PACKAGE = "AUTH.VLD-00018", "Access packages meant for system user for client relations can't be used in combination with the flag isVisible: true";
 }
 
 /// The paths Altinn's system register names in its validation errors.
@@ -148,6 +153,7 @@ pub mod paths {
     pub const ALLOWED_REDIRECT_URLS: &str = "/registersystemrequest/allowedredirecturls";
     pub const ACCESS_PACKAGES: &str = "/registersystemrequest/accesspackages";
     pub const RIGHTS: &str = "/registersystemrequest/rights/resource";
+    pub const CLIENT_ID: &str = "/registersystemrequest/clientid";
     pub const AGENT: &str = "?agent";
     pub const CLIENT: &str = "?client";
 }

@@ -25,6 +25,7 @@ use crate::auth::{Principal, Role};
 use crate::domain::events::SystemDefinition;
 use crate::domain::ids::{OrgNo, PackageUrn, ResourceId, Right, SystemId};
 use crate::domain::model::{history, keys, Kv, ReadModel, System};
+use crate::domain::rules::{self, SystemRules, SystemWrite};
 use crate::domain::{Code, Command};
 
 /// Who reads the register through the portal: people, and auditors.
@@ -140,17 +141,69 @@ enum Action {
     Delete,
 }
 
+/// The validation error Altinn answers for a refusal of the system register's rules.
+fn vld_of(code: Code) -> Option<(Vld, &'static str)> {
+    Some(match code {
+        Code::SystemExists => (altinn::VLD_SYSTEM_ID_EXISTS, paths::SYSTEM_ID),
+        Code::UnknownResource => (altinn::VLD_RESOURCE_NOT_FOUND, paths::RIGHTS),
+        Code::UnknownAccessPackage => (altinn::VLD_ACCESS_PACKAGE_NOT_VALID, paths::ACCESS_PACKAGES),
+        Code::InvalidRedirectUrl => (altinn::VLD_REDIRECT_URL_FORMAT, paths::ALLOWED_REDIRECT_URLS),
+        Code::DuplicateRight => (altinn::VLD_RESOURCE_DUPLICATES, paths::RIGHTS),
+        Code::DuplicateAccessPackage => (altinn::VLD_ACCESS_PACKAGE_DUPLICATES, paths::ACCESS_PACKAGES),
+        Code::ClientIdInUse => (altinn::VLD_CLIENT_ID_EXISTS, paths::CLIENT_ID),
+        Code::DuplicateClientId => (altinn::VLD_CLIENT_ID_DUPLICATES, paths::CLIENT_ID),
+        Code::ClientPackageOnVisibleSystem => (altinn::VLD_VISIBLE_WITH_CLIENT_PACKAGE, paths::ACCESS_PACKAGES),
+        _ => return None,
+    })
+}
+
+/// Every rule of the system register `def` breaks, as Altinn lists them in one
+/// `STD-00000` problem; `None` when it breaks none, or one Altinn answers otherwise (a
+/// body it cannot read, another vendor), which the command then refuses as it would.
+fn all_problems<K: Kv + ?Sized>(
+    model: &K,
+    who: &Principal,
+    def: &SystemDefinition,
+    write: SystemWrite,
+) -> Option<AltinnError> {
+    let authority = who.authority()?;
+    let problems = rules::system_problems(model, &authority, def, SystemRules::V2, write);
+    let first = problems.first()?.code;
+    let errors: Option<Vec<ValidationError>> =
+        problems.iter().map(|r| vld_of(r.code).map(|(vld, path)| ValidationError::new(vld, path))).collect();
+    let mut errors = errors?;
+    errors.sort_by_key(|e| ALTINN_ORDER.iter().position(|code| *code == e.vld.code));
+    Some(AltinnError::Validation(errors, Some(first.as_str())))
+}
+
+/// The order Altinn lists its validation errors in: the system itself, then its rights,
+/// then its packages (`SystemRegisterController`'s `Validate…` methods, in turn).
+const ALTINN_ORDER: [&str; 13] = [
+    "AUTH.VLD-00013",
+    "AUTH.VLD-00001",
+    "AUTH.VLD-00002",
+    "AUTH.VLD-00005",
+    "AUTH.VLD-00004",
+    "AUTH.VLD-00011",
+    "AUTH.VLD-00009",
+    "AUTH.VLD-00003",
+    "AUTH.VLD-00017",
+    "AUTH.VLD-00006",
+    "AUTH.VLD-00008",
+    "AUTH.VLD-00007",
+    "AUTH.VLD-00018",
+];
+
 /// The one place where the domain's refusals become Altinn's answers.
 fn refusal(e: ApiError, system: &str, action: Action) -> AltinnError {
     let ApiError::Rejected(r) = &e else { return e.into() };
     let code = r.code.as_str();
     let one = |vld, path| AltinnError::Validation(vec![ValidationError::new(vld, path)], Some(code));
+    if let Some((vld, path)) = vld_of(r.code) {
+        return one(vld, path);
+    }
     match (r.code, action) {
         (Code::NotSystemVendor, _) => AltinnError::Forbidden,
-        (Code::SystemExists, _) => one(altinn::VLD_SYSTEM_ID_EXISTS, paths::SYSTEM_ID),
-        (Code::UnknownResource, _) => one(altinn::VLD_RESOURCE_NOT_FOUND, paths::RIGHTS),
-        (Code::UnknownAccessPackage, _) => one(altinn::VLD_ACCESS_PACKAGE_NOT_VALID, paths::ACCESS_PACKAGES),
-        (Code::InvalidRedirectUrl, _) => one(altinn::VLD_REDIRECT_URL_FORMAT, paths::ALLOWED_REDIRECT_URLS),
         (Code::SystemNotFound, Action::Delete) => system_not_found_on_delete(),
         (Code::SystemNotFound, _) => not_found_text(system),
         (Code::SystemDeleted, _) => {
@@ -353,6 +406,9 @@ pub async fn create(
     let AltinnJson(body) = body?;
     let id = body.id.clone();
     let def = definition(body)?;
+    if let Some(all) = all_problems(state.ledger.model(), who, &def, SystemWrite::Register) {
+        return Err(all);
+    }
     let w = state.execute(who, cid, Command::RegisterSystem(def)).await.map_err(|e| refusal(e, &id, Action::Create))?;
     let internal = w.events.first().map(|e| e.id.to_string()).unwrap_or_default();
     let mut response = axum::Json(Value::String(internal)).into_response();
@@ -380,6 +436,9 @@ pub async fn update(
         return Err(invalid(altinn::VLD_SYSTEM_ID_MISMATCH, paths::SYSTEM_ID, None));
     }
     let def = definition(body)?;
+    if let Some(all) = all_problems(state.ledger.model(), who, &def, SystemWrite::Update) {
+        return Err(all);
+    }
     let w = state.execute(who, cid, Command::UpdateSystem(def)).await;
     Ok(succeeded(w.map_err(|e| refusal(e, &system_id, Action::Update))?.position))
 }
@@ -396,6 +455,9 @@ async fn update_part(
     owned(who, &stored)?;
     let mut def = stored.definition;
     change(&mut def);
+    if let Some(all) = all_problems(state.ledger.model(), who, &def, SystemWrite::Update) {
+        return Err(all);
+    }
     let w = state.execute(who, cid, Command::UpdateSystem(def)).await;
     Ok(succeeded(w.map_err(|e| refusal(e, &system_id, Action::Partial))?.position))
 }
@@ -489,7 +551,7 @@ pub async fn changelog(
 /// Altinn stored it in: the whole definition, or the one list a `PUT` replaced.
 fn change_of(type_name: &str, data: &Value, previous: Option<&Value>) -> (&'static str, Option<Value>) {
     match type_name {
-        "ledger.system.registered.v1" => ("create", Some(pascal_definition(data))),
+        "ledger.system.registered.v1" | "ledger.system.registered.v2" => ("create", Some(pascal_definition(data))),
         "ledger.system.deleted.v1" => ("delete", None),
         _ => {
             let differs = |member: &str| previous.is_none_or(|p| p.get(member) != data.get(member));

@@ -389,12 +389,26 @@ pub async fn by_external_id(
     }
     let external_ref = q.external_ref.unwrap_or_else(|| owner.to_string());
     let Snapshot { model, position, .. } = state.view(at)?;
-    let user = model
+    let users: Vec<SystemUser> = model
         .scan_systems_of_vendor(&provider)
         .into_iter()
         .filter(|s| s.deleted.is_none() && s.definition.client_ids.contains(&q.client_id))
-        .find_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref))
-        .ok_or(empty(StatusCode::NOT_FOUND))?;
+        .filter_map(|s| model.live_system_user(&s.definition.system_id, &owner, &external_ref))
+        .collect();
+    // Two live systems share a client id only where they were registered before the
+    // rule against it (version 2): which one is meant cannot be told, so none is picked.
+    let user = match <[SystemUser; 1]>::try_from(users) {
+        Ok([user]) => user,
+        Err(users) if users.is_empty() => return Err(empty(StatusCode::NOT_FOUND)),
+        Err(users) => {
+            let why = format!(
+                "client id {} names {} system users of this owner",
+                crate::domain::ids::truncate(&q.client_id),
+                users.len()
+            );
+            return Err(ApiError::Rejected(crate::domain::Rejection::new(Code::ClientIdInUse, why)).into());
+        }
+    };
     let mut body = external_dto(&model, &user);
     // Altinn's "temporary fix until Maskinporten changes": the product is the system id.
     body["productName"] = json!(user.system_id.as_str());

@@ -256,11 +256,11 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             };
             model.put(keys::policy(&p.resource_id), encode(&policy));
         }
-        SystemRegistered(d) => {
+        SystemRegistered(d) | SystemRegisteredV2(d) => {
             let system = System { definition: d.clone(), registered: at, event_id: event.id, deleted: None };
             model.put(keys::system(&d.system_id), encode(&system));
         }
-        SystemUpdated(d) => {
+        SystemUpdated(d) | SystemUpdatedV2(d) => {
             let mut system: System = model.system(&d.system_id).expect("checked");
             system.definition = d.clone();
             system.event_id = event.id;

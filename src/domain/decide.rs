@@ -232,11 +232,12 @@ fn plan<K: Kv + ?Sized>(command: &Command, out: &mut Emitter<'_, '_, '_, K>) -> 
         Command::PublishPolicy(p) => {
             out.emit(EventData::ResourcePolicyPublished(p.clone()));
         }
+        // Written under the newest rules (version 2); version 1 stays readable.
         Command::RegisterSystem(d) => {
-            out.emit(EventData::SystemRegistered(d.clone()));
+            out.emit(EventData::SystemRegisteredV2(d.clone()));
         }
         Command::UpdateSystem(d) => {
-            out.emit(EventData::SystemUpdated(d.clone()));
+            out.emit(EventData::SystemUpdatedV2(d.clone()));
         }
         Command::DeleteSystem(id) => {
             out.emit(EventData::SystemDeleted(SystemDeleted { system_id: id.clone() }));

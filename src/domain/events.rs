@@ -465,6 +465,8 @@ catalogue! {
     ResourcePolicyPublished(ResourcePolicyPublished) => "ledger.resourcepolicy.published.v1";
     SystemRegistered(SystemDefinition) => "ledger.system.registered.v1";
     SystemUpdated(SystemDefinition) => "ledger.system.updated.v1";
+    SystemRegisteredV2(SystemDefinition) => "ledger.system.registered.v2";
+    SystemUpdatedV2(SystemDefinition) => "ledger.system.updated.v2";
     SystemDeleted(SystemDeleted) => "ledger.system.deleted.v1";
     RequestCreated(RequestCreated) => "ledger.systemuserrequest.created.v1";
     RequestApproved(RequestDecided) => "ledger.systemuserrequest.approved.v1";
@@ -527,7 +529,9 @@ impl EventData {
             PartyRegistered(p) => subject::party(&p.org_no),
             AccessPackageDefined(p) => subject::access_package(&p.urn),
             ResourcePolicyPublished(p) => subject::resource(&p.resource_id),
-            SystemRegistered(p) | SystemUpdated(p) => subject::system(&p.system_id),
+            SystemRegistered(p) | SystemUpdated(p) | SystemRegisteredV2(p) | SystemUpdatedV2(p) => {
+                subject::system(&p.system_id)
+            }
             SystemDeleted(p) => subject::system(&p.system_id),
             RequestCreated(p) => subject::system_user(&p.request_id),
             RequestApproved(p) | RequestRejected(p) => subject::system_user(&p.request_id),
@@ -592,7 +596,9 @@ impl EventData {
         match self {
             PartyRegistered(p) => p.org_no.to_string(),
             AccessPackageDefined(_) | ResourcePolicyPublished(_) => String::new(),
-            SystemRegistered(p) | SystemUpdated(p) => p.vendor_org_no.to_string(),
+            SystemRegistered(p) | SystemUpdated(p) | SystemRegisteredV2(p) | SystemUpdatedV2(p) => {
+                p.vendor_org_no.to_string()
+            }
             SystemDeleted(p) => p.system_id.vendor().to_string(),
             RequestCreated(p) => p.party_org_no.to_string(),
             RequestApproved(p) | RequestRejected(p) | RequestEscalated(p) => p.party_org_no.to_string(),

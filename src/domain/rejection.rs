@@ -86,6 +86,11 @@ codes! {
     DuplicateEvent => "duplicate_event", Conflict;
     SealMismatch => "seal_mismatch", Conflict;
     TimeOutOfRange => "time_out_of_range", Invalid;
+    DuplicateRight => "duplicate_right", Invalid;
+    DuplicateAccessPackage => "duplicate_access_package", Invalid;
+    DuplicateClientId => "duplicate_client_id", Invalid;
+    ClientIdInUse => "client_id_in_use", Conflict;
+    ClientPackageOnVisibleSystem => "client_package_on_visible_system", Invalid;
 }
 
 /// A refused command (or, on the log, the reason an event was void).

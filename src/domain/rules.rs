@@ -62,14 +62,10 @@ pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Res
         PartyRegistered(p) => party(model, authority, p),
         AccessPackageDefined(_) => register_only(authority),
         ResourcePolicyPublished(p) => policy(model, authority, p),
-        SystemRegistered(d) => {
-            system(model, authority, d)?;
-            match model.system(&d.system_id) {
-                Some(_) => reject(Code::SystemExists, format!("system {} is already registered", d.system_id)),
-                None => Ok(()),
-            }
-        }
-        SystemUpdated(d) => system(model, authority, d).and_then(|_| live_system(model, &d.system_id).map(|_| ())),
+        SystemRegistered(d) => system(model, authority, d, SystemRules::V1, SystemWrite::Register),
+        SystemRegisteredV2(d) => system(model, authority, d, SystemRules::V2, SystemWrite::Register),
+        SystemUpdated(d) => system(model, authority, d, SystemRules::V1, SystemWrite::Update),
+        SystemUpdatedV2(d) => system(model, authority, d, SystemRules::V2, SystemWrite::Update),
         SystemDeleted(d) => {
             vendor_of(authority, &d.system_id)?;
             live_system(model, &d.system_id).map(|_| ())
@@ -262,42 +258,149 @@ pub fn policy<K: Kv + ?Sized>(model: &K, authority: &Authority, p: &ResourcePoli
 
 /// A system definition as its vendor gives it: well formed, over published resources
 /// and defined packages.
-pub fn system<K: Kv + ?Sized>(model: &K, authority: &Authority, d: &SystemDefinition) -> Result<(), Rejection> {
-    vendor_of(authority, &d.system_id)?;
+/// The rules a system definition is held to: those of the event version it was written
+/// under. A rule added later applies from its version on, so a log replays as it was
+/// answered when written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemRules {
+    /// `ledger.system.registered/updated.v1`.
+    V1,
+    /// `.v2`: as V1, and Altinn's rules on duplicates, client ids and visibility
+    /// (`AUTH.VLD-00004`, `00006`, `00007`, `00011`, `00018`).
+    V2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SystemWrite {
+    Register,
+    Update,
+}
+
+/// A system as its vendor may register or change it; the first of its
+/// [`system_problems`], then that it is new (registering) or live (updating).
+pub fn system<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &SystemDefinition,
+    rules: SystemRules,
+    write: SystemWrite,
+) -> Result<(), Rejection> {
+    match system_problems(model, authority, d, rules, write).into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(()),
+    }
+}
+
+/// Every way `d` breaks the rules, in the order they are checked: the first is the
+/// event's refusal; Altinn answers all of them at once. The vendor comes first and
+/// alone (nobody else learns what is wrong with a system); that the system is new
+/// (registering) or live (updating) comes last.
+pub fn system_problems<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    d: &SystemDefinition,
+    rules: SystemRules,
+    write: SystemWrite,
+) -> Vec<Rejection> {
+    if let Err(r) = vendor_of(authority, &d.system_id) {
+        return vec![r];
+    }
+    let mut out: Vec<Rejection> = Vec::new();
     if d.vendor_org_no != d.system_id.vendor() {
-        return reject(Code::NotSystemVendor, "the vendor must be the organisation that prefixes the system id");
+        out.push(Rejection::new(
+            Code::NotSystemVendor,
+            "the vendor must be the organisation that prefixes the system id",
+        ));
     }
     if d.name.values().all(|n| n.trim().is_empty()) {
-        return reject(Code::InvalidField, "name needs at least one language");
+        out.push(Rejection::new(Code::InvalidField, "name needs at least one language"));
     }
-    for (lang, value) in d.name.iter().chain(d.description.iter()) {
+    let texts = d.name.iter().chain(d.description.iter());
+    out.extend(first_err(texts, |(lang, value)| {
         text("language code", lang, 8)?;
-        text("name/description", value, TEXT_BYTES_MAX)?;
-    }
-    list_len("rights", d.rights.len())?;
-    list_len("accessPackages", d.access_packages.len())?;
-    list_len("clientId", d.client_ids.len())?;
-    list_len("allowedRedirectUrls", d.allowed_redirect_urls.len())?;
-    for right in &d.rights {
-        if model.policy(&right.resource).is_none() {
-            return reject(Code::UnknownResource, format!("resource {} has no published policy", right.resource));
-        }
-    }
-    for pkg in &d.access_packages {
-        if model.package(pkg).is_none() {
-            return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
-        }
-    }
-    for client_id in &d.client_ids {
+        text("name/description", value, TEXT_BYTES_MAX)
+    }));
+    out.extend(
+        [
+            list_len("rights", d.rights.len()),
+            list_len("accessPackages", d.access_packages.len()),
+            list_len("clientId", d.client_ids.len()),
+            list_len("allowedRedirectUrls", d.allowed_redirect_urls.len()),
+        ]
+        .into_iter()
+        .filter_map(Result::err),
+    );
+    out.extend(first_err(&d.rights, |right| match model.policy(&right.resource) {
+        None => reject(Code::UnknownResource, format!("resource {} has no published policy", right.resource)),
+        Some(_) => Ok(()),
+    }));
+    out.extend(first_err(&d.access_packages, |pkg| match model.package(pkg) {
+        None => reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined")),
+        Some(_) => Ok(()),
+    }));
+    out.extend(first_err(&d.client_ids, |client_id| {
         if client_id.is_empty() {
             return reject(Code::InvalidField, "clientId entries must not be empty");
         }
-        text("clientId", client_id, IDENTIFIER_BYTES_MAX)?;
+        text("clientId", client_id, IDENTIFIER_BYTES_MAX)
+    }));
+    out.extend(first_err(&d.allowed_redirect_urls, |url| https_url(url)));
+    if rules == SystemRules::V2 {
+        out.extend(altinn_register_problems(model, d, write));
     }
-    for url in &d.allowed_redirect_urls {
-        https_url(url)?;
+    match write {
+        SystemWrite::Register if model.system(&d.system_id).is_some() => {
+            out.push(Rejection::new(Code::SystemExists, format!("system {} is already registered", d.system_id)));
+        }
+        SystemWrite::Register => {}
+        SystemWrite::Update => out.extend(live_system(model, &d.system_id).err()),
     }
-    Ok(())
+    out
+}
+
+/// The first failure of `check` over `items`, if any.
+fn first_err<T>(items: impl IntoIterator<Item = T>, check: impl Fn(T) -> Result<(), Rejection>) -> Option<Rejection> {
+    items.into_iter().find_map(|item| check(item).err())
+}
+
+/// Altinn's rules on a system definition that version 2 adds: no right, package or
+/// client id twice (client ids without regard to case, as Altinn compares them), no
+/// client id another live system has, and no package meant for clients on a system
+/// the portal lists (a visible system is for standard system users).
+fn altinn_register_problems<K: Kv + ?Sized>(model: &K, d: &SystemDefinition, write: SystemWrite) -> Vec<Rejection> {
+    let mut out = Vec::new();
+    let twice = |keys: Vec<String>| {
+        let mut seen = std::collections::HashSet::new();
+        keys.into_iter().find(|k| !seen.insert(k.clone()))
+    };
+    if let Some(r) = twice(d.rights.iter().map(|r| format!("{}|{:?}", r.resource, r.action)).collect()) {
+        let resource = r.split('|').next().unwrap_or_default().to_owned();
+        out.push(Rejection::new(Code::DuplicateRight, format!("the right on {resource} is given twice")));
+    }
+    if let Some(p) = twice(d.access_packages.iter().map(|p| p.to_string()).collect()) {
+        out.push(Rejection::new(Code::DuplicateAccessPackage, format!("access package {p} is given twice")));
+    }
+    if let Some(c) = twice(d.client_ids.iter().map(|c| c.to_lowercase()).collect()) {
+        out.push(Rejection::new(Code::DuplicateClientId, format!("client id {} is given twice", truncate(&c))));
+    }
+    let others = model.systems();
+    let in_use = d.client_ids.iter().find(|c| {
+        others.iter().any(|s| {
+            let other = write == SystemWrite::Register || s.definition.system_id != d.system_id;
+            other && s.deleted.is_none() && s.definition.client_ids.iter().any(|o| o.to_lowercase() == c.to_lowercase())
+        })
+    });
+    if let Some(c) = in_use {
+        out.push(Rejection::new(Code::ClientIdInUse, format!("client id {} belongs to another system", truncate(c))));
+    }
+    let for_clients = d.access_packages.iter().find(|p| model.package(p).is_some_and(|def| !def.assignable));
+    if let (true, Some(p)) = (d.is_visible, for_clients) {
+        out.push(Rejection::new(
+            Code::ClientPackageOnVisibleSystem,
+            format!("access package {p} is meant for clients, so the system cannot be visible"),
+        ));
+    }
+    out
 }
 
 // ---- requests ------------------------------------------------------------------------------

@@ -42,6 +42,10 @@ pub const SAP: &str = "310000183";
 
 pub const AUTHN: &str = "/authentication/api/v1";
 
+/// The fixture's packages an organisation may give a standard system user (the others
+/// are meant for clients).
+pub const ASSIGNABLE_PACKAGES: [&str; 2] = ["skattegrunnlag", "skatt-naering"];
+
 pub fn pkg(name: &str) -> String {
     format!("urn:altinn:accesspackage:{name}")
 }
@@ -265,6 +269,8 @@ impl TestLedger {
             "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
             "clientId": [format!("client-{system_id}")],
             "allowedRedirectUrls": ["https://vendor.example/done"],
+            // As Altinn insists: a system with packages meant for clients is not listed.
+            "isVisible": packages.iter().all(|p| ASSIGNABLE_PACKAGES.contains(p)),
         });
         self.call(Method::POST, &format!("{AUTHN}/systemregister/vendor"), Some(&self.vendor(vendor)), Some(body)).await
     }

@@ -11,6 +11,8 @@ const LABELS = {
   "ledger.resourcepolicy.published.v1": "resource policy published",
   "ledger.system.registered.v1": "system registered",
   "ledger.system.updated.v1": "system updated",
+  "ledger.system.registered.v2": "system registered",
+  "ledger.system.updated.v2": "system updated",
   "ledger.system.deleted.v1": "system deleted",
   "ledger.systemuserrequest.created.v1": "system user requested",
   "ledger.systemuserrequest.approved.v1": "request approved",
