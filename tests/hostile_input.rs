@@ -103,6 +103,7 @@ async fn every_endpoint_refuses_hostile_input_and_writes_nothing() {
             Some({
                 let mut s = system.clone();
                 s["id"] = json!("310000019_maestro");
+                s["clientId"] = json!(["c-maestro"]);
                 s
             }),
         ),

@@ -84,7 +84,8 @@ fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
         &format!("{AUTHN}/systemregister/vendor"),
         &vendor,
         Some(&json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"},
-            "name": {"nb": "Maestro"}, "description": {"nb": "Maestro"}, "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>()})),
+            "name": {"nb": "Maestro"}, "description": {"nb": "Maestro"}, "isVisible": false,
+            "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>()})),
     );
     let admin = t.mint(Role::Admin, Some(RETT_REVISJON));
     let client_admin = t.mint(Role::ClientAdmin, Some(RETT_REVISJON));
@@ -277,10 +278,9 @@ fn approve_and_reject_sent_at_once_to_two_replica_processes_give_one_success_and
         "POST",
         &format!("{AUTHN}/systemregister/vendor"),
         &vendor,
-        Some(
-            &json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"},
-            "name": {"nb": "Maestro"}, "description": {"nb": "Maestro"}, "accessPackages": [{"urn": pkg("revisormedarbeider")}]}),
-        ),
+        Some(&json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"},
+            "name": {"nb": "Maestro"}, "description": {"nb": "Maestro"}, "isVisible": false,
+            "accessPackages": [{"urn": pkg("revisormedarbeider")}]})),
     );
     let admin = t.mint(Role::Admin, Some(RETT_REVISJON));
     let operator = t.mint(Role::Operator, None);

@@ -45,15 +45,16 @@ impl Facts {
         use EventData::*;
         let position = self.events;
         self.events += 1;
+        if let Some(s) = event.data.system_definition() {
+            self.systems.insert(s.system_id.clone(), true);
+            return;
+        }
         match &event.data {
             PartyRegistered(p) => {
                 self.parties.insert(p.org_no.clone());
             }
             ResourcePolicyPublished(p) => {
                 self.policies.insert(p.resource_id.clone(), p.rules.clone());
-            }
-            SystemRegistered(s) | SystemUpdated(s) => {
-                self.systems.insert(s.system_id.clone(), true);
             }
             SystemDeleted(s) => {
                 self.systems.insert(s.system_id.clone(), false);

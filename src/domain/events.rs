@@ -568,6 +568,16 @@ impl EventData {
         }
     }
 
+    /// The system definition this event writes, of whichever version (a reader that
+    /// follows systems asks this, so a new version cannot slip past it).
+    pub fn system_definition(&self) -> Option<&SystemDefinition> {
+        use EventData::*;
+        match self {
+            SystemRegistered(d) | SystemUpdated(d) | SystemRegisteredV2(d) | SystemUpdatedV2(d) => Some(d),
+            _ => None,
+        }
+    }
+
     /// The system user whose record this event changes (Altinn's Register follows these).
     pub fn system_user_changed(&self) -> Option<Uuid> {
         use EventData::*;
