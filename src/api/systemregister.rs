@@ -168,12 +168,13 @@ fn all_problems<K: Kv + ?Sized>(
 ) -> Option<AltinnError> {
     let authority = who.authority()?;
     let problems = rules::system_problems(model, &authority, def, SystemRules::V2, write);
-    let first = problems.first()?.code;
-    let errors: Option<Vec<ValidationError>> =
-        problems.iter().map(|r| vld_of(r.code).map(|(vld, path)| ValidationError::new(vld, path))).collect();
+    let errors: Option<Vec<(Code, ValidationError)>> =
+        problems.iter().map(|r| vld_of(r.code).map(|(vld, path)| (r.code, ValidationError::new(vld, path)))).collect();
     let mut errors = errors?;
-    errors.sort_by_key(|e| ALTINN_ORDER.iter().position(|code| *code == e.vld.code));
-    Some(AltinnError::Validation(errors, Some(first.as_str())))
+    errors.sort_by_key(|(_, e)| ALTINN_ORDER.iter().position(|code| *code == e.vld.code));
+    // The ledger's code rides along for the first error listed.
+    let first = errors.first()?.0;
+    Some(AltinnError::Validation(errors.into_iter().map(|(_, e)| e).collect(), Some(first.as_str())))
 }
 
 /// The order Altinn lists its validation errors in: the system itself, then its rights,
