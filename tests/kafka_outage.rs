@@ -191,7 +191,7 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
             break reply;
         }
         assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
-        assert!(Instant::now() < deadline, "the ledger did not recover after the broker came back");
+        assert!(Instant::now() < deadline, "the ledger did not recover after the broker came back: {}", reply.body);
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     acknowledged.push(recovered.body["position"].as_u64().unwrap());

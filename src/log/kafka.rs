@@ -28,7 +28,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::{check_append, EventLog, LogError, NewRecord, Record};
@@ -57,7 +57,10 @@ pub struct KafkaConfig {
 
 pub struct KafkaLog {
     topic: String,
-    producer: FutureProducer,
+    /// The producer, replaced when it fails fatally (see [`KafkaLog::renew_if_fatal`]).
+    producer: RwLock<FutureProducer>,
+    /// What a replacement producer is made from.
+    producer_config: ClientConfig,
     /// Held while one append enqueues its records, so that the records of one append
     /// leave this process back to back (other processes may still interleave).
     enqueue: Mutex<()>,
@@ -92,8 +95,8 @@ impl KafkaLog {
             .set("log_level", "4");
         check_topic(&common, config)?;
 
-        let producer: FutureProducer = common
-            .clone()
+        let mut producer_config = common.clone();
+        producer_config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("max.in.flight.requests.per.connection", "5")
@@ -103,9 +106,8 @@ impl KafkaLog {
             // of a batch, which would hide the later records of a multi-record batch.
             .set("batch.num.messages", "1")
             .set("message.timeout.ms", DELIVERY_TIMEOUT_MS.to_string())
-            .set("request.timeout.ms", "4000")
-            .create()
-            .map_err(unavailable)?;
+            .set("request.timeout.ms", "4000");
+        let producer: FutureProducer = producer_config.create().map_err(unavailable)?;
         let consumer: BaseConsumer = common
             .clone()
             // Required by librdkafka for a consumer; never used to commit anything.
@@ -119,11 +121,32 @@ impl KafkaLog {
             .map_err(unavailable)?;
         Ok(KafkaLog {
             topic: config.topic.clone(),
-            producer,
+            producer: RwLock::new(producer),
+            producer_config,
             enqueue: Mutex::new(()),
             consumer: Mutex::new(Reader { consumer, next: None }),
             known_head: AtomicU64::new(0),
         })
+    }
+
+    /// An idempotent producer that fails fatally (a broker fencing its producer id after
+    /// an outage, say) stays unusable for its life: every later append would fail. Once
+    /// its appends have all been answered (as failures: the callers were told so), a
+    /// fresh producer takes its place, so the service recovers by itself.
+    fn renew_if_fatal(&self, failed: &FutureProducer) {
+        let Some((code, why)) = failed.client().fatal_error() else { return };
+        let mut current = self.producer.write().unwrap_or_else(|p| p.into_inner());
+        // Another append may have renewed it already.
+        if current.client().fatal_error().is_none() {
+            return;
+        }
+        match self.producer_config.create::<FutureProducer>() {
+            Ok(fresh) => {
+                tracing::warn!("the Kafka producer failed fatally ({code:?}: {why}); a new one takes its place");
+                *current = fresh;
+            }
+            Err(e) => tracing::error!("the Kafka producer failed fatally ({code:?}: {why}) and a new one failed: {e}"),
+        }
     }
 
     pub fn identity(config: &KafkaConfig) -> String {
@@ -232,10 +255,15 @@ fn assign(consumer: &BaseConsumer, topic: &str, offset: u64) -> Result<(), LogEr
     consumer.assign(&assignment).map_err(unavailable)
 }
 
-impl EventLog for KafkaLog {
-    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
-        check_append(records)?;
-        let enqueued = self.enqueue.lock().unwrap_or_else(|p| p.into_inner());
+impl KafkaLog {
+    /// One append through `producer`: its records enqueued back to back under
+    /// `enqueued`, then every delivery awaited.
+    fn append_with(
+        &self,
+        producer: &FutureProducer,
+        records: &[NewRecord],
+        enqueued: std::sync::MutexGuard<'_, ()>,
+    ) -> Result<Vec<u64>, LogError> {
         let mut deliveries = Vec::with_capacity(records.len());
         for r in records {
             let headers = OwnedHeaders::new()
@@ -245,7 +273,7 @@ impl EventLog for KafkaLog {
                 .insert(Header { key: "content-type", value: Some("application/cloudevents+json".as_bytes()) });
             let record =
                 FutureRecord::to(&self.topic).partition(PARTITION).key(&r.key).payload(&r.bytes).headers(headers);
-            let delivery = self.producer.send_result(record).map_err(|(e, _)| unavailable(e))?;
+            let delivery = producer.send_result(record).map_err(|(e, _)| unavailable(e))?;
             deliveries.push(delivery);
         }
         drop(enqueued);
@@ -262,6 +290,19 @@ impl EventLog for KafkaLog {
             self.known_head.fetch_max(last + 1, Ordering::Relaxed);
         }
         Ok(indexes)
+    }
+}
+
+impl EventLog for KafkaLog {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        check_append(records)?;
+        let enqueued = self.enqueue.lock().unwrap_or_else(|p| p.into_inner());
+        let producer = self.producer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let result = self.append_with(&producer, records, enqueued);
+        if result.is_err() {
+            self.renew_if_fatal(&producer);
+        }
+        result
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
@@ -341,8 +382,8 @@ impl EventLog for KafkaLog {
     }
 
     fn head(&self) -> Result<u64, LogError> {
-        let (low, high) = self
-            .producer
+        let producer = self.producer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let (low, high) = producer
             .client()
             .fetch_watermarks(&self.topic, PARTITION, timeout(BROKER_CALL_TIMEOUT_MS))
             .map_err(unavailable)?;
@@ -363,6 +404,7 @@ impl EventLog for KafkaLog {
 
 impl Drop for KafkaLog {
     fn drop(&mut self) {
-        let _ = self.producer.flush(timeout(BROKER_CALL_TIMEOUT_MS));
+        let producer = self.producer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let _ = producer.flush(timeout(BROKER_CALL_TIMEOUT_MS));
     }
 }
