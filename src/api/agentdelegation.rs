@@ -302,38 +302,47 @@ fn done(position: u64) -> Response {
     read(Value::Bool(true), position)
 }
 
+/// A change of whether the party's own agent acts for the party: 200 `true`, whether or
+/// not anything changed (Altinn's self routes are idempotent).
+async fn change_self(
+    state: AppState,
+    auth: Auth,
+    cid: Option<String>,
+    (party, id): (String, String),
+    q: SelfQuery,
+    command: fn(Uuid, OrgNo) -> Command,
+) -> Result<Response, AltinnError> {
+    let who = auth.require(&[Role::Admin])?;
+    let model = state.ledger.model();
+    let (user, party) = own_agent(model, who, &party, &id, &q)?;
+    let w = state.execute(who, cid, command(user.id, party)).await.map_err(|e| self_refusal(e, model, &user))?;
+    Ok(done(w.position))
+}
+
 /// `POST /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the party's own agent
-/// acts for the party too, with the packages it carries; 200 `true`, again and again.
+/// acts for the party too, with the packages it carries.
 pub async fn delegate_self(
     State(state): State<AppState>,
     auth: Auth,
     CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
+    PathParams(path): PathParams<(String, String)>,
     QueryParams(q): QueryParams<SelfQuery>,
 ) -> Result<Response, AltinnError> {
-    let who = auth.require(&[Role::Admin])?;
-    let model = state.ledger.model();
-    let (user, party) = own_agent(model, who, &party, &id, &q)?;
-    let command = Command::DelegateToOwnAgent { system_user_id: user.id, party };
-    let w = state.execute(who, cid, command).await.map_err(|e| self_refusal(e, model, &user))?;
-    Ok(done(w.position))
+    let command = |system_user_id, party| Command::DelegateToOwnAgent { system_user_id, party };
+    change_self(state, auth, cid, path, q, command).await
 }
 
 /// `DELETE /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the agent stops
-/// acting for its owner; its clients are untouched. 200 `true`, whether or not it did.
+/// acting for its owner; its clients are untouched.
 pub async fn revoke_self(
     State(state): State<AppState>,
     auth: Auth,
     CorrelationId(cid): CorrelationId,
-    PathParams((party, id)): PathParams<(String, String)>,
+    PathParams(path): PathParams<(String, String)>,
     QueryParams(q): QueryParams<SelfQuery>,
 ) -> Result<Response, AltinnError> {
-    let who = auth.require(&[Role::Admin])?;
-    let model = state.ledger.model();
-    let (user, party) = own_agent(model, who, &party, &id, &q)?;
-    let command = Command::RevokeFromOwnAgent { system_user_id: user.id, party };
-    let w = state.execute(who, cid, command).await.map_err(|e| self_refusal(e, model, &user))?;
-    Ok(done(w.position))
+    let command = |system_user_id, party| Command::RevokeFromOwnAgent { system_user_id, party };
+    change_self(state, auth, cid, path, q, command).await
 }
 
 /// `GET /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: whether the agent
