@@ -455,7 +455,13 @@ async fn an_agents_owner_delegates_its_own_packages_to_it_as_on_altinn() {
     assert_eq!(t.call(Method::POST, &own, Some(&admin), None).await.assert_ok(), &json!(true));
     assert_eq!(t.decision(&agent, "write", resource, RETT_REVISJON).await, "Permit");
     let proof = t.proof(&agent, "write", resource, RETT_REVISJON).await;
-    assert!(proof.to_string().contains("delegated"), "the self delegation is the proof: {proof}");
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let history = t.call(Method::GET, &format!("/v1/audit/system-users/{agent}/history"), Some(&auditor), None).await;
+    let entries = history.assert_ok()["data"].as_array().unwrap().clone();
+    let delegated = entries.iter().find(|e| e["type"] == "ledger.systemuser.selfdelegated.v1").expect("on the record");
+    assert_eq!(delegated["actor"]["id"], format!("person-admin-{RETT_REVISJON}"));
+    let delegated = delegated["eventId"].as_str().unwrap();
+    assert!(proof.to_string().contains(delegated), "the self delegation is the proof: {proof}");
     assert_eq!(t.call(Method::GET, &own, Some(&admin), None).await.assert_ok(), &json!(true));
     let as_of = format!("{own}&atPosition={before_delegation}");
     assert_eq!(t.call(Method::GET, &as_of, Some(&admin), None).await.assert_ok(), &json!(false), "as of before");
