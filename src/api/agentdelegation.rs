@@ -359,3 +359,21 @@ pub async fn is_self_delegated(
     let (user, _) = own_agent(&model, who, &party, &id, &q)?;
     Ok(read(Value::Bool(user.acts_for_owner.is_some()), position))
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::{delete, get, post};
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/authentication/api/v1/systemuser/agent/{party}/clients", get(clients))
+        .route("/authentication/api/v1/systemuser/agent/{party}/{facilitator}/{id}/delegations", get(delegations))
+        .route("/authentication/api/v1/systemuser/agent/{party}/{id}/client", delete(revoke))
+        .route(
+            "/authentication/api/v1/systemuser/agent/{party}/{id}/self",
+            get(is_self_delegated).post(delegate_self).delete(revoke_self),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/agent/{party}/{id}",
+            post(delegate).delete(super::systemusers::delete_agent),
+        )
+}

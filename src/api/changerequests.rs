@@ -389,3 +389,21 @@ pub async fn reject(
 ) -> Result<Response, AltinnError> {
     answer(state, auth, cid, path, false).await
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::{get, post};
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/authentication/api/v1/systemuser/changerequest/vendor", post(create))
+        .route("/authentication/api/v1/systemuser/changerequest/vendor/{id}", get(get_for_vendor).delete(delete))
+        .route(
+            "/authentication/api/v1/systemuser/changerequest/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
+            get(by_external_ref),
+        )
+        .route("/authentication/api/v1/systemuser/changerequest/vendor/bysystem/{system_id}", get(by_system))
+        .route("/authentication/api/v1/systemuser/changerequest/{id}", get(get_for_person))
+        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}", get(get_for_party))
+        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", post(approve))
+        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", post(reject))
+}

@@ -188,3 +188,13 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError>
     }
     Ok((StatusCode::OK, format!("ready: position {projected} of {head}\n")).into_response())
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::get;
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}

@@ -13,6 +13,8 @@ pub mod error;
 pub mod extract;
 mod heavy;
 pub mod metrics;
+mod openapi;
+mod pages;
 mod pdp;
 pub use pdp::XACML_PATH;
 mod agentdelegation;
@@ -27,7 +29,6 @@ mod views;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -111,159 +112,45 @@ pub fn system_clock() -> Clock {
 /// Where Altinn's authentication API lives, on Altinn and here.
 pub(crate) const AUTHN: &str = "/authentication/api/v1";
 
-/// The routes of the Altinn-compatible surface: Altinn's paths, matched as ASP.NET
-/// matches them (see [`altinn_path`]).
-fn altinn_routes() -> Vec<(String, axum::routing::MethodRouter<AppState>)> {
-    let r = |template: String, methods| (template, methods);
-    vec![
-        // The system register.
-        r(format!("{AUTHN}/systemregister"), get(systemregister::list)),
-        r(format!("{AUTHN}/systemregister/vendor"), get(systemregister::list_for_vendor).post(systemregister::create)),
-        r(format!("{AUTHN}/systemregister/{{system_id}}"), get(systemregister::get_listed)),
-        r(
-            format!("{AUTHN}/systemregister/vendor/{{system_id}}"),
-            get(systemregister::get_for_vendor).put(systemregister::update).delete(systemregister::delete),
-        ),
-        r(format!("{AUTHN}/systemregister/{{system_id}}/rights"), get(systemregister::get_rights)),
-        r(format!("{AUTHN}/systemregister/{{system_id}}/accesspackages"), get(systemregister::get_packages)),
-        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/rights"), put(systemregister::put_rights)),
-        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/accesspackages"), put(systemregister::put_packages)),
-        r(format!("{AUTHN}/systemregister/vendor/{{system_id}}/changelog"), get(systemregister::changelog)),
-        // System-user requests.
-        r(format!("{AUTHN}/systemuser/request/vendor"), post(requests::create_standard)),
-        r(format!("{AUTHN}/systemuser/request/vendor/agent"), post(requests::create_agent)),
-        r(format!("{AUTHN}/systemuser/request/vendor/{{id}}"), get(requests::get_standard).delete(requests::delete)),
-        r(format!("{AUTHN}/systemuser/request/vendor/agent/{{id}}"), get(requests::get_agent)),
-        r(
-            format!("{AUTHN}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(requests::by_external_ref_standard),
-        ),
-        r(
-            format!("{AUTHN}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(requests::by_external_ref_agent),
-        ),
-        r(format!("{AUTHN}/systemuser/request/vendor/bysystem/{{system_id}}"), get(requests::by_system_standard)),
-        r(format!("{AUTHN}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(requests::by_system_agent)),
-        r(format!("{AUTHN}/systemuser/request/{{id}}"), get(requests::get_for_person_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{id}}"), get(requests::get_for_person_agent)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}"), get(requests::get_for_party_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}"), get(requests::get_for_party_agent)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/pending"), get(requests::pending_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/pending"), get(requests::pending_agent)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/escalate"), post(requests::escalate_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/escalate"), post(requests::escalate_agent)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/approve"), post(requests::approve_standard)),
-        r(format!("{AUTHN}/systemuser/request/{{party}}/{{id}}/reject"), post(requests::reject_standard)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/approve"), post(requests::approve_agent)),
-        r(format!("{AUTHN}/systemuser/request/agent/{{party}}/{{id}}/reject"), post(requests::reject_agent)),
-        // Change requests.
-        r(format!("{AUTHN}/systemuser/changerequest/vendor"), post(changerequests::create)),
-        r(
-            format!("{AUTHN}/systemuser/changerequest/vendor/{{id}}"),
-            get(changerequests::get_for_vendor).delete(changerequests::delete),
-        ),
-        r(
-            format!("{AUTHN}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(changerequests::by_external_ref),
-        ),
-        r(format!("{AUTHN}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(changerequests::by_system)),
-        r(format!("{AUTHN}/systemuser/changerequest/{{id}}"), get(changerequests::get_for_person)),
-        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}"), get(changerequests::get_for_party)),
-        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}/approve"), post(changerequests::approve)),
-        r(format!("{AUTHN}/systemuser/changerequest/{{party}}/{{id}}/reject"), post(changerequests::reject)),
-        r(format!("{AUTHN}/systemuser/vendor/bysystem/{{system_id}}"), get(systemusers::by_system)),
-        r(format!("{AUTHN}/systemuser/vendor/byquery"), get(systemusers::by_query)),
-        r(format!("{AUTHN}/systemuser/byExternalId"), get(systemusers::by_external_id)),
-        // Customer and client-admin API.
-        r(format!("{AUTHN}/systemuser/{{party}}"), get(systemusers::list)),
-        r(format!("{AUTHN}/systemuser/agent/{{party}}"), get(systemusers::list_agents)),
-        r(format!("{AUTHN}/systemuser/{{party}}/{{id}}/delegations"), get(systemusers::delegations)),
-        r(format!("{AUTHN}/systemuser/internal/systemusers/stream"), get(systemusers::stream)),
-        r(format!("{AUTHN}/systemuser/internal/systemusers/{{id}}"), get(systemusers::for_register)),
-        r(format!("{AUTHN}/systemuser/agent/{{party}}/clients"), get(agentdelegation::clients)),
-        r(
-            format!("{AUTHN}/systemuser/agent/{{party}}/{{facilitator}}/{{id}}/delegations"),
-            get(agentdelegation::delegations),
-        ),
-        r(format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}/client"), delete(agentdelegation::revoke)),
-        r(
-            format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}/self"),
-            get(agentdelegation::is_self_delegated)
-                .post(agentdelegation::delegate_self)
-                .delete(agentdelegation::revoke_self),
-        ),
-        r(format!("{AUTHN}/systemuser/{{party}}/create"), post(systemusers::create)),
-        r(format!("{AUTHN}/systemuser"), put(systemusers::update)),
-        r(
-            format!("{AUTHN}/systemuser/{{party}}/{{id}}"),
-            get(systemusers::get_one).delete(systemusers::delete_standard),
-        ),
-        r(
-            format!("{AUTHN}/systemuser/agent/{{party}}/{{id}}"),
-            delete(systemusers::delete_agent).post(agentdelegation::delegate),
-        ),
-        r(
-            format!("{AUTHN}/enduser/systemuser/clients"),
-            get(systemusers::list_clients).post(systemusers::link_client).delete(systemusers::unlink_client),
-        ),
-        r(format!("{AUTHN}/enduser/systemuser/clients/available"), get(systemusers::available_clients)),
-        r(format!("{AUTHN}/enduser/systemuser/agents"), get(systemusers::agents)),
-        // Altinn's PDP.
-        r(pdp::XACML_PATH.to_owned(), post(pdp::xacml_decision)),
-    ]
+/// Every route the service answers, each built by `routes!` from its handler's
+/// `#[utoipa::path]`, and the OpenAPI document they make together ([`openapi`]).
+fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    let (app, mut api) = utoipa_axum::router::OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(systemregister::routes())
+        .merge(requests::routes())
+        .merge(changerequests::routes())
+        .merge(systemusers::routes())
+        .merge(agentdelegation::routes())
+        .merge(pdp::routes())
+        .merge(register::routes())
+        .merge(audit::routes())
+        .merge(ledger_routes())
+        .merge(metrics::routes())
+        .merge(pages::routes())
+        .split_for_parts();
+    openapi::complete(&mut api);
+    (app, api)
+}
+
+/// The log's own routes: status, seals, quarantine.
+fn ledger_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::{get, post};
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/v1/ledger/status", get(status))
+        .route("/v1/ledger/seals", post(seal))
+        .route("/v1/ledger/quarantine", get(quarantine))
 }
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let altinn = altinn_routes();
-    let templates = Arc::new(altinn_path::Templates::new(altinn.iter().map(|(t, _)| t.as_str())));
-    let app = altinn.into_iter().fold(Router::new(), |app, (template, methods)| app.route(&template, methods));
+    let (app, api) = documented_routes();
+    let templates = Arc::new(altinn_path::Templates::new(
+        api.paths.paths.keys().map(String::as_str).filter(|p| p.starts_with(AUTHN)),
+    ));
+    let document = Arc::new(pages::Document::new(api));
     let app = app
-        // Native: facts from upstream registers.
-        .route("/v1/parties", post(register::register_party))
-        .route("/v1/access-packages", post(register::define_access_package))
-        .route("/v1/resources/{resource_id}/policy", put(register::publish_policy).get(register::get_policy))
-        .route(
-            "/v1/client-relationships",
-            post(register::grant_relationship).delete(register::revoke_relationship).get(register::list_relationships),
-        )
-        // Decisions.
-        .route("/v1/decisions", post(pdp::native_decision))
-        .route("/v1/ledger/status", get(status))
-        .route("/v1/ledger/seals", post(seal))
-        .route("/v1/ledger/quarantine", get(quarantine))
-        // Operations.
-        .route("/metrics", get(metrics::metrics))
-        .route("/healthz", get(metrics::healthz))
-        .route("/readyz", get(metrics::readyz))
-        // Audit.
-        .route("/v1/audit/system-users/{id}/history", get(audit::system_user_history))
-        .route("/v1/audit/clients/{org_no}/history", get(audit::client_history))
-        .route("/v1/audit/actors/{actor_id}/history", get(audit::actor_history))
-        .route("/v1/audit/access", get(audit::who_could_act))
-        // The auditor's page (static; its API calls carry the auditor's token).
-        .route("/audit", get(|| async { axum::response::Redirect::permanent("/audit/") }))
-        .route("/audit/", get(|| async { ui(UI_HTML, "text/html; charset=utf-8") }))
-        // The pages a request's `confirmUrl` names (Altinn's paths): the request, read
-        // with the customer's token, and how to answer it.
-        .route(
-            "/accessmanagement/ui/systemuser/request",
-            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/accessmanagement/ui/systemuser/agentrequest",
-            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/accessmanagement/ui/systemuser/changerequest",
-            get(|| async { ui(CONFIRM_HTML, "text/html; charset=utf-8") }),
-        )
-        .route(
-            "/accessmanagement/ui/systemuser/confirm.js",
-            get(|| async { ui(CONFIRM_JS, "text/javascript; charset=utf-8") }),
-        )
-        .route("/audit/audit.js", get(|| async { ui(UI_JS, "text/javascript; charset=utf-8") }))
-        .route("/audit/audit.css", get(|| async { ui(UI_CSS, "text/css; charset=utf-8") }))
+        .layer(axum::Extension(document))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))
@@ -500,29 +387,6 @@ async fn seal(
         _ => serde_json::json!({}),
     };
     Ok(written(StatusCode::CREATED, body, w.position))
-}
-
-const UI_HTML: &str = include_str!("ui/audit.html");
-const UI_JS: &str = include_str!("ui/audit.js");
-const UI_CSS: &str = include_str!("ui/audit.css");
-const CONFIRM_HTML: &str = include_str!("ui/confirm.html");
-const CONFIRM_JS: &str = include_str!("ui/confirm.js");
-
-/// A static part of the auditor's page, with a policy that allows only this origin's
-/// scripts, styles and API calls.
-fn ui(body: &'static str, content_type: &'static str) -> Response {
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
-    );
-    // For browsers that predate `frame-ancestors`: the page is never framed (clickjacking).
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    response
 }
 
 /// The records this replica could not apply, with their positions and reasons.

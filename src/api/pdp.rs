@@ -150,3 +150,12 @@ pub async fn native_decision(
     }
     Ok(read(body, position))
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::post;
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/authorization/api/v1/decision", post(xacml_decision))
+        .route("/v1/decisions", post(native_decision))
+}

@@ -732,3 +732,36 @@ pub async fn escalate_agent(
 ) -> Result<Response, AltinnError> {
     escalate(state, auth, cid, path, UserType::Agent).await
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::{get, post};
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/authentication/api/v1/systemuser/request/vendor", post(create_standard))
+        .route("/authentication/api/v1/systemuser/request/vendor/agent", post(create_agent))
+        .route("/authentication/api/v1/systemuser/request/vendor/{id}", get(get_standard).delete(delete))
+        .route("/authentication/api/v1/systemuser/request/vendor/agent/{id}", get(get_agent))
+        .route(
+            "/authentication/api/v1/systemuser/request/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
+            get(by_external_ref_standard),
+        )
+        .route(
+            "/authentication/api/v1/systemuser/request/vendor/agent/byexternalref/{system_id}/{org_no}/{external_ref}",
+            get(by_external_ref_agent),
+        )
+        .route("/authentication/api/v1/systemuser/request/vendor/bysystem/{system_id}", get(by_system_standard))
+        .route("/authentication/api/v1/systemuser/request/vendor/agent/bysystem/{system_id}", get(by_system_agent))
+        .route("/authentication/api/v1/systemuser/request/{id}", get(get_for_person_standard))
+        .route("/authentication/api/v1/systemuser/request/agent/{id}", get(get_for_person_agent))
+        .route("/authentication/api/v1/systemuser/request/{party}/{id}", get(get_for_party_standard))
+        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}", get(get_for_party_agent))
+        .route("/authentication/api/v1/systemuser/request/{party}/{id}/pending", get(pending_standard))
+        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/pending", get(pending_agent))
+        .route("/authentication/api/v1/systemuser/request/{party}/{id}/escalate", post(escalate_standard))
+        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/escalate", post(escalate_agent))
+        .route("/authentication/api/v1/systemuser/request/{party}/{id}/approve", post(approve_standard))
+        .route("/authentication/api/v1/systemuser/request/{party}/{id}/reject", post(reject_standard))
+        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/approve", post(approve_agent))
+        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/reject", post(reject_agent))
+}

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use super::altinn::{self, paths, AltinnError, AltinnJson, PackageBody, RightBody, ValidationError, Vld};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
+use super::openapi::{AccessPackage, AsOf, LocalisedText, Problem, Right as RightDto};
 use super::views::packages_json;
 use super::{read, AppState, Snapshot};
 use crate::auth::{Principal, Role};
@@ -27,6 +28,7 @@ use crate::domain::ids::{OrgNo, PackageUrn, ResourceId, Right, SystemId};
 use crate::domain::model::{history, keys, Kv, ReadModel, System};
 use crate::domain::rules::{self, SystemRules, SystemWrite};
 use crate::domain::{Code, Command};
+use utoipa::ToSchema;
 
 /// Who reads the register through the portal: people, and auditors.
 const PORTAL: [Role; 3] = [Role::Admin, Role::ClientAdmin, Role::Auditor];
@@ -298,6 +300,11 @@ fn no_store(body: Value, position: u64) -> Response {
 }
 
 /// `GET /systemregister`: every visible, live system.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister", operation_id = "systemregister_list", tag = "System register",
+    summary = "Every visible, live system", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses((status = 200, description = "Visible, live systems", body = Vec<RegisteredSystemDto>))
+)]
 pub async fn list(State(state): State<AppState>, auth: Auth, AsOfParams(at): AsOfParams) -> Result<Response, ApiError> {
     auth.require(&PORTAL)?;
     let Snapshot { model, position, .. } = state.view(at)?;
@@ -307,6 +314,11 @@ pub async fn list(State(state): State<AppState>, auth: Auth, AsOfParams(at): AsO
 }
 
 /// `GET /systemregister/vendor`: the calling vendor's live systems, hidden ones too.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/vendor", operation_id = "systemregister_vendor_list", tag = "System register",
+    summary = "The calling vendor's live systems, hidden ones too", security(("bearer" = ["vendor"])), params(AsOf),
+    responses((status = 200, description = "The vendor's live systems", body = Vec<RegisteredSystemDto>))
+)]
 pub async fn list_for_vendor(
     State(state): State<AppState>,
     auth: Auth,
@@ -325,6 +337,14 @@ fn system_of<K: Kv + ?Sized>(model: &K, id: &str) -> Option<System> {
 }
 
 /// `GET /systemregister/{systemId}`: one system as the portal shows it (deleted too).
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/{system_id}", operation_id = "systemregister_get", tag = "System register",
+    summary = "One system as the portal shows it (deleted ones too)", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The system", body = RegisteredSystemDto),
+        (status = 404, description = "No such system", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_listed(
     State(state): State<AppState>,
     auth: Auth,
@@ -338,6 +358,14 @@ pub async fn get_listed(
 }
 
 /// `GET /systemregister/vendor/{systemId}`: the vendor's own system, in full.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/vendor/{system_id}", operation_id = "systemregister_vendor_get", tag = "System register",
+    summary = "The vendor's own system, in full", security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The system", body = RegisteredSystemResponse),
+        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn get_for_vendor(
     State(state): State<AppState>,
     auth: Auth,
@@ -368,6 +396,12 @@ fn old_format(r: &Right) -> Value {
 }
 
 /// `GET /systemregister/{systemId}/rights`: `[]` for a system that does not exist.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/{system_id}/rights", operation_id = "systemregister_rights", tag = "System register",
+    summary = "A system's rights; `[]` for a system that does not exist", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(("useOldFormatForApp" = Option<bool>, Query, description = "Altinn's older shape of app rights"), AsOf),
+    responses((status = 200, description = "The system's rights", body = Vec<RightDto>))
+)]
 pub async fn get_rights(
     State(state): State<AppState>,
     auth: Auth,
@@ -383,6 +417,11 @@ pub async fn get_rights(
 }
 
 /// `GET /systemregister/{systemId}/accesspackages`: `[]` for a system that does not exist.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/{system_id}/accesspackages", operation_id = "systemregister_packages", tag = "System register",
+    summary = "A system's access packages; `[]` for a system that does not exist", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses((status = 200, description = "The system's access packages", body = Vec<AccessPackage>))
+)]
 pub async fn get_packages(
     State(state): State<AppState>,
     auth: Auth,
@@ -396,6 +435,15 @@ pub async fn get_packages(
 }
 
 /// `POST /systemregister/vendor`: 200 with the new system's internal id as a string.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemregister/vendor", operation_id = "systemregister_create", tag = "System register",
+    summary = "Register a system", description = "Every broken rule is answered at once, as Altinn's STD-00000 problem.",
+    security(("bearer" = ["vendor"])), request_body = RegisterSystemRequest,
+    responses(
+        (status = 200, description = "The new system's internal id", body = String, example = json!("0195c1e2-0000-7000-8000-000000000001")),
+        (status = 409, description = "The id was taken by a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -418,6 +466,14 @@ pub async fn create(
 }
 
 /// `PUT /systemregister/vendor/{systemId}`: the whole definition again.
+#[utoipa::path(
+    put, path = "/authentication/api/v1/systemregister/vendor/{system_id}", operation_id = "systemregister_update", tag = "System register",
+    summary = "Replace a system's whole definition", security(("bearer" = ["vendor"])), request_body = RegisterSystemRequest,
+    responses(
+        (status = 200, description = "Updated", body = Succeeded),
+        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
@@ -464,6 +520,14 @@ async fn update_part(
 }
 
 /// `PUT /systemregister/vendor/{systemId}/rights`: the system's rights, replaced.
+#[utoipa::path(
+    put, path = "/authentication/api/v1/systemregister/vendor/{system_id}/rights", operation_id = "systemregister_put_rights", tag = "System register",
+    summary = "Replace a system's rights", security(("bearer" = ["vendor"])), request_body = Vec<RightDto>,
+    responses(
+        (status = 200, description = "Updated", body = Succeeded),
+        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn put_rights(
     State(state): State<AppState>,
     auth: Auth,
@@ -478,6 +542,14 @@ pub async fn put_rights(
 }
 
 /// `PUT /systemregister/vendor/{systemId}/accesspackages`: the system's packages, replaced.
+#[utoipa::path(
+    put, path = "/authentication/api/v1/systemregister/vendor/{system_id}/accesspackages", operation_id = "systemregister_put_packages", tag = "System register",
+    summary = "Replace a system's access packages", security(("bearer" = ["vendor"])), request_body = Vec<AccessPackage>,
+    responses(
+        (status = 200, description = "Updated", body = Succeeded),
+        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn put_packages(
     State(state): State<AppState>,
     auth: Auth,
@@ -492,6 +564,11 @@ pub async fn put_packages(
 }
 
 /// `DELETE /systemregister/vendor/{systemId}`: the system is deleted (its record stays).
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemregister/vendor/{system_id}", operation_id = "systemregister_delete", tag = "System register",
+    summary = "Delete a system (its record stays on the log)", security(("bearer" = ["vendor"])),
+    responses((status = 200, description = "Deleted", body = Succeeded))
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
@@ -507,6 +584,14 @@ pub async fn delete(
 
 /// `GET /systemregister/vendor/{systemId}/changelog`: every change, newest first, from
 /// the system's history on the log.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemregister/vendor/{system_id}/changelog", operation_id = "systemregister_changelog", tag = "System register",
+    summary = "Every change of a system, newest first, from its history on the log", security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The changes", body = Vec<SystemChange>),
+        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+    )
+)]
 pub async fn changelog(
     State(state): State<AppState>,
     auth: Auth,
@@ -598,4 +683,121 @@ fn pascal_definition(data: &Value) -> Value {
         "IsVisible": data.get("isVisible"),
         "AllowedRedirectUrls": data.get("allowedRedirectUrls"),
     })
+}
+
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(list_for_vendor, create))
+        .routes(routes!(get_listed))
+        .routes(routes!(get_for_vendor, update, delete))
+        .routes(routes!(get_rights))
+        .routes(routes!(get_packages))
+        .routes(routes!(put_rights))
+        .routes(routes!(put_packages))
+        .routes(routes!(changelog))
+}
+
+// Documentation-only shapes of the bodies above (they are written with `json!`);
+// Schemathesis checks every answer against them.
+
+/// Altinn's `RegisteredSystemDTO`: what the portal and the vendor's list show.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = RegisteredSystemDTO)]
+#[allow(dead_code)]
+pub struct RegisteredSystemDto {
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    system_vendor_org_number: String,
+    system_vendor_org_name: String,
+    name: LocalisedText,
+    description: LocalisedText,
+    rights: Vec<RightDto>,
+    access_packages: Vec<AccessPackage>,
+    is_visible: bool,
+}
+
+/// Altinn's `RegisteredSystemResponse`: the vendor's own system in full.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RegisteredSystemResponse {
+    id: String,
+    vendor: Vendor,
+    name: LocalisedText,
+    description: LocalisedText,
+    rights: Vec<RightDto>,
+    access_packages: Vec<AccessPackage>,
+    is_deleted: bool,
+    client_id: Vec<String>,
+    is_visible: bool,
+    allowed_redirect_urls: Vec<String>,
+}
+
+/// Altinn's `RegisterSystemRequest`. Member names are read without regard to case, as
+/// ASP.NET reads them; unknown members are ignored.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RegisterSystemRequest {
+    /// `<vendor org number>_<name>`, no spaces; the number is the vendor's own.
+    #[schema(example = "310000019_maestro", min_length = 11, max_length = 200, pattern = r"^[0-9]{9}_\S+$")]
+    id: String,
+    vendor: Vendor,
+    name: LocalisedText,
+    description: LocalisedText,
+    #[schema(nullable = false)]
+    rights: Option<Vec<RightDto>>,
+    #[schema(nullable = false)]
+    access_packages: Option<Vec<AccessPackage>>,
+    #[schema(nullable = false)]
+    client_id: Option<Vec<String>>,
+    /// Defaults to `true`; a system with client packages must be `false`.
+    #[schema(nullable = false)]
+    is_visible: Option<bool>,
+    #[schema(nullable = false)]
+    allowed_redirect_urls: Option<Vec<String>>,
+}
+
+/// The vendor, as `0192:<org number>`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Vendor {
+    #[schema(rename = "ID", example = "0192:310000019", pattern = "^0192:[0-9]{9}$")]
+    id: String,
+}
+
+/// `{"succeeded": true}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Succeeded {
+    succeeded: bool,
+}
+
+/// One entry of a system's changelog.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SystemChange {
+    system_internal_id: Option<uuid::Uuid>,
+    #[schema(example = "create")]
+    change_type: ChangeType,
+    created: String,
+    #[schema(nullable = false)]
+    changed_by_org_number: Option<String>,
+    /// What changed, in the PascalCase Altinn stored it in.
+    #[schema(nullable = false)]
+    changed_data: Option<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ChangeType {
+    Create,
+    Update,
+    Rightsupdate,
+    Accesspackageupdate,
+    Delete,
 }

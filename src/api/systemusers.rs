@@ -696,3 +696,27 @@ pub async fn update(
         _ => Err(empty(StatusCode::NOT_FOUND)),
     }
 }
+
+/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
+/// each becomes a `routes!` of its annotated handlers.
+pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use axum::routing::{get, post, put};
+    utoipa_axum::router::OpenApiRouter::new()
+        .route("/authentication/api/v1/systemuser/vendor/bysystem/{system_id}", get(by_system))
+        .route("/authentication/api/v1/systemuser/vendor/byquery", get(by_query))
+        .route("/authentication/api/v1/systemuser/byExternalId", get(by_external_id))
+        .route("/authentication/api/v1/systemuser/{party}", get(list))
+        .route("/authentication/api/v1/systemuser/agent/{party}", get(list_agents))
+        .route("/authentication/api/v1/systemuser/{party}/{id}/delegations", get(delegations))
+        .route("/authentication/api/v1/systemuser/internal/systemusers/stream", get(stream))
+        .route("/authentication/api/v1/systemuser/internal/systemusers/{id}", get(for_register))
+        .route("/authentication/api/v1/systemuser/{party}/create", post(create))
+        .route("/authentication/api/v1/systemuser", put(update))
+        .route("/authentication/api/v1/systemuser/{party}/{id}", get(get_one).delete(delete_standard))
+        .route(
+            "/authentication/api/v1/enduser/systemuser/clients",
+            get(list_clients).post(link_client).delete(unlink_client),
+        )
+        .route("/authentication/api/v1/enduser/systemuser/clients/available", get(available_clients))
+        .route("/authentication/api/v1/enduser/systemuser/agents", get(agents))
+}

@@ -1,0 +1,147 @@
+//! The static pages for people (the auditor's view, the pages a request's `confirmUrl`
+//! names, the API reference at `/api/`) and the OpenAPI document they and clients read.
+//! Each page is served with a policy that lets it load only this origin's scripts and
+//! styles, so no page depends on a CDN. This module knows no rule and no model.
+
+use std::sync::Arc;
+
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+const AUDIT_HTML: &str = include_str!("ui/audit.html");
+const AUDIT_JS: &str = include_str!("ui/audit.js");
+const AUDIT_CSS: &str = include_str!("ui/audit.css");
+const CONFIRM_HTML: &str = include_str!("ui/confirm.html");
+const CONFIRM_JS: &str = include_str!("ui/confirm.js");
+const API_HTML: &str = include_str!("ui/api.html");
+const API_JS: &str = include_str!("ui/api.js");
+
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// The OpenAPI document, serialised once when the router is built.
+pub struct Document {
+    json: axum::body::Bytes,
+}
+
+impl Document {
+    pub fn new(api: utoipa::openapi::OpenApi) -> Document {
+        let json = serde_json::to_vec(&api).expect("the OpenAPI document serialises");
+        Document { json: json.into() }
+    }
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi_json))
+        .routes(routes!(api_page))
+        .routes(routes!(api_script))
+        .routes(routes!(audit_redirect))
+        .routes(routes!(audit_page))
+        .routes(routes!(audit_script))
+        .routes(routes!(audit_style))
+        .routes(routes!(request_page))
+        .routes(routes!(agent_request_page))
+        .routes(routes!(change_request_page))
+        .routes(routes!(confirm_script))
+}
+
+/// The OpenAPI 3.1 document of every route this service answers.
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "Pages",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
+pub async fn openapi_json(Extension(document): Extension<Arc<Document>>) -> Response {
+    let mut response = document.json.clone().into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The API reference for people, rendered in the browser from `/openapi.json`.
+#[utoipa::path(get, path = "/api/", operation_id = "api_page", tag = "Pages",
+    responses((status = 200, description = "The API reference page", content_type = "text/html", body = String)))]
+pub async fn api_page() -> Response {
+    page(API_HTML, HTML)
+}
+
+#[utoipa::path(get, path = "/api/api.js", operation_id = "api_script", tag = "Pages",
+    responses((status = 200, description = "The API reference page's script", content_type = "text/javascript", body = String)))]
+pub async fn api_script() -> Response {
+    page(API_JS, JS)
+}
+
+#[utoipa::path(get, path = "/audit", operation_id = "audit_redirect", tag = "Pages",
+    responses((status = 308, description = "To `/audit/`")))]
+pub async fn audit_redirect() -> axum::response::Redirect {
+    axum::response::Redirect::permanent("/audit/")
+}
+
+/// The auditor's page (static; its API calls carry the auditor's token).
+#[utoipa::path(get, path = "/audit/", operation_id = "audit_page", tag = "Pages",
+    responses((status = 200, description = "The auditor's page", content_type = "text/html", body = String)))]
+pub async fn audit_page() -> Response {
+    page(AUDIT_HTML, HTML)
+}
+
+#[utoipa::path(get, path = "/audit/audit.js", operation_id = "audit_script", tag = "Pages",
+    responses((status = 200, description = "The auditor's page's script", content_type = "text/javascript", body = String)))]
+pub async fn audit_script() -> Response {
+    page(AUDIT_JS, JS)
+}
+
+#[utoipa::path(get, path = "/audit/audit.css", operation_id = "audit_style", tag = "Pages",
+    responses((status = 200, description = "The auditor's page's style", content_type = "text/css", body = String)))]
+pub async fn audit_style() -> Response {
+    page(AUDIT_CSS, "text/css; charset=utf-8")
+}
+
+/// The page a standard request's `confirmUrl` names (Altinn's path): the request, read
+/// with the customer's token, and how to answer it.
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/request", operation_id = "request_page", tag = "Pages",
+    params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
+    responses((status = 200, description = "The request page", content_type = "text/html", body = String)))]
+pub async fn request_page() -> Response {
+    page(CONFIRM_HTML, HTML)
+}
+
+/// The page an agent request's `confirmUrl` names.
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/agentrequest", operation_id = "agent_request_page", tag = "Pages",
+    params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
+    responses((status = 200, description = "The agent request page", content_type = "text/html", body = String)))]
+pub async fn agent_request_page() -> Response {
+    page(CONFIRM_HTML, HTML)
+}
+
+/// The page a change request's `confirmUrl` names.
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/changerequest", operation_id = "change_request_page", tag = "Pages",
+    params(("id" = Option<String>, Query, description = "The change request's id, as the `confirmUrl` gives it")),
+    responses((status = 200, description = "The change request page", content_type = "text/html", body = String)))]
+pub async fn change_request_page() -> Response {
+    page(CONFIRM_HTML, HTML)
+}
+
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/confirm.js", operation_id = "confirm_script", tag = "Pages",
+    responses((status = 200, description = "The request pages' script", content_type = "text/javascript", body = String)))]
+pub async fn confirm_script() -> Response {
+    page(CONFIRM_JS, JS)
+}
+
+/// A static page or part of one, with a policy that allows only this origin's scripts,
+/// styles and API calls.
+fn page(body: &'static str, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    );
+    // For browsers that predate `frame-ancestors`: the page is never framed (clickjacking).
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    response
+}
