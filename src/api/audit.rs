@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::ApiError;
+use utoipa::ToSchema;
 use super::extract::{Auth, PathParams, QueryParams};
 use super::views::time;
 use super::{read, AppState};
@@ -184,6 +185,21 @@ pub fn neutralised(cell: String) -> String {
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/audit/system-users/{id}/history", operation_id = "audit_system_user_history", tag = "Audit",
+    summary = "Every change to a system user, with who made it, when, for whom and why", security(("bearer" = ["auditor"])),
+    params(
+        ("after" = Option<u64>, Query, description = "Entries after this position (the `next` of the previous page)", minimum = 0),
+        ("limit" = Option<u32>, Query, description = "Entries on this page (default 100)", minimum = 1, maximum = 1000),
+        ("format" = inline(Option<HistoryFormat>), Query, description = "`json` (default) or `csv`; `Accept: text/csv` also selects CSV"),
+    ),
+    responses(
+        (status = 200, description = "A page of the history, oldest first", content(
+            (History = "application/json"),
+            (String = "text/csv", example = "position,effectiveTime,type,outcome,actorKind,actorId,onBehalfOf,subject,cause,changed"),
+        )),
+    )
+)]
 pub async fn system_user_history(
     State(state): State<AppState>,
     auth: Auth,
@@ -198,6 +214,21 @@ pub async fn system_user_history(
     history(&state, keys::by_subject(&subject), q, headers, format!("system user {id}")).await
 }
 
+#[utoipa::path(
+    get, path = "/v1/audit/clients/{org_no}/history", operation_id = "audit_client_history", tag = "Audit",
+    summary = "Every change that concerns a client organisation", security(("bearer" = ["auditor"])),
+    params(
+        ("after" = Option<u64>, Query, description = "Entries after this position (the `next` of the previous page)", minimum = 0),
+        ("limit" = Option<u32>, Query, description = "Entries on this page (default 100)", minimum = 1, maximum = 1000),
+        ("format" = inline(Option<HistoryFormat>), Query, description = "`json` (default) or `csv`; `Accept: text/csv` also selects CSV"),
+    ),
+    responses(
+        (status = 200, description = "A page of the history, oldest first", content(
+            (History = "application/json"),
+            (String = "text/csv", example = "position,effectiveTime,type,outcome,actorKind,actorId,onBehalfOf,subject,cause,changed"),
+        )),
+    )
+)]
 pub async fn client_history(
     State(state): State<AppState>,
     auth: Auth,
@@ -210,6 +241,21 @@ pub async fn client_history(
     history(&state, keys::by_client(&org), q, headers, format!("client {org}")).await
 }
 
+#[utoipa::path(
+    get, path = "/v1/audit/actors/{actor_id}/history", operation_id = "audit_actor_history", tag = "Audit",
+    summary = "Every change an actor (a person or an integration) made", security(("bearer" = ["auditor"])),
+    params(
+        ("after" = Option<u64>, Query, description = "Entries after this position (the `next` of the previous page)", minimum = 0),
+        ("limit" = Option<u32>, Query, description = "Entries on this page (default 100)", minimum = 1, maximum = 1000),
+        ("format" = inline(Option<HistoryFormat>), Query, description = "`json` (default) or `csv`; `Accept: text/csv` also selects CSV"),
+    ),
+    responses(
+        (status = 200, description = "A page of the history, oldest first", content(
+            (History = "application/json"),
+            (String = "text/csv", example = "position,effectiveTime,type,outcome,actorKind,actorId,onBehalfOf,subject,cause,changed"),
+        )),
+    )
+)]
 pub async fn actor_history(
     State(state): State<AppState>,
     auth: Auth,
@@ -250,6 +296,19 @@ fn moment(s: &Option<String>, name: &str) -> Result<Option<chrono::DateTime<chro
 
 /// Which system users could have performed the action for the party during the
 /// interval: the windows, and for each the chain of events that granted it.
+#[utoipa::path(
+    get, path = "/v1/audit/access", operation_id = "audit_who_could_act", tag = "Audit",
+    summary = "Which system users could act for a party on a resource during an interval, and by which events",
+    security(("bearer" = ["auditor"])),
+    params(
+        ("party" = String, Query, description = "The party's organisation number"),
+        ("resource" = String, Query, description = "The resource id"),
+        ("action" = String, Query, description = "The action, e.g. `read`"),
+        ("from" = Option<String>, Query, format = DateTime, description = "RFC 3339; the beginning of the ledger if absent"),
+        ("to" = Option<String>, Query, format = DateTime, description = "RFC 3339; now if absent"),
+    ),
+    responses((status = 200, description = "The windows in which each system user could act", body = WhoCouldAct))
+)]
 pub async fn who_could_act(
     State(state): State<AppState>,
     auth: Auth,
@@ -316,13 +375,137 @@ fn who_could_act_now(
     ))
 }
 
-/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
-/// each becomes a `routes!` of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::get;
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/v1/audit/system-users/{id}/history", get(system_user_history))
-        .route("/v1/audit/clients/{org_no}/history", get(client_history))
-        .route("/v1/audit/actors/{actor_id}/history", get(actor_history))
-        .route("/v1/audit/access", get(who_could_act))
+        .routes(routes!(system_user_history))
+        .routes(routes!(client_history))
+        .routes(routes!(actor_history))
+        .routes(routes!(who_could_act))
+}
+
+// Documentation-only shapes of the bodies above; Schemathesis checks every answer
+// against them.
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum HistoryFormat {
+    Json,
+    Csv,
+}
+
+/// A page of history: `next` is the `after` of the next page, `null` on the last.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct History {
+    /// What the history is of.
+    history: String,
+    data: Vec<HistoryEntry>,
+    next: Option<u64>,
+}
+
+/// One event on the log, as an auditor reads it.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct HistoryEntry {
+    /// The event's position on the log (1-based).
+    position: u64,
+    event_id: uuid::Uuid,
+    effective_time: String,
+    recorded_time: String,
+    /// The event's type; its data's JSON Schema is served at `/schemas/{type}.json`.
+    #[schema(example = "ledger.client.linked.v1")]
+    r#type: String,
+    outcome: EntryOutcome,
+    actor: Actor,
+    /// The organisation the actor acted for.
+    on_behalf_of: Option<String>,
+    subject: String,
+    /// The event's data, as its schema (`/schemas/{type}.json`) describes it.
+    changed: serde_json::Value,
+    /// Why the event was recorded as void (it changed nothing).
+    #[schema(nullable = false)]
+    void_reason: Option<VoidReason>,
+    /// For a cascade: the event that caused this one.
+    #[schema(nullable = false)]
+    cause: Option<Cause>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EntryOutcome {
+    Applied,
+    Void,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Actor {
+    #[schema(example = "person")]
+    kind: String,
+    id: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct VoidReason {
+    code: String,
+    message: String,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Cause {
+    event_id: uuid::Uuid,
+    #[schema(nullable = false)]
+    position: Option<u64>,
+    #[schema(nullable = false)]
+    r#type: Option<String>,
+    #[schema(nullable = false)]
+    actor: Option<Actor>,
+    on_behalf_of: Option<String>,
+    #[schema(nullable = false)]
+    effective_time: Option<String>,
+    #[schema(nullable = false)]
+    summary: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct WhoCouldAct {
+    party: String,
+    resource: String,
+    action: String,
+    from_position: u64,
+    to_position: u64,
+    system_users: Vec<CouldAct>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CouldAct {
+    system_user: uuid::Uuid,
+    user_type: Option<String>,
+    owner: Option<String>,
+    system_id: Option<String>,
+    windows: Vec<Window>,
+}
+
+/// A span of positions in which the system user could act, and the events that let it.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Window {
+    from_position: u64,
+    from: Option<String>,
+    /// `null` while the window is open.
+    until_position: Option<u64>,
+    until: Option<String>,
+    granted_by: Vec<serde_json::Value>,
 }

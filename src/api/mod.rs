@@ -135,11 +135,11 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The log's own routes: status, seals, quarantine.
 fn ledger_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{get, post};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/v1/ledger/status", get(status))
-        .route("/v1/ledger/seals", post(seal))
-        .route("/v1/ledger/quarantine", get(quarantine))
+        .routes(routes!(status))
+        .routes(routes!(seal))
+        .routes(routes!(quarantine))
 }
 
 /// The whole HTTP application.
@@ -354,6 +354,10 @@ fn read(body: Value, position: u64) -> Response {
     response
 }
 
+/// The log's head, this replica's projection and the read model's digest.
+#[utoipa::path(get, path = "/v1/ledger/status", operation_id = "ledger_status", tag = "Ledger",
+    summary = "The log's head, the projection and the read model's digest", security(("bearer" = ["operator", "auditor"])),
+    responses((status = 200, description = "The status", body = openapi::LedgerStatus)))]
 async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> Result<Response, ApiError> {
     use crate::auth::Role;
     use crate::ledger::StatusError;
@@ -372,6 +376,10 @@ async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> R
 }
 
 /// An operator seals the ledger: the hash chain over every record so far goes on the log.
+#[utoipa::path(post, path = "/v1/ledger/seals", operation_id = "ledger_seal", tag = "Ledger",
+    summary = "Seal the log: the hash chain over every record so far goes on the log", security(("bearer" = ["operator"])),
+    params(openapi::Correlation),
+    responses((status = 201, description = "Sealed", body = openapi::Seal)))]
 async fn seal(
     state: axum::extract::State<AppState>,
     auth: extract::Auth,
@@ -390,6 +398,9 @@ async fn seal(
 }
 
 /// The records this replica could not apply, with their positions and reasons.
+#[utoipa::path(get, path = "/v1/ledger/quarantine", operation_id = "ledger_quarantine", tag = "Ledger",
+    summary = "Records this replica could not apply, with their positions and reasons", security(("bearer" = ["operator", "auditor"])),
+    responses((status = 200, description = "The quarantined records", body = openapi::QuarantineList)))]
 async fn quarantine(state: axum::extract::State<AppState>, auth: extract::Auth) -> Result<Response, ApiError> {
     use crate::auth::Role;
     use crate::domain::model::ReadModel;

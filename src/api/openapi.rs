@@ -100,6 +100,16 @@ pub struct AsOf {
     at_position: Option<u64>,
 }
 
+/// `X-Correlation-ID`: recorded on the events a write appends.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // documentation only
+pub struct Correlation {
+    /// Printable ASCII, recorded on the events this write appends.
+    #[param(rename = "X-Correlation-ID", min_length = 1, max_length = 128)]
+    correlation_id: Option<String>,
+}
+
 /// What the path parameters of every template mean.
 const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("system_id", "A system's id, `<vendor org number>_<name>`"),
@@ -340,4 +350,50 @@ pub struct Paginated<T: ToSchema> {
 pub struct PageLinks {
     #[schema(nullable = false)]
     next: Option<String>,
+}
+
+/// The ledger's status (`GET /v1/ledger/status`).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only
+pub struct LedgerStatus {
+    /// Records on the log.
+    head_position: u64,
+    /// Records applied to this replica's read model.
+    projected_position: u64,
+    /// SHA-256 of the read model; equal digests at equal positions mean equal models.
+    read_model_digest: String,
+    quarantined_records: u64,
+    /// Which log: the embedded file or a Kafka topic.
+    log: String,
+}
+
+/// A seal: the records it covers and the hash chain's value over them.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only
+pub struct Seal {
+    sealed_records: u64,
+    chain_hash: String,
+    /// The seal's own position on the log.
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct QuarantineList {
+    count: u64,
+    data: Vec<QuarantinedRecord>,
+}
+
+/// A record on the log that is not an event this build can apply.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct QuarantinedRecord {
+    index: u64,
+    reason: String,
+    bytes: u64,
+    sha256: String,
+    /// The start of the record, for people (lossy UTF-8).
+    preview: String,
 }

@@ -11,6 +11,9 @@ use axum::Extension;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::error::ApiError;
+use super::extract::PathParams;
+use super::openapi::Problem;
 use super::AppState;
 
 const AUDIT_HTML: &str = include_str!("ui/audit.html");
@@ -20,6 +23,39 @@ const CONFIRM_HTML: &str = include_str!("ui/confirm.html");
 const CONFIRM_JS: &str = include_str!("ui/confirm.js");
 const API_HTML: &str = include_str!("ui/api.html");
 const API_JS: &str = include_str!("ui/api.js");
+
+/// The JSON Schemas of the log's events (`schemas/`), served as they are in the source.
+const EVENT_SCHEMAS: &[(&str, &str)] = &[
+    ("cloudevent", include_str!("../../schemas/cloudevent.json")),
+    ("ledger.accesspackage.defined.v1", include_str!("../../schemas/ledger.accesspackage.defined.v1.json")),
+    ("ledger.client.linked.v1", include_str!("../../schemas/ledger.client.linked.v1.json")),
+    ("ledger.client.unlinked.v1", include_str!("../../schemas/ledger.client.unlinked.v1.json")),
+    ("ledger.clientrelationship.granted.v1", include_str!("../../schemas/ledger.clientrelationship.granted.v1.json")),
+    ("ledger.clientrelationship.revoked.v1", include_str!("../../schemas/ledger.clientrelationship.revoked.v1.json")),
+    ("ledger.ledger.sealed.v1", include_str!("../../schemas/ledger.ledger.sealed.v1.json")),
+    ("ledger.party.registered.v1", include_str!("../../schemas/ledger.party.registered.v1.json")),
+    ("ledger.resourcepolicy.published.v1", include_str!("../../schemas/ledger.resourcepolicy.published.v1.json")),
+    ("ledger.system.deleted.v1", include_str!("../../schemas/ledger.system.deleted.v1.json")),
+    ("ledger.system.registered.v1", include_str!("../../schemas/ledger.system.registered.v1.json")),
+    ("ledger.system.registered.v2", include_str!("../../schemas/ledger.system.registered.v2.json")),
+    ("ledger.system.updated.v1", include_str!("../../schemas/ledger.system.updated.v1.json")),
+    ("ledger.system.updated.v2", include_str!("../../schemas/ledger.system.updated.v2.json")),
+    ("ledger.systemuser.created.v1", include_str!("../../schemas/ledger.systemuser.created.v1.json")),
+    ("ledger.systemuser.createdbyowner.v1", include_str!("../../schemas/ledger.systemuser.createdbyowner.v1.json")),
+    ("ledger.systemuser.deleted.v1", include_str!("../../schemas/ledger.systemuser.deleted.v1.json")),
+    ("ledger.systemuser.rightschanged.v1", include_str!("../../schemas/ledger.systemuser.rightschanged.v1.json")),
+    ("ledger.systemuser.selfdelegated.v1", include_str!("../../schemas/ledger.systemuser.selfdelegated.v1.json")),
+    ("ledger.systemuser.selfrevoked.v1", include_str!("../../schemas/ledger.systemuser.selfrevoked.v1.json")),
+    ("ledger.systemuserchangerequest.approved.v1", include_str!("../../schemas/ledger.systemuserchangerequest.approved.v1.json")),
+    ("ledger.systemuserchangerequest.created.v1", include_str!("../../schemas/ledger.systemuserchangerequest.created.v1.json")),
+    ("ledger.systemuserchangerequest.rejected.v1", include_str!("../../schemas/ledger.systemuserchangerequest.rejected.v1.json")),
+    ("ledger.systemuserchangerequest.withdrawn.v1", include_str!("../../schemas/ledger.systemuserchangerequest.withdrawn.v1.json")),
+    ("ledger.systemuserrequest.approved.v1", include_str!("../../schemas/ledger.systemuserrequest.approved.v1.json")),
+    ("ledger.systemuserrequest.created.v1", include_str!("../../schemas/ledger.systemuserrequest.created.v1.json")),
+    ("ledger.systemuserrequest.escalated.v1", include_str!("../../schemas/ledger.systemuserrequest.escalated.v1.json")),
+    ("ledger.systemuserrequest.rejected.v1", include_str!("../../schemas/ledger.systemuserrequest.rejected.v1.json")),
+    ("ledger.systemuserrequest.withdrawn.v1", include_str!("../../schemas/ledger.systemuserrequest.withdrawn.v1.json")),
+];
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -49,6 +85,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(agent_request_page))
         .routes(routes!(change_request_page))
         .routes(routes!(confirm_script))
+        .routes(routes!(event_schema))
+}
+
+/// One event type's JSON Schema (`schemas/<type>.json`), or the CloudEvents envelope's
+/// (`cloudevent.json`): the audit histories' `changed` members are these events' data.
+#[utoipa::path(get, path = "/schemas/{name}", operation_id = "event_schema", tag = "Audit",
+    summary = "The JSON Schema of an event type's data",
+    params(("name" = String, Path, description = "`<event type>.json`, e.g. `ledger.client.linked.v1.json`, or `cloudevent.json`")),
+    responses(
+        (status = 200, description = "The JSON Schema (draft 2020-12)", content_type = "application/schema+json", body = Object),
+        (status = 404, description = "No such schema", content_type = "application/problem+json", body = Problem),
+    ))]
+pub async fn event_schema(PathParams(name): PathParams<String>) -> Result<Response, ApiError> {
+    let schema = name.strip_suffix(".json").and_then(|n| EVENT_SCHEMAS.iter().find(|(t, _)| *t == n));
+    let (_, text) = schema.ok_or(ApiError::NoRoute)?;
+    let mut response = (*text).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/schema+json"));
+    Ok(response)
 }
 
 /// The OpenAPI 3.1 document of every route this service answers.
@@ -144,4 +198,19 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EVENT_SCHEMAS;
+
+    #[test]
+    fn every_event_type_has_its_schema_served() {
+        for t in crate::domain::events::EVENT_TYPES {
+            let (_, text) = EVENT_SCHEMAS.iter().find(|(n, _)| n == t).unwrap_or_else(|| panic!("{t} is not served"));
+            let schema: serde_json::Value = serde_json::from_str(text).expect("a schema is JSON");
+            assert_eq!(schema["title"], *t);
+        }
+        assert_eq!(EVENT_SCHEMAS.len(), crate::domain::events::EVENT_TYPES.len() + 1, "and the envelope");
+    }
 }

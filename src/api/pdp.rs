@@ -7,6 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::openapi::AsOf;
+use utoipa::ToSchema;
 use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
@@ -19,6 +21,14 @@ use axum::http::HeaderMap;
 
 pub const XACML_PATH: &str = "/authorization/api/v1/decision";
 
+/// Altinn's PDP: XACML 3.0 JSON profile requests, one or many (`MultiRequests`).
+#[utoipa::path(post, path = "/authorization/api/v1/decision", operation_id = "xacml_decision", tag = "Decisions",
+    summary = "Decide XACML JSON requests as Altinn's PDP does",
+    description = "A request that cannot be read, names an unknown party or is ambiguous is an `Indeterminate` \
+                   result with its reason, never a guess. `Ledger-Min-Position` makes the answer wait for this \
+                   replica to reach that position (Indeterminate if it does not in time).",
+    security(("bearer" = ["pdp"])), params(AsOf), request_body = XacmlRequest,
+    responses((status = 200, description = "One result per request, in order", body = XacmlResponse)))]
 pub async fn xacml_decision(
     State(state): State<AppState>,
     auth: Auth,
@@ -118,6 +128,11 @@ fn party_ref(v: &Value) -> Result<PartyRef, ApiError> {
     }
 }
 
+/// The ledger's own decision: one question, answered with the events it rests on.
+#[utoipa::path(post, path = "/v1/decisions", operation_id = "decide", tag = "Decisions",
+    summary = "May this system user do this action on this resource for this party? With proof",
+    security(("bearer" = ["pdp", "auditor"])), params(AsOf), request_body = DecisionRequest,
+    responses((status = 200, description = "The decision and what it rests on", body = DecisionResponse)))]
 pub async fn native_decision(
     State(state): State<AppState>,
     auth: Auth,
@@ -151,11 +166,139 @@ pub async fn native_decision(
     Ok(read(body, position))
 }
 
-/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
-/// each becomes a `routes!` of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::post;
-    utoipa_axum::router::OpenApiRouter::new()
-        .route("/authorization/api/v1/decision", post(xacml_decision))
-        .route("/v1/decisions", post(native_decision))
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new().routes(routes!(xacml_decision)).routes(routes!(native_decision))
+}
+
+// Documentation-only shapes of the bodies above; Schemathesis checks every answer
+// against them.
+
+/// A XACML 3.0 JSON profile request (`{"Request": {...}}`), as Altinn's PEPs send it.
+#[derive(ToSchema)]
+#[schema(example = json!({"Request": {
+    "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": "0195c1e2-0000-7000-8000-000000000001"}]}],
+    "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
+    "Resource": [{"Attribute": [
+        {"AttributeId": "urn:altinn:resource", "Value": "ske-krav-og-betalinger"},
+        {"AttributeId": "urn:altinn:organization:identifier-no", "Value": "310000035"}]}]}}))]
+#[allow(dead_code)]
+pub struct XacmlRequest {
+    #[schema(rename = "Request")]
+    request: Object,
+}
+
+/// Any JSON object (its members are the XACML profile's).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Object(std::collections::BTreeMap<String, serde_json::Value>);
+
+/// `{"Response": [result, ...]}`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct XacmlResponse {
+    #[schema(rename = "Response")]
+    response: Vec<XacmlResult>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct XacmlResult {
+    #[schema(rename = "Decision")]
+    decision: XacmlDecision,
+    #[schema(rename = "Status")]
+    status: XacmlStatus,
+    /// On a Permit that requires an authentication level.
+    #[schema(rename = "Obligations", nullable = false)]
+    obligations: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum XacmlDecision {
+    Permit,
+    NotApplicable,
+    Indeterminate,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct XacmlStatus {
+    #[schema(rename = "StatusCode")]
+    status_code: XacmlStatusCode,
+    #[schema(rename = "StatusMessage", nullable = false)]
+    status_message: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct XacmlStatusCode {
+    #[schema(rename = "Value", example = "urn:oasis:names:tc:xacml:1.0:status:ok")]
+    value: String,
+}
+
+/// The native question (no other members are taken).
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct DecisionRequest {
+    system_user: uuid::Uuid,
+    #[schema(example = "read")]
+    action: String,
+    #[schema(example = "ske-krav-og-betalinger")]
+    resource: String,
+    /// An organisation number (string), a party id (integer or string) or a party UUID.
+    #[schema(example = "310000035")]
+    party: PartyRefDoc,
+    /// Decide as of this RFC 3339 time (or give `atPosition`, or neither).
+    #[schema(nullable = false, format = DateTime)]
+    at: Option<String>,
+    #[schema(nullable = false, minimum = 0)]
+    at_position: Option<u64>,
+}
+
+/// An organisation number, a party id or a party UUID.
+#[derive(ToSchema)]
+#[schema(as = PartyRef)]
+#[allow(dead_code)]
+pub enum PartyRefDoc {
+    Text(String),
+    PartyId(i64),
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct DecisionResponse {
+    decision: NativeVerdict,
+    /// For a Permit: the events that grant it, from the system user to the policy.
+    #[schema(nullable = false)]
+    granted_by: Option<Vec<GroundDto>>,
+    /// For a NotApplicable: what would have been needed.
+    #[schema(nullable = false)]
+    missing: Option<String>,
+    #[schema(nullable = false)]
+    minimum_authentication_level: Option<u8>,
+    /// The ledger position the decision was made at.
+    position: u64,
+    /// The time of the state decided on, when asked as of an earlier moment.
+    #[schema(nullable = false)]
+    as_of: Option<String>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum NativeVerdict {
+    Permit,
+    NotApplicable,
+}
+
+/// One fact a Permit rests on: the event that established it.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = Ground)]
+#[allow(dead_code)]
+pub struct GroundDto {
+    event_id: uuid::Uuid,
+    fact: String,
 }

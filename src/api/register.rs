@@ -9,6 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
+use super::openapi::{AsOf, Correlation, Problem};
+use utoipa::ToSchema;
 use super::extract::{AsOfParams, Auth, CorrelationId, JsonBody, PathParams, QueryParams};
 use super::views::time;
 use super::{read, written, AppState, Snapshot};
@@ -31,6 +33,16 @@ pub struct PartyBody {
     name: String,
 }
 
+#[utoipa::path(
+    post, path = "/v1/parties", operation_id = "register_party", tag = "Register",
+    summary = "Record a party from the Central Coordinating Register", security(("bearer" = ["register"])),
+    params(Correlation), request_body = PartyRequest,
+    responses(
+        (status = 201, description = "Recorded", body = PartyRecorded),
+        (status = 200, description = "Already recorded exactly so; nothing written", body = PartyRecorded),
+        (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn register_party(
     State(state): State<AppState>,
     auth: Auth,
@@ -59,6 +71,16 @@ pub struct PackageBody {
     delegable: bool,
 }
 
+#[utoipa::path(
+    post, path = "/v1/access-packages", operation_id = "define_access_package", tag = "Register",
+    summary = "Define an access package", security(("bearer" = ["register"])),
+    params(Correlation), request_body = PackageRequest,
+    responses(
+        (status = 201, description = "Defined", body = PackageDefined),
+        (status = 200, description = "Already defined exactly so; nothing written", body = PackageDefined),
+        (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn define_access_package(
     State(state): State<AppState>,
     auth: Auth,
@@ -103,6 +125,12 @@ fn policy_json(p: &ResourcePolicyPublished) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    put, path = "/v1/resources/{resource_id}/policy", operation_id = "publish_policy", tag = "Register",
+    summary = "Publish a resource's policy (its service owner only)", security(("bearer" = ["service-owner"])),
+    params(Correlation), request_body = PolicyRequest,
+    responses((status = 200, description = "Published", body = PolicyPublished), (status = 404, description = "Names something the ledger does not know", content_type = "application/problem+json", body = Problem), (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem))
+)]
 pub async fn publish_policy(
     State(state): State<AppState>,
     auth: Auth,
@@ -129,6 +157,12 @@ pub async fn publish_policy(
     Ok(written(StatusCode::OK, response, w.position))
 }
 
+#[utoipa::path(
+    get, path = "/v1/resources/{resource_id}/policy", operation_id = "get_policy", tag = "Register",
+    summary = "A resource's published policy", security(("bearer" = ["service-owner", "vendor", "auditor", "pdp"])),
+    params(AsOf),
+    responses((status = 200, description = "The policy", body = StoredPolicy), (status = 404, description = "Names something the ledger does not know", content_type = "application/problem+json", body = Problem))
+)]
 pub async fn get_policy(
     State(state): State<AppState>,
     auth: Auth,
@@ -162,6 +196,16 @@ pub struct RelationshipBody {
     access_packages: Vec<String>,
 }
 
+#[utoipa::path(
+    post, path = "/v1/client-relationships", operation_id = "grant_relationship", tag = "Register",
+    summary = "A client relationship: a register role (REGN, REVI, FFOR) or packages a client delegates",
+    security(("bearer" = ["register", "admin"])), params(Correlation), request_body = RelationshipRequest,
+    responses(
+        (status = 201, description = "Granted", body = RelationshipGranted),
+        (status = 200, description = "Already granted; nothing written", body = RelationshipGranted),
+        (status = 404, description = "Names something the ledger does not know", content_type = "application/problem+json", body = Problem), (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn grant_relationship(
     State(state): State<AppState>,
     auth: Auth,
@@ -203,6 +247,19 @@ pub struct RevokeQuery {
     access_package: Option<String>,
 }
 
+#[utoipa::path(
+    delete, path = "/v1/client-relationships", operation_id = "revoke_relationship", tag = "Register",
+    summary = "End a client relationship (or one role or package of it); clients it carried are unlinked",
+    security(("bearer" = ["register", "admin"])),
+    params(
+        ("client" = String, Query, description = "The client's organisation number"),
+        ("facilitator" = String, Query, description = "The facilitator's organisation number"),
+        ("role" = Option<String>, Query, description = "Only this register role (REGN, REVI, FFOR)"),
+        ("accessPackage" = Option<String>, Query, description = "Only this delegated package"),
+        Correlation,
+    ),
+    responses((status = 200, description = "Revoked", body = RevokedRelationship), (status = 404, description = "Names something the ledger does not know", content_type = "application/problem+json", body = Problem), (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem))
+)]
 pub async fn revoke_relationship(
     State(state): State<AppState>,
     auth: Auth,
@@ -229,6 +286,12 @@ pub struct ListQuery {
     facilitator: String,
 }
 
+#[utoipa::path(
+    get, path = "/v1/client-relationships", operation_id = "list_relationships", tag = "Register",
+    summary = "A facilitator's client relationships", security(("bearer" = ["register", "admin", "client-admin", "auditor"])),
+    params(("facilitator" = String, Query, description = "The facilitator's organisation number"), AsOf),
+    responses((status = 200, description = "The relationships", body = RelationshipList))
+)]
 pub async fn list_relationships(
     State(state): State<AppState>,
     auth: Auth,
@@ -249,13 +312,170 @@ pub async fn list_relationships(
     Ok(read(json!({"facilitator": facilitator.as_str(), "data": data}), position))
 }
 
-/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
-/// each becomes a `routes!` of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{post, put};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/v1/parties", post(register_party))
-        .route("/v1/access-packages", post(define_access_package))
-        .route("/v1/resources/{resource_id}/policy", put(publish_policy).get(get_policy))
-        .route("/v1/client-relationships", post(grant_relationship).delete(revoke_relationship).get(list_relationships))
+        .routes(routes!(register_party))
+        .routes(routes!(define_access_package))
+        .routes(routes!(publish_policy, get_policy))
+        .routes(routes!(grant_relationship, revoke_relationship, list_relationships))
+}
+
+// Documentation-only shapes of the bodies above (no other members are taken);
+// Schemathesis checks every answer against them.
+
+/// A party, as the Central Coordinating Register gives it.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PartyRequest {
+    #[schema(example = "310000035", pattern = "^[0-9]{9}$")]
+    org_no: String,
+    #[schema(example = 50003)]
+    party_id: i64,
+    party_uuid: uuid::Uuid,
+    name: String,
+}
+
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PackageRequest {
+    #[schema(example = "urn:altinn:accesspackage:skattegrunnlag")]
+    urn: String,
+    assignable: bool,
+    delegable: bool,
+}
+
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PolicyRequest {
+    rules: Vec<Rule>,
+    #[schema(nullable = false, minimum = 0, maximum = 255)]
+    minimum_authentication_level: Option<u8>,
+}
+
+/// Holders of `accessPackage` (or of a single right on the resource, `right`) may do
+/// `actions`.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct Rule {
+    #[schema(nullable = false)]
+    access_package: Option<String>,
+    #[schema(nullable = false)]
+    right: Option<bool>,
+    #[schema(example = json!(["read", "write"]))]
+    actions: Vec<String>,
+}
+
+/// A party as recorded, and the log position of the write.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PartyRecorded {
+    org_no: String,
+    party_id: i64,
+    party_uuid: uuid::Uuid,
+    name: String,
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PackageDefined {
+    urn: String,
+    assignable: bool,
+    delegable: bool,
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct PolicyPublished {
+    resource_id: String,
+    rules: Vec<Rule>,
+    minimum_authentication_level: Option<u8>,
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct StoredPolicy {
+    resource_id: String,
+    rules: Vec<Rule>,
+    minimum_authentication_level: Option<u8>,
+    /// The service owner that first published it; only it may publish again.
+    owner: Option<String>,
+    /// The event that published this version.
+    event_id: uuid::Uuid,
+}
+
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RelationshipRequest {
+    #[schema(example = "310000043")]
+    client: String,
+    #[schema(example = "310000051")]
+    facilitator: String,
+    #[schema(nullable = false, example = "REGN")]
+    role: Option<String>,
+    #[schema(nullable = false)]
+    access_packages: Option<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RelationshipDto {
+    client: String,
+    facilitator: String,
+    grants: Vec<GrantDto>,
+}
+
+/// One grant of a relationship: a package, carried by a register role or delegated.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = Grant)]
+#[allow(dead_code)]
+pub struct GrantDto {
+    role: Option<String>,
+    access_package: String,
+    since: String,
+    event_id: uuid::Uuid,
+}
+
+/// The relationship after the grant, and the log position of the write.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RelationshipGranted {
+    client: String,
+    facilitator: String,
+    grants: Vec<GrantDto>,
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RevokedRelationship {
+    client: String,
+    facilitator: String,
+    grants: Vec<GrantDto>,
+    /// Client links that ended with the relationship.
+    clients_unlinked: u64,
+    position: u64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RelationshipList {
+    facilitator: String,
+    data: Vec<RelationshipDto>,
 }

@@ -363,7 +363,7 @@ pub async fn get_listed(
     summary = "The vendor's own system, in full", security(("bearer" = ["vendor"])), params(AsOf),
     responses(
         (status = 200, description = "The system", body = RegisteredSystemResponse),
-        (status = 404, description = "No such system", content_type = "text/plain", body = String),
+        (status = 404, description = "No such system", content_type = "application/problem+json", body = Problem),
     )
 )]
 pub async fn get_for_vendor(
@@ -440,7 +440,7 @@ pub async fn get_packages(
     summary = "Register a system", description = "Every broken rule is answered at once, as Altinn's STD-00000 problem.",
     security(("bearer" = ["vendor"])), request_body = RegisterSystemRequest,
     responses(
-        (status = 200, description = "The new system's internal id", body = String, example = json!("0195c1e2-0000-7000-8000-000000000001")),
+        (status = 200, description = "The new system's internal id", content_type = "application/json", body = String, example = json!("0195c1e2-0000-7000-8000-000000000001")),
         (status = 409, description = "The id was taken by a concurrent write", content_type = "application/problem+json", body = Problem),
     )
 )]
