@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::altinn::{self, AltinnError, AltinnJson, PackageBody, RightBody};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
+use super::openapi::{AccessPackage, AsOf, Paginated, Problem, Right as RightDto};
 use super::requests::{self, located, packages_of, party_of, rights_of, status_word};
 use super::views::{packages_json, right_json, time};
 use super::{AppState, Snapshot, AUTHN};
@@ -27,6 +28,7 @@ use crate::domain::events::{EventData, UserType};
 use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::{ChangeRequest, Kv, ReadModel, RequestStatus};
 use crate::domain::{Code, Command};
+use utoipa::ToSchema;
 
 /// Altinn's plain-text answers to the vendor's query parameters, word for word.
 const MISSING_CORRELATION_ID: &str = "Missing or invalid QueryParameter: correlation-id. Generate a unique UUID \
@@ -128,6 +130,19 @@ fn no_change_needed(id: Uuid, user: &crate::domain::model::SystemUser, redirect_
 /// `POST /systemuser/changerequest/vendor?correlation-id=&system-user-id=`: 201 with
 /// `Location` when made, 200 with the change request when the id was used for it
 /// before, 200 `NoChangeNeeded` when nothing is asked.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/changerequest/vendor", operation_id = "changerequest_vendor_create", tag = "Change requests",
+    summary = "Ask a system user's owner for more or fewer rights and access packages",
+    description = "201 with `Location` when made; 200 with the change request when the correlation id was used for it before; 200 with status `NoChangeNeeded` (not stored) when nothing is asked.",
+    security(("bearer" = ["vendor"])), params(("correlation-id" = Uuid, Query, description = "The vendor's id for this change request (a UUID, not nil, not the system user's id); the change request's id"), ("system-user-id" = Uuid, Query, description = "The standard system user to change")), request_body = ChangeRequestSystemUser,
+    responses(
+        (status = 201, description = "Made; `Location` names it", body = ChangeRequestResponse, headers(("Location" = String, description = "The new change request's URL"))),
+        (status = 200, description = "The change request made before under this correlation id, or `NoChangeNeeded` when nothing is asked", body = ChangeRequestResponse),
+        (status = 400, description = "A missing or bad `correlation-id`, or one that is the system user's id (Altinn's plain text); bad input (a problem)", content((Problem = "application/problem+json"), (String = "text/plain"))),
+        (status = 404, description = "No such system user (`AUTH-00015`), or no such system (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The correlation id names another change request, or a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -207,6 +222,15 @@ fn vendors(who: &crate::auth::Principal, system: &SystemId) -> Result<(), Altinn
 }
 
 /// `GET /systemuser/changerequest/vendor/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/changerequest/vendor/{id}", operation_id = "changerequest_vendor_get", tag = "Change requests",
+    summary = "The vendor's change request",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The change request", body = ChangeRequestResponse),
+        (status = 404, description = "No such change request (`AUTH-00010`), or the system is another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_vendor(
     State(state): State<AppState>,
     auth: Auth,
@@ -223,6 +247,15 @@ pub async fn get_for_vendor(
 
 /// `GET /systemuser/changerequest/vendor/byexternalref/{systemId}/{orgNo}/{externalRef}`:
 /// the newest change request of the system user with that external ref.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/changerequest/vendor/byexternalref/{system_id}/{org_no}/{external_ref}", operation_id = "changerequest_vendor_by_external_ref", tag = "Change requests",
+    summary = "The newest change request of the system user with this system, party and external ref",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The change request", body = ChangeRequestResponse),
+        (status = 404, description = "No change request for this key (`AUTH-00010`), or the system is another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_external_ref(
     State(state): State<AppState>,
     auth: Auth,
@@ -258,6 +291,15 @@ pub struct PageQuery {
 /// `GET /systemuser/changerequest/vendor/bysystem/{systemId}[?token=]`: paged by id, 50
 /// a page. (Altinn ignores the token and answers the first page again; here the token
 /// moves on.)
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/changerequest/vendor/bysystem/{system_id}", operation_id = "changerequest_vendor_by_system", tag = "Change requests",
+    summary = "The change requests for one of the vendor's systems, 50 a page",
+    security(("bearer" = ["vendor"])), params(("token" = Option<String>, Query, description = "The continuation token of a previous page's `links.next`"), AsOf),
+    responses(
+        (status = 200, description = "A page of change requests", body = Paginated<ChangeRequestResponse>),
+        (status = 404, description = "No such system of the vendor (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_system(
     State(state): State<AppState>,
     auth: Auth,
@@ -290,6 +332,17 @@ pub async fn by_system(
 
 /// `DELETE /systemuser/changerequest/vendor/{requestId}`: 202, no body; recorded as
 /// withdrawn, by the system's vendor, while it is New.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/changerequest/vendor/{id}", operation_id = "changerequest_vendor_delete", tag = "Change requests",
+    summary = "Withdraw the vendor's change request while it is New",
+    description = "Recorded as withdrawn (Altinn deletes it; nothing recorded here is ever deleted).",
+    security(("bearer" = ["vendor"])),
+    responses(
+        (status = 202, description = "Withdrawn"),
+        (status = 404, description = "No such change request (`AUTH-00010`), or the system is another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The change request is not New, or a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
@@ -306,6 +359,15 @@ pub async fn delete(
 }
 
 /// `GET /systemuser/changerequest/{party}/{requestId}`: the party's, without `confirmUrl`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}", operation_id = "changerequest_get_for_party", tag = "Change requests",
+    summary = "The party's change request, without `confirmUrl`",
+    security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The change request", body = ChangeRequestResponse),
+        (status = 404, description = "No such change request to this party (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_party(
     State(state): State<AppState>,
     auth: Auth,
@@ -326,6 +388,15 @@ pub async fn get_for_party(
 
 /// `GET /systemuser/changerequest/{requestId}`: what the owner's page shows, to its
 /// access manager (here: its administrator) only.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/changerequest/{id}", operation_id = "changerequest_get_for_person", tag = "Change requests",
+    summary = "A change request as the owner's page shows it, to its administrator only",
+    security(("bearer" = ["admin", "client-admin"])), params(AsOf),
+    responses(
+        (status = 200, description = "The change request", body = ChangeRequestResponseInternal),
+        (status = 404, description = "No such change request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_person(
     State(state): State<AppState>,
     auth: Auth,
@@ -371,6 +442,16 @@ async fn answer(
 
 /// `POST /systemuser/changerequest/{party}/{requestId}/approve`: 200 `true`; the system
 /// user's rights and packages change as asked.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", operation_id = "changerequest_approve", tag = "Change requests",
+    summary = "Approve a change request: the system user's rights and packages change as asked",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "Approved: the system user's rights and packages changed as asked", body = bool, example = json!(true)),
+        (status = 404, description = "No such change request (`AUTH-00010`), or its system user is gone (`AUTH-00015`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The change request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn approve(
     State(state): State<AppState>,
     auth: Auth,
@@ -381,6 +462,16 @@ pub async fn approve(
 }
 
 /// `POST /systemuser/changerequest/{party}/{requestId}/reject`: 200 `true`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", operation_id = "changerequest_reject", tag = "Change requests",
+    summary = "Reject a change request",
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "Rejected", body = bool, example = json!(true)),
+        (status = 404, description = "No such change request (`AUTH-00010`), or its system user is gone (`AUTH-00015`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The change request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn reject(
     State(state): State<AppState>,
     auth: Auth,
@@ -390,20 +481,105 @@ pub async fn reject(
     answer(state, auth, cid, path, false).await
 }
 
-/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
-/// each becomes a `routes!` of its annotated handlers.
+/// This module's routes: one `routes!` per path, of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{get, post};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/authentication/api/v1/systemuser/changerequest/vendor", post(create))
-        .route("/authentication/api/v1/systemuser/changerequest/vendor/{id}", get(get_for_vendor).delete(delete))
-        .route(
-            "/authentication/api/v1/systemuser/changerequest/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
-            get(by_external_ref),
-        )
-        .route("/authentication/api/v1/systemuser/changerequest/vendor/bysystem/{system_id}", get(by_system))
-        .route("/authentication/api/v1/systemuser/changerequest/{id}", get(get_for_person))
-        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}", get(get_for_party))
-        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}/approve", post(approve))
-        .route("/authentication/api/v1/systemuser/changerequest/{party}/{id}/reject", post(reject))
+        .routes(routes!(create))
+        .routes(routes!(get_for_vendor, delete))
+        .routes(routes!(by_external_ref))
+        .routes(routes!(by_system))
+        .routes(routes!(get_for_person))
+        .routes(routes!(get_for_party))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+}
+
+// Documentation-only shapes of the bodies above (they are read by `ChangeBody` and
+// written with `json!`); Schemathesis checks every answer against them.
+
+/// Altinn's `ChangeRequestSystemUser`: every list optional. Member names are read
+/// without regard to case; unknown members are ignored; an empty `redirectUrl` reads as
+/// none given.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ChangeRequestSystemUser {
+    required_rights: Option<Vec<RightDto>>,
+    unwanted_rights: Option<Vec<RightDto>>,
+    required_access_packages: Option<Vec<AccessPackage>>,
+    unwanted_access_packages: Option<Vec<AccessPackage>>,
+    /// One of the system's allowed redirect URLs.
+    redirect_url: Option<String>,
+}
+
+/// A change request's status; `NoChangeNeeded` only on a create that asked nothing.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum ChangeRequestStatusWord {
+    New,
+    Accepted,
+    Rejected,
+    Withdrawn,
+    NoChangeNeeded,
+}
+
+/// Altinn's `ChangeRequestResponse`. The external ref is the system user's.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ChangeRequestResponse {
+    id: Uuid,
+    /// The system user's; `null` when the system user is not in the read model.
+    #[schema(required = true)]
+    external_ref: Option<String>,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    system_user_id: Uuid,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    required_rights: Vec<RightDto>,
+    unwanted_rights: Vec<RightDto>,
+    required_access_packages: Vec<AccessPackage>,
+    unwanted_access_packages: Vec<AccessPackage>,
+    status: ChangeRequestStatusWord,
+    /// `0001-01-01T00:00:00` on `NoChangeNeeded`, as Altinn writes it.
+    created: String,
+    timed_out: bool,
+    /// `null` only on a `NoChangeNeeded` that named none.
+    redirect_url: Option<String>,
+    /// The page the owner answers on; on the vendor's single reads and creates only
+    /// (`""` on `NoChangeNeeded`).
+    #[schema(nullable = false)]
+    confirm_url: Option<String>,
+}
+
+/// What the owner's page shows: Altinn's `ChangeRequestResponse` with the party's ids,
+/// without `created` and `timedOut`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ChangeRequestResponseInternal {
+    id: Uuid,
+    /// The system user's; `null` when the system user is not in the read model.
+    #[schema(required = true)]
+    external_ref: Option<String>,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    system_user_id: Uuid,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    required_rights: Vec<RightDto>,
+    unwanted_rights: Vec<RightDto>,
+    required_access_packages: Vec<AccessPackage>,
+    unwanted_access_packages: Vec<AccessPackage>,
+    status: ChangeRequestStatusWord,
+    #[schema(nullable = false)]
+    redirect_url: Option<String>,
+    /// `null` when the party is not in the party register.
+    #[schema(required = true)]
+    party_id: Option<i64>,
+    /// `null` when the party is not in the party register.
+    #[schema(required = true)]
+    party_uuid: Option<Uuid>,
 }

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::altinn::{self, AltinnError, AltinnJson, AuthProblem, PackageBody, RightBody};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
+use super::openapi::{AccessPackage, AsOf, Paginated, Problem, Right as RightDto};
 use super::views::{packages_json, right_json, time};
 use super::AUTHN;
 use super::{AppState, Snapshot};
@@ -28,6 +29,7 @@ use crate::domain::ids::{Action, OrgNo, PackageUrn, ResourceId, Right, SystemId}
 use crate::domain::model::{Kv, ReadModel, Request, RequestStatus};
 use crate::domain::pdp::At;
 use crate::domain::{Code, Command};
+use utoipa::ToSchema;
 
 /// Altinn's `CreateRequestSystemUser` and `CreateAgentRequestSystemUser` (member names
 /// lower-cased). The agent form has no `rights`: a body that sends them has them
@@ -253,6 +255,18 @@ async fn create_as_vendor(
 }
 
 /// `POST /systemuser/request/vendor`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/request/vendor", operation_id = "request_vendor_create_standard", tag = "System-user requests",
+    summary = "Ask a customer for a standard system user",
+    description = "201 with `Location` when made; 200 with the pending request when one with the same system, party and external ref is waiting.",
+    security(("bearer" = ["vendor"])), request_body = CreateRequestSystemUser,
+    responses(
+        (status = 201, description = "Made; `Location` names it", body = RequestSystemResponse, headers(("Location" = String, description = "The new request's URL"))),
+        (status = 200, description = "The pending request for the same system, party and external ref", body = RequestSystemResponse),
+        (status = 404, description = "No such system of the vendor (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "A concurrent write took the key, or the ledger's state forbids it", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn create_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -263,6 +277,18 @@ pub async fn create_standard(
 }
 
 /// `POST /systemuser/request/vendor/agent`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/request/vendor/agent", operation_id = "request_vendor_create_agent", tag = "System-user requests",
+    summary = "Ask a customer for an agent system user",
+    description = "201 with `Location` when made; 200 with the pending request when one with the same system, party and external ref is waiting. An agent request has no rights, only access packages.",
+    security(("bearer" = ["vendor"])), request_body = CreateAgentRequestSystemUser,
+    responses(
+        (status = 201, description = "Made; `Location` names it", body = AgentRequestSystemResponse, headers(("Location" = String, description = "The new request's URL"))),
+        (status = 200, description = "The pending request for the same system, party and external ref", body = AgentRequestSystemResponse),
+        (status = 404, description = "No such system of the vendor (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "A concurrent write took the key, or the ledger's state forbids it", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn create_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -313,6 +339,15 @@ async fn get(
 }
 
 /// `GET /systemuser/request/vendor/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/{id}", operation_id = "request_vendor_get_standard", tag = "System-user requests",
+    summary = "The vendor's standard request",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = RequestSystemResponse),
+        (status = 404, description = "No such request of the vendor (`AUTH-00010`), or another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -323,6 +358,15 @@ pub async fn get_standard(
 }
 
 /// `GET /systemuser/request/vendor/agent/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/agent/{id}", operation_id = "request_vendor_get_agent", tag = "System-user requests",
+    summary = "The vendor's agent request",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = AgentRequestSystemResponse),
+        (status = 404, description = "No such request of the vendor (`AUTH-00010`), or another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -371,6 +415,15 @@ async fn by_external_ref(
 }
 
 /// `GET /systemuser/request/vendor/byexternalref/{systemId}/{orgNo}/{externalRef}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/byexternalref/{system_id}/{org_no}/{external_ref}", operation_id = "request_vendor_by_external_ref_standard", tag = "System-user requests",
+    summary = "The newest standard request for a system, party and external ref",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = RequestSystemResponse),
+        (status = 404, description = "No request with this key (`AUTH-00010`), or the system is another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_external_ref_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -381,6 +434,15 @@ pub async fn by_external_ref_standard(
 }
 
 /// `GET /systemuser/request/vendor/agent/byexternalref/{systemId}/{orgNo}/{externalRef}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/agent/byexternalref/{system_id}/{org_no}/{external_ref}", operation_id = "request_vendor_by_external_ref_agent", tag = "System-user requests",
+    summary = "The newest agent request for a system, party and external ref",
+    security(("bearer" = ["vendor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = AgentRequestSystemResponse),
+        (status = 404, description = "No request with this key (`AUTH-00010`), or the system is another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_external_ref_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -432,6 +494,15 @@ async fn by_system(
 }
 
 /// `GET /systemuser/request/vendor/bysystem/{systemId}[?token=]`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/bysystem/{system_id}", operation_id = "request_vendor_by_system_standard", tag = "System-user requests",
+    summary = "The standard requests for one of the vendor's systems, 50 a page",
+    security(("bearer" = ["vendor"])), params(("token" = Option<String>, Query, description = "The continuation token of a previous page's `links.next`"), AsOf),
+    responses(
+        (status = 200, description = "A page of requests", body = Paginated<RequestSystemResponse>),
+        (status = 404, description = "No such system of the vendor (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_system_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -443,6 +514,15 @@ pub async fn by_system_standard(
 }
 
 /// `GET /systemuser/request/vendor/agent/bysystem/{systemId}[?token=]`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/vendor/agent/bysystem/{system_id}", operation_id = "request_vendor_by_system_agent", tag = "System-user requests",
+    summary = "The agent requests for one of the vendor's systems, 50 a page",
+    security(("bearer" = ["vendor"])), params(("token" = Option<String>, Query, description = "The continuation token of a previous page's `links.next`"), AsOf),
+    responses(
+        (status = 200, description = "A page of requests", body = Paginated<AgentRequestSystemResponse>),
+        (status = 404, description = "No such system of the vendor (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_system_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -455,6 +535,17 @@ pub async fn by_system_agent(
 
 /// `DELETE /systemuser/request/vendor/{requestId}`: 202, no body. The request is
 /// recorded as withdrawn (Altinn deletes it; here nothing recorded is ever deleted).
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/request/vendor/{id}", operation_id = "request_vendor_delete", tag = "System-user requests",
+    summary = "Withdraw the vendor's standard request",
+    description = "Recorded as withdrawn (Altinn deletes it; nothing recorded here is ever deleted).",
+    security(("bearer" = ["vendor"])),
+    responses(
+        (status = 202, description = "Withdrawn"),
+        (status = 404, description = "No such request of the vendor (`AUTH-00010`), or another vendor's (`AUTH-00011`)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The request is not New, or a concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
@@ -504,7 +595,8 @@ async fn answer(
 }
 
 macro_rules! answers {
-    ($($name:ident: $user_type:expr, $approve:expr;)*) => {$(
+    ($($(#[$meta:meta])* $name:ident: $user_type:expr, $approve:expr;)*) => {$(
+        $(#[$meta])*
         pub async fn $name(
             State(state): State<AppState>,
             auth: Auth,
@@ -517,9 +609,49 @@ macro_rules! answers {
 }
 
 answers! {
+    #[utoipa::path(
+        post, path = "/authentication/api/v1/systemuser/request/{party}/{id}/approve", operation_id = "request_approve_standard", tag = "System-user requests",
+        summary = "Approve a standard request: the system user is made",
+        security(("bearer" = ["admin"])),
+        responses(
+            (status = 200, description = "Approved: the system user is made", body = bool, example = json!(true)),
+            (status = 404, description = "No such standard request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+            (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+        )
+    )]
     approve_standard: UserType::Standard, true;
+    #[utoipa::path(
+        post, path = "/authentication/api/v1/systemuser/request/{party}/{id}/reject", operation_id = "request_reject_standard", tag = "System-user requests",
+        summary = "Reject a standard request",
+        security(("bearer" = ["admin"])),
+        responses(
+            (status = 200, description = "Rejected", body = bool, example = json!(true)),
+            (status = 404, description = "No such standard request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+            (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+        )
+    )]
     reject_standard: UserType::Standard, false;
+    #[utoipa::path(
+        post, path = "/authentication/api/v1/systemuser/request/agent/{party}/{id}/approve", operation_id = "request_approve_agent", tag = "System-user requests",
+        summary = "Approve an agent request: the agent system user is made",
+        security(("bearer" = ["admin"])),
+        responses(
+            (status = 200, description = "Approved: the system user is made", body = bool, example = json!(true)),
+            (status = 404, description = "No such agent request (`AUTH-00030`)", content_type = "application/problem+json", body = Problem),
+            (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+        )
+    )]
     approve_agent: UserType::Agent, true;
+    #[utoipa::path(
+        post, path = "/authentication/api/v1/systemuser/request/agent/{party}/{id}/reject", operation_id = "request_reject_agent", tag = "System-user requests",
+        summary = "Reject an agent request",
+        security(("bearer" = ["admin"])),
+        responses(
+            (status = 200, description = "Rejected", body = bool, example = json!(true)),
+            (status = 404, description = "No such agent request (`AUTH-00030`)", content_type = "application/problem+json", body = Problem),
+            (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
+        )
+    )]
     reject_agent: UserType::Agent, false;
 }
 
@@ -554,6 +686,15 @@ async fn get_for_party(
 }
 
 /// `GET /systemuser/request/{party}/{requestId}`: the party's request, without `confirmUrl`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/{party}/{id}", operation_id = "request_get_for_party_standard", tag = "System-user requests",
+    summary = "The party's standard request, without `confirmUrl`",
+    security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = RequestSystemResponse),
+        (status = 404, description = "No such request to this party (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_party_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -564,6 +705,15 @@ pub async fn get_for_party_standard(
 }
 
 /// `GET /systemuser/request/agent/{party}/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/agent/{party}/{id}", operation_id = "request_get_for_party_agent", tag = "System-user requests",
+    summary = "The party's agent request, without `confirmUrl`",
+    security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = AgentRequestSystemResponse),
+        (status = 404, description = "No such request to this party (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_party_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -621,6 +771,16 @@ async fn get_for_person(
 }
 
 /// `GET /systemuser/request/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/{id}", operation_id = "request_get_for_person_standard", tag = "System-user requests",
+    summary = "A standard request as the customer's page shows it",
+    description = "To a person of the customer; one who is not its administrator may only escalate it.",
+    security(("bearer" = ["admin", "client-admin"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = RequestSystemResponseInternal),
+        (status = 404, description = "No such request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_person_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -631,6 +791,16 @@ pub async fn get_for_person_standard(
 }
 
 /// `GET /systemuser/request/agent/{requestId}`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/agent/{id}", operation_id = "request_get_for_person_agent", tag = "System-user requests",
+    summary = "An agent request as the customer's page shows it",
+    description = "To a person of the customer; one who is not its administrator may only escalate it.",
+    security(("bearer" = ["admin", "client-admin"])), params(AsOf),
+    responses(
+        (status = 200, description = "The request", body = RequestSystemResponseInternal),
+        (status = 404, description = "No such request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn get_for_person_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -669,6 +839,14 @@ async fn pending(
 }
 
 /// `GET /systemuser/request/{party}/{orgno}/pending`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/{party}/{id}/pending", operation_id = "request_pending_standard", tag = "System-user requests",
+    summary = "The party's New standard requests",
+    security(("bearer" = ["admin", "auditor"])), params(("id" = String, Path, description = "The party's organisation number (nine digits); it must be the party's"), AsOf),
+    responses(
+        (status = 200, description = "The New requests", body = Vec<RequestSystemResponse>),
+    )
+)]
 pub async fn pending_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -679,6 +857,14 @@ pub async fn pending_standard(
 }
 
 /// `GET /systemuser/request/agent/{party}/{orgno}/pending`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/request/agent/{party}/{id}/pending", operation_id = "request_pending_agent", tag = "System-user requests",
+    summary = "The party's New agent requests that were escalated",
+    security(("bearer" = ["admin", "auditor"])), params(("id" = String, Path, description = "The party's organisation number (nine digits); it must be the party's"), AsOf),
+    responses(
+        (status = 200, description = "The escalated New requests", body = Vec<AgentRequestSystemResponse>),
+    )
+)]
 pub async fn pending_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -714,6 +900,15 @@ async fn escalate(
 }
 
 /// `POST /systemuser/request/{party}/{requestId}/escalate`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/request/{party}/{id}/escalate", operation_id = "request_escalate_standard", tag = "System-user requests",
+    summary = "Pass a standard request on to the party's access managers",
+    security(("bearer" = ["admin", "client-admin"])),
+    responses(
+        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
+        (status = 409, description = "A concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn escalate_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -724,6 +919,15 @@ pub async fn escalate_standard(
 }
 
 /// `POST /systemuser/request/agent/{party}/{requestId}/escalate`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/request/agent/{party}/{id}/escalate", operation_id = "request_escalate_agent", tag = "System-user requests",
+    summary = "Pass an agent request on to the party's access managers",
+    security(("bearer" = ["admin", "client-admin"])),
+    responses(
+        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
+        (status = 409, description = "A concurrent write", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn escalate_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -733,35 +937,165 @@ pub async fn escalate_agent(
     escalate(state, auth, cid, path, UserType::Agent).await
 }
 
-/// This module's routes. Undocumented routes (`route`) are refused by the contract test;
-/// each becomes a `routes!` of its annotated handlers.
+/// This module's routes: one `routes!` per path, of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{get, post};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/authentication/api/v1/systemuser/request/vendor", post(create_standard))
-        .route("/authentication/api/v1/systemuser/request/vendor/agent", post(create_agent))
-        .route("/authentication/api/v1/systemuser/request/vendor/{id}", get(get_standard).delete(delete))
-        .route("/authentication/api/v1/systemuser/request/vendor/agent/{id}", get(get_agent))
-        .route(
-            "/authentication/api/v1/systemuser/request/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
-            get(by_external_ref_standard),
-        )
-        .route(
-            "/authentication/api/v1/systemuser/request/vendor/agent/byexternalref/{system_id}/{org_no}/{external_ref}",
-            get(by_external_ref_agent),
-        )
-        .route("/authentication/api/v1/systemuser/request/vendor/bysystem/{system_id}", get(by_system_standard))
-        .route("/authentication/api/v1/systemuser/request/vendor/agent/bysystem/{system_id}", get(by_system_agent))
-        .route("/authentication/api/v1/systemuser/request/{id}", get(get_for_person_standard))
-        .route("/authentication/api/v1/systemuser/request/agent/{id}", get(get_for_person_agent))
-        .route("/authentication/api/v1/systemuser/request/{party}/{id}", get(get_for_party_standard))
-        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}", get(get_for_party_agent))
-        .route("/authentication/api/v1/systemuser/request/{party}/{id}/pending", get(pending_standard))
-        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/pending", get(pending_agent))
-        .route("/authentication/api/v1/systemuser/request/{party}/{id}/escalate", post(escalate_standard))
-        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/escalate", post(escalate_agent))
-        .route("/authentication/api/v1/systemuser/request/{party}/{id}/approve", post(approve_standard))
-        .route("/authentication/api/v1/systemuser/request/{party}/{id}/reject", post(reject_standard))
-        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/approve", post(approve_agent))
-        .route("/authentication/api/v1/systemuser/request/agent/{party}/{id}/reject", post(reject_agent))
+        .routes(routes!(create_standard))
+        .routes(routes!(create_agent))
+        .routes(routes!(get_standard, delete))
+        .routes(routes!(get_agent))
+        .routes(routes!(by_external_ref_standard))
+        .routes(routes!(by_external_ref_agent))
+        .routes(routes!(by_system_standard))
+        .routes(routes!(by_system_agent))
+        .routes(routes!(get_for_person_standard))
+        .routes(routes!(get_for_person_agent))
+        .routes(routes!(get_for_party_standard))
+        .routes(routes!(get_for_party_agent))
+        .routes(routes!(pending_standard))
+        .routes(routes!(pending_agent))
+        .routes(routes!(escalate_standard))
+        .routes(routes!(escalate_agent))
+        .routes(routes!(approve_standard))
+        .routes(routes!(reject_standard))
+        .routes(routes!(approve_agent))
+        .routes(routes!(reject_agent))
+}
+
+// Documentation-only shapes of the bodies above (they are read by `CreateBody` and
+// written with `json!`); Schemathesis checks every answer against them.
+
+/// Altinn's `CreateRequestSystemUser`. Member names are read without regard to case;
+/// unknown members are ignored; an empty `externalRef`, `integrationTitle` or
+/// `redirectUrl` reads as none given.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CreateRequestSystemUser {
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    /// The vendor's reference; the party's organisation number when none is given.
+    external_ref: Option<String>,
+    integration_title: Option<String>,
+    rights: Option<Vec<RightDto>>,
+    access_packages: Option<Vec<AccessPackage>>,
+    /// One of the system's allowed redirect URLs.
+    redirect_url: Option<String>,
+}
+
+/// Altinn's `CreateAgentRequestSystemUser`: as [`CreateRequestSystemUser`], without
+/// rights (a body that sends them has them ignored).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct CreateAgentRequestSystemUser {
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    /// The vendor's reference; the party's organisation number when none is given.
+    external_ref: Option<String>,
+    integration_title: Option<String>,
+    access_packages: Option<Vec<AccessPackage>>,
+    /// One of the system's allowed redirect URLs.
+    redirect_url: Option<String>,
+}
+
+/// A request's status. A request past its time-to-live keeps its status and reads
+/// `timedOut: true`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum RequestStatusWord {
+    New,
+    Accepted,
+    Rejected,
+    Withdrawn,
+}
+
+/// Altinn's `RequestSystemResponse`: a standard system user request.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RequestSystemResponse {
+    id: Uuid,
+    external_ref: String,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    rights: Vec<RightDto>,
+    access_packages: Vec<AccessPackage>,
+    status: RequestStatusWord,
+    escalated: bool,
+    created: String,
+    timed_out: bool,
+    /// The request's title, or else the system's name.
+    #[schema(nullable = false)]
+    integration_title: Option<String>,
+    #[schema(nullable = false)]
+    redirect_url: Option<String>,
+    /// The page the customer answers on; on the vendor's single reads and creates only.
+    #[schema(nullable = false)]
+    confirm_url: Option<String>,
+}
+
+/// Altinn's `AgentRequestSystemResponse`: an agent system user request (no rights).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AgentRequestSystemResponse {
+    id: Uuid,
+    external_ref: String,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    access_packages: Vec<AccessPackage>,
+    status: RequestStatusWord,
+    escalated: bool,
+    created: String,
+    timed_out: bool,
+    /// The request's title, or else the system's name.
+    #[schema(nullable = false)]
+    integration_title: Option<String>,
+    #[schema(nullable = false)]
+    redirect_url: Option<String>,
+    /// The page the customer answers on; on the vendor's single reads and creates only.
+    #[schema(nullable = false)]
+    confirm_url: Option<String>,
+}
+
+/// Altinn's `RequestSystemResponseInternal`: what the customer's pages show.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct RequestSystemResponseInternal {
+    id: Uuid,
+    external_ref: String,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    #[schema(example = "313725138")]
+    party_org_no: String,
+    /// `null` when the party is not in the party register.
+    #[schema(required = true)]
+    party_id: Option<i64>,
+    /// `null` when the party is not in the party register.
+    #[schema(required = true)]
+    party_uuid: Option<Uuid>,
+    /// Empty on an agent request.
+    rights: Vec<RightDto>,
+    access_packages: Vec<AccessPackage>,
+    status: RequestStatusWord,
+    escalated: bool,
+    /// The reader may pass the request on but not answer it.
+    user_may_escalate_but_not_approve: bool,
+    created: String,
+    #[schema(nullable = false)]
+    redirect_url: Option<String>,
+    /// `Agent` on an agent request; absent on a standard one.
+    #[schema(nullable = false, example = "Agent")]
+    system_user_type: Option<String>,
 }
