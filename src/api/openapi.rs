@@ -122,9 +122,17 @@ const PATH_PARAMETERS: &[(&str, &str)] = &[
     ("actor_id", "An actor's id as the log records it"),
 ];
 
-/// Links a client follows from one operation's answer to the next (OpenAPI §4.8.20):
-/// (from, status, name, to, parameters as runtime expressions).
-const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[];
+/// A link a client follows from one operation's answer to the next (OpenAPI §4.8.20).
+struct Link {
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    to: &'static str,
+    /// Parameter name and runtime expression.
+    parameters: &'static [(&'static str, &'static str)],
+}
+
+const LINKS: &[Link] = &[];
 
 /// Adds to `api` what every operation shares (see the module header), after the routes
 /// have put their operations in.
@@ -133,7 +141,7 @@ pub fn complete(api: &mut utoipa::openapi::OpenApi) {
     for (path, item) in api.paths.paths.iter_mut() {
         for (method, operation) in operations_mut(item) {
             add_path_parameters(path, operation);
-            add_shared_responses(operation);
+            add_shared_responses(operation, path.starts_with(super::AUTHN));
             add_scopes(&method, path, operation);
         }
     }
@@ -186,9 +194,18 @@ fn add_components(api: &mut utoipa::openapi::OpenApi) {
         RefOr::T(problem("Bad input: a parameter or body the operation cannot take; nothing is written")),
     );
     components.responses.insert("Unauthenticated".into(), RefOr::T(problem("No token, or one that is not valid")));
+    components.responses.insert("Forbidden".into(), RefOr::T(problem("A role, organisation or party that may not")));
+    let maybe_empty = |description: &str| RefOr::T(ResponseBuilder::new().description(description).build());
     components.responses.insert(
-        "Forbidden".into(),
-        RefOr::T(problem("A role, organisation or party that may not (Altinn's endpoints answer Altinn's empty 403 where Altinn does)")),
+        "AltinnUnauthenticated".into(),
+        maybe_empty("No token, or one that is not valid: a problem document, or empty where Altinn answers empty"),
+    );
+    components.responses.insert(
+        "AltinnForbidden".into(),
+        maybe_empty(
+            "A role that may not (a problem document, `role_not_allowed`), or an organisation or party the token \
+             does not act for (Altinn's empty 403)",
+        ),
     );
     components.responses.insert("TooLarge".into(), RefOr::T(problem("The body is larger than the service takes")));
     components.responses.insert("NotJson".into(), RefOr::T(problem("The body is not `application/json`")));
@@ -234,7 +251,9 @@ fn add_path_parameters(path: &str, operation: &mut Operation) {
 
 /// The answers any operation may give besides its own: 400 where it takes input, 401
 /// and 403 where it needs a token, 413 and 415 where it takes a body, 503 everywhere.
-fn add_shared_responses(operation: &mut Operation) {
+/// On Altinn's surface 401 and 403 may be Altinn's empty answers, so no body is
+/// promised there.
+fn add_shared_responses(operation: &mut Operation, altinn: bool) {
     let takes_input = operation.request_body.is_some() || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut shared = vec![];
@@ -242,7 +261,11 @@ fn add_shared_responses(operation: &mut Operation) {
         shared.push(("400", "BadRequest"));
     }
     if secured {
-        shared.extend([("401", "Unauthenticated"), ("403", "Forbidden")]);
+        if altinn {
+            shared.extend([("401", "AltinnUnauthenticated"), ("403", "AltinnForbidden")]);
+        } else {
+            shared.extend([("401", "Unauthenticated"), ("403", "Forbidden")]);
+        }
     }
     if operation.request_body.is_some() {
         shared.extend([("413", "TooLarge"), ("415", "NotJson")]);
@@ -268,7 +291,7 @@ fn add_scopes(method: &Method, path: &str, operation: &mut Operation) {
 }
 
 fn add_links(api: &mut utoipa::openapi::OpenApi) {
-    for (from, status, name, to, parameters) in LINKS {
+    for Link { from, status, name, to, parameters } in LINKS {
         let mut link = LinkBuilder::new().operation_id(*to);
         for (parameter, expression) in *parameters {
             link = link.parameter(*parameter, *expression);
