@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::altinn::{self, AltinnError};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryPairs, QueryParams};
+use super::openapi::{AsOf, Problem};
 use super::requests::party_of;
 use super::{read, AppState, Snapshot};
 use crate::auth::Role;
@@ -21,6 +22,7 @@ use crate::domain::events::UserType;
 use crate::domain::ids::{OrgNo, PackageUrn, RegisterRole};
 use crate::domain::model::{Kv, ReadModel, Relationship, SystemUser};
 use crate::domain::{Code, Command};
+use utoipa::ToSchema;
 
 /// Most `packages` values one call may filter by (they are repeated query parameters).
 const PACKAGES_FILTER_MAX: usize = 50;
@@ -78,6 +80,16 @@ fn facilitator<K: Kv + ?Sized>(
 
 /// `GET /systemuser/agent/{party}/clients?facilitator=<uuid>[&packages=…]`: the
 /// facilitator's clients, those carrying every package named when any are.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/agent/{party}/clients", operation_id = "agent_clients", tag = "Client delegation",
+    summary = "The facilitator's clients, with the packages each gives it by role", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(
+        ("facilitator" = uuid::Uuid, Query, description = "The facilitator's party UUID: the party's own"),
+        ("packages" = Option<Vec<String>>, Query, max_items = 50, description = "Only clients that give every one of these packages (short names, e.g. `revisormedarbeider`); once per value"),
+        AsOf,
+    ),
+    responses((status = 200, description = "The facilitator's clients", body = Vec<ExternalClientDto>))
+)]
 pub async fn clients(
     State(state): State<AppState>,
     auth: Auth,
@@ -134,6 +146,12 @@ fn delegation<K: Kv + ?Sized>(model: &K, agent: &Uuid, client: &OrgNo, with_name
 
 /// `GET /systemuser/agent/{party}/{facilitator}/{systemUserId}/delegations`: the agent's
 /// clients. Always 200, as on Altinn: `[]` where there is nothing to show.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/agent/{party}/{facilitator}/{id}/delegations", operation_id = "agent_delegations", tag = "Client delegation",
+    summary = "The agent system user's clients; `[]` where there is nothing to show", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(AsOf),
+    responses((status = 200, description = "One delegation per linked client, with its name and number", body = Vec<AgentDelegationResponse>))
+)]
 pub async fn delegations(
     State(state): State<AppState>,
     auth: Auth,
@@ -206,6 +224,18 @@ pub(super) fn not_found(id: &Uuid) -> AltinnError {
 
 /// `POST /systemuser/agent/{party}/{systemUserId}?provider=&client=`: links the client;
 /// 200 with Altinn's `DelegationResponse` list.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/agent/{party}/{id}", operation_id = "agent_delegate", tag = "Client delegation",
+    summary = "Link a client to the party's agent system user", security(("bearer" = ["client-admin"])),
+    params(
+        ("provider" = uuid::Uuid, Query, description = "The facilitator's party UUID: the party's own"),
+        ("client" = uuid::Uuid, Query, description = "The client's party UUID"),
+    ),
+    responses(
+        (status = 200, description = "Linked (also when it already was): the delegation", body = Vec<AgentDelegationResponse>),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delegate(
     State(state): State<AppState>,
     auth: Auth,
@@ -237,6 +267,18 @@ pub async fn delegate(
 
 /// `DELETE /systemuser/agent/{party}/{systemuser}/client?client=&provider=`: unlinks the
 /// client; 200 with nothing, and every refusal of the unlink AUTH-00031, as on Altinn.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/agent/{party}/{id}/client", operation_id = "agent_revoke", tag = "Client delegation",
+    summary = "Unlink a client from the party's agent system user", security(("bearer" = ["client-admin"])),
+    params(
+        ("provider" = uuid::Uuid, Query, description = "The facilitator's party UUID: the party's own"),
+        ("client" = uuid::Uuid, Query, description = "The client's party UUID"),
+    ),
+    responses(
+        (status = 200, description = "Unlinked (empty)"),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     auth: Auth,
@@ -321,6 +363,15 @@ async fn change_self(
 
 /// `POST /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the party's own agent
 /// acts for the party too, with the packages it carries.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/agent/{party}/{id}/self", operation_id = "agent_delegate_self", tag = "Client delegation",
+    summary = "The party's own agent system user acts for the party too, with the packages it carries", security(("bearer" = ["admin"])),
+    params(("partyUuid" = uuid::Uuid, Query, description = "The party's own party UUID")),
+    responses(
+        (status = 200, description = "Done, whether or not anything changed", content_type = "application/json", body = bool, example = json!(true)),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delegate_self(
     State(state): State<AppState>,
     auth: Auth,
@@ -334,6 +385,15 @@ pub async fn delegate_self(
 
 /// `DELETE /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: the agent stops
 /// acting for its owner; its clients are untouched.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/agent/{party}/{id}/self", operation_id = "agent_revoke_self", tag = "Client delegation",
+    summary = "The party's own agent system user stops acting for the party; its clients are untouched", security(("bearer" = ["admin"])),
+    params(("partyUuid" = uuid::Uuid, Query, description = "The party's own party UUID")),
+    responses(
+        (status = 200, description = "Done, whether or not anything changed", content_type = "application/json", body = bool, example = json!(true)),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn revoke_self(
     State(state): State<AppState>,
     auth: Auth,
@@ -347,6 +407,12 @@ pub async fn revoke_self(
 
 /// `GET /systemuser/agent/{party}/{systemUserId}/self?partyUuid=`: whether the agent
 /// acts for its owner (`true`/`false`), as of now or of `at`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/agent/{party}/{id}/self", operation_id = "agent_is_self_delegated", tag = "Client delegation",
+    summary = "Whether the party's own agent system user acts for the party", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(("partyUuid" = uuid::Uuid, Query, description = "The party's own party UUID"), AsOf),
+    responses((status = 200, description = "`true` or `false`", content_type = "application/json", body = bool))
+)]
 pub async fn is_self_delegated(
     State(state): State<AppState>,
     auth: Auth,
@@ -363,17 +429,66 @@ pub async fn is_self_delegated(
 /// This module's routes. Undocumented routes (`route`) are refused by the contract test;
 /// each becomes a `routes!` of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{delete, get, post};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/authentication/api/v1/systemuser/agent/{party}/clients", get(clients))
-        .route("/authentication/api/v1/systemuser/agent/{party}/{facilitator}/{id}/delegations", get(delegations))
-        .route("/authentication/api/v1/systemuser/agent/{party}/{id}/client", delete(revoke))
-        .route(
-            "/authentication/api/v1/systemuser/agent/{party}/{id}/self",
-            get(is_self_delegated).post(delegate_self).delete(revoke_self),
-        )
-        .route(
-            "/authentication/api/v1/systemuser/agent/{party}/{id}",
-            post(delegate).delete(super::systemusers::delete_agent),
-        )
+        .routes(routes!(clients))
+        .routes(routes!(delegations))
+        .routes(routes!(revoke))
+        .routes(routes!(is_self_delegated, delegate_self, revoke_self))
+        .routes(routes!(delegate, super::systemusers::delete_agent))
+}
+
+// Documentation-only shapes of the bodies above (they are written with `json!`);
+// Schemathesis checks every answer against them.
+
+/// Altinn's `ExternalClientDto`: a client, and per role the packages it gives.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ExternalClientDto {
+    party_uuid: Uuid,
+    display_name: String,
+    organization_identifier: String,
+    access: Vec<ClientRoleAccessPackages>,
+}
+
+/// One role of a client and the packages it brings (short names).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ClientRoleAccessPackages {
+    role: ClientRoleName,
+    #[schema(example = json!(["revisormedarbeider"]))]
+    packages: Vec<String>,
+}
+
+/// Access Management's name for the role that brought a package: a register role, or
+/// the client's own delegation (`rettighetshaver`).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ClientRoleName {
+    Revisor,
+    Regnskapsforer,
+    Forretningsforer,
+    Rettighetshaver,
+}
+
+/// Altinn's `DelegationResponse`: one client of an agent system user.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct AgentDelegationResponse {
+    agent_system_user_id: Uuid,
+    /// The client's party UUID.
+    delegation_id: Uuid,
+    /// The client's party UUID.
+    customer_id: Uuid,
+    /// Always the nil UUID.
+    assignment_id: Uuid,
+    /// On the list of delegations only.
+    #[schema(nullable = false)]
+    customer_name: Option<String>,
+    /// On the list of delegations only.
+    #[schema(nullable = false)]
+    customer_organization_number: Option<String>,
 }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::altinn::{self, acts_for, paths, AltinnError, AltinnJson, ValidationError, READERS};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
+use super::openapi::{AccessPackage, AsOf, PageLinks, Paginated, Problem, Right};
 use super::requests::{self, party_of};
 use super::views::{packages_json, right_json, time};
 use super::{read, AppState, Snapshot, AUTHN};
@@ -26,6 +27,7 @@ use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::{Kv, ReadModel, SystemUser};
 use crate::domain::pdp::At;
 use crate::domain::{Code, Command};
+use utoipa::ToSchema;
 
 /// Altinn's `SystemUserExternalDTO`: what vendors and Maskinporten read.
 fn external_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser) -> Value {
@@ -96,6 +98,11 @@ async fn list_of(
 }
 
 /// `GET /systemuser/{party}`: the party's standard system users.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/{party}", operation_id = "systemuser_list", tag = "System users",
+    summary = "The party's standard system users", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses((status = 200, description = "The party's live standard system users", body = Vec<SystemUserInternalDto>))
+)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -106,6 +113,11 @@ pub async fn list(
 }
 
 /// `GET /systemuser/agent/{party}`: the party's agent system users.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/agent/{party}", operation_id = "systemuser_list_agents", tag = "System users",
+    summary = "The party's agent system users", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses((status = 200, description = "The party's live agent system users", body = Vec<SystemUserInternalDto>))
+)]
 pub async fn list_agents(
     State(state): State<AppState>,
     auth: Auth,
@@ -116,6 +128,14 @@ pub async fn list_agents(
 }
 
 /// `GET /systemuser/{party}/{systemUserId}`: an empty 404 unless it is the party's.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/{party}/{id}", operation_id = "systemuser_get", tag = "System users",
+    summary = "One of the party's system users", security(("bearer" = ["admin", "client-admin", "auditor"])), params(AsOf),
+    responses(
+        (status = 200, description = "The system user; a standard one with its rights", body = SystemUserDetailInternalDto),
+        (status = 404, description = "No live system user of the party's with this id (empty)"),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     auth: Auth,
@@ -135,6 +155,15 @@ pub async fn get_one(
 /// `GET /systemuser/{party}/{systemUserId}/delegations`: what the system user holds,
 /// as Altinn's `StandardSystemUserDelegations`. (Altinn does not check that it is the
 /// party's; here another party's is not found.)
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/{party}/{id}/delegations", operation_id = "systemuser_delegations", tag = "System users",
+    summary = "What the system user holds: its rights and access packages", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(AsOf),
+    responses(
+        (status = 200, description = "The system user's rights and packages", body = StandardSystemUserDelegations),
+        (status = 404, description = "No live system user of the party's with this id (AUTH-00015)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delegations(
     State(state): State<AppState>,
     auth: Auth,
@@ -180,6 +209,14 @@ fn register_dto<K: Kv + ?Sized>(model: &K, u: &SystemUser, sequence: u64) -> Val
 
 /// `GET /systemuser/internal/systemusers/stream[?token=]`: every system user, deleted
 /// ones too, each once at its latest change, 100 a page; Altinn's `ItemStream`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/internal/systemusers/stream", operation_id = "systemuser_stream", tag = "System users",
+    summary = "Every system user, deleted ones too, each once at its latest change, 100 a page",
+    description = "Altinn Register's feed (`ItemStream`): follow `links.next` until a page is empty.",
+    security(("bearer" = ["register", "operator"])),
+    params(("token" = Option<String>, Query, description = "The continuation token from `links.next` (opaque)")),
+    responses((status = 200, description = "One page of the stream", body = SystemUserItemStream))
+)]
 pub async fn stream(
     State(state): State<AppState>,
     auth: Auth,
@@ -210,6 +247,14 @@ pub async fn stream(
 
 /// `GET /systemuser/internal/systemusers/{id}`: one live system user for Register;
 /// 410 Gone, with nothing, when it is deleted or unknown.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/internal/systemusers/{id}", operation_id = "systemuser_for_register", tag = "System users",
+    summary = "One live system user, as Altinn Register keeps it", security(("bearer" = ["register", "operator"])),
+    responses(
+        (status = 200, description = "The system user", body = SystemUserRegisterDto),
+        (status = 410, description = "Deleted or unknown (empty)"),
+    )
+)]
 pub async fn for_register(
     State(state): State<AppState>,
     auth: Auth,
@@ -264,6 +309,15 @@ async fn delete(
 }
 
 /// `DELETE /systemuser/{party}/{systemUserId}`.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/{party}/{id}", operation_id = "systemuser_delete", tag = "System users",
+    summary = "Delete one of the party's standard system users", security(("bearer" = ["admin"])),
+    responses(
+        (status = 202, description = "Deleted: `1`, as Altinn answers", content_type = "application/json", body = i32, example = json!(1)),
+        (status = 404, description = "No live system user with this id: `0`, as Altinn answers", content_type = "application/json", body = i32, example = json!(0)),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delete_standard(
     State(state): State<AppState>,
     auth: Auth,
@@ -275,6 +329,15 @@ pub async fn delete_standard(
 
 /// `DELETE /systemuser/agent/{party}/{systemUserId}`: its client links end with it,
 /// each recorded as its own event naming the deletion as its cause.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/systemuser/agent/{party}/{id}", operation_id = "systemuser_delete_agent", tag = "System users",
+    summary = "Delete one of the party's agent system users; its client links end with it", security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "Deleted (empty)"),
+        (status = 404, description = "No live system user with this id (AUTH-00015)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn delete_agent(
     State(state): State<AppState>,
     auth: Auth,
@@ -292,6 +355,16 @@ pub struct PageQuery {
 
 /// `GET /systemuser/vendor/bysystem/{systemId}?token=`: the live system users of the
 /// vendor's system in the order they were created, paged as Altinn pages them.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/vendor/bysystem/{system_id}", operation_id = "systemuser_vendor_by_system", tag = "System users",
+    summary = "The live system users of the vendor's system, in the order they were created, 50 a page",
+    security(("bearer" = ["vendor"])),
+    params(("token" = Option<String>, Query, description = "The continuation token from `links.next` (opaque)"), AsOf),
+    responses(
+        (status = 200, description = "One page of the system's system users", body = Paginated<SystemUserExternalDto>),
+        (status = 404, description = "No such system of this vendor (AUTH-00011)", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_system(
     State(state): State<AppState>,
     auth: Auth,
@@ -334,6 +407,20 @@ pub struct ByQuery {
 }
 
 /// `GET /systemuser/vendor/byquery?system-id=&orgno=[&external-ref=]`.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/vendor/byquery", operation_id = "systemuser_vendor_by_query", tag = "System users",
+    summary = "The vendor's live system user for a system, an owner and an external reference", security(("bearer" = ["vendor"])),
+    params(
+        ("system-id" = String, Query, description = "The system's id, `<vendor org number>_<name>`"),
+        ("orgno" = String, Query, description = "The owner's organisation number"),
+        ("external-ref" = Option<String>, Query, description = "The vendor's external reference; the owner's organisation number when not given"),
+        AsOf,
+    ),
+    responses(
+        (status = 200, description = "The system user", body = SystemUserExternalDto),
+        (status = 404, description = "None matches, or the system is not the caller's", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_query(
     State(state): State<AppState>,
     auth: Auth,
@@ -369,6 +456,23 @@ pub struct ByExternalId {
 
 /// `GET /systemuser/byExternalId`: Maskinporten's lookup of the system user a client
 /// acts as for an owner. Empty 400 without a value, empty 404 when none matches.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/systemuser/byExternalId", operation_id = "systemuser_by_external_id", tag = "System users",
+    summary = "Maskinporten's lookup of the system user a client acts as for an owner", security(("bearer" = ["vendor", "pdp"])),
+    params(
+        ("clientId" = String, Query, min_length = 1, description = "The Maskinporten client id"),
+        ("systemProviderOrgNo" = String, Query, min_length = 1, description = "The vendor's organisation number"),
+        ("systemUserOwnerOrgNo" = String, Query, min_length = 1, description = "The owner's organisation number"),
+        ("externalRef" = Option<String>, Query, description = "The vendor's external reference; the owner's organisation number when not given"),
+        AsOf,
+    ),
+    responses(
+        (status = 200, description = "The system user; `productName` is the system id", body = SystemUserExternalDto),
+        (status = 400, description = "A value is missing (empty), or a parameter cannot be read (a problem)"),
+        (status = 404, description = "No system user matches (empty)"),
+        (status = 409, description = "The client id names more than one system user of this owner", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn by_external_id(
     State(state): State<AppState>,
     auth: Auth,
@@ -474,6 +578,12 @@ fn client_info<K: Kv + ?Sized>(model: &K, agent: &SystemUser, clients: impl Iter
 }
 
 /// `GET /enduser/systemuser/clients?agent=`: the clients linked to the agent.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/enduser/systemuser/clients", operation_id = "client_list", tag = "Client delegation",
+    summary = "The clients linked to the agent system user", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(("agent" = uuid::Uuid, Query, description = "The agent system user's id"), AsOf),
+    responses((status = 200, description = "The agent and its clients (never paged)", body = ClientInfoPaginated))
+)]
 pub async fn list_clients(
     State(state): State<AppState>,
     auth: Auth,
@@ -490,6 +600,13 @@ pub async fn list_clients(
 
 /// `GET /enduser/systemuser/clients/available?agent=`: the facilitator's clients that
 /// have given it every package the agent carries.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/enduser/systemuser/clients/available", operation_id = "client_available", tag = "Client delegation",
+    summary = "The facilitator's clients that have given it every package the agent carries",
+    security(("bearer" = ["admin", "client-admin"])),
+    params(("agent" = uuid::Uuid, Query, description = "The agent system user's id"), AsOf),
+    responses((status = 200, description = "The agent and the clients it may be linked to (never paged)", body = ClientInfoPaginated))
+)]
 pub async fn available_clients(
     State(state): State<AppState>,
     auth: Auth,
@@ -550,6 +667,19 @@ async fn change_link(
 }
 
 /// `POST /enduser/systemuser/clients?agent=&client=`: links the client (its party UUID).
+#[utoipa::path(
+    post, path = "/authentication/api/v1/enduser/systemuser/clients", operation_id = "client_link", tag = "Client delegation",
+    summary = "Link a client (by its party UUID) to the agent system user", security(("bearer" = ["client-admin"])),
+    params(
+        ("agent" = uuid::Uuid, Query, description = "The agent system user's id"),
+        ("client" = uuid::Uuid, Query, description = "The client's party UUID"),
+    ),
+    responses(
+        (status = 200, description = "Linked (also when it already was)", body = AgentClient),
+        (status = 404, description = "The system user was deleted by a concurrent write", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn link_client(
     State(state): State<AppState>,
     auth: Auth,
@@ -560,6 +690,18 @@ pub async fn link_client(
 }
 
 /// `DELETE /enduser/systemuser/clients?agent=&client=`: unlinks the client.
+#[utoipa::path(
+    delete, path = "/authentication/api/v1/enduser/systemuser/clients", operation_id = "client_unlink", tag = "Client delegation",
+    summary = "Unlink a client (by its party UUID) from the agent system user", security(("bearer" = ["client-admin"])),
+    params(
+        ("agent" = uuid::Uuid, Query, description = "The agent system user's id"),
+        ("client" = uuid::Uuid, Query, description = "The client's party UUID"),
+    ),
+    responses(
+        (status = 200, description = "Unlinked", body = AgentClient),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn unlink_client(
     State(state): State<AppState>,
     auth: Auth,
@@ -576,6 +718,15 @@ pub struct AgentsQuery {
 }
 
 /// `GET /enduser/systemuser/agents?party=<orgno>`: the organisation's agents.
+#[utoipa::path(
+    get, path = "/authentication/api/v1/enduser/systemuser/agents", operation_id = "client_agents", tag = "Client delegation",
+    summary = "The organisation's agent system users", security(("bearer" = ["admin", "client-admin", "auditor"])),
+    params(("party" = String, Query, description = "The organisation's number"), AsOf),
+    responses(
+        (status = 200, description = "The organisation's agent system users", body = Vec<SystemUserInternalDto>),
+        (status = 404, description = "No such organisation in the party register", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn agents(
     State(state): State<AppState>,
     auth: Auth,
@@ -612,6 +763,16 @@ pub struct CreateBody {
 
 /// `POST /systemuser/{party}/create`: the organisation makes a standard system user for
 /// a system itself, with everything the system gives; 200 with `SystemUserInternalDTO`.
+#[utoipa::path(
+    post, path = "/authentication/api/v1/systemuser/{party}/create", operation_id = "systemuser_create", tag = "System users",
+    summary = "The organisation makes a standard system user for a system itself, with everything the system gives",
+    security(("bearer" = ["admin"])), request_body = SystemUserRequestDto,
+    responses(
+        (status = 200, description = "The new system user", body = SystemUserInternalDto),
+        (status = 404, description = "No such live system (AUTH-00011)", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "A concurrent write decided first; the event was recorded as void", content_type = "application/problem+json", body = Problem),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -675,6 +836,15 @@ impl UpdateBody {
 /// `PUT /systemuser`: Altinn changes nothing here (its update is not written yet) and
 /// answers 200 for a system user it knows, an empty 404 otherwise; the ledger does the
 /// same, for a live system user of an organisation the caller acts for.
+#[utoipa::path(
+    put, path = "/authentication/api/v1/systemuser", operation_id = "systemuser_update", tag = "System users",
+    summary = "Altinn's update, which changes nothing: 200 for a live system user the caller acts for",
+    security(("bearer" = ["admin"])), request_body = SystemUserUpdateDto,
+    responses(
+        (status = 200, description = "Known (nothing is changed; empty)"),
+        (status = 404, description = "No live system user of the caller's organisation with this id (empty)"),
+    )
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
@@ -700,23 +870,233 @@ pub async fn update(
 /// This module's routes. Undocumented routes (`route`) are refused by the contract test;
 /// each becomes a `routes!` of its annotated handlers.
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
-    use axum::routing::{get, post, put};
+    use utoipa_axum::routes;
     utoipa_axum::router::OpenApiRouter::new()
-        .route("/authentication/api/v1/systemuser/vendor/bysystem/{system_id}", get(by_system))
-        .route("/authentication/api/v1/systemuser/vendor/byquery", get(by_query))
-        .route("/authentication/api/v1/systemuser/byExternalId", get(by_external_id))
-        .route("/authentication/api/v1/systemuser/{party}", get(list))
-        .route("/authentication/api/v1/systemuser/agent/{party}", get(list_agents))
-        .route("/authentication/api/v1/systemuser/{party}/{id}/delegations", get(delegations))
-        .route("/authentication/api/v1/systemuser/internal/systemusers/stream", get(stream))
-        .route("/authentication/api/v1/systemuser/internal/systemusers/{id}", get(for_register))
-        .route("/authentication/api/v1/systemuser/{party}/create", post(create))
-        .route("/authentication/api/v1/systemuser", put(update))
-        .route("/authentication/api/v1/systemuser/{party}/{id}", get(get_one).delete(delete_standard))
-        .route(
-            "/authentication/api/v1/enduser/systemuser/clients",
-            get(list_clients).post(link_client).delete(unlink_client),
-        )
-        .route("/authentication/api/v1/enduser/systemuser/clients/available", get(available_clients))
-        .route("/authentication/api/v1/enduser/systemuser/agents", get(agents))
+        .routes(routes!(by_system))
+        .routes(routes!(by_query))
+        .routes(routes!(by_external_id))
+        .routes(routes!(list))
+        .routes(routes!(list_agents))
+        .routes(routes!(delegations))
+        .routes(routes!(stream))
+        .routes(routes!(for_register))
+        .routes(routes!(create))
+        .routes(routes!(update))
+        .routes(routes!(get_one, delete_standard))
+        .routes(routes!(list_clients, link_client, unlink_client))
+        .routes(routes!(available_clients))
+        .routes(routes!(agents))
+}
+
+// Documentation-only shapes of the bodies above (they are written with `json!`);
+// Schemathesis checks every answer against them.
+
+/// A system user's type, as the ledger writes it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase", as = UserType)]
+#[allow(dead_code)]
+pub enum SystemUserTypeDto {
+    Standard,
+    Agent,
+}
+
+/// Altinn's `SystemUserExternalDTO`: what vendors and Maskinporten read.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = SystemUserExternalDTO)]
+#[allow(dead_code)]
+pub struct SystemUserExternalDto {
+    id: Uuid,
+    /// The title given, or the system's name (null when neither is known).
+    #[schema(required = true)]
+    integration_title: Option<String>,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    /// Empty, but on `byExternalId`, where it is the system id.
+    product_name: String,
+    reportee_org_no: String,
+    created: String,
+    is_deleted: bool,
+    supplier_name: String,
+    supplier_orgno: String,
+    external_ref: String,
+    user_type: SystemUserTypeDto,
+}
+
+/// Altinn's `SystemUserInternalDTO`: what the organisation's people read.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = SystemUserInternalDTO)]
+#[allow(dead_code)]
+pub struct SystemUserInternalDto {
+    id: Uuid,
+    /// The title given, or the system's name (null when neither is known).
+    #[schema(required = true)]
+    integration_title: Option<String>,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    product_name: String,
+    reportee_org_no: String,
+    created: String,
+    is_deleted: bool,
+    supplier_name: String,
+    supplier_orgno: String,
+    external_ref: String,
+    user_type: SystemUserTypeDto,
+    /// The owner's party id (empty when the party is not registered).
+    party_id: String,
+    /// The owner's party UUID (empty when the party is not registered).
+    #[schema(rename = "partyUuId")]
+    party_uu_id: String,
+    #[schema(nullable = false)]
+    system_internal_id: Option<Uuid>,
+    access_packages: Vec<AccessPackage>,
+}
+
+/// Altinn's `SystemUserDetailInternalDTO`: the internal form, with a standard system
+/// user's rights.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = SystemUserDetailInternalDTO)]
+#[allow(dead_code)]
+pub struct SystemUserDetailInternalDto {
+    id: Uuid,
+    /// The title given, or the system's name (null when neither is known).
+    #[schema(required = true)]
+    integration_title: Option<String>,
+    #[schema(example = "310000019_maestro")]
+    system_id: String,
+    product_name: String,
+    reportee_org_no: String,
+    created: String,
+    is_deleted: bool,
+    supplier_name: String,
+    supplier_orgno: String,
+    external_ref: String,
+    user_type: SystemUserTypeDto,
+    party_id: String,
+    #[schema(rename = "partyUuId")]
+    party_uu_id: String,
+    #[schema(nullable = false)]
+    system_internal_id: Option<Uuid>,
+    access_packages: Vec<AccessPackage>,
+    /// A standard system user's rights (absent on an agent).
+    #[schema(nullable = false)]
+    rights: Option<Vec<Right>>,
+}
+
+/// Altinn's `StandardSystemUserDelegations`.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct StandardSystemUserDelegations {
+    system_user_id: Uuid,
+    rights: Vec<Right>,
+    access_packages: Vec<AccessPackage>,
+}
+
+/// Altinn's `SystemUserRegisterDTO`: what Register keeps of a system user.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = SystemUserRegisterDTO)]
+#[allow(dead_code)]
+pub struct SystemUserRegisterDto {
+    id: Uuid,
+    party_org_no: String,
+    /// The owner's party id (empty when the party is not registered).
+    party_id: String,
+    #[schema(required = true)]
+    integration_title: Option<String>,
+    is_deleted: bool,
+    last_changed: String,
+    created: String,
+    /// The log position of its latest change.
+    #[schema(minimum = 0)]
+    sequence_no: u64,
+    system_user_type: SystemUserTypeDto,
+}
+
+/// Altinn's `ItemStream<SystemUserRegisterDTO>`: one page of Register's stream.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SystemUserItemStream {
+    links: PageLinks,
+    stats: ItemStreamStats,
+    data: Vec<SystemUserRegisterDto>,
+}
+
+/// Altinn's `ItemStreamStats`: the page's first and last sequence numbers, and the
+/// highest there is.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ItemStreamStats {
+    #[schema(minimum = 0)]
+    page_start: u64,
+    #[schema(minimum = 0)]
+    page_end: u64,
+    #[schema(minimum = 0)]
+    sequence_max: u64,
+}
+
+/// Altinn's `ClientInfoPaginated<ClientInfo>`: the agent and its clients (never paged).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ClientInfoPaginated {
+    links: PageLinks,
+    system_user_information: SystemUserInfo,
+    data: Vec<ClientInfo>,
+}
+
+/// Altinn's `SystemUserInfo`: the agent system user and its owner.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SystemUserInfo {
+    system_user_id: Uuid,
+    system_user_owner_org: String,
+}
+
+/// Altinn's `ClientInfo`: one client.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ClientInfo {
+    /// The client's party UUID.
+    client_id: Uuid,
+    client_organization_number: String,
+    client_organization_name: String,
+}
+
+/// The agent and the client a link or an unlink names.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct AgentClient {
+    agent: Uuid,
+    /// The client's party UUID.
+    client: Uuid,
+}
+
+/// Altinn's `SystemUserRequestDto`. Member names are read without regard to case.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SystemUserRequestDto {
+    /// The system's id; a missing or unknown one is answered 404 (AUTH-00011).
+    #[schema(example = "310000019_maestro")]
+    system_id: Option<String>,
+    /// The title; empty is no title (the system's name is shown).
+    integration_title: Option<String>,
+}
+
+/// Altinn's `SystemUserUpdateDto`. Only `id` is read; the others are held to the limits
+/// of every text (at most 200 bytes, no control characters). Member names are read
+/// without regard to case.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct SystemUserUpdateDto {
+    /// The system user's id; one that is missing or no UUID is answered 400.
+    id: Uuid,
+    party_id: Option<String>,
+    reportee_org_no: Option<String>,
+    integration_title: Option<String>,
+    system_id: Option<String>,
 }
