@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::error::ApiError;
-use utoipa::ToSchema;
 use super::extract::{Auth, PathParams, QueryParams};
 use super::views::time;
 use super::{read, AppState};
 use crate::auth::Role;
 use crate::domain::ids::{truncate, OrgNo};
 use crate::domain::model::{keys, Kv, Outcome, ReadModel};
+use utoipa::ToSchema;
 
 /// Entries per page unless the caller asks for fewer.
 pub const HISTORY_PAGE_ENTRIES_DEFAULT: usize = 100;

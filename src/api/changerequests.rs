@@ -447,7 +447,7 @@ async fn answer(
     summary = "Approve a change request: the system user's rights and packages change as asked",
     security(("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "Approved: the system user's rights and packages changed as asked", body = bool, example = json!(true)),
+        (status = 200, description = "Approved: the system user's rights and packages changed as asked", content_type = "application/json", body = bool, example = json!(true)),
         (status = 404, description = "No such change request (`AUTH-00010`), or its system user is gone (`AUTH-00015`)", content_type = "application/problem+json", body = Problem),
         (status = 409, description = "The change request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
     )
@@ -467,7 +467,7 @@ pub async fn approve(
     summary = "Reject a change request",
     security(("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "Rejected", body = bool, example = json!(true)),
+        (status = 200, description = "Rejected", content_type = "application/json", body = bool, example = json!(true)),
         (status = 404, description = "No such change request (`AUTH-00010`), or its system user is gone (`AUTH-00015`)", content_type = "application/problem+json", body = Problem),
         (status = 409, description = "The change request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
     )

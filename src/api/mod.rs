@@ -136,10 +136,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The log's own routes: status, seals, quarantine.
 fn ledger_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new()
-        .routes(routes!(status))
-        .routes(routes!(seal))
-        .routes(routes!(quarantine))
+    utoipa_axum::router::OpenApiRouter::new().routes(routes!(status)).routes(routes!(seal)).routes(routes!(quarantine))
 }
 
 /// The whole HTTP application.

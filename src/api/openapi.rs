@@ -132,7 +132,58 @@ struct Link {
     parameters: &'static [(&'static str, &'static str)],
 }
 
-const LINKS: &[Link] = &[];
+/// The links between operations: a new request (201), or the one the vendor already
+/// made with that external reference (200), is read, answered and withdrawn by its `id`; an approved agent request's id is the system user's, to which clients are
+/// linked; a link is listed and undone by what it answered; a relationship and a
+/// policy are read back where they were written.
+const LINKS: &[Link] = &[
+    link("request_vendor_create_standard", "201", "GetRequest", "request_vendor_get_standard", ID_OF_BODY),
+    link("request_vendor_create_standard", "201", "WithdrawRequest", "request_vendor_delete", ID_OF_BODY),
+    link("request_vendor_create_agent", "201", "GetAgentRequest", "request_vendor_get_agent", ID_OF_BODY),
+    link("request_vendor_create_agent", "201", "ApproveAgentRequest", "request_approve_agent", ID_OF_BODY),
+    link("request_vendor_create_agent", "201", "RejectAgentRequest", "request_reject_agent", ID_OF_BODY),
+    link("request_vendor_create_standard", "200", "GetRequest", "request_vendor_get_standard", ID_OF_BODY),
+    link("request_vendor_create_standard", "200", "WithdrawRequest", "request_vendor_delete", ID_OF_BODY),
+    link("request_vendor_create_agent", "200", "GetAgentRequest", "request_vendor_get_agent", ID_OF_BODY),
+    link("request_vendor_create_agent", "200", "ApproveAgentRequest", "request_approve_agent", ID_OF_BODY),
+    link("request_vendor_create_agent", "200", "RejectAgentRequest", "request_reject_agent", ID_OF_BODY),
+    link("request_get_for_party_agent", "200", "ApproveAgentRequest", "request_approve_agent", PARTY_AND_ID),
+    link("request_get_for_party_standard", "200", "ApproveRequest", "request_approve_standard", PARTY_AND_ID),
+    link("request_approve_agent", "200", "LinkClient", "client_link", &[("agent", "$request.path.id")]),
+    link("request_approve_agent", "200", "ListClients", "client_list", &[("agent", "$request.path.id")]),
+    link("client_link", "200", "UnlinkClient", "client_unlink", LINKED),
+    link("client_link", "200", "ListClients", "client_list", &[("agent", "$response.body#/agent")]),
+    link("changerequest_vendor_create", "201", "GetChangeRequest", "changerequest_vendor_get", ID_OF_BODY),
+    link("changerequest_vendor_create", "201", "WithdrawChangeRequest", "changerequest_vendor_delete", ID_OF_BODY),
+    link("systemuser_create", "200", "GetSystemUser", "systemuser_get", PARTY_OF_PATH_AND_ID),
+    link("systemuser_create", "200", "DeleteSystemUser", "systemuser_delete", PARTY_OF_PATH_AND_ID),
+    link(
+        "grant_relationship",
+        "201",
+        "ListRelationships",
+        "list_relationships",
+        &[("facilitator", "$response.body#/facilitator")],
+    ),
+    link("grant_relationship", "201", "RevokeRelationship", "revoke_relationship", RELATIONSHIP),
+    link("publish_policy", "200", "GetPolicy", "get_policy", &[("resource_id", "$request.path.resource_id")]),
+];
+
+const ID_OF_BODY: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const PARTY_AND_ID: &[(&str, &str)] = &[("party", "$request.path.party"), ("id", "$request.path.id")];
+const PARTY_OF_PATH_AND_ID: &[(&str, &str)] = &[("party", "$request.path.party"), ("id", "$response.body#/id")];
+const LINKED: &[(&str, &str)] = &[("agent", "$response.body#/agent"), ("client", "$response.body#/client")];
+const RELATIONSHIP: &[(&str, &str)] =
+    &[("client", "$response.body#/client"), ("facilitator", "$response.body#/facilitator")];
+
+const fn link(
+    from: &'static str,
+    status: &'static str,
+    name: &'static str,
+    to: &'static str,
+    parameters: &'static [(&'static str, &'static str)],
+) -> Link {
+    Link { from, status, name, to, parameters }
+}
 
 /// Adds to `api` what every operation shares (see the module header), after the routes
 /// have put their operations in.
@@ -356,8 +407,8 @@ pub struct AttributePair {
 #[derive(ToSchema)]
 #[allow(dead_code)] // documentation only
 pub struct AccessPackage {
-    #[schema(example = "urn:altinn:accesspackage:skattegrunnlag")]
-    urn: Option<String>,
+    #[schema(example = "urn:altinn:accesspackage:skattegrunnlag", pattern = "^urn:altinn:accesspackage:[a-z0-9-]+$")]
+    urn: String,
 }
 
 /// A page of Altinn's paginated lists: `links.next` while there is more.

@@ -46,10 +46,22 @@ const EVENT_SCHEMAS: &[(&str, &str)] = &[
     ("ledger.systemuser.rightschanged.v1", include_str!("../../schemas/ledger.systemuser.rightschanged.v1.json")),
     ("ledger.systemuser.selfdelegated.v1", include_str!("../../schemas/ledger.systemuser.selfdelegated.v1.json")),
     ("ledger.systemuser.selfrevoked.v1", include_str!("../../schemas/ledger.systemuser.selfrevoked.v1.json")),
-    ("ledger.systemuserchangerequest.approved.v1", include_str!("../../schemas/ledger.systemuserchangerequest.approved.v1.json")),
-    ("ledger.systemuserchangerequest.created.v1", include_str!("../../schemas/ledger.systemuserchangerequest.created.v1.json")),
-    ("ledger.systemuserchangerequest.rejected.v1", include_str!("../../schemas/ledger.systemuserchangerequest.rejected.v1.json")),
-    ("ledger.systemuserchangerequest.withdrawn.v1", include_str!("../../schemas/ledger.systemuserchangerequest.withdrawn.v1.json")),
+    (
+        "ledger.systemuserchangerequest.approved.v1",
+        include_str!("../../schemas/ledger.systemuserchangerequest.approved.v1.json"),
+    ),
+    (
+        "ledger.systemuserchangerequest.created.v1",
+        include_str!("../../schemas/ledger.systemuserchangerequest.created.v1.json"),
+    ),
+    (
+        "ledger.systemuserchangerequest.rejected.v1",
+        include_str!("../../schemas/ledger.systemuserchangerequest.rejected.v1.json"),
+    ),
+    (
+        "ledger.systemuserchangerequest.withdrawn.v1",
+        include_str!("../../schemas/ledger.systemuserchangerequest.withdrawn.v1.json"),
+    ),
     ("ledger.systemuserrequest.approved.v1", include_str!("../../schemas/ledger.systemuserrequest.approved.v1.json")),
     ("ledger.systemuserrequest.created.v1", include_str!("../../schemas/ledger.systemuserrequest.created.v1.json")),
     ("ledger.systemuserrequest.escalated.v1", include_str!("../../schemas/ledger.systemuserrequest.escalated.v1.json")),

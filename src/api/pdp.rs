@@ -7,9 +7,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::openapi::AsOf;
-use utoipa::ToSchema;
 use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
+use super::openapi::AsOf;
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
@@ -18,6 +17,7 @@ use crate::domain::pdp::{At, PartyRef, Query, Verdict};
 use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
 use axum::http::HeaderMap;
+use utoipa::ToSchema;
 
 pub const XACML_PATH: &str = "/authorization/api/v1/decision";
 
@@ -27,7 +27,10 @@ pub const XACML_PATH: &str = "/authorization/api/v1/decision";
     description = "A request that cannot be read, names an unknown party or is ambiguous is an `Indeterminate` \
                    result with its reason, never a guess. `Ledger-Min-Position` makes the answer wait for this \
                    replica to reach that position (Indeterminate if it does not in time).",
-    security(("bearer" = ["pdp"])), params(AsOf), request_body = XacmlRequest,
+    security(("bearer" = ["pdp"])), params(AsOf),
+    request_body(content = XacmlRequest, description = "A XACML JSON profile request. Any JSON is taken: a body \
+        that is not such a request (no `Request`, a wrong shape) is answered 200 with an `Indeterminate` \
+        `syntax-error` result, as Altinn's PDP answers it; only text that is no JSON is refused with 400."),
     responses((status = 200, description = "One result per request, in order", body = XacmlResponse)))]
 pub async fn xacml_decision(
     State(state): State<AppState>,
@@ -175,23 +178,28 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 // against them.
 
 /// A XACML 3.0 JSON profile request (`{"Request": {...}}`), as Altinn's PEPs send it.
-#[derive(ToSchema)]
-#[schema(example = json!({"Request": {
-    "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": "0195c1e2-0000-7000-8000-000000000001"}]}],
-    "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
-    "Resource": [{"Attribute": [
-        {"AttributeId": "urn:altinn:resource", "Value": "ske-krav-og-betalinger"},
-        {"AttributeId": "urn:altinn:organization:identifier-no", "Value": "310000035"}]}]}}))]
-#[allow(dead_code)]
-pub struct XacmlRequest {
-    #[schema(rename = "Request")]
-    request: Object,
+/// Documented as any JSON value, with a request as its example: every JSON body is
+/// answered (see the operation).
+pub struct XacmlRequest;
+
+impl utoipa::PartialSchema for XacmlRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+        let example = serde_json::json!({"Request": {
+            "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": "0195c1e2-0000-7000-8000-000000000001"}]}],
+            "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
+            "Resource": [{"Attribute": [
+                {"AttributeId": "urn:altinn:resource", "Value": "ske-krav-og-betalinger"},
+                {"AttributeId": "urn:altinn:organization:identifier-no", "Value": "310000035"}]}]}});
+        ObjectBuilder::new()
+            .schema_type(SchemaType::AnyValue)
+            .description(Some("A XACML 3.0 JSON profile request; any JSON is answered"))
+            .examples([example])
+            .into()
+    }
 }
 
-/// Any JSON object (its members are the XACML profile's).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct Object(std::collections::BTreeMap<String, serde_json::Value>);
+impl ToSchema for XacmlRequest {}
 
 /// `{"Response": [result, ...]}`.
 #[derive(ToSchema)]
@@ -260,6 +268,7 @@ pub struct DecisionRequest {
 
 /// An organisation number, a party id or a party UUID.
 #[derive(ToSchema)]
+#[serde(untagged)]
 #[schema(as = PartyRef)]
 #[allow(dead_code)]
 pub enum PartyRefDoc {

@@ -9,9 +9,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::error::ApiError;
-use super::openapi::{AsOf, Correlation, Problem};
-use utoipa::ToSchema;
 use super::extract::{AsOfParams, Auth, CorrelationId, JsonBody, PathParams, QueryParams};
+use super::openapi::{AsOf, Correlation, Problem};
 use super::views::time;
 use super::{read, written, AppState, Snapshot};
 use crate::auth::Role;
@@ -23,6 +22,7 @@ use crate::domain::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId};
 use crate::domain::model::Kv;
 use crate::domain::model::ReadModel;
 use crate::domain::{Code, Command, Rejection};
+use utoipa::ToSchema;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -614,7 +614,7 @@ answers! {
         summary = "Approve a standard request: the system user is made",
         security(("bearer" = ["admin"])),
         responses(
-            (status = 200, description = "Approved: the system user is made", body = bool, example = json!(true)),
+            (status = 200, description = "Approved: the system user is made", content_type = "application/json", body = bool, example = json!(true)),
             (status = 404, description = "No such standard request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
             (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
         )
@@ -625,7 +625,7 @@ answers! {
         summary = "Reject a standard request",
         security(("bearer" = ["admin"])),
         responses(
-            (status = 200, description = "Rejected", body = bool, example = json!(true)),
+            (status = 200, description = "Rejected", content_type = "application/json", body = bool, example = json!(true)),
             (status = 404, description = "No such standard request (`AUTH-00010`)", content_type = "application/problem+json", body = Problem),
             (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
         )
@@ -636,7 +636,7 @@ answers! {
         summary = "Approve an agent request: the agent system user is made",
         security(("bearer" = ["admin"])),
         responses(
-            (status = 200, description = "Approved: the system user is made", body = bool, example = json!(true)),
+            (status = 200, description = "Approved: the system user is made", content_type = "application/json", body = bool, example = json!(true)),
             (status = 404, description = "No such agent request (`AUTH-00030`)", content_type = "application/problem+json", body = Problem),
             (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
         )
@@ -647,7 +647,7 @@ answers! {
         summary = "Reject an agent request",
         security(("bearer" = ["admin"])),
         responses(
-            (status = 200, description = "Rejected", body = bool, example = json!(true)),
+            (status = 200, description = "Rejected", content_type = "application/json", body = bool, example = json!(true)),
             (status = 404, description = "No such agent request (`AUTH-00030`)", content_type = "application/problem+json", body = Problem),
             (status = 409, description = "The request is not New (`AUTH-00013`), has expired, or a concurrent write", content_type = "application/problem+json", body = Problem),
         )
@@ -905,7 +905,7 @@ async fn escalate(
     summary = "Pass a standard request on to the party's access managers",
     security(("bearer" = ["admin", "client-admin"])),
     responses(
-        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
+        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", content_type = "application/json", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
         (status = 409, description = "A concurrent write", content_type = "application/problem+json", body = Problem),
     )
 )]
@@ -924,7 +924,7 @@ pub async fn escalate_standard(
     summary = "Pass an agent request on to the party's access managers",
     security(("bearer" = ["admin", "client-admin"])),
     responses(
-        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
+        (status = 200, description = "`true` when the request is (now or already) escalated; `false` when it cannot be, the reason in `Ledger-Code`", content_type = "application/json", body = bool, headers(("Ledger-Code" = String, description = "The ledger's reason for a `false`"))),
         (status = 409, description = "A concurrent write", content_type = "application/problem+json", body = Problem),
     )
 )]
@@ -978,7 +978,9 @@ pub struct CreateRequestSystemUser {
     #[schema(example = "313725138")]
     party_org_no: String,
     /// The vendor's reference; the party's organisation number when none is given.
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     external_ref: Option<String>,
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     integration_title: Option<String>,
     rights: Option<Vec<RightDto>>,
     access_packages: Option<Vec<AccessPackage>>,
@@ -997,9 +999,13 @@ pub struct CreateAgentRequestSystemUser {
     #[schema(example = "313725138")]
     party_org_no: String,
     /// The vendor's reference; the party's organisation number when none is given.
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     external_ref: Option<String>,
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     integration_title: Option<String>,
-    access_packages: Option<Vec<AccessPackage>>,
+    /// At least one (AUTH-00058 otherwise).
+    #[schema(min_items = 1)]
+    access_packages: Vec<AccessPackage>,
     /// One of the system's allowed redirect URLs.
     redirect_url: Option<String>,
 }

@@ -470,6 +470,10 @@ pub async fn create(
     put, path = "/authentication/api/v1/systemregister/vendor/{system_id}", operation_id = "systemregister_update", tag = "System register",
     summary = "Replace a system's whole definition", security(("bearer" = ["vendor"])), request_body = RegisterSystemRequest,
     responses(
+        (status = 400, description = "Bad input (a problem document), or a system marked as deleted (text, as Altinn words it)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/plain"),
+        )),
         (status = 200, description = "Updated", body = Succeeded),
         (status = 404, description = "No such system", content_type = "text/plain", body = String),
     )
@@ -524,6 +528,10 @@ async fn update_part(
     put, path = "/authentication/api/v1/systemregister/vendor/{system_id}/rights", operation_id = "systemregister_put_rights", tag = "System register",
     summary = "Replace a system's rights", security(("bearer" = ["vendor"])), request_body = Vec<RightDto>,
     responses(
+        (status = 400, description = "Bad input (a problem document), or a system marked as deleted (text, as Altinn words it)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/plain"),
+        )),
         (status = 200, description = "Updated", body = Succeeded),
         (status = 404, description = "No such system", content_type = "text/plain", body = String),
     )
@@ -546,6 +554,10 @@ pub async fn put_rights(
     put, path = "/authentication/api/v1/systemregister/vendor/{system_id}/accesspackages", operation_id = "systemregister_put_packages", tag = "System register",
     summary = "Replace a system's access packages", security(("bearer" = ["vendor"])), request_body = Vec<AccessPackage>,
     responses(
+        (status = 400, description = "Bad input (a problem document), or a system marked as deleted (text, as Altinn words it)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/plain"),
+        )),
         (status = 200, description = "Updated", body = Succeeded),
         (status = 404, description = "No such system", content_type = "text/plain", body = String),
     )
@@ -567,7 +579,13 @@ pub async fn put_packages(
 #[utoipa::path(
     delete, path = "/authentication/api/v1/systemregister/vendor/{system_id}", operation_id = "systemregister_delete", tag = "System register",
     summary = "Delete a system (its record stays on the log)", security(("bearer" = ["vendor"])),
-    responses((status = 200, description = "Deleted", body = Succeeded))
+    responses(
+        (status = 200, description = "Deleted", body = Succeeded),
+        (status = 400, description = "Bad input (a problem document), or a system marked as deleted (text, as Altinn words it)", content(
+            (Problem = "application/problem+json"),
+            (String = "text/plain"),
+        )),
+    )
 )]
 pub async fn delete(
     State(state): State<AppState>,
