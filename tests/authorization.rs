@@ -489,3 +489,62 @@ async fn organisation_scoped_endpoints_refuse_another_organisations_token() {
     }
     assert_eq!((t.position(), t.digest()), before, "refusals write nothing");
 }
+
+/// The document's operation for a concrete path: the template whose literal segments
+/// all match, preferring the one with the most literal segments (as the router does).
+fn documented_operation<'a>(document: &'a Value, method: &Method, path: &str) -> (&'a str, &'a Value) {
+    let path = path.split('?').next().unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    let method = method.as_str().to_ascii_lowercase();
+    let mut candidates: Vec<(usize, &str, &Value)> = document["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(template, item)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            let fits =
+                parts.len() == segments.len() && parts.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s);
+            let literal = parts.iter().filter(|t| !t.starts_with('{')).count();
+            item.get(&method).filter(|_| fits).map(|op| (literal, template.as_str(), op))
+        })
+        .collect();
+    candidates.sort_by_key(|(literal, ..)| std::cmp::Reverse(*literal));
+    let (_, template, op) = candidates.first().unwrap_or_else(|| panic!("{method} {path} is not in the document"));
+    (template, op)
+}
+
+/// The roles an operation's `bearer` requirement lists; `None` where it needs no token.
+fn documented_roles(operation: &Value) -> Option<Vec<String>> {
+    let security = operation.get("security")?.as_array()?;
+    let roles = security.iter().filter_map(|r| r.get("bearer")).flat_map(|r| r.as_array().unwrap());
+    Some(roles.map(|r| r.as_str().unwrap().to_owned()).collect())
+}
+
+#[tokio::test]
+async fn the_document_names_exactly_the_roles_the_matrix_admits_and_the_matrix_covers_the_document() {
+    // Given the OpenAPI document the service serves,
+    let t = TestLedger::new();
+    let document = t.call(Method::GET, "/openapi.json", None, None).await.assert_ok().clone();
+    let mut covered = std::collections::BTreeSet::new();
+    // then every endpoint of the matrix (whose roles the test above holds the service
+    // to) is documented with exactly those roles,
+    for ep in endpoints() {
+        let (template, op) = documented_operation(&document, &ep.method, &ep.path);
+        let mut documented = documented_roles(op);
+        documented.as_mut().map(|r| r.sort());
+        let mut admitted = ep.roles.as_ref().map(|r| r.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>());
+        admitted.as_mut().map(|r| r.sort());
+        assert_eq!(documented, admitted, "{} {template}: the document's roles", ep.method);
+        covered.insert(op["operationId"].as_str().unwrap().to_owned());
+    }
+    // and every operation that needs a token is in the matrix.
+    for item in document["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            if documented_roles(op).is_some() {
+                let id = op["operationId"].as_str().unwrap();
+                assert!(covered.contains(id), "{id} needs a token but the authorization matrix does not test it");
+            }
+        }
+    }
+    assert!(covered.len() >= 80, "{} operations", covered.len());
+}

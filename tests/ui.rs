@@ -185,3 +185,27 @@ fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
     let dom = rendered(&format!("{confirm}#token={stranger}"));
     assert!(dom.contains("Could not read request") && dom.contains("403"), "{dom}");
 }
+
+/// The API reference page, in a real browser: it renders `/openapi.json` (same origin,
+/// under the pages' strict policy) as every operation, grouped by tag, with who may
+/// call it.
+#[test]
+fn the_api_page_lists_every_documented_operation_with_its_roles() {
+    let data = tempfile::tempdir().unwrap();
+    let replica = Replica::serve(data.path(), &[]);
+    // (The document needs no token; the harness sends one anyway.)
+    let (status, document) = replica.call("GET", "/openapi.json", "unused", None, None);
+    assert_eq!(status, 200);
+    let dom = rendered(&format!("{}/api/", replica.url));
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let shown = format!("{} {path}", method.to_uppercase());
+            assert!(dom.contains(&shown), "the page lists {shown}");
+            operations += 1;
+        }
+    }
+    assert!(operations >= 95, "{operations} operations");
+    assert!(dom.contains("Client delegation (") && dom.contains("Who: bearer: client-admin"), "{dom}");
+    assert!(dom.contains("maskinporten: altinn:authentication/systemuser.request.write"), "scopes are shown");
+}

@@ -118,7 +118,7 @@ pub async fn event_schema(PathParams(name): PathParams<String>) -> Result<Respon
 }
 
 /// The OpenAPI 3.1 document of every route this service answers.
-#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "Pages",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "Pages", summary = "The OpenAPI 3.1 document of every route this service answers",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub async fn openapi_json(Extension(document): Extension<Arc<Document>>) -> Response {
     let mut response = document.json.clone().into_response();
@@ -127,38 +127,38 @@ pub async fn openapi_json(Extension(document): Extension<Arc<Document>>) -> Resp
 }
 
 /// The API reference for people, rendered in the browser from `/openapi.json`.
-#[utoipa::path(get, path = "/api/", operation_id = "api_page", tag = "Pages",
+#[utoipa::path(get, path = "/api/", operation_id = "api_page", tag = "Pages", summary = "The API reference for people",
     responses((status = 200, description = "The API reference page", content_type = "text/html", body = String)))]
 pub async fn api_page() -> Response {
     page(API_HTML, HTML)
 }
 
-#[utoipa::path(get, path = "/api/api.js", operation_id = "api_script", tag = "Pages",
+#[utoipa::path(get, path = "/api/api.js", operation_id = "api_script", tag = "Pages", summary = "The API reference page's script",
     responses((status = 200, description = "The API reference page's script", content_type = "text/javascript", body = String)))]
 pub async fn api_script() -> Response {
     page(API_JS, JS)
 }
 
-#[utoipa::path(get, path = "/audit", operation_id = "audit_redirect", tag = "Pages",
+#[utoipa::path(get, path = "/audit", operation_id = "audit_redirect", tag = "Pages", summary = "The auditor's page, at its canonical path",
     responses((status = 308, description = "To `/audit/`")))]
 pub async fn audit_redirect() -> axum::response::Redirect {
     axum::response::Redirect::permanent("/audit/")
 }
 
 /// The auditor's page (static; its API calls carry the auditor's token).
-#[utoipa::path(get, path = "/audit/", operation_id = "audit_page", tag = "Pages",
+#[utoipa::path(get, path = "/audit/", operation_id = "audit_page", tag = "Pages", summary = "The auditor's page",
     responses((status = 200, description = "The auditor's page", content_type = "text/html", body = String)))]
 pub async fn audit_page() -> Response {
     page(AUDIT_HTML, HTML)
 }
 
-#[utoipa::path(get, path = "/audit/audit.js", operation_id = "audit_script", tag = "Pages",
+#[utoipa::path(get, path = "/audit/audit.js", operation_id = "audit_script", tag = "Pages", summary = "The auditor's page's script",
     responses((status = 200, description = "The auditor's page's script", content_type = "text/javascript", body = String)))]
 pub async fn audit_script() -> Response {
     page(AUDIT_JS, JS)
 }
 
-#[utoipa::path(get, path = "/audit/audit.css", operation_id = "audit_style", tag = "Pages",
+#[utoipa::path(get, path = "/audit/audit.css", operation_id = "audit_style", tag = "Pages", summary = "The auditor's page's style",
     responses((status = 200, description = "The auditor's page's style", content_type = "text/css", body = String)))]
 pub async fn audit_style() -> Response {
     page(AUDIT_CSS, "text/css; charset=utf-8")
@@ -166,7 +166,7 @@ pub async fn audit_style() -> Response {
 
 /// The page a standard request's `confirmUrl` names (Altinn's path): the request, read
 /// with the customer's token, and how to answer it.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/request", operation_id = "request_page", tag = "Pages",
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/request", operation_id = "request_page", tag = "Pages", summary = "The page a standard request's confirmUrl names",
     params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
     responses((status = 200, description = "The request page", content_type = "text/html", body = String)))]
 pub async fn request_page() -> Response {
@@ -174,7 +174,7 @@ pub async fn request_page() -> Response {
 }
 
 /// The page an agent request's `confirmUrl` names.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/agentrequest", operation_id = "agent_request_page", tag = "Pages",
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/agentrequest", operation_id = "agent_request_page", tag = "Pages", summary = "The page an agent request's confirmUrl names",
     params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
     responses((status = 200, description = "The agent request page", content_type = "text/html", body = String)))]
 pub async fn agent_request_page() -> Response {
@@ -182,14 +182,14 @@ pub async fn agent_request_page() -> Response {
 }
 
 /// The page a change request's `confirmUrl` names.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/changerequest", operation_id = "change_request_page", tag = "Pages",
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/changerequest", operation_id = "change_request_page", tag = "Pages", summary = "The page a change request's confirmUrl names",
     params(("id" = Option<String>, Query, description = "The change request's id, as the `confirmUrl` gives it")),
     responses((status = 200, description = "The change request page", content_type = "text/html", body = String)))]
 pub async fn change_request_page() -> Response {
     page(CONFIRM_HTML, HTML)
 }
 
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/confirm.js", operation_id = "confirm_script", tag = "Pages",
+#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/confirm.js", operation_id = "confirm_script", tag = "Pages", summary = "The request pages' script",
     responses((status = 200, description = "The request pages' script", content_type = "text/javascript", body = String)))]
 pub async fn confirm_script() -> Response {
     page(CONFIRM_JS, JS)
