@@ -8,6 +8,7 @@ mod common;
 use axum::http::Method;
 use common::*;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 use ledger::auth::Role;
 use Role::*;
@@ -525,15 +526,14 @@ async fn the_document_names_exactly_the_roles_the_matrix_admits_and_the_matrix_c
     // Given the OpenAPI document the service serves,
     let t = TestLedger::new();
     let document = t.call(Method::GET, "/openapi.json", None, None).await.assert_ok().clone();
-    let mut covered = std::collections::BTreeSet::new();
+    let mut covered = BTreeSet::new();
     // then every endpoint of the matrix (whose roles the test above holds the service
     // to) is documented with exactly those roles,
     for ep in endpoints() {
         let (template, op) = documented_operation(&document, &ep.method, &ep.path);
-        let mut documented = documented_roles(op);
-        documented.as_mut().map(|r| r.sort());
-        let mut admitted = ep.roles.as_ref().map(|r| r.iter().map(|r| r.as_str().to_owned()).collect::<Vec<_>>());
-        admitted.as_mut().map(|r| r.sort());
+        let documented: Option<BTreeSet<String>> = documented_roles(op).map(|r| r.into_iter().collect());
+        let admitted: Option<BTreeSet<String>> =
+            ep.roles.as_ref().map(|r| r.iter().map(|r| r.as_str().to_owned()).collect());
         assert_eq!(documented, admitted, "{} {template}: the document's roles", ep.method);
         covered.insert(op["operationId"].as_str().unwrap().to_owned());
     }
