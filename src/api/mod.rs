@@ -142,9 +142,9 @@ fn ledger_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (app, api) = documented_routes();
-    let templates = Arc::new(altinn_path::Templates::new(
-        api.paths.paths.keys().map(String::as_str).filter(|p| p.starts_with(AUTHN)),
-    ));
+    // Altinn's surface (its authentication API and its PDP) matches as ASP.NET does.
+    let altinn = |p: &&str| p.starts_with(AUTHN) || *p == pdp::XACML_PATH;
+    let templates = Arc::new(altinn_path::Templates::new(api.paths.paths.keys().map(String::as_str).filter(altinn)));
     let document = Arc::new(pages::Document::new(api));
     let app = app
         .layer(axum::Extension(document))
