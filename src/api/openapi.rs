@@ -18,10 +18,11 @@ use std::collections::BTreeMap;
 use axum::http::Method;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement, SecurityScheme,
 };
-use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder, Type};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::maskinporten;
@@ -111,15 +112,17 @@ pub struct Correlation {
 }
 
 /// What the path parameters of every template mean.
-const PATH_PARAMETERS: &[(&str, &str)] = &[
-    ("system_id", "A system's id, `<vendor org number>_<name>`"),
-    ("id", "A request's, change request's or system user's id (UUID)"),
-    ("party", "The customer's party id"),
-    ("facilitator", "The facilitator's party UUID"),
-    ("org_no", "An organisation number (nine digits)"),
-    ("external_ref", "The vendor's external reference"),
-    ("resource_id", "A resource id"),
-    ("actor_id", "An actor's id as the log records it"),
+/// (name, description, format, pattern): a format or pattern only where every
+/// operation with the parameter refuses a value outside it.
+const PATH_PARAMETERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
+    ("system_id", "A system's id, `<vendor org number>_<name>`", None, None),
+    ("id", "A request's, change request's or system user's id", Some("uuid"), None),
+    ("party", "The customer's party id", None, Some("^[0-9]{1,10}$")),
+    ("facilitator", "The facilitator's party UUID", Some("uuid"), None),
+    ("org_no", "An organisation number (nine digits)", None, Some("^[0-9]{9}$")),
+    ("external_ref", "The vendor's external reference", None, None),
+    ("resource_id", "A resource id", None, None),
+    ("actor_id", "An actor's id as the log records it", None, None),
 ];
 
 /// A link a client follows from one operation's answer to the next (OpenAPI §4.8.20).
@@ -283,18 +286,18 @@ fn add_path_parameters(path: &str, operation: &mut Operation) {
         if declared {
             continue;
         }
-        let description = PATH_PARAMETERS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d);
-        assert!(description.is_some(), "path parameter {{{name}}} of {path} has no description in PATH_PARAMETERS");
+        let known = PATH_PARAMETERS.iter().find(|(n, ..)| *n == name);
+        let (_, description, format, pattern) =
+            known.unwrap_or_else(|| panic!("path parameter {{{name}}} of {path} is not in PATH_PARAMETERS"));
+        let format = format.map(|f| SchemaFormat::Custom(f.to_owned()));
+        let schema =
+            ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).format(format).pattern(*pattern);
         let parameter: Parameter = ParameterBuilder::new()
             .name(name)
             .parameter_in(ParameterIn::Path)
             .required(Required::True)
-            .description(description)
-            .schema(Some(
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::Type::String)
-                    .min_length(Some(1)),
-            ))
+            .description(Some(*description))
+            .schema(Some(schema))
             .build();
         parameters.push(RefOr::T(parameter));
     }
