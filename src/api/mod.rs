@@ -145,9 +145,8 @@ pub fn router(state: AppState) -> Router {
     // Altinn's surface (its authentication API and its PDP) matches as ASP.NET does.
     let altinn = |p: &&str| p.starts_with(AUTHN) || *p == pdp::XACML_PATH;
     let templates = Arc::new(altinn_path::Templates::new(api.paths.paths.keys().map(String::as_str).filter(altinn)));
-    let document = Arc::new(pages::Document::new(api));
+    pages::publish(&api);
     let app = app
-        .layer(axum::Extension(document))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), read_your_writes))

@@ -3,11 +3,8 @@
 //! Each page is served with a policy that lets it load only this origin's scripts and
 //! styles, so no page depends on a CDN. This module knows no rule and no model.
 
-use std::sync::Arc;
-
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -72,16 +69,14 @@ const EVENT_SCHEMAS: &[(&str, &str)] = &[
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 
-/// The OpenAPI document, serialised once when the router is built.
-pub struct Document {
-    json: axum::body::Bytes,
-}
+/// The OpenAPI document, serialised once per process by the first router built (every
+/// router is built from the same annotations, so every document is the same). A static
+/// rather than a request extension: an extension would be inserted into every request,
+/// PDP decisions included, for the sake of one route.
+static DOCUMENT: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
 
-impl Document {
-    pub fn new(api: utoipa::openapi::OpenApi) -> Document {
-        let json = serde_json::to_vec(&api).expect("the OpenAPI document serialises");
-        Document { json: json.into() }
-    }
+pub fn publish(api: &utoipa::openapi::OpenApi) {
+    DOCUMENT.get_or_init(|| serde_json::to_vec(api).expect("the OpenAPI document serialises").into());
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -120,8 +115,9 @@ pub async fn event_schema(PathParams(name): PathParams<String>) -> Result<Respon
 /// The OpenAPI 3.1 document of every route this service answers.
 #[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "Pages", summary = "The OpenAPI 3.1 document of every route this service answers",
     responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
-pub async fn openapi_json(Extension(document): Extension<Arc<Document>>) -> Response {
-    let mut response = document.json.clone().into_response();
+pub async fn openapi_json() -> Response {
+    let document = DOCUMENT.get().expect("the router publishes the document when it is built");
+    let mut response = document.clone().into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
