@@ -101,7 +101,7 @@ async fn as_of_decisions_at_five_moments_equal_the_live_decisions_made_then() {
             xacml["Request"]["Environment"] = json!([{"Attribute": [{"AttributeId": "urn:delegation-ledger:environment:position", "Value": m.position.to_string()}]}]);
             let reply = t.xacml(&xacml).await;
             assert_eq!(
-                reply.body["Response"][0]["Decision"],
+                reply.body["response"][0]["decision"],
                 m.decisions[q].as_str(),
                 "moment {} question {q} by position",
                 i + 1
@@ -110,7 +110,7 @@ async fn as_of_decisions_at_five_moments_equal_the_live_decisions_made_then() {
             xacml["Request"]["Environment"] = json!([{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime", "Value": m.time}]}]);
             let reply = t.xacml(&xacml).await;
             assert_eq!(
-                reply.body["Response"][0]["Decision"],
+                reply.body["response"][0]["decision"],
                 m.decisions[q].as_str(),
                 "moment {} question {q} by dateTime",
                 i + 1

@@ -233,12 +233,58 @@ async fn tokens_that_are_expired_foreign_or_unsigned_are_refused() {
 async fn malformed_decision_requests_are_indeterminate_not_errors() {
     let (t, _, agent) = setup().await;
     let body = json!({"Request": {"AccessSubject": [{"Attribute": []}], "Action": [], "Resource": []}});
-    let reply = t.xacml(&body).await;
-    assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate");
-    assert!(reply.body["Response"][0]["Status"]["StatusMessage"].as_str().unwrap().contains("subject"));
+    let reply = t.xacml_explained(&body.to_string()).await;
+    assert_eq!(reply.body["response"][0]["decision"], "Indeterminate");
+    assert!(reply.body["response"][0]["status"]["statusMessage"].as_str().unwrap().contains("subject"));
     let reply = t.xacml(&xacml_request(&agent, "write", "ske-mva-rapportering", "310000018")).await;
-    assert_eq!(reply.body["Response"][0]["Decision"], "Indeterminate", "an invalid org number is malformed");
-    let not_json =
-        t.call_raw(Method::POST, "/authorization/api/v1/decision", Some(&t.pdp()), Some("{"), "application/json").await;
-    not_json.assert_problem(400, "malformed_json");
+    assert_eq!(reply.body["response"][0]["decision"], "Indeterminate", "an invalid org number is malformed");
+    // Text that is no JSON is answered as Altinn's PDP answers it: one Indeterminate
+    // syntax-error, HTTP 200, no message unless asked for.
+    let not_json = t.call_raw(Method::POST, XACML, Some(&t.pdp()), Some("{"), "application/json").await;
+    assert_eq!(not_json.status.as_u16(), 200);
+    assert_eq!(not_json.body, json!({"response": [ALTINN_SYNTAX_ERROR.clone()]}));
+    let explained = t.xacml_explained("{").await;
+    assert!(explained.body["response"][0]["status"]["statusMessage"].as_str().unwrap().contains("EOF"));
+    // A body too large or of another media type is still refused.
+    let xml = t.call_raw(Method::POST, XACML, Some(&t.pdp()), Some("<Request/>"), "application/xml").await;
+    xml.assert_problem(415, "unsupported_media_type");
+}
+
+const XACML: &str = "/authorization/api/v1/decision";
+
+/// Altinn's answer to a request it cannot read (`DecisionController` catches every
+/// exception as this one result).
+static ALTINN_SYNTAX_ERROR: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+    json!({"decision": "Indeterminate", "status": {"statusMessage": null, "statusDetails": null,
+        "statusCode": {"value": "urn:oasis:names:tc:xacml:1.0:status:syntax-error", "statusCode": null}},
+        "obligations": null, "associateAdvice": null, "category": null, "policyIdentifierList": null})
+});
+
+/// The XACML answer is Altinn's wire byte for byte: camelCase members in the order of
+/// Altinn's JSON-profile models, every member written, null where empty (a Permit with
+/// the authentication-level obligation as Altinn's `ResourceRegistry_SystemUserWithDelegation`
+/// case answers it, and a NotApplicable).
+#[tokio::test]
+async fn the_decision_answer_is_altinns_wire_byte_for_byte() {
+    let (t, _, agent) = setup().await;
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    let ask = |party: &'static str| {
+        let body = xacml_request(&agent, "write", "ske-aksjonaerregister", party).to_string();
+        let t = &t;
+        async move { t.call_raw(Method::POST, XACML, Some(&t.pdp()), Some(&body), "application/json").await }
+    };
+    let status_ok = r#""status":{"statusMessage":null,"statusDetails":null,"statusCode":{"value":"urn:oasis:names:tc:xacml:1.0:status:ok","statusCode":null}}"#;
+    let permit = ask(KUNDE_A).await;
+    assert_eq!(permit.content_type, "application/json");
+    let level = 3; // the fixture's policy of ske-aksjonaerregister
+    let expected = format!(
+        r#"{{"response":[{{"decision":"Permit",{status_ok},"obligations":[{{"id":"urn:altinn:obligation:authenticationLevel1","attributeAssignment":[{{"attributeId":"urn:altinn:obligation-assignment:1","value":"{level}","category":"urn:altinn:minimum-authenticationlevel","dataType":"http://www.w3.org/2001/XMLSchema#integer","issuer":null}}]}}],"associateAdvice":null,"category":null,"policyIdentifierList":null}}]}}"#
+    );
+    assert_eq!(permit.raw, expected);
+    let not_applicable = ask(KUNDE_C).await;
+    let expected = format!(
+        r#"{{"response":[{{"decision":"NotApplicable",{status_ok},"obligations":null,"associateAdvice":null,"category":null,"policyIdentifierList":null}}]}}"#
+    );
+    assert_eq!(not_applicable.raw, expected);
 }

@@ -46,7 +46,7 @@ fn xacml_decision(r: &Replica, token: &str, su: &str, party: &str, min_position:
         Some(min_position),
     );
     assert_eq!(status, 200, "{body}");
-    body["Response"][0]["Decision"].as_str().unwrap().to_owned()
+    body["response"][0]["decision"].as_str().unwrap().to_owned()
 }
 
 #[test]

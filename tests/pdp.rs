@@ -36,7 +36,7 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
     }});
     let reply = t.xacml(&body).await;
     let decisions: Vec<&str> =
-        reply.body["Response"].as_array().unwrap().iter().map(|r| r["Decision"].as_str().unwrap()).collect();
+        reply.body["response"].as_array().unwrap().iter().map(|r| r["decision"].as_str().unwrap()).collect();
     assert_eq!(decisions, ["Permit", "Permit", "NotApplicable", "Permit", "NotApplicable", "Indeterminate"]);
     assert!(reply.position_header.is_some(), "decisions name the position they were made at");
 }
@@ -54,6 +54,7 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
             .header("authorization", format!("Bearer {}", t.pdp()))
             .header("content-type", "application/json")
             .header("ledger-min-position", position.to_string())
+            .header("ledger-explain", "reasons")
             .body(axum::body::Body::from(
                 xacml_request("0195c1e2-0000-7000-8000-000000000001", "write", "ske-mva-rapportering", KUNDE_A)
                     .to_string(),
@@ -68,10 +69,10 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
     let behind = t.app.clone().oneshot(req(ahead)).await.unwrap();
     assert_eq!(behind.status(), 200);
     let behind = body(behind).await;
-    assert_eq!(behind["Response"][0]["Decision"], "Indeterminate");
-    assert!(behind["Response"][0]["Status"]["StatusMessage"].as_str().unwrap().contains("not yet consistent"));
+    assert_eq!(behind["response"][0]["decision"], "Indeterminate");
+    assert!(behind["response"][0]["status"]["statusMessage"].as_str().unwrap().contains("not yet consistent"));
     let current = body(t.app.clone().oneshot(req(head)).await.unwrap()).await;
-    assert_eq!(current["Response"][0]["Decision"], "NotApplicable");
+    assert_eq!(current["response"][0]["decision"], "NotApplicable");
 
     // Other reads answer 503 problem+json.
     let read = axum::http::Request::builder()
@@ -109,7 +110,7 @@ async fn altinn_routes_match_without_regard_to_case_and_with_a_trailing_slash() 
     for path in ["/authorization/api/v1/Decision", "/Authorization/API/V1/decision/", "/authorization/api/v1/decision"]
     {
         let reply = t.call(Method::POST, path, Some(&t.pdp()), Some(body.clone())).await;
-        assert_eq!(reply.body["Response"][0]["Decision"], "Permit", "{path}: {}", reply.body);
+        assert_eq!(reply.body["response"][0]["decision"], "Permit", "{path}: {}", reply.body);
     }
     let vendor = t.vendor("310000019");
     let reply = t

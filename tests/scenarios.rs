@@ -176,8 +176,8 @@ async fn scenario_05_organisation_reports_its_own_data() {
     assert_eq!(user.assert_ok()["id"], id.as_str(), "the system user has the request's id");
     // Steps 4-5: the API checks access; the minimum authentication level comes as an obligation.
     let reply = t.xacml(&xacml_request(&id, "write", "ske-mva-rapportering", BYGGMESTER)).await;
-    assert_eq!(reply.body["Response"][0]["Decision"], PERMIT);
-    assert_eq!(reply.body["Response"][0]["Obligations"][0]["AttributeAssignment"][0]["Value"], "3");
+    assert_eq!(reply.body["response"][0]["decision"], PERMIT);
+    assert_eq!(reply.body["response"][0]["obligations"][0]["attributeAssignment"][0]["value"], "3");
     assert_eq!(t.decision(&id, "write", "ske-mva-rapportering", KUNDE_A).await, NA, "only for its owner");
     assert_eq!(t.decision(&id, "write", "ske-aksjonaerregister", BYGGMESTER).await, NA, "no right there");
 

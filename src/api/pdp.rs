@@ -1,7 +1,7 @@
 //! Decision endpoints: Altinn's XACML JSON profile and the native one with proof.
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use crate::auth::Role;
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{At, PartyRef, Query, Verdict};
-use crate::domain::xacml::{self, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
+use crate::domain::xacml::{self, Explain, Outcome, STATUS_PROCESSING_ERROR, STATUS_SYNTAX_ERROR};
 use crate::domain::{Code, Rejection};
 use axum::http::HeaderMap;
 use utoipa::ToSchema;
@@ -24,23 +24,37 @@ pub const XACML_PATH: &str = "/authorization/api/v1/decision";
 /// Altinn's PDP: XACML 3.0 JSON profile requests, one or many (`MultiRequests`).
 #[utoipa::path(post, path = "/authorization/api/v1/decision", operation_id = "xacml_decision", tag = "Decisions",
     summary = "Decide XACML JSON requests as Altinn's PDP does",
-    description = "A request that cannot be read, names an unknown party or is ambiguous is an `Indeterminate` \
-                   result with its reason, never a guess. `Ledger-Min-Position` makes the answer wait for this \
-                   replica to reach that position (Indeterminate if it does not in time).",
-    security(("bearer" = ["pdp"])), params(AsOf),
-    request_body(content = XacmlRequest, description = "A XACML JSON profile request. Any JSON is taken: a body \
-        that is not such a request (no `Request`, a wrong shape) is answered 200 with an `Indeterminate` \
-        `syntax-error` result, as Altinn's PDP answers it; only text that is no JSON is refused with 400."),
+    description = "Answered as Altinn's PDP answers (camelCase, every member written). A request that cannot \
+                   be read, names an unknown party or is ambiguous is an `Indeterminate` result, never a guess; \
+                   with `Ledger-Explain: reasons` its `statusMessage` says why. `Ledger-Min-Position` makes the \
+                   answer wait for this replica to reach that position (Indeterminate if it does not in time).",
+    security(("bearer" = ["pdp"])),
+    params(
+        AsOf,
+        ("Ledger-Explain" = Option<String>, Header, description = "`reasons`: each Indeterminate result's \
+            `statusMessage` carries the ledger's reason (Altinn's PDP leaves it null)", pattern = "^reasons$"),
+    ),
+    request_body(content = XacmlRequest, description = "A XACML JSON profile request. Any body is answered: one \
+        that is not such a request (no JSON, no `Request`, a wrong shape) gets 200 with an `Indeterminate` \
+        `syntax-error` result, as Altinn's PDP answers it."),
     responses((status = 200, description = "One result per request, in order", body = XacmlResponse)))]
 pub async fn xacml_decision(
     State(state): State<AppState>,
     auth: Auth,
     AsOfParams(at): AsOfParams,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: Result<JsonBody<Value>, ApiError>,
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Pdp])?;
-    let parsed = xacml::parse(&body);
+    let explain = explain(&headers)?;
+    let parsed = match body {
+        Ok(JsonBody(body)) => xacml::parse(&body),
+        // Text that is no JSON (or names a member twice) is one Indeterminate
+        // syntax-error, as Altinn's PDP answers it; a body too large or not JSON by its
+        // media type is still refused.
+        Err(ApiError::MalformedJson(why) | ApiError::InvalidBody(why)) => vec![Err(why)],
+        Err(other) => return Err(other),
+    };
     // A PDP client that asks for a position this replica has not reached gets an
     // Indeterminate with the reason, never a decision from older state.
     if let Some(wanted) = min_position(&headers)? {
@@ -52,7 +66,7 @@ pub async fn xacml_decision(
                 .iter()
                 .map(|_| Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message: message.clone() })
                 .collect();
-            return Ok(read(xacml::render(&outcomes), reached));
+            return Ok(answer(&xacml::render(&outcomes, explain), reached));
         }
     }
     let position = state.ledger.model().position();
@@ -72,7 +86,26 @@ pub async fn xacml_decision(
         };
         state.metrics.decided("xacml", result);
     }
-    Ok(read(xacml::render(&outcomes), position))
+    Ok(answer(&xacml::render(&outcomes, explain), position))
+}
+
+/// `Ledger-Explain: reasons` puts the ledger's reason for each Indeterminate result in
+/// its `statusMessage`; without it the answer is Altinn's, whose messages are null.
+pub const EXPLAIN_HEADER: &str = "ledger-explain";
+
+fn explain(headers: &HeaderMap) -> Result<Explain, ApiError> {
+    match super::extract::one_header(headers, EXPLAIN_HEADER)?.map(|v| v.as_bytes()) {
+        None => Ok(Explain::AsAltinn),
+        Some(b"reasons") => Ok(Explain::Reasons),
+        Some(_) => Err(ApiError::InvalidParameter("Ledger-Explain takes one value: reasons".to_owned())),
+    }
+}
+
+/// The XACML answer, serialised from its typed form so that members keep Altinn's order.
+fn answer(response: &xacml::Response, position: u64) -> Response {
+    let mut answer = axum::Json(response).into_response();
+    answer.headers_mut().insert("ledger-position", axum::http::HeaderValue::from(position));
+    answer
 }
 
 /// Most decisions one call answers on the async worker that took it; more go to the
@@ -201,24 +234,28 @@ impl utoipa::PartialSchema for XacmlRequest {
 
 impl ToSchema for XacmlRequest {}
 
-/// `{"Response": [result, ...]}`.
+/// `{"response": [result, ...]}`, as Altinn's PDP writes it: camelCase, every member
+/// written, `null` where empty.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct XacmlResponse {
-    #[schema(rename = "Response")]
     response: Vec<XacmlResult>,
 }
 
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct XacmlResult {
-    #[schema(rename = "Decision")]
     decision: XacmlDecision,
-    #[schema(rename = "Status")]
     status: XacmlStatus,
     /// On a Permit that requires an authentication level.
-    #[schema(rename = "Obligations", nullable = false)]
-    obligations: Option<Vec<serde_json::Value>>,
+    obligations: Option<Vec<XacmlObligation>>,
+    /// Always null.
+    associate_advice: Option<Vec<serde_json::Value>>,
+    /// Always null (the attributes marked `IncludeInResult` are not echoed yet).
+    category: Option<Vec<serde_json::Value>>,
+    /// Always null: `ReturnPolicyIdList` is ignored, as by Altinn.
+    policy_identifier_list: Option<serde_json::Value>,
 }
 
 #[derive(ToSchema)]
@@ -230,19 +267,49 @@ pub enum XacmlDecision {
 }
 
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct XacmlStatus {
-    #[schema(rename = "StatusCode")]
-    status_code: XacmlStatusCode,
-    #[schema(rename = "StatusMessage", nullable = false)]
+    /// Null, as Altinn writes it; the ledger's reason for an Indeterminate with
+    /// `Ledger-Explain: reasons`.
     status_message: Option<String>,
+    /// Always null.
+    status_details: Option<Vec<String>>,
+    status_code: XacmlStatusCode,
 }
 
 #[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct XacmlStatusCode {
-    #[schema(rename = "Value", example = "urn:oasis:names:tc:xacml:1.0:status:ok")]
+    #[schema(example = "urn:oasis:names:tc:xacml:1.0:status:ok")]
     value: String,
+    /// Always null.
+    status_code: Option<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct XacmlObligation {
+    #[schema(example = "urn:altinn:obligation:authenticationLevel1")]
+    id: String,
+    attribute_assignment: Vec<XacmlAttributeAssignment>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct XacmlAttributeAssignment {
+    #[schema(example = "urn:altinn:obligation-assignment:1")]
+    attribute_id: String,
+    #[schema(example = "3")]
+    value: String,
+    #[schema(example = "urn:altinn:minimum-authenticationlevel")]
+    category: String,
+    #[schema(example = "http://www.w3.org/2001/XMLSchema#integer")]
+    data_type: String,
+    issuer: Option<String>,
 }
 
 /// The native question (no other members are taken).

@@ -5,7 +5,8 @@
 //! `AttributeId` and `attributeId`. A malformed request becomes an `Indeterminate`
 //! result with a status message, never an error of the whole call.
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::ids::{Action, OrgNo, ResourceId};
@@ -261,9 +262,83 @@ fn parse_call(body: &Value) -> Result<Vec<Parsed>, String> {
     Ok(references.iter().map(reference).collect())
 }
 
-/// Renders results as an XACML JSON response, in request order.
-pub fn render(outcomes: &[Outcome]) -> Value {
-    let results: Vec<Value> = outcomes
+/// An XACML JSON response as Altinn's PDP writes it (ASP.NET's web defaults over the
+/// JSON-profile models): camelCase members in the models' declaration order, every
+/// member written, `null` where empty. The field order below is the wire order.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Response {
+    pub response: Vec<ResultWire>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResultWire {
+    pub decision: &'static str,
+    pub status: StatusWire,
+    pub obligations: Option<Vec<Obligation>>,
+    pub associate_advice: Option<Vec<Value>>,
+    pub category: Option<Vec<Value>>,
+    /// Always null: Altinn ignores `ReturnPolicyIdList`.
+    pub policy_identifier_list: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusWire {
+    /// Null, as Altinn's converter leaves it, unless the caller asked for the ledger's
+    /// reasons ([`Explain::Reasons`]).
+    pub status_message: Option<String>,
+    pub status_details: Option<Vec<String>>,
+    pub status_code: StatusCodeWire,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusCodeWire {
+    pub value: &'static str,
+    pub status_code: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Obligation {
+    pub id: &'static str,
+    pub attribute_assignment: Vec<AttributeAssignment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeAssignment {
+    pub attribute_id: &'static str,
+    pub value: String,
+    pub category: &'static str,
+    pub data_type: &'static str,
+    pub issuer: Option<String>,
+}
+
+/// Whether an Indeterminate result carries the ledger's reason in `statusMessage`.
+/// Altinn's PDP never writes one; a caller that wants the ledger's reason asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Explain {
+    AsAltinn,
+    Reasons,
+}
+
+/// Renders results as Altinn's PDP answers them, in request order.
+pub fn render(outcomes: &[Outcome], explain: Explain) -> Response {
+    let result = |decision, value, message: Option<&String>, obligations| ResultWire {
+        decision,
+        status: StatusWire {
+            status_message: message.filter(|_| explain == Explain::Reasons).cloned(),
+            status_details: None,
+            status_code: StatusCodeWire { value, status_code: None },
+        },
+        obligations,
+        associate_advice: None,
+        category: None,
+        policy_identifier_list: None,
+    };
+    let response = outcomes
         .iter()
         .map(|o| match o {
             Outcome::Decided(d) => {
@@ -271,32 +346,31 @@ pub fn render(outcomes: &[Outcome]) -> Value {
                     Verdict::Permit => "Permit",
                     Verdict::NotApplicable => "NotApplicable",
                 };
-                let mut result = json!({"Decision": decision, "Status": {"StatusCode": {"Value": STATUS_OK}}});
-                if let (Verdict::Permit, Some(level)) = (d.decision, d.minimum_authentication_level) {
-                    result["Obligations"] = json!([{
-                        "Id": "urn:altinn:obligation:authenticationLevel1",
-                        "AttributeAssignment": [{
-                            "AttributeId": "urn:altinn:obligation-assignment:1",
-                            "Value": level.to_string(),
-                            "Category": "urn:altinn:minimum-authenticationlevel",
-                            "DataType": "http://www.w3.org/2001/XMLSchema#integer"
-                        }]
-                    }]);
-                }
-                result
+                let level = d.minimum_authentication_level.filter(|_| d.decision == Verdict::Permit);
+                let obligations = level.map(|level| {
+                    vec![Obligation {
+                        id: "urn:altinn:obligation:authenticationLevel1",
+                        attribute_assignment: vec![AttributeAssignment {
+                            attribute_id: "urn:altinn:obligation-assignment:1",
+                            value: level.to_string(),
+                            category: "urn:altinn:minimum-authenticationlevel",
+                            data_type: "http://www.w3.org/2001/XMLSchema#integer",
+                            issuer: None,
+                        }],
+                    }]
+                });
+                result(decision, STATUS_OK, None, obligations)
             }
-            Outcome::Indeterminate { status, message } => json!({
-                "Decision": "Indeterminate",
-                "Status": {"StatusCode": {"Value": status}, "StatusMessage": message}
-            }),
+            Outcome::Indeterminate { status, message } => result("Indeterminate", status, Some(message), None),
         })
         .collect();
-    json!({ "Response": results })
+    Response { response }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn single(subject: Value, action: Value, resource: Value) -> Value {
         json!({"Request": {"AccessSubject": [{"Attribute": subject}], "Action": [{"Attribute": action}], "Resource": [{"Attribute": resource}]}})

@@ -57,6 +57,8 @@ pub struct Reply {
     /// The ledger's reason where Altinn's answer is a bare value (`Ledger-Code`).
     pub ledger_code: Option<String>,
     pub body: Value,
+    /// The body as sent (lossy UTF-8), for answers compared byte for byte.
+    pub raw: String,
 }
 
 impl Reply {
@@ -200,7 +202,23 @@ impl TestLedger {
         body: Option<&str>,
         content_type: &str,
     ) -> Reply {
+        self.call_with_headers(method, path, token, body, content_type, &[]).await
+    }
+
+    /// [`TestLedger::call_raw`] with more request headers.
+    pub async fn call_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        content_type: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -216,12 +234,13 @@ impl TestLedger {
         let position_header = res.headers().get("ledger-position").map(|v| v.to_str().unwrap().parse().unwrap());
         let ledger_code = res.headers().get("ledger-code").map(|v| v.to_str().unwrap().to_owned());
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(raw.clone()))
         };
-        Reply { status, content_type, position_header, ledger_code, body }
+        Reply { status, content_type, position_header, ledger_code, body, raw }
     }
 
     pub fn position(&self) -> u64 {
@@ -407,7 +426,7 @@ impl TestLedger {
     pub async fn decision(&self, system_user: &str, action: &str, resource: &str, party: &str) -> String {
         let r = self.xacml(&xacml_request(system_user, action, resource, party)).await;
         self.assert_index_agrees(system_user, action, resource, party);
-        r.body["Response"][0]["Decision"].as_str().unwrap().to_owned()
+        r.body["response"][0]["decision"].as_str().unwrap().to_owned()
     }
 
     /// The decision index decides as the stored records do — proof and all, by org
@@ -449,6 +468,16 @@ impl TestLedger {
 
     pub async fn xacml(&self, body: &Value) -> Reply {
         let r = self.call(Method::POST, "/authorization/api/v1/decision", Some(&self.pdp()), Some(body.clone())).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r
+    }
+
+    /// Asks the XACML endpoint with `Ledger-Explain: reasons`: each Indeterminate
+    /// result's `statusMessage` then holds the ledger's reason.
+    pub async fn xacml_explained(&self, body: &str) -> Reply {
+        let (path, pdp) = ("/authorization/api/v1/decision", self.pdp());
+        let explain = [("ledger-explain", "reasons")];
+        let r = self.call_with_headers(Method::POST, path, Some(&pdp), Some(body), "application/json", &explain).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         r
     }
