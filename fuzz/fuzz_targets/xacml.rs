@@ -15,5 +15,8 @@ fuzz_target!(|data: &[u8]| {
             Err(message) => xacml::Outcome::Indeterminate { status: xacml::STATUS_SYNTAX_ERROR, message },
         })
         .collect();
-    let _ = xacml::render(&outcomes);
+    // Both renderings: Altinn's (no messages) and the ledger's reasons; each serialises.
+    for explain in [xacml::Explain::AsAltinn, xacml::Explain::Reasons] {
+        serde_json::to_vec(&xacml::render(&outcomes, explain)).expect("an answer serialises");
+    }
 });
