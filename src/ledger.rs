@@ -694,6 +694,16 @@ impl View<'_> {
             View::Past(past) => evaluate(&past.base.decision_index().at(past.horizon()), q),
         }
     }
+
+    /// A XACML request decided in this view, as `decide` does, with what Altinn's PDP
+    /// echoes of it.
+    pub fn decide_xacml(&self, asked: crate::domain::xacml::Asked) -> crate::domain::xacml::Outcome {
+        use crate::domain::xacml::decide;
+        match self {
+            View::Live(store) => decide(&store.decision_index().now(), asked),
+            View::Past(past) => decide(&past.base.decision_index().at(past.horizon()), asked),
+        }
+    }
 }
 
 impl Kv for View<'_> {

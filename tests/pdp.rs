@@ -3,6 +3,7 @@
 
 mod common;
 
+use axum::http::Method;
 use common::*;
 use serde_json::json;
 
@@ -43,7 +44,6 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
 
 #[tokio::test]
 async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale() {
-    use axum::http::Method;
     let t = TestLedger::new();
     let head = t.position();
     let ahead = head + 5;
@@ -100,7 +100,6 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
 /// is matched exactly.
 #[tokio::test]
 async fn altinn_routes_match_without_regard_to_case_and_with_a_trailing_slash() {
-    use axum::http::Method;
     let t = TestLedger::new();
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
     t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
@@ -119,4 +118,91 @@ async fn altinn_routes_match_without_regard_to_case_and_with_a_trailing_slash() 
     assert_eq!(reply.body["id"], "310000019_maestro", "the system id keeps its spelling: {}", reply.body);
     let native = t.call(Method::POST, "/V1/decisions", Some(&t.pdp()), Some(json!({}))).await;
     native.assert_problem(404, "no_such_endpoint");
+}
+
+/// Altinn's own test `ResourceRegistry_SystemUserWithDelegations_MultiRequest_Permit`
+/// (facts restated in the fixture's terms): a system user with rights on two resources,
+/// every attribute marked `IncludeInResult`, asked in one multi-request — here one
+/// resource is an Altinn app named by org and app. Each Permit carries its policy's
+/// obligation and echoes subject, action and resource; an action no rule names and a
+/// request without an action are NotApplicable and echo nothing; a system user the
+/// ledger does not know is NotApplicable but echoes, because a rule matched.
+#[tokio::test]
+async fn altinns_multi_request_with_include_in_result_is_answered_as_altinn_answers_it() {
+    let t = TestLedger::new();
+    let owner = t.token(ledger::auth::Role::ServiceOwner, Some(SKATTEETATEN));
+    let app_policy = json!({"rules": [{"right": true, "actions": ["read"]}], "minimumAuthenticationLevel": 2});
+    t.call(Method::PUT, "/v1/resources/app_ttd_externalpdp/policy", Some(&owner), Some(app_policy)).await.assert_ok();
+    t.register_system("310000019_pdp", &[], &["ske-mva-rapportering", "app_ttd_externalpdp"]).await.assert_ok();
+    let user =
+        t.standard_user("310000019_pdp", KUNDE_A, None, &[], &["ske-mva-rapportering", "app_ttd_externalpdp"]).await;
+    let unknown = "0195c1e2-0000-7000-8000-00000000dead";
+
+    let attr = |id: &str, value: &str| json!({"AttributeId": id, "Value": value, "IncludeInResult": true});
+    let action = |id: &str, value: &str| json!({"Id": id, "Attribute": [attr("urn:oasis:names:tc:xacml:1.0:action:action-id", value)]});
+    let body = json!({"Request": {
+        "ReturnPolicyIdList": true,
+        "AccessSubject": [
+            {"Id": "s1", "Attribute": [attr("urn:altinn:systemuser:uuid", &user)]},
+            {"Id": "s2", "Attribute": [attr("urn:altinn:systemuser:uuid", unknown)]}],
+        "Action": [action("a1", "read"), action("a2", "sign")],
+        "Resource": [
+            {"Id": "r1", "Attribute": [attr("urn:altinn:resource", "ske-mva-rapportering"), attr("urn:altinn:organization:identifier-no", KUNDE_A)]},
+            {"Id": "r2", "Attribute": [attr("urn:altinn:org", "ttd"), attr("urn:altinn:app", "externalpdp"), attr("urn:altinn:organization:identifier-no", KUNDE_A)]}],
+        "MultiRequests": {"RequestReference": [
+            {"ReferenceId": ["s1", "a1", "r1"]},
+            {"ReferenceId": ["s1", "a1", "r2"]},
+            {"ReferenceId": ["s1", "a2", "r1"]},
+            {"ReferenceId": ["s1", "r1"]},
+            {"ReferenceId": ["s2", "a1", "r1"]}]}
+    }});
+    let reply = t.xacml(&body).await;
+
+    let echoed = |category: &str, attributes: &[(&str, &str)]| {
+        let attribute: Vec<String> = attributes
+            .iter()
+            .map(|(id, value)| format!(r#"{{"attributeId":"{id}","value":"{value}","issuer":null,"dataType":"http://www.w3.org/2001/XMLSchema#string","includeInResult":false}}"#))
+            .collect();
+        format!(r#"{{"categoryId":"{category}","id":null,"content":null,"attribute":[{}]}}"#, attribute.join(","))
+    };
+    let categories = |subject: &str, resource: &[(&str, &str)]| {
+        [
+            echoed(
+                "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject",
+                &[("urn:altinn:systemuser:uuid", subject)],
+            ),
+            echoed(
+                "urn:oasis:names:tc:xacml:3.0:attribute-category:action",
+                &[("urn:oasis:names:tc:xacml:1.0:action:action-id", "read")],
+            ),
+            echoed("urn:oasis:names:tc:xacml:3.0:attribute-category:resource", resource),
+        ]
+        .join(",")
+    };
+    let r1 = [("urn:altinn:resource", "ske-mva-rapportering"), ("urn:altinn:organization:identifier-no", KUNDE_A)];
+    let r2 = [
+        ("urn:altinn:org", "ttd"),
+        ("urn:altinn:app", "externalpdp"),
+        ("urn:altinn:organization:identifier-no", KUNDE_A),
+    ];
+    let status_ok = r#""status":{"statusMessage":null,"statusDetails":null,"statusCode":{"value":"urn:oasis:names:tc:xacml:1.0:status:ok","statusCode":null}}"#;
+    let permit = |level: u8, category: String| {
+        format!(
+            r#"{{"decision":"Permit",{status_ok},"obligations":[{{"id":"urn:altinn:obligation:authenticationLevel1","attributeAssignment":[{{"attributeId":"urn:altinn:obligation-assignment:1","value":"{level}","category":"urn:altinn:minimum-authenticationlevel","dataType":"http://www.w3.org/2001/XMLSchema#integer","issuer":null}}]}}],"associateAdvice":null,"category":[{category}],"policyIdentifierList":null}}"#
+        )
+    };
+    let not_applicable = |category: Option<String>| {
+        let category = category.map_or("null".to_owned(), |c| format!("[{c}]"));
+        format!(
+            r#"{{"decision":"NotApplicable",{status_ok},"obligations":null,"associateAdvice":null,"category":{category},"policyIdentifierList":null}}"#
+        )
+    };
+    let expected = [
+        permit(3, categories(&user, &r1)),
+        permit(2, categories(&user, &r2)),
+        not_applicable(None),
+        not_applicable(None),
+        not_applicable(Some(categories(unknown, &r1))),
+    ];
+    assert_eq!(reply.raw, format!(r#"{{"response":[{}]}}"#, expected.join(",")));
 }

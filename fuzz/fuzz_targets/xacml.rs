@@ -2,7 +2,7 @@
 #![no_main]
 
 use ledger::domain::model::MemKv;
-use ledger::domain::{pdp, xacml};
+use ledger::domain::xacml;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let outcomes: Vec<xacml::Outcome> = xacml::parse(&body)
         .into_iter()
         .map(|parsed| match parsed {
-            Ok((query, _)) => xacml::Outcome::Decided(pdp::evaluate(&model, &query)),
+            Ok(asked) => xacml::decide(&model, asked),
             Err(message) => xacml::Outcome::Indeterminate { status: xacml::STATUS_SYNTAX_ERROR, message },
         })
         .collect();

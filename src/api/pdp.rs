@@ -80,8 +80,8 @@ pub async fn xacml_decision(
     };
     for o in &outcomes {
         let result = match o {
-            Outcome::Decided(d) if d.decision == Verdict::Permit => "permit",
-            Outcome::Decided(_) => "not_applicable",
+            Outcome::Decided(d, _) if d.decision == Verdict::Permit => "permit",
+            Outcome::Decided(..) => "not_applicable",
             Outcome::Indeterminate { .. } => "indeterminate",
         };
         state.metrics.decided("xacml", result);
@@ -117,8 +117,8 @@ fn decide_all(ledger: &crate::ledger::Ledger, parsed: Vec<xacml::Parsed>, at: Op
     parsed
         .into_iter()
         .map(|parsed| match parsed {
-            Ok((query, own_at)) => match ledger.view(own_at.or(at)) {
-                Ok((model, _)) => Outcome::Decided(model.decide(&query)),
+            Ok(asked) => match ledger.view(asked.at.or(at)) {
+                Ok((model, _)) => model.decide_xacml(asked),
                 Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
             },
             Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
@@ -252,10 +252,39 @@ pub struct XacmlResult {
     obligations: Option<Vec<XacmlObligation>>,
     /// Always null.
     associate_advice: Option<Vec<serde_json::Value>>,
-    /// Always null (the attributes marked `IncludeInResult` are not echoed yet).
-    category: Option<Vec<serde_json::Value>>,
+    /// The request's attributes marked `IncludeInResult` (subject, action, resource),
+    /// where a rule of the resource's policy names the action; otherwise null.
+    category: Option<Vec<XacmlCategory>>,
     /// Always null: `ReturnPolicyIdList` is ignored, as by Altinn.
     policy_identifier_list: Option<serde_json::Value>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct XacmlCategory {
+    #[schema(example = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource")]
+    category_id: String,
+    /// Always null.
+    id: Option<String>,
+    /// Always null.
+    content: Option<String>,
+    attribute: Vec<XacmlEchoedAttribute>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct XacmlEchoedAttribute {
+    #[schema(example = "urn:altinn:resource")]
+    attribute_id: String,
+    value: String,
+    /// Always null.
+    issuer: Option<String>,
+    #[schema(example = "http://www.w3.org/2001/XMLSchema#string")]
+    data_type: String,
+    /// Always false, as Altinn writes it back.
+    include_in_result: bool,
 }
 
 #[derive(ToSchema)]

@@ -65,7 +65,7 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn not_applicable(missing: String) -> Decision {
+    pub fn not_applicable(missing: String) -> Decision {
         Decision {
             decision: Verdict::NotApplicable,
             granted_by: Vec::new(),

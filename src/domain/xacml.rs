@@ -10,11 +10,14 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::ids::{Action, OrgNo, ResourceId};
-use super::pdp::{At, Decision, PartyRef, Query, Verdict};
+use super::pdp::{evaluate, At, Decision, Facts, PartyRef, Query, Verdict};
 
 pub const SUBJECT_SYSTEM_USER: &str = "urn:altinn:systemuser:uuid";
 pub const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
 pub const RESOURCE_ID: &str = "urn:altinn:resource";
+/// An Altinn app: its owner's code and its name (the resource `app_{org}_{app}`).
+pub const APP_ORG: &str = "urn:altinn:org";
+pub const APP_ID: &str = "urn:altinn:app";
 pub const PARTY_ORG_NO: &str = "urn:altinn:organization:identifier-no";
 pub const PARTY_ID: &str = "urn:altinn:partyid";
 pub const PARTY_UUID: &str = "urn:altinn:party:uuid";
@@ -36,19 +39,42 @@ pub const CALL_ATTRIBUTES_MAX: usize = 5_000;
 /// Most attributes the elements of one category of one decision may carry together.
 pub const DECISION_ATTRIBUTES_MAX: usize = 64;
 
-/// What one request (or one reference of a multi-request) asked, and as of when (the
-/// environment's current-dateTime or ledger position), or why it is malformed.
-pub type Parsed = Result<(Query, Option<At>), String>;
+/// What one request (or one reference of a multi-request) asks, or why it is malformed.
+pub type Parsed = Result<Asked, String>;
+
+/// One decision request, read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asked {
+    /// `None` when the request names no action: no rule can match it, so it is
+    /// NotApplicable with status ok, as Altinn's PDP answers it.
+    pub query: Option<Query>,
+    /// As of when: the Environment's current-dateTime or ledger position.
+    pub at: Option<At>,
+    /// The request's attributes marked `IncludeInResult`, by category element (subject,
+    /// action, resource), to be echoed in the result.
+    pub echo: Vec<Category>,
+}
 
 /// The result of one decision in a response.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
-    Decided(Decision),
+    /// A decision, with the attributes to echo (empty: `category` is null).
+    Decided(Decision, Vec<Category>),
     /// Malformed or unanswerable; the message says why.
-    Indeterminate {
-        status: &'static str,
-        message: String,
-    },
+    Indeterminate { status: &'static str, message: String },
+}
+
+/// Decides what was asked, as Altinn's PDP does: the request's `IncludeInResult`
+/// attributes are echoed only where a rule of the resource's policy matched the
+/// resource and action (so never without a policy, or for an action no rule names).
+pub fn decide<F: Facts + ?Sized>(facts: &F, asked: Asked) -> Outcome {
+    let Some(query) = asked.query else {
+        return Outcome::Decided(Decision::not_applicable("the request names no action".to_owned()), Vec::new());
+    };
+    let decision = evaluate(facts, &query);
+    let rule_matched =
+        facts.policy_fact(&query.resource).is_some_and(|p| p.rules.iter().any(|r| r.actions.contains(&query.action)));
+    Outcome::Decided(decision, if rule_matched { asked.echo } else { Vec::new() })
 }
 
 /// The property `name`, matched case-insensitively. Two properties that differ only in
@@ -85,7 +111,48 @@ fn element_attributes(element: &Map<String, Value>) -> Result<Vec<&Value>, Strin
     })
 }
 
-/// (attribute id, value) pairs of category elements; values may be strings or numbers.
+/// One attribute as read: its id, its value as text, its data type as Altinn's converter
+/// normalises it, and whether the request wants it echoed.
+struct Attr<'a> {
+    id: &'a str,
+    value: String,
+    data_type: &'static str,
+    include_in_result: bool,
+}
+
+pub const XSD_STRING: &str = "http://www.w3.org/2001/XMLSchema#string";
+pub const XSD_ANY_URI: &str = "http://www.w3.org/2001/XMLSchema#anyURI";
+pub const XSD_INTEGER: &str = "http://www.w3.org/2001/XMLSchema#integer";
+
+/// Reads one attribute object. Values may be strings or numbers. The data types are
+/// those Altinn's converter takes (absent is a string); any other is refused, as there.
+fn attribute(attr: &Value) -> Result<Attr<'_>, String> {
+    let attr = attr.as_object().ok_or("each Attribute must be an object")?;
+    let id = get_ci(attr, "AttributeId")?.and_then(Value::as_str).ok_or("an Attribute lacks AttributeId")?;
+    let value = match get_ci(attr, "Value")? {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Err(format!("attribute {} lacks a string or number Value", super::ids::truncate(id))),
+    };
+    let data_type = match get_ci(attr, "DataType")? {
+        None | Some(Value::Null) => XSD_STRING,
+        Some(Value::String(t)) => match t.as_str() {
+            "" | "string" | XSD_STRING => XSD_STRING,
+            "anyURI" | XSD_ANY_URI => XSD_ANY_URI,
+            XSD_INTEGER => XSD_INTEGER,
+            other => return Err(format!("data type {} is not supported", super::ids::truncate(other))),
+        },
+        Some(_) => return Err("DataType must be a string".to_owned()),
+    };
+    let include_in_result = match get_ci(attr, "IncludeInResult")? {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err("IncludeInResult must be true or false".to_owned()),
+    };
+    Ok(Attr { id, value, data_type, include_in_result })
+}
+
+/// (attribute id, value) pairs of category elements.
 fn attributes<'a>(elements: &[&'a Map<String, Value>]) -> Result<Vec<(&'a str, String)>, String> {
     let mut out = Vec::new();
     for element in elements {
@@ -95,14 +162,50 @@ fn attributes<'a>(elements: &[&'a Map<String, Value>]) -> Result<Vec<(&'a str, S
                     "one category of a decision carries more than {DECISION_ATTRIBUTES_MAX} attributes"
                 ));
             }
-            let attr = attr.as_object().ok_or("each Attribute must be an object")?;
-            let id = get_ci(attr, "AttributeId")?.and_then(Value::as_str).ok_or("an Attribute lacks AttributeId")?;
-            let value = match get_ci(attr, "Value")? {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Number(n)) => n.to_string(),
-                _ => return Err(format!("attribute {} lacks a string or number Value", super::ids::truncate(id))),
+            let attr = attribute(attr)?;
+            out.push((attr.id, attr.value));
+        }
+    }
+    Ok(out)
+}
+
+pub const CATEGORY_SUBJECT: &str = "urn:oasis:names:tc:xacml:1.0:subject-category:access-subject";
+pub const CATEGORY_ACTION: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:action";
+pub const CATEGORY_RESOURCE: &str = "urn:oasis:names:tc:xacml:3.0:attribute-category:resource";
+
+/// The attributes of `elements` marked `IncludeInResult`, one entry per element that has
+/// any, as Altinn echoes them: an element's attributes grouped by id in order of first
+/// appearance (the first decides whether the id is echoed), one object per value, the
+/// element's `Id` and `Content` not carried over. Called after [`attributes`] has
+/// bounded the elements' size.
+fn echo(elements: &[&Map<String, Value>], default_category: &str) -> Result<Vec<Category>, String> {
+    let mut out = Vec::new();
+    for element in elements {
+        let category_id = match get_ci(element, "CategoryId")? {
+            None | Some(Value::Null) => default_category.to_owned(),
+            Some(Value::String(c)) if c.is_empty() => default_category.to_owned(),
+            Some(Value::String(c)) => c.clone(),
+            Some(_) => return Err("CategoryId must be a string".to_owned()),
+        };
+        let mut groups: Vec<(&str, bool, Vec<EchoedAttribute>)> = Vec::new();
+        for attr in element_attributes(element)? {
+            let attr = attribute(attr)?;
+            let echoed = EchoedAttribute {
+                attribute_id: attr.id.to_owned(),
+                value: attr.value,
+                issuer: None,
+                data_type: attr.data_type,
+                include_in_result: false,
             };
-            out.push((id, value));
+            match groups.iter_mut().find(|(id, _, _)| *id == attr.id) {
+                Some((_, _, values)) => values.push(echoed),
+                None => groups.push((attr.id, attr.include_in_result, vec![echoed])),
+            }
+        }
+        let attribute: Vec<EchoedAttribute> =
+            groups.into_iter().filter(|(_, include, _)| *include).flat_map(|(_, _, values)| values).collect();
+        if !attribute.is_empty() {
+            out.push(Category { category_id, id: None, content: None, attribute });
         }
     }
     Ok(out)
@@ -149,22 +252,60 @@ fn query(
     env: &[&Map<String, Value>],
 ) -> Parsed {
     let at = environment(env)?;
-    let subject = attributes(subject)?;
-    if subject.len() != 1 {
-        return Err(format!("exactly one subject attribute is required, found {}", subject.len()));
+    let subject_attrs = attributes(subject)?;
+    if subject_attrs.len() != 1 {
+        return Err(format!("exactly one subject attribute is required, found {}", subject_attrs.len()));
     }
-    let system_user = one(&subject, SUBJECT_SYSTEM_USER, "system user subject")?;
+    let system_user = one(&subject_attrs, SUBJECT_SYSTEM_USER, "system user subject")?;
     let system_user = Uuid::parse_str(system_user).map_err(|_| format!("{SUBJECT_SYSTEM_USER} is not a UUID"))?;
-    let action = attributes(action)?;
-    let action = Action::parse(one(&action, ACTION_ID, "action")?).map_err(|e| e.message)?;
-    let resource = attributes(resource)?;
-    if resource.is_empty() {
+    let action_attrs = attributes(action)?;
+    let action_id =
+        at_most_one(&action_attrs, ACTION_ID)?.map(|a| Action::parse(a).map_err(|e| e.message)).transpose()?;
+    let resource_attrs = attributes(resource)?;
+    if resource_attrs.is_empty() {
         return Err("no resource".to_owned());
     }
-    let resource_id = ResourceId::parse(one(&resource, RESOURCE_ID, "resource")?).map_err(|e| e.message)?;
+    let resource_id = resource_id(&resource_attrs)?;
+    let party = party(&resource_attrs)?;
+    let echo = [(subject, CATEGORY_SUBJECT), (action, CATEGORY_ACTION), (resource, CATEGORY_RESOURCE)]
+        .into_iter()
+        .map(|(elements, category)| echo(elements, category))
+        .collect::<Result<Vec<_>, _>>()?
+        .concat();
+    let query = action_id.map(|action| Query { system_user, action, resource: resource_id, party });
+    Ok(Asked { query, at, echo })
+}
+
+/// The resource asked about: `urn:altinn:resource`, or an Altinn app named by
+/// `urn:altinn:org` and `urn:altinn:app`, which Altinn evaluates as the resource
+/// `app_{org}_{app}`. Altinn splits such an id on `_`, so an org or app holding `_` is
+/// ambiguous and refused; so is a plain resource id that names a different resource.
+fn resource_id(attrs: &[(&str, String)]) -> Result<ResourceId, String> {
+    let plain = at_most_one(attrs, RESOURCE_ID)?;
+    let (org, app) = (at_most_one(attrs, APP_ORG)?, at_most_one(attrs, APP_ID)?);
+    let id = match (org, app, plain) {
+        (Some(org), Some(app), plain) => {
+            if org.contains('_') || app.contains('_') {
+                return Err(format!("{APP_ORG} and {APP_ID} may not hold '_' (app resource ids are split on it)"));
+            }
+            let derived = format!("app_{org}_{app}");
+            if plain.is_some_and(|p| *p != derived) {
+                return Err(format!("{RESOURCE_ID} names another resource than {APP_ORG} and {APP_ID} ({derived})"));
+            }
+            derived
+        }
+        (Some(_), None, _) | (None, Some(_), _) => return Err(format!("{APP_ORG} and {APP_ID} go together")),
+        (None, None, Some(plain)) => plain.clone(),
+        (None, None, None) => return Err(format!("no resource ({RESOURCE_ID}, or {APP_ORG} and {APP_ID})")),
+    };
+    ResourceId::parse(&id).map_err(|e| e.message)
+}
+
+/// The party acted for: exactly one of organisation number, party id and party uuid.
+fn party(attrs: &[(&str, String)]) -> Result<PartyRef, String> {
     let parties: Vec<&(&str, String)> =
-        resource.iter().filter(|(k, _)| [PARTY_ORG_NO, PARTY_ID, PARTY_UUID].contains(k)).collect();
-    let party = match parties.as_slice() {
+        attrs.iter().filter(|(k, _)| [PARTY_ORG_NO, PARTY_ID, PARTY_UUID].contains(k)).collect();
+    Ok(match parties.as_slice() {
         [(PARTY_ORG_NO, v)] => PartyRef::OrgNo(OrgNo::parse(v).map_err(|e| e.message)?),
         [(PARTY_ID, v)] => PartyRef::PartyId(v.parse().map_err(|_| format!("{PARTY_ID} is not an integer"))?),
         [(PARTY_UUID, v)] => {
@@ -172,8 +313,7 @@ fn query(
         }
         [] => return Err("no party (organisation number, party id or party uuid)".to_owned()),
         _ => return Err("more than one party attribute".to_owned()),
-    };
-    Ok((Query { system_user, action, resource: resource_id, party }, at))
+    })
 }
 
 /// Reads a decision request: one request, or a multi-request whose answers come back in
@@ -277,7 +417,7 @@ pub struct ResultWire {
     pub status: StatusWire,
     pub obligations: Option<Vec<Obligation>>,
     pub associate_advice: Option<Vec<Value>>,
-    pub category: Option<Vec<Value>>,
+    pub category: Option<Vec<Category>>,
     /// Always null: Altinn ignores `ReturnPolicyIdList`.
     pub policy_identifier_list: Option<Value>,
 }
@@ -316,6 +456,29 @@ pub struct AttributeAssignment {
     pub issuer: Option<String>,
 }
 
+/// One echoed category of a result (Altinn's `XacmlJsonCategory`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Category {
+    pub category_id: String,
+    /// Always null: Altinn does not carry a category's `Id` into its result.
+    pub id: Option<String>,
+    pub content: Option<String>,
+    pub attribute: Vec<EchoedAttribute>,
+}
+
+/// One echoed attribute value (Altinn's `XacmlJsonAttribute`, as its converter writes it
+/// back: no issuer, `includeInResult` false).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EchoedAttribute {
+    pub attribute_id: String,
+    pub value: String,
+    pub issuer: Option<String>,
+    pub data_type: &'static str,
+    pub include_in_result: bool,
+}
+
 /// Whether an Indeterminate result carries the ledger's reason in `statusMessage`.
 /// Altinn's PDP never writes one; a caller that wants the ledger's reason asks for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -326,7 +489,7 @@ pub enum Explain {
 
 /// Renders results as Altinn's PDP answers them, in request order.
 pub fn render(outcomes: &[Outcome], explain: Explain) -> Response {
-    let result = |decision, value, message: Option<&String>, obligations| ResultWire {
+    let result = |decision, value, message: Option<&String>, obligations, echo: &[Category]| ResultWire {
         decision,
         status: StatusWire {
             status_message: message.filter(|_| explain == Explain::Reasons).cloned(),
@@ -335,13 +498,13 @@ pub fn render(outcomes: &[Outcome], explain: Explain) -> Response {
         },
         obligations,
         associate_advice: None,
-        category: None,
+        category: (!echo.is_empty()).then(|| echo.to_vec()),
         policy_identifier_list: None,
     };
     let response = outcomes
         .iter()
         .map(|o| match o {
-            Outcome::Decided(d) => {
+            Outcome::Decided(d, echo) => {
                 let decision = match d.decision {
                     Verdict::Permit => "Permit",
                     Verdict::NotApplicable => "NotApplicable",
@@ -354,14 +517,14 @@ pub fn render(outcomes: &[Outcome], explain: Explain) -> Response {
                             attribute_id: "urn:altinn:obligation-assignment:1",
                             value: level.to_string(),
                             category: "urn:altinn:minimum-authenticationlevel",
-                            data_type: "http://www.w3.org/2001/XMLSchema#integer",
+                            data_type: XSD_INTEGER,
                             issuer: None,
                         }],
                     }]
                 });
-                result(decision, STATUS_OK, None, obligations)
+                result(decision, STATUS_OK, None, obligations, echo)
             }
-            Outcome::Indeterminate { status, message } => result("Indeterminate", status, Some(message), None),
+            Outcome::Indeterminate { status, message } => result("Indeterminate", status, Some(message), None, &[]),
         })
         .collect();
     Response { response }
@@ -386,8 +549,9 @@ mod tests {
             "resource": [{"attribute": [{"attributeId": RESOURCE_ID, "value": "ske-mva"}, {"attributeId": PARTY_ID, "value": 50001}]}]
         }});
         let parsed = parse(&body);
-        let (q, at) = parsed[0].as_ref().unwrap();
-        assert_eq!(*at, None);
+        let asked = parsed[0].as_ref().unwrap();
+        assert_eq!(asked.at, None);
+        let q = asked.query.as_ref().unwrap();
         assert_eq!(q.party, PartyRef::PartyId(50001));
         assert_eq!(q.action.as_str(), "write");
     }
@@ -403,7 +567,22 @@ mod tests {
             (single(json!([]), action.clone(), resource.clone()), "exactly one subject"),
             (single(two_subjects, action.clone(), resource.clone()), "exactly one subject"),
             (single(subject.clone(), action.clone(), json!([])), "no resource"),
-            (single(subject.clone(), json!([]), resource.clone()), "no action"),
+            (
+                single(
+                    subject.clone(),
+                    action.clone(),
+                    json!([{"AttributeId": RESOURCE_ID, "Value": "r", "DataType": "boolean"}]),
+                ),
+                "not supported",
+            ),
+            (
+                single(
+                    subject.clone(),
+                    action.clone(),
+                    json!([{"AttributeId": RESOURCE_ID, "Value": "r", "IncludeInResult": "yes"}]),
+                ),
+                "IncludeInResult",
+            ),
             (single(subject.clone(), action.clone(), json!([{"AttributeId": RESOURCE_ID, "Value": "r"}])), "no party"),
             (json!({"nothing": 1}), "no Request"),
         ];
@@ -411,7 +590,66 @@ mod tests {
             let err = parse(&body).remove(0).unwrap_err();
             assert!(err.contains(why), "{err} should mention {why}");
         }
-        assert!(parse(&single(subject, action, resource))[0].is_ok());
+        assert!(parse(&single(subject.clone(), action, resource.clone()))[0].is_ok());
+        let no_action = parse(&single(subject, json!([]), resource)).remove(0).unwrap();
+        assert_eq!(no_action.query, None, "a request without an action is asked, and answered NotApplicable");
+    }
+
+    #[test]
+    fn an_app_is_the_resource_altinn_names_it_and_an_ambiguous_one_is_refused() {
+        let subject = json!([{"AttributeId": SUBJECT_SYSTEM_USER, "Value": SU}]);
+        let action = json!([{"AttributeId": ACTION_ID, "Value": "read"}]);
+        let party = json!({"AttributeId": PARTY_ID, "Value": "50001"});
+        let app = |attrs: Value| {
+            let mut resource = attrs.as_array().unwrap().clone();
+            resource.push(party.clone());
+            parse(&single(subject.clone(), action.clone(), Value::Array(resource))).remove(0)
+        };
+        let org_app =
+            json!([{"AttributeId": APP_ORG, "Value": "skd"}, {"AttributeId": APP_ID, "Value": "mva-melding"}]);
+        let asked = app(org_app).unwrap();
+        assert_eq!(asked.query.unwrap().resource.as_str(), "app_skd_mva-melding");
+        let both = json!([{"AttributeId": APP_ORG, "Value": "skd"}, {"AttributeId": APP_ID, "Value": "mva"}, {"AttributeId": RESOURCE_ID, "Value": "app_skd_mva"}]);
+        assert!(app(both).is_ok(), "the same resource named both ways");
+        let cases = [
+            (json!([{"AttributeId": APP_ORG, "Value": "skd"}, {"AttributeId": APP_ID, "Value": "a_b"}]), "'_'"),
+            (json!([{"AttributeId": APP_ORG, "Value": "skd"}]), "go together"),
+            (
+                json!([{"AttributeId": APP_ORG, "Value": "skd"}, {"AttributeId": APP_ID, "Value": "mva"}, {"AttributeId": RESOURCE_ID, "Value": "other"}]),
+                "another resource",
+            ),
+        ];
+        for (attrs, why) in cases {
+            let err = app(attrs).unwrap_err();
+            assert!(err.contains(why), "{err} should mention {why}");
+        }
+    }
+
+    #[test]
+    fn included_attributes_are_echoed_subject_action_resource_grouped_by_id() {
+        let body = json!({"Request": {
+            "Resource": [{"Attribute": [
+                {"AttributeId": RESOURCE_ID, "Value": "r", "IncludeInResult": true, "DataType": "string"},
+                {"AttributeId": PARTY_ID, "Value": 50001, "DataType": XSD_INTEGER, "IncludeInResult": false}]}],
+            "Action": [{"Attribute": [{"AttributeId": ACTION_ID, "Value": "read", "IncludeInResult": true}]}],
+            "AccessSubject": [{"Id": "s1", "Attribute": [{"AttributeId": SUBJECT_SYSTEM_USER, "Value": SU, "IncludeInResult": true}]}]
+        }});
+        let asked = parse(&body).remove(0).unwrap();
+        let ids: Vec<(&str, Vec<&str>)> = asked
+            .echo
+            .iter()
+            .map(|c| (c.category_id.as_str(), c.attribute.iter().map(|a| a.attribute_id.as_str()).collect()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (CATEGORY_SUBJECT, vec![SUBJECT_SYSTEM_USER]),
+                (CATEGORY_ACTION, vec![ACTION_ID]),
+                (CATEGORY_RESOURCE, vec![RESOURCE_ID])
+            ]
+        );
+        assert_eq!(asked.echo[0].id, None, "a category's Id is not carried over");
+        assert_eq!(asked.echo[2].attribute[0].data_type, XSD_STRING);
     }
 
     #[test]
@@ -425,8 +663,9 @@ mod tests {
         }});
         let parsed = parse(&body);
         assert_eq!(parsed.len(), 3);
-        assert_eq!(parsed[0].as_ref().unwrap().0.action.as_str(), "write");
-        assert_eq!(parsed[1].as_ref().unwrap().0.action.as_str(), "read");
+        let action = |i: usize| parsed[i].as_ref().unwrap().query.as_ref().unwrap().action.as_str().to_owned();
+        assert_eq!(action(0), "write");
+        assert_eq!(action(1), "read");
         assert!(parsed[2].is_err());
     }
 }
