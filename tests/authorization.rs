@@ -242,6 +242,7 @@ fn endpoints() -> Vec<Endpoint> {
             &[Register, Admin, ClientAdmin, Auditor],
         ),
         e(Method::POST, "/authorization/api/v1/decision", Some(json!({"Request": {}})), &[Pdp]),
+        e(Method::POST, "/authorization/api/v1/authorize", Some(json!({"Request": {}})), &[ServiceOwner]),
         e(
             Method::POST,
             "/v1/decisions",

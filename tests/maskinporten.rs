@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::Command;
 
 use ledger::auth::maskinporten::{
-    ISSUER_DEFAULT, REQUEST_READ, REQUEST_WRITE, SYSTEMREGISTER_WRITE, SYSTEMUSER_ADMIN, SYSTEMUSER_LOOKUP,
+    AUTHORIZE, ISSUER_DEFAULT, REQUEST_READ, REQUEST_WRITE, SYSTEMREGISTER_WRITE, SYSTEMUSER_ADMIN, SYSTEMUSER_LOOKUP,
 };
 
 /// An RSA key as Maskinporten's: the private half to sign with, the JWKS to trust.
@@ -118,6 +118,9 @@ async fn a_vendor_integration_runs_on_its_maskinporten_token() {
         (Method::GET, format!("{AUTHN}/systemuser/{}", p(KUNDE_A)), &register),
         (Method::POST, "/authorization/api/v1/decision".to_owned(), &mp.token(SYSTEMUSER_LOOKUP)),
         (Method::GET, "/v1/ledger/status".to_owned(), &mp.token(SYSTEMUSER_ADMIN)),
+        (Method::POST, "/authorization/api/v1/decision".to_owned(), &mp.token(AUTHORIZE)),
+        (Method::POST, "/authorization/api/v1/authorize".to_owned(), &mp.token(SYSTEMUSER_LOOKUP)),
+        (Method::PUT, "/v1/resources/ske-mva-rapportering/policy".to_owned(), &mp.token(AUTHORIZE)),
     ] {
         let reply = t.call(method.clone(), &path, Some(token), Some(json!({}))).await;
         assert_eq!((reply.status.as_u16(), &reply.body["code"]), (403, &json!("role_not_allowed")), "{method} {path}");
@@ -135,6 +138,13 @@ async fn a_vendor_integration_runs_on_its_maskinporten_token() {
     let stream = format!("{AUTHN}/systemuser/internal/systemusers/stream");
     let stream = t.call(Method::GET, &stream, Some(&mp.token(SYSTEMUSER_ADMIN)), None).await;
     assert_eq!(stream.assert_ok()["data"][0]["id"], id.as_str());
+
+    // Skatteetaten's PEP asks Altinn's external PDP with its own Maskinporten token.
+    let skatteetaten = mp.token_with(json!({"scope": AUTHORIZE,
+        "consumer": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{SKATTEETATEN}")}}));
+    let body = xacml_request(&id, "read", "ske-mva-rapportering", KUNDE_A);
+    let decided = t.call(Method::POST, "/authorization/api/v1/authorize", Some(&skatteetaten), Some(body)).await;
+    assert_eq!(decided.assert_ok()["response"][0]["decision"], "Permit", "{}", decided.body);
 }
 
 #[tokio::test]

@@ -206,3 +206,46 @@ async fn altinns_multi_request_with_include_in_result_is_answered_as_altinn_answ
     ];
     assert_eq!(reply.raw, format!(r#"{{"response":[{}]}}"#, expected.join(",")));
 }
+
+/// Altinn's external endpoint, as `ExternalDecisionTest` calls it: a service owner's
+/// token, the same request and answer as `/decision`; a request read but not decidable
+/// is a `processing-error` (Altinn's own expected answer, byte for byte), a body without
+/// `Request` a `syntax-error`, text that is no JSON a 400 problem; a PDP token is refused.
+#[tokio::test]
+async fn a_service_owner_asks_altinns_external_authorize_endpoint() {
+    let t = TestLedger::new();
+    t.register_system("310000019_pdp", &[], &["ske-mva-rapportering"]).await.assert_ok();
+    let user = t.standard_user("310000019_pdp", KUNDE_A, None, &[], &["ske-mva-rapportering"]).await;
+    let owner = t.token(ledger::auth::Role::ServiceOwner, Some(SKATTEETATEN));
+    let ask = |body: String, token: String| {
+        let t = &t;
+        async move {
+            t.call_raw(Method::POST, "/authorization/api/v1/authorize", Some(&token), Some(&body), "application/json")
+                .await
+        }
+    };
+    let permit = xacml_request(&user, "read", "ske-mva-rapportering", KUNDE_A).to_string();
+    let reply = ask(permit.clone(), owner.clone()).await;
+    assert_eq!(reply.status.as_u16(), 200);
+    let answer: serde_json::Value = serde_json::from_str(&reply.raw).unwrap();
+    assert_eq!(answer["response"][0]["decision"], "Permit", "{}", reply.raw);
+
+    let no_subject = r#"{"Request":{"ReturnPolicyIdList":true,"AccessSubject":[],
+        "Action":[{"Attribute":[{"AttributeId":"urn:oasis:names:tc:xacml:1.0:action:action-id","Value":"read","DataType":"http://www.w3.org/2001/XMLSchema#string"}]}],
+        "Resource":[{"Attribute":[{"AttributeId":"urn:altinn:resource","Value":"ske-mva-rapportering"},{"AttributeId":"urn:altinn:organization:identifier-no","Value":"310000035"}]}]}}"#;
+    let altinns_answer = r#"{"response":[{"decision":"Indeterminate","status":{"statusMessage":null,"statusDetails":null,"statusCode":{"value":"urn:oasis:names:tc:xacml:1.0:status:processing-error","statusCode":null}},"obligations":null,"associateAdvice":null,"category":null,"policyIdentifierList":null}]}"#;
+    assert_eq!(ask(no_subject.to_owned(), owner.clone()).await.raw, altinns_answer);
+    let two_subjects = permit.replace(
+        r#""AccessSubject":[{"Attribute":["#,
+        r#""AccessSubject":[{"Attribute":[{"AttributeId":"urn:altinn:organization:identifier-no","Value":"310000019"},"#,
+    );
+    assert_ne!(two_subjects, permit, "the fixture request is rewritten");
+    assert_eq!(ask(two_subjects, owner.clone()).await.raw, altinns_answer);
+
+    let no_request = ask(r#"{"request": null}"#.to_owned(), owner.clone()).await;
+    assert!(no_request.raw.contains("status:syntax-error"), "{}", no_request.raw);
+    let not_json = ask("{\"Request\": ".to_owned(), owner.clone()).await;
+    assert_eq!((not_json.status.as_u16(), not_json.content_type.as_str()), (400, "application/problem+json"));
+    let pdp = ask(permit, t.pdp()).await;
+    assert_eq!(pdp.status.as_u16(), 403, "the external endpoint is the service owners'");
+}

@@ -143,7 +143,7 @@ fn ledger_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (app, api) = documented_routes();
     // Altinn's surface (its authentication API and its PDP) matches as ASP.NET does.
-    let altinn = |p: &&str| p.starts_with(AUTHN) || *p == pdp::XACML_PATH;
+    let altinn = |p: &&str| p.starts_with(AUTHN) || [pdp::XACML_PATH, pdp::AUTHORIZE_PATH].contains(p);
     let templates = Arc::new(altinn_path::Templates::new(api.paths.paths.keys().map(String::as_str).filter(altinn)));
     pages::publish(&api);
     let app = app
@@ -247,7 +247,8 @@ async fn read_your_writes(
         if let Err(e) = extract::authenticate(request.headers(), &state) {
             return e.into_response();
         }
-        if request.uri().path() != pdp::XACML_PATH {
+        // The PDP's endpoints answer a replica behind the position with an Indeterminate.
+        if ![pdp::XACML_PATH, pdp::AUTHORIZE_PATH].contains(&request.uri().path()) {
             let reached = state.ledger.wait_for(wanted, state.min_position_wait).await;
             if reached < wanted {
                 return ApiError::NotYetConsistent { wanted, reached }.into_response();

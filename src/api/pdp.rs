@@ -47,22 +47,82 @@ pub async fn xacml_decision(
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::Pdp])?;
     let explain = explain(&headers)?;
-    let parsed = match body {
-        Ok(JsonBody(body)) => xacml::parse(&body),
+    let asked = match body {
+        Ok(JsonBody(body)) => xacml::parse(&body)
+            .into_iter()
+            .map(|p| p.map_err(|message| Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message }))
+            .collect(),
         // Text that is no JSON (or names a member twice) is one Indeterminate
         // syntax-error, as Altinn's PDP answers it; a body too large or not JSON by its
         // media type is still refused.
-        Err(ApiError::MalformedJson(why) | ApiError::InvalidBody(why)) => vec![Err(why)],
+        Err(ApiError::MalformedJson(why) | ApiError::InvalidBody(why)) => {
+            vec![Err(Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message: why })]
+        }
         Err(other) => return Err(other),
     };
+    answer_xacml(&state, &headers, asked, at, explain, "xacml").await
+}
+
+pub const AUTHORIZE_PATH: &str = "/authorization/api/v1/authorize";
+
+/// Altinn's external PDP endpoint for service owners: the same request and answer as
+/// `/decision`, with Altinn's differences — a body that is no JSON is refused (400), and
+/// a request that is read but cannot be decided is a `processing-error`.
+#[utoipa::path(post, path = "/authorization/api/v1/authorize", operation_id = "authorize_external",
+    tag = "Decisions", summary = "Decide XACML JSON requests for a service owner, as Altinn's external PDP does",
+    description = "Altinn's `AuthorizeExternal`: a service owner's Maskinporten token with the scope \
+                   `altinn:authorization/authorize` (or `.admin`), or a ledger token with the `service-owner` role. \
+                   Answered as `/decision` is; a request that names no `Request` is a `syntax-error`, one that is \
+                   read but cannot be decided (no subject, an unknown data type, an ambiguous party) a \
+                   `processing-error`, each with 200; a body that is no JSON is a 400 problem.",
+    security(("bearer" = ["service-owner"])),
+    params(
+        AsOf,
+        ("Ledger-Explain" = Option<String>, Header, description = "`reasons`: each Indeterminate result's \
+            `statusMessage` carries the ledger's reason (Altinn's PDP leaves it null)", pattern = "^reasons$"),
+    ),
+    request_body(content = XacmlRequest, description = "A XACML JSON profile request"),
+    responses((status = 200, description = "One result per request, in order", body = XacmlResponse)))]
+pub async fn authorize_external(
+    State(state): State<AppState>,
+    auth: Auth,
+    AsOfParams(at): AsOfParams,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    auth.require(&[Role::ServiceOwner])?;
+    let explain = explain(&headers)?;
+    let asked = match xacml::parse_parts(&body) {
+        Ok(parts) => parts
+            .into_iter()
+            .map(|p| p.map_err(|message| Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message }))
+            .collect(),
+        Err(message) => vec![Err(Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message })],
+    };
+    answer_xacml(&state, &headers, asked, at, explain, "authorize").await
+}
+
+/// What was asked, or the outcome of a request that could not be asked.
+type Asking = Result<xacml::Asked, Outcome>;
+
+/// Decides what was asked (after waiting for `Ledger-Min-Position`, if sent) and answers
+/// on Altinn's wire; `endpoint` labels the decisions in the metrics.
+async fn answer_xacml(
+    state: &AppState,
+    headers: &HeaderMap,
+    asked: Vec<Asking>,
+    at: Option<At>,
+    explain: Explain,
+    endpoint: &'static str,
+) -> Result<Response, ApiError> {
     // A PDP client that asks for a position this replica has not reached gets an
     // Indeterminate with the reason, never a decision from older state.
-    if let Some(wanted) = min_position(&headers)? {
+    if let Some(wanted) = min_position(headers)? {
         let reached = state.ledger.wait_for(wanted, state.min_position_wait).await;
         if reached < wanted {
             let message =
                 format!("not yet consistent: this replica is at position {reached}, the request needs {wanted}");
-            let outcomes: Vec<Outcome> = parsed
+            let outcomes: Vec<Outcome> = asked
                 .iter()
                 .map(|_| Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message: message.clone() })
                 .collect();
@@ -72,11 +132,11 @@ pub async fn xacml_decision(
     let position = state.ledger.model().position();
     // A multi-request's decisions run on the blocking pool under a heavy slot, so that
     // ordinary single decisions keep the async workers while it runs.
-    let outcomes = if parsed.len() > XACML_INLINE_DECISIONS_MAX {
+    let outcomes = if asked.len() > XACML_INLINE_DECISIONS_MAX {
         let ledger = state.ledger.clone();
-        state.heavy(move || decide_all(&ledger, parsed, at)).await?
+        state.heavy(move || decide_all(&ledger, asked, at)).await?
     } else {
-        decide_all(&state.ledger, parsed, at)
+        decide_all(&state.ledger, asked, at)
     };
     for o in &outcomes {
         let result = match o {
@@ -84,7 +144,7 @@ pub async fn xacml_decision(
             Outcome::Decided(..) => "not_applicable",
             Outcome::Indeterminate { .. } => "indeterminate",
         };
-        state.metrics.decided("xacml", result);
+        state.metrics.decided(endpoint, result);
     }
     Ok(answer(&xacml::render(&outcomes, explain), position))
 }
@@ -112,16 +172,16 @@ fn answer(response: &xacml::Response, position: u64) -> Response {
 /// blocking pool.
 pub const XACML_INLINE_DECISIONS_MAX: usize = 4;
 
-/// Each parsed request decided in order, at its own moment (the Environment's) or `at`.
-fn decide_all(ledger: &crate::ledger::Ledger, parsed: Vec<xacml::Parsed>, at: Option<At>) -> Vec<Outcome> {
-    parsed
+/// Each request decided in order, at its own moment (the Environment's) or `at`.
+fn decide_all(ledger: &crate::ledger::Ledger, asked: Vec<Asking>, at: Option<At>) -> Vec<Outcome> {
+    asked
         .into_iter()
-        .map(|parsed| match parsed {
+        .map(|asked| match asked {
             Ok(asked) => match ledger.view(asked.at.or(at)) {
                 Ok((model, _)) => model.decide_xacml(asked),
                 Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
             },
-            Err(message) => Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message },
+            Err(unasked) => unasked,
         })
         .collect()
 }
@@ -204,7 +264,10 @@ pub async fn native_decision(
 
 pub fn routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
     use utoipa_axum::routes;
-    utoipa_axum::router::OpenApiRouter::new().routes(routes!(xacml_decision)).routes(routes!(native_decision))
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(xacml_decision))
+        .routes(routes!(authorize_external))
+        .routes(routes!(native_decision))
 }
 
 // Documentation-only shapes of the bodies above; Schemathesis checks every answer

@@ -7,7 +7,8 @@
 use axum::http::Method;
 
 use crate::auth::maskinporten::{
-    REQUEST_READ, REQUEST_WRITE, SYSTEMREGISTER_ADMIN, SYSTEMREGISTER_WRITE, SYSTEMUSER_ADMIN, SYSTEMUSER_LOOKUP,
+    AUTHORIZE, AUTHORIZE_ADMIN, REQUEST_READ, REQUEST_WRITE, SYSTEMREGISTER_ADMIN, SYSTEMREGISTER_WRITE,
+    SYSTEMUSER_ADMIN, SYSTEMUSER_LOOKUP,
 };
 
 const SYSTEMREGISTER: &[&str] = &[SYSTEMREGISTER_WRITE, SYSTEMREGISTER_ADMIN];
@@ -15,6 +16,9 @@ const SYSTEMREGISTER: &[&str] = &[SYSTEMREGISTER_WRITE, SYSTEMREGISTER_ADMIN];
 /// The scopes, any one of which admits `method` on `path` (the canonical path the router
 /// sees); empty where no Maskinporten token is admitted.
 pub fn admitting(method: &Method, path: &str) -> &'static [&'static str] {
+    if method == Method::POST && path == super::pdp::AUTHORIZE_PATH {
+        return &[AUTHORIZE, AUTHORIZE_ADMIN];
+    }
     let Some(rest) = path.strip_prefix(super::AUTHN) else { return &[] };
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let read = method == Method::GET || method == Method::HEAD;
@@ -43,5 +47,6 @@ mod tests {
         assert!(admitting(&Method::GET, &portal).is_empty(), "a person's route");
         assert!(admitting(&Method::POST, "/authorization/api/v1/decision").is_empty());
         assert!(admitting(&Method::POST, "/v1/parties").is_empty());
+        assert_eq!(admitting(&Method::POST, "/authorization/api/v1/authorize"), &[AUTHORIZE, AUTHORIZE_ADMIN]);
     }
 }

@@ -28,6 +28,9 @@ pub const REQUEST_WRITE: &str = "altinn:authentication/systemuser.request.write"
 pub const REQUEST_READ: &str = "altinn:authentication/systemuser.request.read";
 pub const SYSTEMUSER_LOOKUP: &str = "altinn:maskinporten/systemuser.read";
 pub const SYSTEMUSER_ADMIN: &str = "altinn:authentication/systemuser.admin";
+/// Altinn's external PDP (`/authorization/api/v1/authorize`), for service owners.
+pub const AUTHORIZE: &str = "altinn:authorization/authorize";
+pub const AUTHORIZE_ADMIN: &str = "altinn:authorization/authorize.admin";
 
 /// The role each scope this service knows gives; other scopes (for other APIs) are
 /// carried by the same tokens and ignored.
@@ -36,6 +39,7 @@ fn role_of(scope: &str) -> Option<Role> {
         SYSTEMREGISTER_WRITE | SYSTEMREGISTER_ADMIN | REQUEST_WRITE | REQUEST_READ => Some(Role::Vendor),
         SYSTEMUSER_LOOKUP => Some(Role::Pdp),
         SYSTEMUSER_ADMIN => Some(Role::Register),
+        AUTHORIZE | AUTHORIZE_ADMIN => Some(Role::ServiceOwner),
         _ => None,
     }
 }
@@ -90,7 +94,7 @@ pub fn principal(claims: &Claims) -> Result<Principal, AuthError> {
     }
     Ok(Principal {
         role,
-        org: (role == Role::Vendor).then_some(org),
+        org: [Role::Vendor, Role::ServiceOwner].contains(&role).then_some(org),
         subject: format!("maskinporten:{id}"),
         person: None,
         scopes: Some(known),

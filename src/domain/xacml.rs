@@ -320,23 +320,26 @@ fn party(attrs: &[(&str, String)]) -> Result<PartyRef, String> {
 /// the order of its `RequestReference`s. A call beyond a named limit is one
 /// Indeterminate result that says which limit.
 pub fn parse(body: &Value) -> Vec<Parsed> {
-    parse_call(body).unwrap_or_else(|message| vec![Err(message)])
+    parse_parts(body).unwrap_or_else(|message| vec![Err(message)])
 }
 
-/// The elements of each category by their `Id`, built once per call.
-type ById<'a> = std::collections::HashMap<&'a str, Vec<&'a Map<String, Value>>>;
+/// Reads a decision request into its parts, or says why the call as a whole cannot be
+/// read (no `Request`, a limit passed): the distinction Altinn's external endpoint
+/// answers with `syntax-error` and `processing-error`.
+pub fn parse_parts(body: &Value) -> Result<Vec<Parsed>, String> {
+    /// The elements of each category by their `Id`, built once per call.
+    type ById<'a> = std::collections::HashMap<&'a str, Vec<&'a Map<String, Value>>>;
 
-fn index_by_id<'a>(elements: &[&'a Map<String, Value>]) -> Result<ById<'a>, String> {
-    let mut out = ById::new();
-    for element in elements {
-        if let Some(id) = get_ci(element, "Id")?.and_then(Value::as_str) {
-            out.entry(id).or_default().push(element);
+    fn index_by_id<'a>(elements: &[&'a Map<String, Value>]) -> Result<ById<'a>, String> {
+        let mut out = ById::new();
+        for element in elements {
+            if let Some(id) = get_ci(element, "Id")?.and_then(Value::as_str) {
+                out.entry(id).or_default().push(element);
+            }
         }
+        Ok(out)
     }
-    Ok(out)
-}
 
-fn parse_call(body: &Value) -> Result<Vec<Parsed>, String> {
     let request = match body.as_object().map(|o| get_ci(o, "Request")).transpose()?.flatten() {
         Some(Value::Object(request)) => request,
         _ => return Err("the body has no Request object".to_owned()),
