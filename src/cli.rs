@@ -89,6 +89,17 @@ enum Cmd {
         /// with 503 storage_unavailable and /readyz answers 503, until space returns.
         #[arg(long, default_value_t = crate::ledger::STORAGE_RESERVE_BYTES_DEFAULT >> 20)]
         storage_reserve_mb: u64,
+        /// Days the decision log keeps each decision (DATA/decisions, or its Kafka topic).
+        #[arg(long, default_value_t = crate::decisions::RETENTION_DAYS_DEFAULT,
+              value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        decision_retention_days: u32,
+        /// The decision log's Kafka topic (default: the ledger topic's name + ".decisions").
+        #[arg(long, requires = "kafka")]
+        decision_topic: Option<String>,
+        /// Answer decisions without recording them: only for the benchmark's rows
+        /// "without the decision log". Never in service.
+        #[arg(long, hide = true)]
+        benchmark_without_decision_log: bool,
     },
     /// Print a token signed with the dev key.
     Token {
@@ -198,6 +209,9 @@ pub fn run() -> i32 {
             consistency_wait_ms,
             ready_lag_records,
             storage_reserve_mb,
+            decision_retention_days,
+            decision_topic,
+            benchmark_without_decision_log,
         } => serve(ServeArgs {
             data,
             listen,
@@ -210,6 +224,9 @@ pub fn run() -> i32 {
             consistency_wait_ms,
             ready_lag_records,
             storage_reserve_bytes: storage_reserve_mb << 20,
+            decision_retention_days,
+            decision_topic,
+            benchmark_without_decision_log,
         }),
         Cmd::Token { data, keys, role, org, person, ttl_seconds } => {
             let keys = keys.unwrap_or_else(|| DataDir(data.expect("clap requires --data or --keys")).keys());
@@ -279,6 +296,29 @@ struct ServeArgs {
     consistency_wait_ms: u64,
     ready_lag_records: u64,
     storage_reserve_bytes: u64,
+    decision_retention_days: u32,
+    decision_topic: Option<String>,
+    benchmark_without_decision_log: bool,
+}
+
+/// The decision log beside the ledger: in DATA/decisions, or on its own Kafka topic.
+fn open_decision_log(args: &ServeArgs) -> Result<Option<Arc<crate::decisions::DecisionLog>>, String> {
+    use crate::decisions::DecisionLog;
+    if args.benchmark_without_decision_log {
+        tracing::warn!("decisions are NOT recorded (--benchmark-without-decision-log): a benchmark, not a service");
+        return Ok(None);
+    }
+    let days = args.decision_retention_days;
+    let log = match &args.kafka {
+        Some(config) => {
+            let topic = args.decision_topic.clone().unwrap_or_else(|| format!("{}.decisions", config.topic));
+            DecisionLog::open_kafka(&KafkaConfig { topic, ..config.clone() }, days)
+        }
+        None => DecisionLog::open_embedded(&args.data, days),
+    };
+    let log = log.map_err(|e| format!("cannot open the decision log: {e}"))?;
+    tracing::info!(storage = log.storage().describe(), retention_days = days, "decision log open");
+    Ok(Some(Arc::new(log)))
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -299,6 +339,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
     };
     let verifier = args.maskinporten.trust(verifier)?;
+    let decisions = open_decision_log(&args)?;
     let ledger = Arc::new(ledger);
     let stop = Arc::new(AtomicBool::new(false));
     // A replica on a shared log follows the other replicas' writes as they come.
@@ -318,6 +359,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             min_position_wait: Duration::from_millis(args.consistency_wait_ms),
             ready_lag_records: args.ready_lag_records,
             metrics: Default::default(),
+            decisions,
             slots: Default::default(),
         });
         // Not `ledger.status()`: its digest reads the whole read model (minutes at

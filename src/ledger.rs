@@ -686,22 +686,30 @@ pub enum View<'a> {
 
 impl View<'_> {
     /// The decision on `q` in this view, from the store's in-memory decision index: now,
-    /// or as it stood at the past position (the index keeps every fact's versions).
-    pub fn decide(&self, q: &crate::domain::pdp::Query) -> crate::domain::pdp::Decision {
+    /// or as it stood at the past position (the index keeps every fact's versions); with
+    /// the position it was made at, read under the same guard, so that deciding again at
+    /// that position gives the same answer (what the decision log records).
+    pub fn decide(&self, q: &crate::domain::pdp::Query) -> (crate::domain::pdp::Decision, u64) {
         use crate::domain::pdp::evaluate;
         match self {
-            View::Live(store) => evaluate(&store.decision_index().now(), q),
-            View::Past(past) => evaluate(&past.base.decision_index().at(past.horizon()), q),
+            View::Live(store) => {
+                let index = store.decision_index();
+                (evaluate(&index.now(), q), index.position())
+            }
+            View::Past(past) => (evaluate(&past.base.decision_index().at(past.horizon()), q), past.horizon()),
         }
     }
 
     /// A XACML request decided in this view, as `decide` does, with what Altinn's PDP
-    /// echoes of it.
-    pub fn decide_xacml(&self, asked: crate::domain::xacml::Asked) -> crate::domain::xacml::Outcome {
+    /// echoes of it, and the position it was made at.
+    pub fn decide_xacml(&self, asked: crate::domain::xacml::Asked) -> (crate::domain::xacml::Outcome, u64) {
         use crate::domain::xacml::decide;
         match self {
-            View::Live(store) => decide(&store.decision_index().now(), asked),
-            View::Past(past) => decide(&past.base.decision_index().at(past.horizon()), asked),
+            View::Live(store) => {
+                let index = store.decision_index();
+                (decide(&index.now(), asked), index.position())
+            }
+            View::Past(past) => (decide(&past.base.decision_index().at(past.horizon()), asked), past.horizon()),
         }
     }
 }

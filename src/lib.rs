@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bundle;
 pub mod cache;
 pub mod cli;
+pub mod decisions;
 pub mod domain;
 pub mod ledger;
 pub mod log;

@@ -158,6 +158,12 @@ impl Store {
         let mut written = Vec::with_capacity(writes.len());
         let facts: Vec<Write> =
             writes.iter().filter(|w| matches!(w, Write::Put(k, _) if DecisionIndex::concerns(k))).cloned().collect();
+        let reached = writes.iter().rev().find_map(|w| match w {
+            Write::Put(k, v) if k.as_slice() == keys::META_POSITION => {
+                Some(u64::from_be_bytes(v.as_slice().try_into().expect("a position is 8 bytes")))
+            }
+            _ => None,
+        });
         for w in writes {
             match w {
                 Write::Put(k, v) => {
@@ -174,7 +180,13 @@ impl Store {
         self.keys_written.fetch_add(written.len() as u64, Ordering::Relaxed);
         // After sled holds the batch, as for the cache below; under the write lock, so
         // a decision reads the facts of one commit boundary, never half a commit.
-        self.index.write().unwrap_or_else(|p| p.into_inner()).apply(&facts);
+        {
+            let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+            index.apply(&facts);
+            if let Some(position) = reached {
+                index.reach(position);
+            }
+        }
         // Only after sled holds the batch: a read between the two answers the state
         // before this commit, never a mix the cache then keeps.
         // A version key changes two cached entries: the record's versions, and the
@@ -286,6 +298,10 @@ fn load_index(tree: &sled::Tree) -> DecisionIndex {
             (k.to_vec(), v.to_vec())
         })
     }));
+    let mut index = index;
+    if let Some(position) = tree.get(keys::META_POSITION).expect(IO_FATAL) {
+        index.reach(u64::from_be_bytes(position.as_ref().try_into().expect("a position is 8 bytes")));
+    }
     let counts = index.counts();
     if counts.total() > 0 {
         // At national scale this scan is most of the time `ledger serve` takes to start.

@@ -255,6 +255,8 @@ fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, format!("/v1/audit/system-users/{NONE_ID}/history"), None, &[Auditor]),
         e(Method::GET, format!("/v1/audit/clients/{KUNDE_A}/history"), None, &[Auditor]),
         e(Method::GET, "/v1/audit/actors/someone/history", None, &[Auditor]),
+        e(Method::GET, "/v1/audit/decisions", None, &[Auditor]),
+        e(Method::GET, "/v1/audit/decisions/0/reproduction", None, &[Auditor]),
         e(Method::GET, format!("/v1/audit/access?party={KUNDE_A}&resource=r&action=write"), None, &[Auditor]),
         Endpoint { method: Method::GET, path: "/healthz".into(), body: None, roles: None },
         Endpoint { method: Method::GET, path: "/readyz".into(), body: None, roles: None },

@@ -19,6 +19,7 @@ mod pdp;
 pub use pdp::XACML_PATH;
 mod agentdelegation;
 mod changerequests;
+mod decisionlog;
 mod register;
 mod requests;
 mod scopes;
@@ -61,6 +62,9 @@ pub struct Services {
     /// `/readyz` answers 200 while the projection is at most this many records behind.
     pub ready_lag_records: u64,
     pub metrics: Arc<metrics::Metrics>,
+    /// Where every decision is recorded before it is answered. `None` only where a
+    /// benchmark measures the PDP without it (`serve --benchmark-without-decision-log`).
+    pub decisions: Option<Arc<crate::decisions::DecisionLog>>,
     /// The service's bounds on concurrent work.
     pub slots: Slots,
 }
@@ -125,6 +129,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(pdp::routes())
         .merge(register::routes())
         .merge(audit::routes())
+        .merge(decisionlog::routes())
         .merge(ledger_routes())
         .merge(metrics::routes())
         .merge(pages::routes())

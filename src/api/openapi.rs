@@ -123,6 +123,7 @@ const PATH_PARAMETERS: &[(&str, &str, Option<&str>, Option<&str>)] = &[
     ("external_ref", "The vendor's external reference", None, None),
     ("resource_id", "A resource id", None, None),
     ("actor_id", "An actor's id as the log records it", None, None),
+    ("seq", "A decision's sequence number in the decision log", None, Some("^[0-9]{1,20}$")),
 ];
 
 /// A link a client follows from one operation's answer to the next (OpenAPI §4.8.20).

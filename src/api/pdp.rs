@@ -11,6 +11,7 @@ use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
 use super::openapi::AsOf;
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
+use crate::decisions::{Answer, Caller, Endpoint, Entry, Party, RecordError};
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{At, PartyRef, Query, Verdict};
@@ -60,7 +61,8 @@ pub async fn xacml_decision(
         }
         Err(other) => return Err(other),
     };
-    answer_xacml(&state, &headers, asked, at, explain, "xacml").await
+    let caller = caller(&auth.0);
+    answer_xacml(&state, &headers, asked, at, explain, "xacml", caller).await
 }
 
 pub const AUTHORIZE_PATH: &str = "/authorization/api/v1/authorize";
@@ -99,14 +101,16 @@ pub async fn authorize_external(
             .collect(),
         Err(message) => vec![Err(Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message })],
     };
-    answer_xacml(&state, &headers, asked, at, explain, "authorize").await
+    let caller = caller(&auth.0);
+    answer_xacml(&state, &headers, asked, at, explain, "authorize", caller).await
 }
 
 /// What was asked, or the outcome of a request that could not be asked.
 type Asking = Result<xacml::Asked, Outcome>;
 
-/// Decides what was asked (after waiting for `Ledger-Min-Position`, if sent) and answers
-/// on Altinn's wire; `endpoint` labels the decisions in the metrics.
+/// Decides what was asked (after waiting for `Ledger-Min-Position`, if sent), records
+/// every decision in the decision log, and answers on Altinn's wire once the records
+/// are durable; `endpoint` names the endpoint in the log and the metrics.
 async fn answer_xacml(
     state: &AppState,
     headers: &HeaderMap,
@@ -114,7 +118,9 @@ async fn answer_xacml(
     at: Option<At>,
     explain: Explain,
     endpoint: &'static str,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
+    let kind = if endpoint == "xacml" { Endpoint::Xacml } else { Endpoint::Authorize };
     // A PDP client that asks for a position this replica has not reached gets an
     // Indeterminate with the reason, never a decision from older state.
     if let Some(wanted) = min_position(headers)? {
@@ -122,22 +128,29 @@ async fn answer_xacml(
         if reached < wanted {
             let message =
                 format!("not yet consistent: this replica is at position {reached}, the request needs {wanted}");
-            let outcomes: Vec<Outcome> = asked
-                .iter()
-                .map(|_| Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message: message.clone() })
+            let given: Vec<Given> = asked
+                .into_iter()
+                .map(|a| Given {
+                    query: a.ok().and_then(|a| a.query),
+                    outcome: Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message: message.clone() },
+                    position: reached,
+                    as_of: false,
+                })
                 .collect();
+            let outcomes = logged(state, kind, caller, given).await?;
             return Ok(answer(&xacml::render(&outcomes, explain), reached));
         }
     }
     let position = state.ledger.model().position();
     // A multi-request's decisions run on the blocking pool under a heavy slot, so that
     // ordinary single decisions keep the async workers while it runs.
-    let outcomes = if asked.len() > XACML_INLINE_DECISIONS_MAX {
+    let given = if asked.len() > XACML_INLINE_DECISIONS_MAX {
         let ledger = state.ledger.clone();
         state.heavy(move || decide_all(&ledger, asked, at)).await?
     } else {
         decide_all(&state.ledger, asked, at)
     };
+    let outcomes = logged(state, kind, caller, given).await?;
     for o in &outcomes {
         let result = match o {
             Outcome::Decided(d, _) if d.decision == Verdict::Permit => "permit",
@@ -147,6 +160,68 @@ async fn answer_xacml(
         state.metrics.decided(endpoint, result);
     }
     Ok(answer(&xacml::render(&outcomes, explain), position))
+}
+
+/// One decision given: what it answers, the question where there was a whole one, and
+/// the position it was made at.
+struct Given {
+    outcome: Outcome,
+    query: Option<Query>,
+    position: u64,
+    as_of: bool,
+}
+
+/// Who asked, as the decision log records it.
+fn caller(principal: &crate::auth::Principal) -> Caller {
+    Caller {
+        role: principal.role.as_str().to_owned(),
+        subject: principal.subject.clone(),
+        org: principal.org.as_ref().map(|o| o.to_string()),
+    }
+}
+
+/// The decision log's entry for one decision.
+fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -> Entry {
+    let (decision, reason) = match &given.outcome {
+        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.clone()),
+        Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message.clone())),
+    };
+    let q = given.query.as_ref();
+    Entry {
+        time: (state.clock)(),
+        endpoint,
+        caller: caller.clone(),
+        system_user: q.map(|q| q.system_user),
+        action: q.map(|q| q.action.as_str().to_owned()),
+        resource: q.map(|q| q.resource.as_str().to_owned()),
+        party: q.map(|q| Party::from(&q.party)),
+        decision,
+        reason,
+        position: given.position,
+        as_of: given.as_of,
+    }
+}
+
+/// Records the decisions of one call in the decision log and waits until they are
+/// durable: no answer leaves before its record is kept. Their outcomes, to answer with.
+async fn logged(
+    state: &AppState,
+    endpoint: Endpoint,
+    caller: Caller,
+    given: Vec<Given>,
+) -> Result<Vec<Outcome>, ApiError> {
+    if let Some(log) = &state.decisions {
+        let entries: Vec<Entry> = given.iter().map(|g| entry(state, endpoint, &caller, g)).collect();
+        log.record(&entries).map_err(record_error)?.wait().await.map_err(record_error)?;
+    }
+    Ok(given.into_iter().map(|g| g.outcome).collect())
+}
+
+fn record_error(e: RecordError) -> ApiError {
+    match e {
+        RecordError::Full => ApiError::Overloaded,
+        RecordError::Unavailable(why) => ApiError::StorageUnavailable(format!("decision log: {why}")),
+    }
 }
 
 /// `Ledger-Explain: reasons` puts the ledger's reason for each Indeterminate result in
@@ -173,15 +248,28 @@ fn answer(response: &xacml::Response, position: u64) -> Response {
 pub const XACML_INLINE_DECISIONS_MAX: usize = 4;
 
 /// Each request decided in order, at its own moment (the Environment's) or `at`.
-fn decide_all(ledger: &crate::ledger::Ledger, asked: Vec<Asking>, at: Option<At>) -> Vec<Outcome> {
+fn decide_all(ledger: &crate::ledger::Ledger, asked: Vec<Asking>, at: Option<At>) -> Vec<Given> {
+    let now = ledger.model().position();
     asked
         .into_iter()
         .map(|asked| match asked {
-            Ok(asked) => match ledger.view(asked.at.or(at)) {
-                Ok((model, _)) => model.decide_xacml(asked),
-                Err(message) => Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
-            },
-            Err(unasked) => unasked,
+            Ok(asked) => {
+                let when = asked.at.or(at);
+                let query = asked.query.clone();
+                match ledger.view(when) {
+                    Ok((model, _)) => {
+                        let (outcome, position) = model.decide_xacml(asked);
+                        Given { outcome, query, position, as_of: when.is_some() }
+                    }
+                    Err(message) => Given {
+                        outcome: Outcome::Indeterminate { status: STATUS_PROCESSING_ERROR, message },
+                        query,
+                        position: now,
+                        as_of: when.is_some(),
+                    },
+                }
+            }
+            Err(unasked) => Given { outcome: unasked, query: None, position: now, as_of: false },
         })
         .collect()
 }
@@ -251,8 +339,15 @@ pub async fn native_decision(
         resource: ResourceId::parse(&body.resource)?,
         party: party_ref(&body.party)?,
     };
-    let Snapshot { model, position, time } = state.view(at)?;
-    let decision = model.decide(&query);
+    let Snapshot { model, time, .. } = state.view(at)?;
+    let (decision, position) = model.decide(&query);
+    let given = Given {
+        outcome: Outcome::Decided(decision.clone(), Vec::new()),
+        query: Some(query),
+        position,
+        as_of: at.is_some(),
+    };
+    logged(&state, Endpoint::Native, caller(&auth.0), vec![given]).await?;
     state.metrics.decided("native", if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" });
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);

@@ -134,6 +134,9 @@ pub struct DecisionIndex {
     /// Access package URNs by their number in `CompactGrant` (a few dozen in practice).
     packages: Vec<PackageUrn>,
     package_numbers: HashMap<PackageUrn, u16>,
+    /// The ledger position the folded commits reach: a decision read under the same
+    /// guard knows exactly which state it was made on (the decision log records it).
+    position: u64,
 }
 
 /// The index as it stood after the first `horizon` events; what [`Facts`] reads.
@@ -211,6 +214,17 @@ impl DecisionIndex {
     /// The index as it stood after the first `horizon` events.
     pub fn at(&self, horizon: u64) -> IndexAt<'_> {
         IndexAt { index: self, horizon }
+    }
+
+    /// The ledger position of the last commit folded (or loaded).
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Marks the index as reaching `position` (after folding that commit's writes).
+    pub fn reach(&mut self, position: u64) {
+        debug_assert!(position >= self.position, "positions only grow");
+        self.position = position;
     }
 
     /// The index now: after every event it has folded.

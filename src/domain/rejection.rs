@@ -66,6 +66,7 @@ codes! {
     SystemUserNotFound => "system_user_not_found", NotFound;
     RelationshipNotFound => "client_relationship_not_found", NotFound;
     ClientNotLinked => "client_not_linked", NotFound;
+    DecisionNotFound => "decision_not_found", NotFound;
     NotSystemVendor => "not_system_vendor", Forbidden;
     NotRequestParty => "not_request_party", Forbidden;
     NotOwner => "not_owner", Forbidden;

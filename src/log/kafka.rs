@@ -43,6 +43,8 @@ pub const READ_POLL_MS: u64 = 25;
 /// How long a `read` below the head waits for the broker to deliver a record.
 pub const READ_FETCH_TIMEOUT_MS: u64 = 10_000;
 const PARTITION: i32 = 0;
+/// `retention.ms` of a topic that keeps every record.
+pub const RETENTION_FOREVER: i64 = -1;
 
 /// Where the ledger lives on Kafka.
 #[derive(Clone, Debug)]
@@ -68,6 +70,9 @@ pub struct KafkaLog {
     /// One past the highest offset this process knows to exist: acknowledged to its
     /// producer or delivered to its consumer. The head never goes below it (see `head`).
     known_head: AtomicU64,
+    /// The topic's retention: with [`RETENTION_FOREVER`], a first offset above 0 means
+    /// records were lost; otherwise it is the broker doing as it was told.
+    retention_ms: i64,
 }
 
 struct Reader {
@@ -87,13 +92,20 @@ fn timeout(ms: u64) -> Duration {
 impl KafkaLog {
     /// Connects, checks (or creates) the topic, and refuses an unsafe one.
     pub fn open(config: &KafkaConfig) -> Result<KafkaLog, LogError> {
+        KafkaLog::open_with_retention(config, RETENTION_FOREVER)
+    }
+
+    /// As [`KafkaLog::open`], for a topic whose records expire after `retention_ms`
+    /// (the decision log's own setting; the ledger's topic keeps everything). The topic
+    /// must carry exactly that retention: one that differs is refused, not used.
+    pub fn open_with_retention(config: &KafkaConfig, retention_ms: i64) -> Result<KafkaLog, LogError> {
         let mut common = ClientConfig::new();
         common
             .set("bootstrap.servers", &config.brokers)
             .set("socket.timeout.ms", "5000")
             .set("reconnect.backoff.max.ms", "2000")
             .set("log_level", "4");
-        check_topic(&common, config)?;
+        check_topic(&common, config, retention_ms)?;
 
         let mut producer_config = common.clone();
         producer_config
@@ -126,6 +138,7 @@ impl KafkaLog {
             enqueue: Mutex::new(()),
             consumer: Mutex::new(Reader { consumer, next: None }),
             known_head: AtomicU64::new(0),
+            retention_ms,
         })
     }
 
@@ -149,13 +162,24 @@ impl KafkaLog {
         }
     }
 
+    /// The offset of the oldest record the broker still keeps (0 until retention
+    /// deletes something).
+    pub fn first(&self) -> Result<u64, LogError> {
+        let producer = self.producer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let (low, _) = producer
+            .client()
+            .fetch_watermarks(&self.topic, PARTITION, timeout(BROKER_CALL_TIMEOUT_MS))
+            .map_err(unavailable)?;
+        Ok(low.max(0) as u64)
+    }
+
     pub fn identity(config: &KafkaConfig) -> String {
         format!("kafka:{}", config.topic)
     }
 }
 
 /// Checks the topic's partitions and retention, creating it first if asked to.
-fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogError> {
+fn check_topic(common: &ClientConfig, config: &KafkaConfig, retention_ms: i64) -> Result<(), LogError> {
     let admin: AdminClient<DefaultClientContext> = common.create().map_err(unavailable)?;
     let opts = AdminOptions::new().request_timeout(Some(timeout(BROKER_CALL_TIMEOUT_MS)));
     let topic = config.topic.as_str();
@@ -169,12 +193,13 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
         if !config.create_topic {
             return Err(LogError::Refused(format!(
                 "topic '{topic}' does not exist; pass --create-topic to create it with one partition, \
-                 cleanup.policy=delete, retention.ms=-1 and message.timestamp.type=LogAppendTime"
+                 cleanup.policy=delete, retention.ms={retention_ms} and message.timestamp.type=LogAppendTime"
             )));
         }
+        let retention = retention_ms.to_string();
         let new = NewTopic::new(topic, 1, TopicReplication::Fixed(config.replication_factor))
             .set("cleanup.policy", "delete")
-            .set("retention.ms", "-1")
+            .set("retention.ms", &retention)
             .set("retention.bytes", "-1")
             .set("message.timestamp.type", "LogAppendTime");
         let results = block_on(admin.create_topics([&new], &opts)).map_err(unavailable)?;
@@ -222,11 +247,16 @@ fn check_topic(common: &ClientConfig, config: &KafkaConfig) -> Result<(), LogErr
             other.unwrap_or("unset")
         )),
     }
-    match value("retention.ms").as_deref() {
-        Some("-1") => {}
-        other => problems.push(format!(
+    match value("retention.ms") {
+        Some(found) if found == retention_ms.to_string() => {}
+        other if retention_ms == RETENTION_FOREVER => problems.push(format!(
             "retention.ms is {} (must be -1: with Kafka's default of 7 days the ledger's history would be deleted)",
-            other.unwrap_or("unset")
+            other.as_deref().unwrap_or("unset")
+        )),
+        other => problems.push(format!(
+            "retention.ms is {} (must be {retention_ms}, the retention this service was started with: records would \
+             be kept for another time than the one stated)",
+            other.as_deref().unwrap_or("unset")
         )),
     }
     match value("message.timestamp.type").as_deref() {
@@ -387,7 +417,7 @@ impl EventLog for KafkaLog {
             .client()
             .fetch_watermarks(&self.topic, PARTITION, timeout(BROKER_CALL_TIMEOUT_MS))
             .map_err(unavailable)?;
-        if low > 0 {
+        if low > 0 && self.retention_ms == RETENTION_FOREVER {
             return Err(LogError::Corrupt {
                 index: 0,
                 why: format!("the topic's first offset is {low}: records were deleted (check its retention)"),

@@ -147,6 +147,9 @@ impl TestLedger {
             min_position_wait: std::time::Duration::from_millis(200),
             ready_lag_records: 0,
             metrics: Default::default(),
+            decisions: Some(Arc::new(
+                ledger::decisions::DecisionLog::open_embedded(dir.path(), 30).expect("open the decision log"),
+            )),
             slots: slots.clone(),
         });
         TestLedger { app: router(state), slots, ledger, key, now, dir }

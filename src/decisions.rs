@@ -1,0 +1,594 @@
+//! The decision log: every decision the service gives, recorded before it is given.
+//!
+//! Each answered decision (XACML, Altinn's `/authorize`, the native endpoint; every part
+//! of a multi-request) becomes one [`Entry`]: when, which endpoint, who asked (from the
+//! token), the question, the answer, and the ledger position the answer was made at — so
+//! an auditor can decide it again at that position, with its proof, at any later time.
+//!
+//! **Nothing answered is lost.** A handler hands its entries to one writer thread and
+//! answers only once the writer reports them durable: appended with `fsync` to the
+//! embedded decision log, or acknowledged by the brokers (`acks=all`) on its own Kafka
+//! topic. The writer takes whatever has queued while the previous append ran as one
+//! append (group commit), so the disk or broker sees one write per batch, not one per
+//! decision. If the log cannot take an entry (queue full, disk or broker down), the
+//! decision is not answered (503): an unrecorded answer would be one no auditor can see.
+//!
+//! The log lives apart from the delegation log — `DATA/decisions/` in segments of
+//! [`SEGMENT_RECORDS_MAX`] records, or its own topic — and has its own retention: whole
+//! expired segments are deleted (the broker does the same on Kafka). It knows nothing of
+//! HTTP; the API reads pages of it and reproduces entries through [`Entry::query`].
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::ids::{Action, OrgNo, ResourceId};
+use crate::domain::pdp::{PartyRef, Query, Verdict};
+use crate::log::embedded::EmbeddedLog;
+use crate::log::kafka::{KafkaConfig, KafkaLog};
+use crate::log::{EventLog, LogError, NewRecord, Record};
+
+/// Most entries waiting for the writer; past it a decision is refused (503 overloaded),
+/// never answered unrecorded.
+pub const DECISION_QUEUE_ENTRIES_MAX: usize = 65_536;
+/// Most entries one append carries (one `fsync`, or one round of broker acknowledgements).
+pub const DECISION_BATCH_ENTRIES_MAX: usize = 4_096;
+/// Records per segment file of the embedded decision log: retention deletes whole
+/// segments, and only the open segment's frame index is held in memory (24 bytes a record).
+pub const SEGMENT_RECORDS_MAX: u64 = 1 << 20;
+/// Sealed segments kept open for reading at once (each holds its frame index).
+pub const SEALED_SEGMENTS_OPEN_MAX: usize = 4;
+/// Default retention: five years, as long as Norway's bookkeeping act keeps primary
+/// documentation; an operator sets another with `--decision-retention-days`.
+pub const RETENTION_DAYS_DEFAULT: u32 = 1_827;
+/// How often the writer looks for expired segments.
+pub const EXPIRY_INTERVAL_MS: u64 = 60 * 60 * 1000;
+/// Most records one page of a query scans; a page that stops here says where to go on.
+pub const QUERY_SCAN_RECORDS_MAX: usize = 200_000;
+/// Records read from storage at a time while scanning.
+const SCAN_READ_RECORDS_MAX: usize = 1_000;
+/// How far out of order entry times may be in the log (decisions made on several
+/// threads reach the writer in any order; replicas' clocks differ on Kafka): a query's
+/// time bounds are widened by this much when they are mapped to places in the log.
+pub const TIME_SLACK_MS: i64 = 60_000;
+/// The CloudEvents type the records carry (a Kafka header; the body is the entry).
+pub const ENTRY_TYPE: &str = "ledger.decision.v1";
+
+/// Which endpoint gave the decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// `POST /authorization/api/v1/decision` (Altinn's PDP).
+    Xacml,
+    /// `POST /authorization/api/v1/authorize` (Altinn's external PDP).
+    Authorize,
+    /// `POST /v1/decisions`.
+    Native,
+}
+
+/// The answer given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Answer {
+    Permit,
+    NotApplicable,
+    Indeterminate,
+}
+
+impl From<Verdict> for Answer {
+    fn from(v: Verdict) -> Answer {
+        match v {
+            Verdict::Permit => Answer::Permit,
+            Verdict::NotApplicable => Answer::NotApplicable,
+        }
+    }
+}
+
+/// Who asked: the token's role, subject and organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Caller {
+    pub role: String,
+    pub subject: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+/// The party as the request named it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum Party {
+    OrgNo(String),
+    PartyId(i64),
+    PartyUuid(Uuid),
+}
+
+impl From<&PartyRef> for Party {
+    fn from(p: &PartyRef) -> Party {
+        match p {
+            PartyRef::OrgNo(o) => Party::OrgNo(o.to_string()),
+            PartyRef::PartyId(id) => Party::PartyId(*id),
+            PartyRef::PartyUuid(u) => Party::PartyUuid(*u),
+        }
+    }
+}
+
+/// One decision as given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Entry {
+    /// When the decision was made (the service's clock).
+    pub time: DateTime<Utc>,
+    pub endpoint: Endpoint,
+    pub caller: Caller,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_user: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub party: Option<Party>,
+    pub decision: Answer,
+    /// Why: what a NotApplicable lacked, or why the request was Indeterminate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The ledger position the decision was made at (the earlier one, for as-of).
+    pub position: u64,
+    /// Whether the caller asked as of an earlier moment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub as_of: bool,
+}
+
+impl Entry {
+    /// The question again, where the entry holds a whole one and was decided: what
+    /// reproducing it asks. `None` for a request that was never decided (malformed,
+    /// Indeterminate) or named no action.
+    pub fn query(&self) -> Option<Query> {
+        if self.decision == Answer::Indeterminate {
+            return None;
+        }
+        let party = match self.party.as_ref()? {
+            Party::OrgNo(o) => PartyRef::OrgNo(OrgNo::parse(o).ok()?),
+            Party::PartyId(id) => PartyRef::PartyId(*id),
+            Party::PartyUuid(u) => PartyRef::PartyUuid(*u),
+        };
+        Some(Query {
+            system_user: self.system_user?,
+            action: Action::parse(self.action.as_deref()?).ok()?,
+            resource: ResourceId::parse(self.resource.as_deref()?).ok()?,
+            party,
+        })
+    }
+
+    fn record(&self) -> NewRecord {
+        NewRecord {
+            key: self.system_user.map(|u| u.to_string()).unwrap_or_default(),
+            id: Uuid::now_v7().to_string(),
+            kind: ENTRY_TYPE.to_owned(),
+            bytes: serde_json::to_vec(self).expect("an entry serialises"),
+        }
+    }
+}
+
+/// Why an entry was not recorded (and so its decision not answered).
+#[derive(Debug)]
+pub enum RecordError {
+    /// [`DECISION_QUEUE_ENTRIES_MAX`] entries are waiting already.
+    Full,
+    /// The storage refused or failed; the detail is for the service's own log.
+    Unavailable(String),
+}
+
+/// Where the entries are kept: the embedded segments or a Kafka topic.
+pub trait Storage: Send + Sync {
+    /// Appends durably; returns each record's sequence number.
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError>;
+    /// Up to `max` records from sequence number `from` (within one segment).
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError>;
+    /// The first sequence number still kept, and one past the last.
+    fn bounds(&self) -> Result<(u64, u64), LogError>;
+    /// Deletes what was appended before `before_ms` (whole segments); returns how many
+    /// records went. A broker expires its own records: there it deletes nothing.
+    fn expire(&self, before_ms: i64) -> Result<u64, LogError>;
+    fn describe(&self) -> String;
+}
+
+struct Pending {
+    record: NewRecord,
+    durable: tokio::sync::oneshot::Sender<Result<u64, String>>,
+}
+
+/// The decision log: a queue in front of one writer thread.
+pub struct DecisionLog {
+    /// `None` only while dropping: closing the queue ends the writer.
+    queue: Option<SyncSender<Pending>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    storage: Arc<dyn Storage>,
+}
+
+impl Drop for DecisionLog {
+    /// Writes what is queued, then lets go of the storage (and its file lock).
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// Entries handed to the writer: wait on it before answering.
+pub struct Durable(Vec<tokio::sync::oneshot::Receiver<Result<u64, String>>>);
+
+impl Durable {
+    /// Waits until every entry is durable; their sequence numbers.
+    pub async fn wait(self) -> Result<Vec<u64>, RecordError> {
+        let mut seqs = Vec::with_capacity(self.0.len());
+        for receiver in self.0 {
+            let seq = receiver.await.map_err(|_| RecordError::Unavailable("the decision log writer stopped".into()))?;
+            seqs.push(seq.map_err(RecordError::Unavailable)?);
+        }
+        Ok(seqs)
+    }
+
+    /// As [`Durable::wait`], for a caller outside the async runtime.
+    pub fn wait_blocking(self) -> Result<Vec<u64>, RecordError> {
+        futures_executor::block_on(self.wait())
+    }
+}
+
+impl DecisionLog {
+    /// The log over `storage`, expiring what is older than `retention_days`.
+    pub fn start(storage: Arc<dyn Storage>, retention_days: u32) -> DecisionLog {
+        let (queue, receiver) = std::sync::mpsc::sync_channel(DECISION_QUEUE_ENTRIES_MAX);
+        let writer = storage.clone();
+        let retention_ms = i64::from(retention_days) * 86_400_000;
+        let writer = std::thread::Builder::new()
+            .name("decision-log".to_owned())
+            .spawn(move || write_loop(receiver, writer.as_ref(), retention_ms))
+            .expect("a thread for the decision log");
+        DecisionLog { queue: Some(queue), writer: Some(writer), storage }
+    }
+
+    /// The embedded log in `DATA/decisions`.
+    pub fn open_embedded(data: &Path, retention_days: u32) -> Result<DecisionLog, LogError> {
+        let segments = Segments::open(&data.join("decisions"))?;
+        Ok(DecisionLog::start(Arc::new(segments), retention_days))
+    }
+
+    /// The log on its own Kafka topic, whose retention the broker applies.
+    pub fn open_kafka(config: &KafkaConfig, retention_days: u32) -> Result<DecisionLog, LogError> {
+        let retention_ms = i64::from(retention_days) * 86_400_000;
+        let log = KafkaLog::open_with_retention(config, retention_ms)?;
+        Ok(DecisionLog::start(Arc::new(TopicStorage { log, topic: config.topic.clone() }), retention_days))
+    }
+
+    /// Hands `entries` to the writer, in order. Either all are queued or none.
+    pub fn record(&self, entries: &[Entry]) -> Result<Durable, RecordError> {
+        let mut receivers = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (durable, receiver) = tokio::sync::oneshot::channel();
+            let queue = self.queue.as_ref().expect("the queue is open until drop");
+            match queue.try_send(Pending { record: entry.record(), durable }) {
+                Ok(()) => receivers.push(receiver),
+                // The ones already queued are written all the same: a decision logged
+                // but not answered is harmless; the reverse is what must never happen.
+                Err(TrySendError::Full(_)) => return Err(RecordError::Full),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(RecordError::Unavailable("the decision log writer stopped".to_owned()))
+                }
+            }
+        }
+        Ok(Durable(receivers))
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    /// The entry with sequence number `seq`, if it is kept.
+    pub fn entry(&self, seq: u64) -> Result<Option<Entry>, LogError> {
+        let (first, head) = self.storage.bounds()?;
+        if seq < first || seq >= head {
+            return Ok(None);
+        }
+        let records = self.storage.read(seq, 1)?;
+        let record = records.first().filter(|r| r.index == seq).ok_or_else(|| LogError::Corrupt {
+            index: seq,
+            why: "the decision log did not return a record it reports keeping".to_owned(),
+        })?;
+        decode(record).map(Some)
+    }
+
+    /// One page of the entries that pass `filter`, after sequence number `after`.
+    pub fn page(&self, filter: &Filter, after: Option<u64>, limit: usize) -> Result<Page, LogError> {
+        assert!(limit > 0, "a page holds at least one entry");
+        let (first, head) = self.storage.bounds()?;
+        let mut seq = after.map_or(first, |a| a.saturating_add(1)).max(first);
+        let slack = chrono::Duration::milliseconds(TIME_SLACK_MS);
+        if let Some(from) = filter.from {
+            seq = seq.max(self.first_at(first, head, from - slack)?);
+        }
+        let stop = filter.to.map(|to| to + slack);
+        let (mut entries, mut scanned) = (Vec::new(), 0);
+        while seq < head {
+            let records = self.storage.read(seq, SCAN_READ_RECORDS_MAX)?;
+            if records.is_empty() {
+                break;
+            }
+            for record in records {
+                seq = record.index + 1;
+                scanned += 1;
+                let entry = decode(&record)?;
+                if stop.is_some_and(|stop| entry.time > stop) {
+                    return Ok(Page { entries, next: None });
+                }
+                if filter.admits(&entry) {
+                    entries.push((record.index, entry));
+                }
+                if entries.len() == limit || scanned == QUERY_SCAN_RECORDS_MAX {
+                    let next = (seq < head).then_some(record.index);
+                    return Ok(Page { entries, next });
+                }
+            }
+        }
+        Ok(Page { entries, next: None })
+    }
+
+    /// The first sequence number in `first..head` whose entry was made at or after `at`
+    /// (entry times grow with sequence numbers, give or take the slack the caller allowed).
+    fn first_at(&self, first: u64, head: u64, at: DateTime<Utc>) -> Result<u64, LogError> {
+        let (mut low, mut high) = (first, head);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let record = self.storage.read(middle, 1)?;
+            let made = record.first().map(decode).transpose()?.map(|e| e.time);
+            if made.is_some_and(|made| made < at) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        Ok(low)
+    }
+}
+
+fn decode(record: &Record) -> Result<Entry, LogError> {
+    serde_json::from_slice(&record.bytes).map_err(|e| LogError::Corrupt {
+        index: record.index,
+        why: format!("a decision log record does not read as an entry: {e}"),
+    })
+}
+
+/// The writer: waits for entries, appends what has queued as one batch, and reports each
+/// entry durable (or not) to the handler waiting on it; now and then, expires old records.
+fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: i64) {
+    let mut expired_at = Instant::now() - Duration::from_millis(EXPIRY_INTERVAL_MS);
+    loop {
+        if expired_at.elapsed() >= Duration::from_millis(EXPIRY_INTERVAL_MS) {
+            expired_at = Instant::now();
+            match storage.expire(Utc::now().timestamp_millis() - retention_ms) {
+                Ok(0) => {}
+                Ok(records) => tracing::info!(records, "decision log: deleted records past their retention"),
+                Err(e) => tracing::error!("decision log: expiry failed: {e}"),
+            }
+        }
+        let first = match receiver.recv_timeout(Duration::from_millis(EXPIRY_INTERVAL_MS)) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let mut batch = vec![first];
+        while batch.len() < DECISION_BATCH_ENTRIES_MAX {
+            match receiver.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let (records, waiting): (Vec<NewRecord>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.durable)).unzip();
+        match storage.append(&records) {
+            Ok(seqs) => {
+                assert_eq!(seqs.len(), waiting.len(), "one sequence number per record");
+                for (durable, seq) in waiting.into_iter().zip(seqs) {
+                    let _ = durable.send(Ok(seq));
+                }
+            }
+            Err(e) => {
+                tracing::error!(entries = waiting.len(), "decision log: append failed, the decisions are refused: {e}");
+                for durable in waiting {
+                    let _ = durable.send(Err(e.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// What a query admits. The party matches however the request named it: the caller
+/// passes every name the party has.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub system_user: Option<Uuid>,
+    pub party: Option<Vec<Party>>,
+    pub resource: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl Filter {
+    pub fn admits(&self, e: &Entry) -> bool {
+        self.system_user.is_none_or(|u| e.system_user == Some(u))
+            && self.party.as_ref().is_none_or(|names| e.party.as_ref().is_some_and(|p| names.contains(p)))
+            && self.resource.as_ref().is_none_or(|r| e.resource.as_ref() == Some(r))
+            && self.from.is_none_or(|from| e.time >= from)
+            && self.to.is_none_or(|to| e.time <= to)
+    }
+}
+
+/// Entries with their sequence numbers, and where the next page starts (after it).
+#[derive(Debug)]
+pub struct Page {
+    pub entries: Vec<(u64, Entry)>,
+    pub next: Option<u64>,
+}
+
+/// The decision log on Kafka: the broker keeps and expires the records.
+struct TopicStorage {
+    log: KafkaLog,
+    topic: String,
+}
+
+impl Storage for TopicStorage {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        self.log.append(records)
+    }
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
+        self.log.read(from, max)
+    }
+    fn bounds(&self) -> Result<(u64, u64), LogError> {
+        Ok((self.log.first()?, self.log.head()?))
+    }
+    fn expire(&self, _before_ms: i64) -> Result<u64, LogError> {
+        Ok(0)
+    }
+    fn describe(&self) -> String {
+        format!("kafka:{}", self.topic)
+    }
+}
+
+/// The embedded decision log: a directory of embedded-log files, each named by the
+/// sequence number of its first record, the last one open for appending.
+pub struct Segments {
+    dir: PathBuf,
+    active: Mutex<Active>,
+    /// First sequence numbers of the sealed segments, oldest first.
+    sealed: Mutex<Vec<u64>>,
+    /// Sealed segments open for reading, most recently used last.
+    open: Mutex<Vec<(u64, Arc<EmbeddedLog>)>>,
+}
+
+struct Active {
+    first: u64,
+    log: Arc<EmbeddedLog>,
+}
+
+fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{first:020}.log"))
+}
+
+impl Segments {
+    /// Opens (creating) the directory; the newest segment takes the appends.
+    pub fn open(dir: &Path) -> Result<Segments, LogError> {
+        std::fs::create_dir_all(dir)?;
+        let mut firsts = Vec::new();
+        for entry in std::fs::read_dir(dir)? {
+            let name = entry?.file_name();
+            let name = name.to_string_lossy();
+            let Some(first) = name.strip_suffix(".log").and_then(|n| n.parse::<u64>().ok()) else {
+                return Err(LogError::Refused(format!(
+                    "{} holds '{name}', which is no decision log segment; move it away",
+                    dir.display()
+                )));
+            };
+            firsts.push(first);
+        }
+        firsts.sort_unstable();
+        let first = firsts.pop().unwrap_or(0);
+        let log = EmbeddedLog::open(&segment_path(dir, first), 0)?;
+        Ok(Segments {
+            dir: dir.to_owned(),
+            active: Mutex::new(Active { first, log: Arc::new(log) }),
+            sealed: Mutex::new(firsts),
+            open: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The segment holding `seq`: its first sequence number and its log.
+    fn segment_of(&self, seq: u64) -> Result<Option<(u64, Arc<EmbeddedLog>)>, LogError> {
+        {
+            let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+            if seq >= active.first {
+                return Ok(Some((active.first, active.log.clone())));
+            }
+        }
+        let sealed = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(&first) = sealed.iter().rev().find(|f| **f <= seq) else { return Ok(None) };
+        drop(sealed);
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(at) = open.iter().position(|(f, _)| *f == first) {
+            let found = open.remove(at);
+            open.push(found.clone());
+            return Ok(Some(found));
+        }
+        let log = Arc::new(EmbeddedLog::open_read_only(&segment_path(&self.dir, first))?);
+        if open.len() == SEALED_SEGMENTS_OPEN_MAX {
+            open.remove(0);
+        }
+        open.push((first, log.clone()));
+        Ok(Some((first, log)))
+    }
+}
+
+impl Storage for Segments {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let held = active.log.head()?;
+        if held > 0 && held + records.len() as u64 > SEGMENT_RECORDS_MAX {
+            let first = active.first + held;
+            // Opening creates the file and makes its directory entry durable.
+            let log = EmbeddedLog::open(&segment_path(&self.dir, first), 0)?;
+            self.sealed.lock().unwrap_or_else(|p| p.into_inner()).push(active.first);
+            *active = Active { first, log: Arc::new(log) };
+        }
+        let first = active.first;
+        Ok(active.log.append(records)?.into_iter().map(|i| first + i).collect())
+    }
+
+    fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
+        let Some((first, log)) = self.segment_of(from)? else { return Ok(Vec::new()) };
+        let mut records = log.read(from - first, max)?;
+        for r in &mut records {
+            r.index += first;
+        }
+        Ok(records)
+    }
+
+    fn bounds(&self) -> Result<(u64, u64), LogError> {
+        let active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let head = active.first + active.log.head()?;
+        let sealed = self.sealed.lock().unwrap_or_else(|p| p.into_inner());
+        Ok((sealed.first().copied().unwrap_or(active.first), head))
+    }
+
+    fn expire(&self, before_ms: i64) -> Result<u64, LogError> {
+        let mut deleted = 0;
+        loop {
+            let oldest = self.sealed.lock().unwrap_or_else(|p| p.into_inner()).first().copied();
+            let Some(first) = oldest else { return Ok(deleted) };
+            let next = self
+                .sealed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(1)
+                .copied()
+                .unwrap_or_else(|| self.active.lock().unwrap_or_else(|p| p.into_inner()).first);
+            // The segment's last record is the newest in it.
+            let last = self.read(next - 1, 1)?;
+            let newest_ms = last.first().and_then(|r| r.appended_ms).unwrap_or(i64::MAX);
+            if newest_ms >= before_ms {
+                return Ok(deleted);
+            }
+            self.open.lock().unwrap_or_else(|p| p.into_inner()).retain(|(f, _)| *f != first);
+            self.sealed.lock().unwrap_or_else(|p| p.into_inner()).remove(0);
+            std::fs::remove_file(segment_path(&self.dir, first))?;
+            deleted += next - first;
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("embedded:{}", self.dir.display())
+    }
+}
