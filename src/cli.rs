@@ -53,6 +53,8 @@ impl KafkaArgs {
     }
 }
 
+// Parsed once at start; the size of the largest variant (serve's options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Run the HTTP service (embedded event log by default, or a Kafka replica).
@@ -312,7 +314,9 @@ fn open_decision_log(args: &ServeArgs) -> Result<Option<Arc<crate::decisions::De
     let log = match &args.kafka {
         Some(config) => {
             let topic = args.decision_topic.clone().unwrap_or_else(|| format!("{}.decisions", config.topic));
-            DecisionLog::open_kafka(&KafkaConfig { topic, ..config.clone() }, days)
+            // The service's own companion topic is made when missing, configured exactly
+            // (one partition, this retention, LogAppendTime); an existing one must match.
+            DecisionLog::open_kafka(&KafkaConfig { topic, create_topic: true, ..config.clone() }, days)
         }
         None => DecisionLog::open_embedded(&args.data, days),
     };

@@ -145,6 +145,31 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry of a question decided at `position`.
+    pub fn decided(
+        time: DateTime<Utc>,
+        endpoint: Endpoint,
+        caller: Caller,
+        query: &Query,
+        decision: &crate::domain::pdp::Decision,
+        position: u64,
+        as_of: bool,
+    ) -> Entry {
+        Entry {
+            time,
+            endpoint,
+            caller,
+            system_user: Some(query.system_user),
+            action: Some(query.action.as_str().to_owned()),
+            resource: Some(query.resource.as_str().to_owned()),
+            party: Some(Party::from(&query.party)),
+            decision: decision.decision.into(),
+            reason: decision.missing.clone(),
+            position,
+            as_of,
+        }
+    }
+
     /// The question again, where the entry holds a whole one and was decided: what
     /// reproducing it asks. `None` for a request that was never decided (malformed,
     /// Indeterminate) or named no action.

@@ -102,3 +102,85 @@ fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_match
         acknowledged.len()
     );
 }
+
+/// The decision log under SIGKILL: `ledger serve` is killed at seeded random moments
+/// while two PEPs ask it for decisions as fast as it answers. Every decision that was
+/// answered (a 200 with its result) is in the decision log afterwards: a decision is
+/// answered only once its record is durable.
+#[test]
+fn killed_while_deciding_every_answered_decision_is_in_the_decision_log() {
+    use ledger::decisions::{DecisionLog, Filter};
+    let seed: u64 = std::env::var("LEDGER_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261130);
+    let kills: usize = std::env::var("LEDGER_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let mut rng = Lcg::new(seed);
+    let data = tempfile::tempdir().unwrap();
+    let answered: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut killed_while_deciding = 0;
+    for round in 0..kills {
+        let replica = Replica::serve(data.path(), &[]);
+        let key = ledger::auth::DevKey::load(&data.path().join("keys")).unwrap();
+        let token = key.mint(ledger::auth::Role::Pdp, None, None, chrono::Utc::now().timestamp(), 600);
+        let stop = Arc::new(AtomicBool::new(false));
+        let peps: Vec<_> = (0..2)
+            .map(|pep| {
+                let (url, token, stop, answered) = (replica.url.clone(), token.clone(), stop.clone(), answered.clone());
+                std::thread::spawn(move || {
+                    for i in 0.. {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        // Each question names a resource of its own, to be found in the log.
+                        let resource = format!("crash-{round}-{pep}-{i}");
+                        let body = json!({"Request": {
+                            "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": uuid::Uuid::now_v7()}]}],
+                            "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "read"}]}],
+                            "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": resource},
+                                {"AttributeId": "urn:altinn:organization:identifier-no", "Value": "310000035"}]}]}});
+                        let answer = ureq::post(&format!("{url}/authorization/api/v1/decision"))
+                            .set("Authorization", &format!("Bearer {token}"))
+                            .timeout(Duration::from_secs(5))
+                            .send_json(body);
+                        let Ok(answer) = answer else { break };
+                        let Ok(body) = answer.into_json::<serde_json::Value>() else { break };
+                        assert_eq!(body["response"][0]["decision"], "NotApplicable", "{body}");
+                        answered.lock().unwrap().push(resource);
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20 + rng.below(80) as u64));
+        let still_deciding = peps.iter().any(|p| !p.is_finished());
+        drop(replica); // SIGKILL
+        stop.store(true, Ordering::Relaxed);
+        for p in peps {
+            p.join().unwrap();
+        }
+        if still_deciding {
+            killed_while_deciding += 1;
+        }
+    }
+    assert!(
+        killed_while_deciding * 2 >= kills,
+        "most kills must land during decisions ({killed_while_deciding}/{kills})"
+    );
+
+    let log = DecisionLog::open_embedded(data.path(), 30).expect("the decision log opens after the kills");
+    let (mut logged, mut after) = (HashSet::new(), None);
+    loop {
+        let page = log.page(&Filter::default(), after, 1000).unwrap();
+        logged.extend(page.entries.iter().filter_map(|(_, e)| e.resource.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let answered = answered.lock().unwrap();
+    assert!(answered.len() > kills, "the PEPs were answered ({} decisions)", answered.len());
+    let lost: Vec<&String> = answered.iter().filter(|r| !logged.contains(*r)).collect();
+    assert!(lost.is_empty(), "answered but not in the decision log: {} of {}: {lost:?}", lost.len(), answered.len());
+    eprintln!(
+        "{kills} kills ({killed_while_deciding} while deciding), {} decisions answered, {} logged, none lost",
+        answered.len(),
+        logged.len()
+    );
+}

@@ -127,6 +127,43 @@ fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
     assert_eq!(sa["projectedPosition"], sb["projectedPosition"]);
     assert_eq!(sa["readModelDigest"], sb["readModelDigest"], "replicas on one topic hold the same read model");
     assert_eq!(sa["log"], format!("kafka:{topic}"));
+
+    // Both replicas recorded their decisions on the decision topic: an auditor asking
+    // either one reads all five, and each reproduces at its position.
+    let auditor = t.mint(Role::Auditor, None);
+    let logged = a.ok("GET", "/v1/audit/decisions", &auditor, None);
+    let decided: Vec<&str> =
+        logged["data"].as_array().unwrap().iter().map(|e| e["decision"].as_str().unwrap()).collect();
+    assert_eq!(decided, ["Permit", "Permit", "Permit", "NotApplicable", "NotApplicable"], "{logged}");
+    for entry in logged["data"].as_array().unwrap() {
+        let again = a.ok("GET", entry["reproduce"].as_str().unwrap(), &auditor, None);
+        assert_eq!(again["same"], true, "{again}");
+    }
+    assert_eq!(b.ok("GET", "/v1/audit/decisions", &auditor, None)["data"], logged["data"]);
+
+    // The decision topic keeps the retention it was made with: a replica started with
+    // another one is refused, not run with a retention other than the one it states.
+    let mut other = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--kafka", &brokers, "--topic", &topic])
+        .args(["--decision-retention-days", "7", "--data"])
+        .arg(dir.path().join("c"))
+        .arg("--keys")
+        .arg(&keys)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let exited = loop {
+        if let Some(status) = other.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "a replica with another retention must not start");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut refusal = String::new();
+    std::io::Read::read_to_string(&mut other.stderr.take().unwrap(), &mut refusal).unwrap();
+    assert!(!exited.success());
+    assert!(refusal.contains("retention.ms") && refusal.contains(&format!("{topic}.decisions")), "{refusal}");
 }
 
 // ---- races, decided against the same state on two replicas -----------------------------

@@ -182,23 +182,29 @@ fn caller(principal: &crate::auth::Principal) -> Caller {
 
 /// The decision log's entry for one decision.
 fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -> Entry {
-    let (decision, reason) = match &given.outcome {
-        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.clone()),
-        Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message.clone())),
-    };
-    let q = given.query.as_ref();
-    Entry {
-        time: (state.clock)(),
-        endpoint,
-        caller: caller.clone(),
-        system_user: q.map(|q| q.system_user),
-        action: q.map(|q| q.action.as_str().to_owned()),
-        resource: q.map(|q| q.resource.as_str().to_owned()),
-        party: q.map(|q| Party::from(&q.party)),
-        decision,
-        reason,
-        position: given.position,
-        as_of: given.as_of,
+    let time = (state.clock)();
+    let (caller, q, position, as_of) = (caller.clone(), given.query.as_ref(), given.position, given.as_of);
+    match (&given.outcome, q) {
+        (Outcome::Decided(d, _), Some(q)) => Entry::decided(time, endpoint, caller, q, d, position, as_of),
+        (outcome, q) => Entry {
+            time,
+            endpoint,
+            caller,
+            system_user: q.map(|q| q.system_user),
+            action: q.map(|q| q.action.as_str().to_owned()),
+            resource: q.map(|q| q.resource.as_str().to_owned()),
+            party: q.map(|q| Party::from(&q.party)),
+            decision: match outcome {
+                Outcome::Decided(d, _) => Answer::from(d.decision),
+                Outcome::Indeterminate { .. } => Answer::Indeterminate,
+            },
+            reason: match outcome {
+                Outcome::Decided(d, _) => d.missing.clone(),
+                Outcome::Indeterminate { message, .. } => Some(message.clone()),
+            },
+            position,
+            as_of,
+        },
     }
 }
 
