@@ -488,6 +488,8 @@ impl Storage for TopicStorage {
 /// sequence number of its first record, the last one open for appending.
 pub struct Segments {
     dir: PathBuf,
+    /// Records per segment ([`SEGMENT_RECORDS_MAX`]; smaller in tests).
+    records_max: u64,
     active: Mutex<Active>,
     /// First sequence numbers of the sealed segments, oldest first.
     sealed: Mutex<Vec<u64>>,
@@ -507,6 +509,10 @@ fn segment_path(dir: &Path, first: u64) -> PathBuf {
 impl Segments {
     /// Opens (creating) the directory; the newest segment takes the appends.
     pub fn open(dir: &Path) -> Result<Segments, LogError> {
+        Segments::open_with(dir, SEGMENT_RECORDS_MAX)
+    }
+
+    fn open_with(dir: &Path, records_max: u64) -> Result<Segments, LogError> {
         std::fs::create_dir_all(dir)?;
         let mut firsts = Vec::new();
         for entry in std::fs::read_dir(dir)? {
@@ -525,6 +531,7 @@ impl Segments {
         let log = EmbeddedLog::open(&segment_path(dir, first), 0)?;
         Ok(Segments {
             dir: dir.to_owned(),
+            records_max,
             active: Mutex::new(Active { first, log: Arc::new(log) }),
             sealed: Mutex::new(firsts),
             open: Mutex::new(Vec::new()),
@@ -561,7 +568,7 @@ impl Storage for Segments {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
         let held = active.log.head()?;
-        if held > 0 && held + records.len() as u64 > SEGMENT_RECORDS_MAX {
+        if held > 0 && held + records.len() as u64 > self.records_max {
             let first = active.first + held;
             // Opening creates the file and makes its directory entry durable.
             let log = EmbeddedLog::open(&segment_path(&self.dir, first), 0)?;
@@ -613,7 +620,54 @@ impl Storage for Segments {
         }
     }
 
+    /// `embedded` (the directory is the data directory's `decisions/`; not shown to
+    /// callers, who have no business with the server's paths).
     fn describe(&self) -> String {
-        format!("embedded:{}", self.dir.display())
+        "embedded".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(i: u64) -> NewRecord {
+        NewRecord { key: String::new(), id: i.to_string(), kind: ENTRY_TYPE.to_owned(), bytes: vec![b'x'; 8] }
+    }
+
+    #[test]
+    fn segments_roll_number_on_across_files_and_expire_whole_sealed_ones_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let segments = Segments::open_with(dir.path(), 4).unwrap();
+        for batch in 0..5u64 {
+            let seqs = segments.append(&[record(batch * 3), record(batch * 3 + 1), record(batch * 3 + 2)]).unwrap();
+            assert_eq!(seqs, [batch * 3, batch * 3 + 1, batch * 3 + 2], "numbers run on across segments");
+        }
+        let files = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(files, 5, "an append that would overfill a segment starts the next");
+        assert_eq!(segments.bounds().unwrap(), (0, 15));
+        let read: Vec<u64> = (0..15).flat_map(|s| segments.read(s, 1).unwrap()).map(|r| r.index).collect();
+        assert_eq!(read, (0..15).collect::<Vec<_>>());
+
+        // Nothing is old enough: nothing goes. Everything is: every sealed segment goes,
+        // never the open one.
+        assert_eq!(segments.expire(0).unwrap(), 0);
+        assert_eq!(segments.expire(i64::MAX).unwrap(), 12);
+        assert_eq!(segments.bounds().unwrap(), (12, 15));
+        assert_eq!(segments.read(3, 10).unwrap(), Vec::new(), "an expired record is gone");
+        drop(segments);
+
+        // Reopened, the numbering goes on where it stopped.
+        let segments = Segments::open_with(dir.path(), 4).unwrap();
+        assert_eq!(segments.bounds().unwrap(), (12, 15));
+        assert_eq!(segments.append(&[record(15)]).unwrap(), [15]);
+    }
+
+    #[test]
+    fn a_stranger_in_the_directory_is_refused_not_guessed_at() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
+        let refused = Segments::open(dir.path()).err().expect("refused");
+        assert!(refused.to_string().contains("notes.txt"), "{refused}");
     }
 }

@@ -16,8 +16,13 @@ use std::time::Duration;
 
 use ledger::bench::{org_numbers, Lcg};
 
+/// The crash tests run one at a time: each needs the machine's cores and disk to itself
+/// for its kills to land while its load is running.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_matches_a_rebuild() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let seed: u64 = std::env::var("LEDGER_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261122);
     let kills: usize = std::env::var("LEDGER_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let mut rng = Lcg::new(seed);
@@ -30,6 +35,7 @@ fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_match
         let replica = Replica::serve(data.path(), &[]);
         let key = ledger::auth::DevKey::load(&data.path().join("keys")).unwrap();
         let token = key.mint(ledger::auth::Role::Register, None, None, chrono::Utc::now().timestamp(), 600);
+        let before = acknowledged.lock().unwrap().len();
         let names: Vec<String> = (&mut orgs).take(200).collect();
         let stop = Arc::new(AtomicBool::new(false));
         // Two writers register parties as fast as the ledger acknowledges them.
@@ -57,7 +63,12 @@ fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_match
                 })
             })
             .collect();
-        std::thread::sleep(Duration::from_millis(5 + rng.below(60) as u64));
+        // The kill lands at a random moment once the writes are under way.
+        let started = std::time::Instant::now();
+        while acknowledged.lock().unwrap().len() == before && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(rng.below(60) as u64));
         let still_writing = writers.iter().any(|w| !w.is_finished());
         drop(replica); // SIGKILL
         stop.store(true, Ordering::Relaxed);
@@ -84,7 +95,7 @@ fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_match
         .filter_map(|e| e["data"]["orgNo"].as_str().map(str::to_owned))
         .collect();
     let acknowledged = acknowledged.lock().unwrap();
-    assert!(acknowledged.len() > kills, "the load wrote something ({} acknowledged)", acknowledged.len());
+    assert!(acknowledged.len() >= kills, "the load wrote in every round ({} acknowledged)", acknowledged.len());
     let lost: Vec<&String> = acknowledged.iter().filter(|o| !on_log.contains(*o)).collect();
     assert!(lost.is_empty(), "acknowledged but lost: {lost:?}");
 
@@ -109,6 +120,7 @@ fn killed_at_random_points_nothing_acknowledged_is_lost_and_the_read_model_match
 /// answered only once its record is durable.
 #[test]
 fn killed_while_deciding_every_answered_decision_is_in_the_decision_log() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     use ledger::decisions::{DecisionLog, Filter};
     let seed: u64 = std::env::var("LEDGER_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261130);
     let kills: usize = std::env::var("LEDGER_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);

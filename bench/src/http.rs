@@ -25,7 +25,7 @@ pub struct Server {
 const SERVER_READY_TIMEOUT_MS: u64 = 600_000;
 
 impl Server {
-    pub fn start(ledger_bin: &Path, data: &Path, log: &Path) -> Result<Server, String> {
+    pub fn start(ledger_bin: &Path, data: &Path, log: &Path, extra: &[&str]) -> Result<Server, String> {
         let addr = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
             probe.local_addr().map_err(|e| e.to_string())?
@@ -34,6 +34,7 @@ impl Server {
         let child = Command::new(ledger_bin)
             .args(["serve", "--listen", &addr.to_string(), "--data"])
             .arg(data)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

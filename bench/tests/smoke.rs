@@ -53,7 +53,10 @@ fn given_a_small_generated_ledger_when_benchmarked_then_every_row_is_printed_and
         "| Floor: the sled point reads",
         "| Naive baseline: fold the log",
         "| Cedar (cedar-policy)",
+        "| PDP in process, one thread, each decision in the decision log",
+        "| PDP over HTTP without the decision log",
         "| PDP over HTTP",
+        "| Decision log's cost over HTTP",
         "| Ordinary decisions (4 connections) while 3 clients send maximal multi-requests",
         "| Resident memory serving",
         "| Write path over HTTP",
@@ -64,7 +67,7 @@ fn given_a_small_generated_ledger_when_benchmarked_then_every_row_is_printed_and
     }
     assert!(out.contains("(agreed on 2 of 2)"), "the naive fold disagrees with the PDP:\n{out}");
     assert!(out.contains("(agreed on 400 of 400)"), "Cedar disagrees with the PDP:\n{out}");
-    // The PDP, the ordinary decisions beside the maximal calls, the maximal calls
-    // themselves (in that row's label) and the write path.
-    assert_eq!(out.matches(", 0 failed)").count(), 4, "an HTTP request failed:\n{out}");
+    // The PDP without and with the decision log, the ordinary decisions beside the
+    // maximal calls, the maximal calls themselves (in that row's label) and the write path.
+    assert_eq!(out.matches(", 0 failed)").count(), 5, "an HTTP request failed:\n{out}");
 }

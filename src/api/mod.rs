@@ -374,7 +374,15 @@ async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> R
         StatusError::Store(e) => ApiError::DigestUnsettled(e.to_string()),
     })?;
     let position = status.projected_position;
-    Ok(read(serde_json::to_value(status).expect("status serialises"), position))
+    let mut body = serde_json::to_value(status).expect("status serialises");
+    body["decisionLog"] = match &state.decisions {
+        Some(log) => {
+            let (first, head) = log.storage().bounds().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            serde_json::json!({"storage": log.storage().describe(), "first": first, "head": head})
+        }
+        None => Value::Null,
+    };
+    Ok(read(body, position))
 }
 
 /// An operator seals the ledger: the hash chain over every record so far goes on the log.

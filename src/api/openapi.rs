@@ -444,6 +444,21 @@ pub struct LedgerStatus {
     quarantined_records: u64,
     /// Which log: the embedded file or a Kafka topic.
     log: String,
+    /// Where decisions are recorded, and the sequence numbers it keeps; `null` on an
+    /// instance started for a benchmark without it.
+    decision_log: Option<DecisionLogStatus>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // documentation only
+pub struct DecisionLogStatus {
+    /// `embedded:<dir>` or `kafka:<topic>`.
+    storage: String,
+    /// The oldest decision kept (earlier ones are past the retention).
+    first: u64,
+    /// One past the newest decision.
+    head: u64,
 }
 
 /// A seal: the records it covers and the hash chain's value over them.
