@@ -316,7 +316,7 @@ fn open_decision_log(args: &ServeArgs) -> Result<Option<Arc<crate::decisions::De
             let topic = args.decision_topic.clone().unwrap_or_else(|| format!("{}.decisions", config.topic));
             // The service's own companion topic is made when missing, configured exactly
             // (one partition, this retention, LogAppendTime); an existing one must match.
-            DecisionLog::open_kafka(&KafkaConfig { topic, create_topic: true, ..config.clone() }, days)
+            DecisionLog::open_kafka(&args.data, &KafkaConfig { topic, create_topic: true, ..config.clone() }, days)
         }
         None => DecisionLog::open_embedded(&args.data, days),
     };

@@ -7,18 +7,26 @@
 //!
 //! **Nothing answered is lost.** A handler hands its entries to one writer thread and
 //! answers only once the writer reports them durable: appended with `fsync` to the
-//! embedded decision log, or acknowledged by the brokers (`acks=all`) on its own Kafka
-//! topic. The writer takes whatever has queued while the previous append ran as one
-//! append (group commit), so the disk or broker sees one write per batch, not one per
-//! decision. If the log cannot take an entry (queue full, disk or broker down), the
-//! decision is not answered (503): an unrecorded answer would be one no auditor can see.
+//! replica's own decision log, `DATA/decisions/` (segments of [`SEGMENT_RECORDS_MAX`]
+//! records). The writer takes whatever has queued while the previous append ran as one
+//! append (group commit), so the disk sees one write per batch, not one per decision. If
+//! the log cannot take an entry (queue full, disk failing), the decision is not answered
+//! (503): an unrecorded answer would be one no auditor can see.
 //!
-//! The log lives apart from the delegation log — `DATA/decisions/` in segments of
-//! [`SEGMENT_RECORDS_MAX`] records, or its own topic — and has its own retention: whole
-//! expired segments are deleted (the broker does the same on Kafka). It knows nothing of
-//! HTTP; the API reads pages of it and reproduces entries through [`Entry::query`].
+//! **On Kafka** each replica still makes its decisions durable on its own disk first — so
+//! a broker outage stops no decision — and a shipper thread forwards them to the decision
+//! topic (`acks=all`), moving its cursor (`DATA/decisions.shipped`) only after the brokers
+//! have acknowledged what it covers: at least once, never lost; a replica killed between
+//! the acknowledgement and the cursor's write ships that batch again, and the copies carry
+//! the same entry `id`. Auditors read the topic, where every replica's decisions meet.
+//!
+//! The log lives apart from the delegation log and has its own retention: whole expired
+//! segments are deleted (once shipped, on Kafka), and the topic carries the same
+//! `retention.ms`. It knows nothing of HTTP; the API reads pages of it and reproduces
+//! entries through [`Entry::query`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,6 +66,12 @@ const SCAN_READ_RECORDS_MAX: usize = 1_000;
 pub const TIME_SLACK_MS: i64 = 60_000;
 /// The CloudEvents type the records carry (a Kafka header; the body is the entry).
 pub const ENTRY_TYPE: &str = "ledger.decision.v1";
+/// Most records the shipper sends to the decision topic in one append.
+pub const SHIP_BATCH_RECORDS_MAX: usize = 1_000;
+/// How long the shipper sleeps when everything is shipped.
+pub const SHIP_IDLE_MS: u64 = 20;
+/// How long the shipper waits after the brokers refused or failed an append.
+pub const SHIP_RETRY_MS: u64 = 1_000;
 
 /// Which endpoint gave the decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,6 +135,8 @@ impl From<&PartyRef> for Party {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Entry {
+    /// The entry's own id (a copy shipped twice to the topic carries the same one).
+    pub id: Uuid,
     /// When the decision was made (the service's clock).
     pub time: DateTime<Utc>,
     pub endpoint: Endpoint,
@@ -156,6 +172,7 @@ impl Entry {
         as_of: bool,
     ) -> Entry {
         Entry {
+            id: Uuid::now_v7(),
             time,
             endpoint,
             caller,
@@ -193,7 +210,7 @@ impl Entry {
     fn record(&self) -> NewRecord {
         NewRecord {
             key: self.system_user.map(|u| u.to_string()).unwrap_or_default(),
-            id: Uuid::now_v7().to_string(),
+            id: self.id.to_string(),
             kind: ENTRY_TYPE.to_owned(),
             bytes: serde_json::to_vec(self).expect("an entry serialises"),
         }
@@ -217,9 +234,10 @@ pub trait Storage: Send + Sync {
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError>;
     /// The first sequence number still kept, and one past the last.
     fn bounds(&self) -> Result<(u64, u64), LogError>;
-    /// Deletes what was appended before `before_ms` (whole segments); returns how many
-    /// records went. A broker expires its own records: there it deletes nothing.
-    fn expire(&self, before_ms: i64) -> Result<u64, LogError>;
+    /// Deletes what was appended before `before_ms` (whole segments), and only records
+    /// below `floor` (what is shipped); returns how many records went. A broker expires
+    /// its own records: there it deletes nothing.
+    fn expire(&self, before_ms: i64, floor: u64) -> Result<u64, LogError>;
     fn describe(&self) -> String;
 }
 
@@ -228,20 +246,31 @@ struct Pending {
     durable: tokio::sync::oneshot::Sender<Result<u64, String>>,
 }
 
-/// The decision log: a queue in front of one writer thread.
+/// The decision log: a queue in front of one writer thread, the replica's own segments,
+/// and on Kafka the shipper to the decision topic.
 pub struct DecisionLog {
     /// `None` only while dropping: closing the queue ends the writer.
     queue: Option<SyncSender<Pending>>,
     writer: Option<std::thread::JoinHandle<()>>,
-    storage: Arc<dyn Storage>,
+    local: Arc<Segments>,
+    /// On Kafka: the topic (where auditors read), its shipper, and how far it shipped.
+    topic: Option<Arc<TopicStorage>>,
+    shipper: Option<std::thread::JoinHandle<()>>,
+    shipped: Arc<AtomicU64>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl Drop for DecisionLog {
-    /// Writes what is queued, then lets go of the storage (and its file lock).
+    /// Writes what is queued, stops the shipper (what it has not shipped goes at the next
+    /// start), then lets go of the storage (and its file lock).
     fn drop(&mut self) {
         drop(self.queue.take());
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
+        }
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Some(shipper) = self.shipper.take() {
+            let _ = shipper.join();
         }
     }
 }
@@ -267,29 +296,57 @@ impl Durable {
 }
 
 impl DecisionLog {
-    /// The log over `storage`, expiring what is older than `retention_days`.
-    pub fn start(storage: Arc<dyn Storage>, retention_days: u32) -> DecisionLog {
-        let (queue, receiver) = std::sync::mpsc::sync_channel(DECISION_QUEUE_ENTRIES_MAX);
-        let writer = storage.clone();
-        let retention_ms = i64::from(retention_days) * 86_400_000;
-        let writer = std::thread::Builder::new()
-            .name("decision-log".to_owned())
-            .spawn(move || write_loop(receiver, writer.as_ref(), retention_ms))
-            .expect("a thread for the decision log");
-        DecisionLog { queue: Some(queue), writer: Some(writer), storage }
-    }
-
-    /// The embedded log in `DATA/decisions`.
+    /// The log in `DATA/decisions`, expiring what is older than `retention_days`.
     pub fn open_embedded(data: &Path, retention_days: u32) -> Result<DecisionLog, LogError> {
-        let segments = Segments::open(&data.join("decisions"))?;
-        Ok(DecisionLog::start(Arc::new(segments), retention_days))
+        let local = Arc::new(Segments::open(&data.join("decisions"))?);
+        Ok(DecisionLog::start(local, None, retention_days))
     }
 
-    /// The log on its own Kafka topic, whose retention the broker applies.
-    pub fn open_kafka(config: &KafkaConfig, retention_days: u32) -> Result<DecisionLog, LogError> {
+    /// The log in `DATA/decisions`, shipped to its own Kafka topic, whose retention the
+    /// broker applies.
+    pub fn open_kafka(data: &Path, config: &KafkaConfig, retention_days: u32) -> Result<DecisionLog, LogError> {
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let log = KafkaLog::open_with_retention(config, retention_ms)?;
-        Ok(DecisionLog::start(Arc::new(TopicStorage { log, topic: config.topic.clone() }), retention_days))
+        let local = Arc::new(Segments::open(&data.join("decisions"))?);
+        let cursor = Cursor(data.join("decisions.shipped"));
+        let topic = Arc::new(TopicStorage { log, topic: config.topic.clone() });
+        Ok(DecisionLog::start(local, Some((topic, cursor)), retention_days))
+    }
+
+    fn start(local: Arc<Segments>, topic: Option<(Arc<TopicStorage>, Cursor)>, retention_days: u32) -> DecisionLog {
+        let (queue, receiver) = std::sync::mpsc::sync_channel(DECISION_QUEUE_ENTRIES_MAX);
+        let retention_ms = i64::from(retention_days) * 86_400_000;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (shipped, shipper, topic) = match topic {
+            None => (Arc::new(AtomicU64::new(u64::MAX)), None, None),
+            Some((topic, cursor)) => {
+                let first = local.bounds().map(|(first, _)| first).unwrap_or(0);
+                let from = cursor.load().unwrap_or_else(|e| {
+                    tracing::error!("decision log: {e}; shipping again from the oldest local record");
+                    0
+                });
+                let shipped = Arc::new(AtomicU64::new(from.max(first)));
+                let (l, t, s, stop) = (local.clone(), topic.clone(), shipped.clone(), stopping.clone());
+                let shipper = std::thread::Builder::new()
+                    .name("decision-shipper".to_owned())
+                    .spawn(move || ship_loop(&l, &t, &cursor, &s, &stop))
+                    .expect("a thread for the decision shipper");
+                (shipped, Some(shipper), Some(topic))
+            }
+        };
+        let (l, s) = (local.clone(), shipped.clone());
+        let writer = std::thread::Builder::new()
+            .name("decision-log".to_owned())
+            .spawn(move || write_loop(receiver, l.as_ref(), retention_ms, &s))
+            .expect("a thread for the decision log");
+        DecisionLog { queue: Some(queue), writer: Some(writer), local, topic, shipper, shipped, stopping }
+    }
+
+    /// On Kafka: how many of this replica's decisions are not yet on the topic.
+    pub fn unshipped(&self) -> Option<u64> {
+        self.topic.as_ref()?;
+        let head = self.local.bounds().map(|(_, head)| head).unwrap_or(0);
+        Some(head.saturating_sub(self.shipped.load(Ordering::Relaxed)))
     }
 
     /// Hands `entries` to the writer, in order. Either all are queued or none.
@@ -311,17 +368,22 @@ impl DecisionLog {
         Ok(Durable(receivers))
     }
 
+    /// Where auditors read: the topic on Kafka (every replica's decisions), else the
+    /// local segments.
     pub fn storage(&self) -> &dyn Storage {
-        self.storage.as_ref()
+        match &self.topic {
+            Some(topic) => topic.as_ref(),
+            None => self.local.as_ref(),
+        }
     }
 
     /// The entry with sequence number `seq`, if it is kept.
     pub fn entry(&self, seq: u64) -> Result<Option<Entry>, LogError> {
-        let (first, head) = self.storage.bounds()?;
+        let (first, head) = self.storage().bounds()?;
         if seq < first || seq >= head {
             return Ok(None);
         }
-        let records = self.storage.read(seq, 1)?;
+        let records = self.storage().read(seq, 1)?;
         let record = records.first().filter(|r| r.index == seq).ok_or_else(|| LogError::Corrupt {
             index: seq,
             why: "the decision log did not return a record it reports keeping".to_owned(),
@@ -332,7 +394,7 @@ impl DecisionLog {
     /// One page of the entries that pass `filter`, after sequence number `after`.
     pub fn page(&self, filter: &Filter, after: Option<u64>, limit: usize) -> Result<Page, LogError> {
         assert!(limit > 0, "a page holds at least one entry");
-        let (first, head) = self.storage.bounds()?;
+        let (first, head) = self.storage().bounds()?;
         let mut seq = after.map_or(first, |a| a.saturating_add(1)).max(first);
         let slack = chrono::Duration::milliseconds(TIME_SLACK_MS);
         if let Some(from) = filter.from {
@@ -341,7 +403,7 @@ impl DecisionLog {
         let stop = filter.to.map(|to| to + slack);
         let (mut entries, mut scanned) = (Vec::new(), 0);
         while seq < head {
-            let records = self.storage.read(seq, SCAN_READ_RECORDS_MAX)?;
+            let records = self.storage().read(seq, SCAN_READ_RECORDS_MAX)?;
             if records.is_empty() {
                 break;
             }
@@ -370,7 +432,7 @@ impl DecisionLog {
         let (mut low, mut high) = (first, head);
         while low < high {
             let middle = low + (high - low) / 2;
-            let record = self.storage.read(middle, 1)?;
+            let record = self.storage().read(middle, 1)?;
             let made = record.first().map(decode).transpose()?.map(|e| e.time);
             if made.is_some_and(|made| made < at) {
                 low = middle + 1;
@@ -391,12 +453,13 @@ fn decode(record: &Record) -> Result<Entry, LogError> {
 
 /// The writer: waits for entries, appends what has queued as one batch, and reports each
 /// entry durable (or not) to the handler waiting on it; now and then, expires old records.
-fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: i64) {
-    let mut expired_at = Instant::now() - Duration::from_millis(EXPIRY_INTERVAL_MS);
+fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: i64, shipped: &AtomicU64) {
+    let mut expired_at: Option<Instant> = None;
     loop {
-        if expired_at.elapsed() >= Duration::from_millis(EXPIRY_INTERVAL_MS) {
-            expired_at = Instant::now();
-            match storage.expire(Utc::now().timestamp_millis() - retention_ms) {
+        if expired_at.is_none_or(|at| at.elapsed() >= Duration::from_millis(EXPIRY_INTERVAL_MS)) {
+            expired_at = Some(Instant::now());
+            let floor = shipped.load(Ordering::Relaxed);
+            match storage.expire(Utc::now().timestamp_millis() - retention_ms, floor) {
                 Ok(0) => {}
                 Ok(records) => tracing::info!(records, "decision log: deleted records past their retention"),
                 Err(e) => tracing::error!("decision log: expiry failed: {e}"),
@@ -427,6 +490,95 @@ fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: 
                 for durable in waiting {
                     let _ = durable.send(Err(e.to_string()));
                 }
+            }
+        }
+    }
+}
+
+/// Where the shipper has got to: the first local sequence number not yet on the topic,
+/// as a decimal in a file replaced atomically (written, synced, renamed, directory synced).
+struct Cursor(PathBuf);
+
+impl Cursor {
+    fn load(&self) -> Result<u64, String> {
+        match std::fs::read_to_string(&self.0) {
+            Ok(text) => text.trim().parse().map_err(|_| format!("{} holds no sequence number", self.0.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(format!("cannot read {}: {e}", self.0.display())),
+        }
+    }
+
+    fn store(&self, next: u64) -> std::io::Result<()> {
+        let fresh = self.0.with_extension("shipped.new");
+        let file = std::fs::File::create(&fresh)?;
+        std::io::Write::write_all(&mut &file, next.to_string().as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&fresh, &self.0)?;
+        if let Some(dir) = self.0.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+/// Only the id of an entry, to name the record on the topic.
+#[derive(Deserialize)]
+struct EntryId {
+    id: Uuid,
+}
+
+/// The shipper: sends what the local log holds past the cursor to the topic, and moves
+/// the cursor only once the brokers have acknowledged it. A refused or failed append is
+/// retried; nothing is skipped.
+fn ship_loop(local: &Segments, topic: &TopicStorage, cursor: &Cursor, shipped: &AtomicU64, stopping: &AtomicBool) {
+    let mut failing = false;
+    while !stopping.load(Ordering::Relaxed) {
+        let next = shipped.load(Ordering::Relaxed);
+        let records = match local.bounds() {
+            Ok((_, head)) if next < head => local.read(next, SHIP_BATCH_RECORDS_MAX),
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        let records = match records {
+            Ok(records) if records.is_empty() => {
+                std::thread::sleep(Duration::from_millis(SHIP_IDLE_MS));
+                continue;
+            }
+            Ok(records) => records,
+            Err(e) => {
+                tracing::error!("decision log: cannot read the local log to ship it: {e}");
+                std::thread::sleep(Duration::from_millis(SHIP_RETRY_MS));
+                continue;
+            }
+        };
+        let batch: Vec<NewRecord> = records
+            .iter()
+            .map(|r| NewRecord {
+                key: String::new(),
+                id: serde_json::from_slice::<EntryId>(&r.bytes).map(|e| e.id.to_string()).unwrap_or_default(),
+                kind: ENTRY_TYPE.to_owned(),
+                bytes: r.bytes.clone(),
+            })
+            .collect();
+        match topic.append(&batch) {
+            Ok(_) => {
+                let last = records.last().expect("a batch holds a record").index;
+                if let Err(e) = cursor.store(last + 1) {
+                    // Shipped all the same; after a restart this batch would go again.
+                    tracing::error!("decision log: cannot record how far it shipped: {e}");
+                }
+                shipped.store(last + 1, Ordering::Relaxed);
+                if failing {
+                    tracing::info!("decision log: shipping to the topic again");
+                    failing = false;
+                }
+            }
+            Err(e) => {
+                if !failing {
+                    tracing::warn!("decision log: the topic takes nothing now ({e}); decisions stay on this replica's disk until it does");
+                    failing = true;
+                }
+                std::thread::sleep(Duration::from_millis(SHIP_RETRY_MS));
             }
         }
     }
@@ -476,7 +628,7 @@ impl Storage for TopicStorage {
     fn bounds(&self) -> Result<(u64, u64), LogError> {
         Ok((self.log.first()?, self.log.head()?))
     }
-    fn expire(&self, _before_ms: i64) -> Result<u64, LogError> {
+    fn expire(&self, _before_ms: i64, _floor: u64) -> Result<u64, LogError> {
         Ok(0)
     }
     fn describe(&self) -> String {
@@ -595,7 +747,7 @@ impl Storage for Segments {
         Ok((sealed.first().copied().unwrap_or(active.first), head))
     }
 
-    fn expire(&self, before_ms: i64) -> Result<u64, LogError> {
+    fn expire(&self, before_ms: i64, floor: u64) -> Result<u64, LogError> {
         let mut deleted = 0;
         loop {
             let oldest = self.sealed.lock().unwrap_or_else(|p| p.into_inner()).first().copied();
@@ -610,7 +762,7 @@ impl Storage for Segments {
             // The segment's last record is the newest in it.
             let last = self.read(next - 1, 1)?;
             let newest_ms = last.first().and_then(|r| r.appended_ms).unwrap_or(i64::MAX);
-            if newest_ms >= before_ms {
+            if newest_ms >= before_ms || next > floor {
                 return Ok(deleted);
             }
             self.open.lock().unwrap_or_else(|p| p.into_inner()).retain(|(f, _)| *f != first);
@@ -651,8 +803,9 @@ mod tests {
 
         // Nothing is old enough: nothing goes. Everything is: every sealed segment goes,
         // never the open one.
-        assert_eq!(segments.expire(0).unwrap(), 0);
-        assert_eq!(segments.expire(i64::MAX).unwrap(), 12);
+        assert_eq!(segments.expire(0, u64::MAX).unwrap(), 0);
+        assert_eq!(segments.expire(i64::MAX, 7).unwrap(), 6, "only what is shipped (below 7) may go");
+        assert_eq!(segments.expire(i64::MAX, u64::MAX).unwrap(), 6);
         assert_eq!(segments.bounds().unwrap(), (12, 15));
         assert_eq!(segments.read(3, 10).unwrap(), Vec::new(), "an expired record is gone");
         drop(segments);

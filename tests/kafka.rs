@@ -131,9 +131,19 @@ fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
     // Both replicas recorded their decisions on the decision topic: an auditor asking
     // either one reads all five, and each reproduces at its position.
     let auditor = t.mint(Role::Auditor, None);
-    let logged = a.ok("GET", "/v1/audit/decisions", &auditor, None);
-    let decided: Vec<&str> =
-        logged["data"].as_array().unwrap().iter().map(|e| e["decision"].as_str().unwrap()).collect();
+    // Each replica ships its decisions from its own disk to the topic a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let logged = loop {
+        let logged = a.ok("GET", "/v1/audit/decisions", &auditor, None);
+        if logged["data"].as_array().unwrap().len() >= 5 || std::time::Instant::now() > deadline {
+            break logged;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // On the topic in the order the replicas shipped them; by their own time, as given.
+    let mut entries = logged["data"].as_array().unwrap().clone();
+    entries.sort_by_key(|e| e["time"].as_str().unwrap().to_owned());
+    let decided: Vec<&str> = entries.iter().map(|e| e["decision"].as_str().unwrap()).collect();
     assert_eq!(decided, ["Permit", "Permit", "Permit", "NotApplicable", "NotApplicable"], "{logged}");
     for entry in logged["data"].as_array().unwrap() {
         let again = a.ok("GET", entry["reproduce"].as_str().unwrap(), &auditor, None);

@@ -120,7 +120,8 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
     })
     .await
     .unwrap();
-    let t = TestLedger::around(dir, ledger);
+    let decisions = KafkaConfig { topic: format!("{}.decisions", config.topic), ..config.clone() };
+    let t = tokio::task::spawn_blocking(move || TestLedger::around_kafka(dir, ledger, &decisions)).await.unwrap();
 
     // Acknowledged before the outage.
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
@@ -169,7 +170,8 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
     proxy.cut();
     let refused_write = t.grant_role_reply(KUNDE_B, RETT_REVISJON, "REGN").await;
     refused_write.assert_problem(503, "log_unavailable");
-    // Reads and decisions go on from the local read model.
+    // Reads and decisions go on from the local read model; each decision is durable on
+    // the replica's own disk, to be shipped to the decision topic when it is back.
     assert_eq!(t.decision(&agent, "write", "ske-aksjonaerregister", KUNDE_A).await, "Permit");
     let users = t
         .call(
@@ -195,6 +197,19 @@ async fn writes_answer_503_while_the_broker_is_unreachable_and_recover_by_themse
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     acknowledged.push(recovered.body["position"].as_u64().unwrap());
+    // The decision given during the outage reached the decision topic.
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let logged = t.call(Method::GET, "/v1/audit/decisions", Some(&auditor), None).await;
+        // The topic's reader may still be reconnecting (503 log_unavailable).
+        let given = if logged.status.is_success() { logged.body["data"].as_array().unwrap().clone() } else { vec![] };
+        if given.iter().any(|e| e["decision"] == "Permit" && e["systemUser"] == agent.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the outage's decision never reached the topic: {}", logged.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     load_running.store(false, Ordering::SeqCst);
     load.await.unwrap();

@@ -378,7 +378,8 @@ async fn status(state: axum::extract::State<AppState>, auth: extract::Auth) -> R
     body["decisionLog"] = match &state.decisions {
         Some(log) => {
             let (first, head) = log.storage().bounds().map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            serde_json::json!({"storage": log.storage().describe(), "first": first, "head": head})
+            let unshipped = log.unshipped();
+            serde_json::json!({"storage": log.storage().describe(), "first": first, "head": head, "unshipped": unshipped})
         }
         None => Value::Null,
     };

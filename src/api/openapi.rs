@@ -459,6 +459,9 @@ pub struct DecisionLogStatus {
     first: u64,
     /// One past the newest decision.
     head: u64,
+    /// On Kafka: this replica's decisions not yet on the decision topic (kept on its disk
+    /// until they are); null on the embedded log.
+    unshipped: Option<u64>,
 }
 
 /// A seal: the records it covers and the hash chain's value over them.

@@ -187,6 +187,7 @@ fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -
     match (&given.outcome, q) {
         (Outcome::Decided(d, _), Some(q)) => Entry::decided(time, endpoint, caller, q, d, position, as_of),
         (outcome, q) => Entry {
+            id: uuid::Uuid::now_v7(),
             time,
             endpoint,
             caller,

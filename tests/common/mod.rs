@@ -133,7 +133,27 @@ impl TestLedger {
         TestLedger::around_trusting(dir, ledger, more)
     }
 
+    /// The harness around a Kafka replica whose decision log ships to `decisions`.
+    pub fn around_kafka(
+        dir: tempfile::TempDir,
+        ledger: Ledger,
+        decisions: &ledger::log::kafka::KafkaConfig,
+    ) -> TestLedger {
+        let log = ledger::decisions::DecisionLog::open_kafka(dir.path(), decisions, 30).expect("the decision topic");
+        TestLedger::around_with(dir, ledger, |v| v, log)
+    }
+
     fn around_trusting(dir: tempfile::TempDir, ledger: Ledger, more: impl FnOnce(Verifier) -> Verifier) -> TestLedger {
+        let log = ledger::decisions::DecisionLog::open_embedded(dir.path(), 30).expect("open the decision log");
+        TestLedger::around_with(dir, ledger, more, log)
+    }
+
+    fn around_with(
+        dir: tempfile::TempDir,
+        ledger: Ledger,
+        more: impl FnOnce(Verifier) -> Verifier,
+        decisions: ledger::decisions::DecisionLog,
+    ) -> TestLedger {
         let key = DevKey::load_or_create(&DataDir(dir.path().to_owned()).keys()).expect("dev key");
         let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()));
         let clock_now = now.clone();
@@ -147,9 +167,7 @@ impl TestLedger {
             min_position_wait: std::time::Duration::from_millis(200),
             ready_lag_records: 0,
             metrics: Default::default(),
-            decisions: Some(Arc::new(
-                ledger::decisions::DecisionLog::open_embedded(dir.path(), 30).expect("open the decision log"),
-            )),
+            decisions: Some(Arc::new(decisions)),
             slots: slots.clone(),
         });
         TestLedger { app: router(state), slots, ledger, key, now, dir }
