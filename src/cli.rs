@@ -98,6 +98,12 @@ enum Cmd {
         /// The decision log's Kafka topic (default: the ledger topic's name + ".decisions").
         #[arg(long, requires = "kafka")]
         decision_topic: Option<String>,
+        /// When a decision's record counts as kept, so that it may be answered:
+        /// `after-answer` once written to the file (no process crash loses it; it is
+        /// fsynced right after), `before-answer` once fsynced (no machine crash loses it;
+        /// each answer waits for one fsync).
+        #[arg(long, default_value = "after-answer", value_parser = crate::decisions::SyncMode::parse)]
+        decision_log_sync: crate::decisions::SyncMode,
         /// Answer decisions without recording them: only for the benchmark's rows
         /// "without the decision log". Never in service.
         #[arg(long, hide = true)]
@@ -213,6 +219,7 @@ pub fn run() -> i32 {
             storage_reserve_mb,
             decision_retention_days,
             decision_topic,
+            decision_log_sync,
             benchmark_without_decision_log,
         } => serve(ServeArgs {
             data,
@@ -228,6 +235,7 @@ pub fn run() -> i32 {
             storage_reserve_bytes: storage_reserve_mb << 20,
             decision_retention_days,
             decision_topic,
+            decision_log_sync,
             benchmark_without_decision_log,
         }),
         Cmd::Token { data, keys, role, org, person, ttl_seconds } => {
@@ -300,6 +308,7 @@ struct ServeArgs {
     storage_reserve_bytes: u64,
     decision_retention_days: u32,
     decision_topic: Option<String>,
+    decision_log_sync: crate::decisions::SyncMode,
     benchmark_without_decision_log: bool,
 }
 
@@ -316,12 +325,14 @@ fn open_decision_log(args: &ServeArgs) -> Result<Option<Arc<crate::decisions::De
             let topic = args.decision_topic.clone().unwrap_or_else(|| format!("{}.decisions", config.topic));
             // The service's own companion topic is made when missing, configured exactly
             // (one partition, this retention, LogAppendTime); an existing one must match.
-            DecisionLog::open_kafka(&args.data, &KafkaConfig { topic, create_topic: true, ..config.clone() }, days)
+            let config = KafkaConfig { topic, create_topic: true, ..config.clone() };
+            DecisionLog::open_kafka(&args.data, &config, days, args.decision_log_sync)
         }
-        None => DecisionLog::open_embedded(&args.data, days),
+        None => DecisionLog::open_embedded(&args.data, days, args.decision_log_sync),
     };
     let log = log.map_err(|e| format!("cannot open the decision log: {e}"))?;
-    tracing::info!(storage = log.storage().describe(), retention_days = days, "decision log open");
+    let sync = format!("{:?}", args.decision_log_sync);
+    tracing::info!(storage = log.storage().describe(), retention_days = days, sync, "decision log open");
     Ok(Some(Arc::new(log)))
 }
 

@@ -6,12 +6,15 @@
 //! an auditor can decide it again at that position, with its proof, at any later time.
 //!
 //! **Nothing answered is lost.** A handler hands its entries to one writer thread and
-//! answers only once the writer reports them durable: appended with `fsync` to the
-//! replica's own decision log, `DATA/decisions/` (segments of [`SEGMENT_RECORDS_MAX`]
-//! records). The writer takes whatever has queued while the previous append ran as one
-//! append (group commit), so the disk sees one write per batch, not one per decision. If
-//! the log cannot take an entry (queue full, disk failing), the decision is not answered
-//! (503): an unrecorded answer would be one no auditor can see.
+//! answers only once the writer reports them kept in the replica's own decision log,
+//! `DATA/decisions/` (segments of [`SEGMENT_RECORDS_MAX`] records). The writer takes
+//! whatever has queued while the previous append ran as one append (group commit), so
+//! the disk sees one write per batch, not one per decision. When "kept" is, is the
+//! [`SyncMode`] mode: `after-answer` (the default) reports them once written to the file —
+//! no crash of the process can lose them — and `fsync`s right after; `before-answer`
+//! reports them only after the `fsync`, so not even a machine crash can. If the log
+//! cannot take an entry (queue full, disk failing), the decision is not answered (503):
+//! an unrecorded answer would be one no auditor can see.
 //!
 //! **On Kafka** each replica still makes its decisions durable on its own disk first — so
 //! a broker outage stops no decision — and a shipper thread forwards them to the decision
@@ -72,6 +75,28 @@ pub const SHIP_BATCH_RECORDS_MAX: usize = 1_000;
 pub const SHIP_IDLE_MS: u64 = 20;
 /// How long the shipper waits after the brokers refused or failed an append.
 pub const SHIP_RETRY_MS: u64 = 1_000;
+
+/// When a decision's record counts as kept, so that the decision may be answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Once written to the file: a crash of the process (SIGKILL, panic, OOM kill) loses
+    /// nothing answered; a crash of the machine can lose the decisions answered in the one
+    /// `fsync` that was running (the writer syncs each batch right after answering it).
+    AfterAnswer,
+    /// Once `fsync`ed: nothing answered is lost on any crash; each answer waits for one
+    /// `fsync` (its latency, at the concurrency of the callers).
+    BeforeAnswer,
+}
+
+impl SyncMode {
+    pub fn parse(s: &str) -> Result<SyncMode, String> {
+        match s {
+            "after-answer" => Ok(SyncMode::AfterAnswer),
+            "before-answer" => Ok(SyncMode::BeforeAnswer),
+            other => Err(format!("'{other}' is not after-answer or before-answer")),
+        }
+    }
+}
 
 /// Which endpoint gave the decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,23 +322,33 @@ impl Durable {
 
 impl DecisionLog {
     /// The log in `DATA/decisions`, expiring what is older than `retention_days`.
-    pub fn open_embedded(data: &Path, retention_days: u32) -> Result<DecisionLog, LogError> {
+    pub fn open_embedded(data: &Path, retention_days: u32, sync: SyncMode) -> Result<DecisionLog, LogError> {
         let local = Arc::new(Segments::open(&data.join("decisions"))?);
-        Ok(DecisionLog::start(local, None, retention_days))
+        Ok(DecisionLog::start(local, None, retention_days, sync))
     }
 
     /// The log in `DATA/decisions`, shipped to its own Kafka topic, whose retention the
     /// broker applies.
-    pub fn open_kafka(data: &Path, config: &KafkaConfig, retention_days: u32) -> Result<DecisionLog, LogError> {
+    pub fn open_kafka(
+        data: &Path,
+        config: &KafkaConfig,
+        retention_days: u32,
+        sync: SyncMode,
+    ) -> Result<DecisionLog, LogError> {
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let log = KafkaLog::open_with_retention(config, retention_ms)?;
         let local = Arc::new(Segments::open(&data.join("decisions"))?);
         let cursor = Cursor(data.join("decisions.shipped"));
         let topic = Arc::new(TopicStorage { log, topic: config.topic.clone() });
-        Ok(DecisionLog::start(local, Some((topic, cursor)), retention_days))
+        Ok(DecisionLog::start(local, Some((topic, cursor)), retention_days, sync))
     }
 
-    fn start(local: Arc<Segments>, topic: Option<(Arc<TopicStorage>, Cursor)>, retention_days: u32) -> DecisionLog {
+    fn start(
+        local: Arc<Segments>,
+        topic: Option<(Arc<TopicStorage>, Cursor)>,
+        retention_days: u32,
+        sync: SyncMode,
+    ) -> DecisionLog {
         let (queue, receiver) = std::sync::mpsc::sync_channel(DECISION_QUEUE_ENTRIES_MAX);
         let retention_ms = i64::from(retention_days) * 86_400_000;
         let stopping = Arc::new(AtomicBool::new(false));
@@ -337,7 +372,7 @@ impl DecisionLog {
         let (l, s) = (local.clone(), shipped.clone());
         let writer = std::thread::Builder::new()
             .name("decision-log".to_owned())
-            .spawn(move || write_loop(receiver, l.as_ref(), retention_ms, &s))
+            .spawn(move || write_loop(receiver, &l, retention_ms, &s, sync))
             .expect("a thread for the decision log");
         DecisionLog { queue: Some(queue), writer: Some(writer), local, topic, shipper, shipped, stopping }
     }
@@ -453,13 +488,13 @@ fn decode(record: &Record) -> Result<Entry, LogError> {
 
 /// The writer: waits for entries, appends what has queued as one batch, and reports each
 /// entry durable (or not) to the handler waiting on it; now and then, expires old records.
-fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: i64, shipped: &AtomicU64) {
+fn write_loop(receiver: Receiver<Pending>, local: &Segments, retention_ms: i64, shipped: &AtomicU64, sync: SyncMode) {
     let mut expired_at: Option<Instant> = None;
     loop {
         if expired_at.is_none_or(|at| at.elapsed() >= Duration::from_millis(EXPIRY_INTERVAL_MS)) {
             expired_at = Some(Instant::now());
             let floor = shipped.load(Ordering::Relaxed);
-            match storage.expire(Utc::now().timestamp_millis() - retention_ms, floor) {
+            match local.expire(Utc::now().timestamp_millis() - retention_ms, floor) {
                 Ok(0) => {}
                 Ok(records) => tracing::info!(records, "decision log: deleted records past their retention"),
                 Err(e) => tracing::error!("decision log: expiry failed: {e}"),
@@ -478,18 +513,18 @@ fn write_loop(receiver: Receiver<Pending>, storage: &dyn Storage, retention_ms: 
             }
         }
         let (records, waiting): (Vec<NewRecord>, Vec<_>) = batch.into_iter().map(|p| (p.record, p.durable)).unzip();
-        match storage.append(&records) {
-            Ok(seqs) => {
-                assert_eq!(seqs.len(), waiting.len(), "one sequence number per record");
-                for (durable, seq) in waiting.into_iter().zip(seqs) {
-                    let _ = durable.send(Ok(seq));
-                }
+        let mut waiting = Some(waiting);
+        let acknowledge = |seqs: &[u64]| {
+            let waiting = waiting.take().expect("acknowledged once");
+            assert_eq!(seqs.len(), waiting.len(), "one sequence number per record");
+            for (durable, seq) in waiting.into_iter().zip(seqs) {
+                let _ = durable.send(Ok(*seq));
             }
-            Err(e) => {
-                tracing::error!(entries = waiting.len(), "decision log: append failed, the decisions are refused: {e}");
-                for durable in waiting {
-                    let _ = durable.send(Err(e.to_string()));
-                }
+        };
+        if let Err(e) = local.append_then(&records, sync, acknowledge) {
+            tracing::error!("decision log: append failed, the decisions are refused: {e}");
+            for durable in waiting.take().into_iter().flatten() {
+                let _ = durable.send(Err(e.to_string()));
             }
         }
     }
@@ -716,19 +751,48 @@ impl Segments {
     }
 }
 
-impl Storage for Segments {
-    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+impl Segments {
+    /// Appends `records` and calls `acknowledge` with their sequence numbers once they
+    /// are kept as `sync` says (written, or synced).
+    fn append_then(
+        &self,
+        records: &[NewRecord],
+        sync: SyncMode,
+        acknowledge: impl FnOnce(&[u64]),
+    ) -> Result<Vec<u64>, LogError> {
+        let (first, log) = self.active_for(records.len())?;
+        let seqs = |indexes: &[u64]| indexes.iter().map(|i| first + i).collect::<Vec<u64>>();
+        match sync {
+            SyncMode::BeforeAnswer => {
+                let seqs = seqs(&log.append(records)?);
+                acknowledge(&seqs);
+                Ok(seqs)
+            }
+            SyncMode::AfterAnswer => {
+                Ok(seqs(&log.append_acknowledging(records, |indexes| acknowledge(&seqs(indexes)))?))
+            }
+        }
+    }
+
+    /// The segment the next `count` records go to (a new one when they would overfill
+    /// the open one). Only the writer thread appends, so it stays the one until then.
+    fn active_for(&self, count: usize) -> Result<(u64, Arc<EmbeddedLog>), LogError> {
         let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
         let held = active.log.head()?;
-        if held > 0 && held + records.len() as u64 > self.records_max {
+        if held > 0 && held + count as u64 > self.records_max {
             let first = active.first + held;
             // Opening creates the file and makes its directory entry durable.
             let log = EmbeddedLog::open(&segment_path(&self.dir, first), 0)?;
             self.sealed.lock().unwrap_or_else(|p| p.into_inner()).push(active.first);
             *active = Active { first, log: Arc::new(log) };
         }
-        let first = active.first;
-        Ok(active.log.append(records)?.into_iter().map(|i| first + i).collect())
+        Ok((active.first, active.log.clone()))
+    }
+}
+
+impl Storage for Segments {
+    fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        self.append_then(records, SyncMode::BeforeAnswer, |_| {})
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {

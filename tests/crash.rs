@@ -176,7 +176,8 @@ fn killed_while_deciding_every_answered_decision_is_in_the_decision_log() {
         "most kills must land during decisions ({killed_while_deciding}/{kills})"
     );
 
-    let log = DecisionLog::open_embedded(data.path(), 30).expect("the decision log opens after the kills");
+    let log = DecisionLog::open_embedded(data.path(), 30, ledger::decisions::SyncMode::AfterAnswer)
+        .expect("the decision log opens after the kills");
     let (mut logged, mut after) = (HashSet::new(), None);
     loop {
         let page = log.page(&Filter::default(), after, 1000).unwrap();

@@ -462,9 +462,9 @@ proptest! {
     /// from the store's versions — gives the logged answer and reason.
     #[test]
     fn every_logged_decision_reproduces_at_its_position(steps in proptest::collection::vec(step(), 1..40)) {
-        use ledger::decisions::{Caller, DecisionLog, Endpoint, Entry, Filter};
+        use ledger::decisions::{Caller, DecisionLog, Endpoint, Entry, Filter, SyncMode};
         let dir = tempfile::tempdir().unwrap();
-        let log = DecisionLog::open_embedded(dir.path(), 30).unwrap();
+        let log = DecisionLog::open_embedded(dir.path(), 30, SyncMode::BeforeAnswer).unwrap();
         let caller = Caller { role: "pdp".to_owned(), subject: "prop".to_owned(), org: None };
         let mut w = World::with_store(Some(Store::temporary().unwrap()));
         let mut given = 0;

@@ -11,7 +11,7 @@ use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
 use super::openapi::AsOf;
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
-use crate::decisions::{Answer, Caller, Endpoint, Entry, Party, RecordError};
+use crate::decisions::{Answer, Caller, Durable, Endpoint, Entry, Party, RecordError};
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{At, PartyRef, Query, Verdict};
@@ -137,20 +137,29 @@ async fn answer_xacml(
                     as_of: false,
                 })
                 .collect();
-            let outcomes = logged(state, kind, caller, given).await?;
+            let durable = record(state, kind, &caller, &given);
+            let outcomes = settled(given, durable).await?;
             return Ok(answer(&xacml::render(&outcomes, explain), reached));
         }
     }
     let position = state.ledger.model().position();
-    // A multi-request's decisions run on the blocking pool under a heavy slot, so that
-    // ordinary single decisions keep the async workers while it runs.
-    let given = if asked.len() > XACML_INLINE_DECISIONS_MAX {
-        let ledger = state.ledger.clone();
-        state.heavy(move || decide_all(&ledger, asked, at)).await?
+    // A multi-request's decisions (and their records' encoding) run on the blocking pool
+    // under a heavy slot, so that ordinary single decisions keep the async workers.
+    let (given, durable) = if asked.len() > XACML_INLINE_DECISIONS_MAX {
+        let s = state.clone();
+        state
+            .heavy(move || {
+                let given = decide_all(&s.ledger, asked, at);
+                let durable = record(&s, kind, &caller, &given);
+                (given, durable)
+            })
+            .await?
     } else {
-        decide_all(&state.ledger, asked, at)
+        let given = decide_all(&state.ledger, asked, at);
+        let durable = record(state, kind, &caller, &given);
+        (given, durable)
     };
-    let outcomes = logged(state, kind, caller, given).await?;
+    let outcomes = settled(given, durable).await?;
     for o in &outcomes {
         let result = match o {
             Outcome::Decided(d, _) if d.decision == Verdict::Permit => "permit",
@@ -209,17 +218,19 @@ fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -
     }
 }
 
-/// Records the decisions of one call in the decision log and waits until they are
-/// durable: no answer leaves before its record is kept. Their outcomes, to answer with.
-async fn logged(
-    state: &AppState,
-    endpoint: Endpoint,
-    caller: Caller,
-    given: Vec<Given>,
-) -> Result<Vec<Outcome>, ApiError> {
-    if let Some(log) = &state.decisions {
-        let entries: Vec<Entry> = given.iter().map(|g| entry(state, endpoint, &caller, g)).collect();
-        log.record(&entries).map_err(record_error)?.wait().await.map_err(record_error)?;
+/// Hands the decisions of one call to the decision log (`None` where the instance
+/// records none).
+fn record(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &[Given]) -> Result<Option<Durable>, ApiError> {
+    let Some(log) = &state.decisions else { return Ok(None) };
+    let entries: Vec<Entry> = given.iter().map(|g| entry(state, endpoint, caller, g)).collect();
+    log.record(&entries).map(Some).map_err(record_error)
+}
+
+/// Waits until the decision log keeps the records of `given`: no answer leaves before
+/// its record is kept. Their outcomes, to answer with.
+async fn settled(given: Vec<Given>, durable: Result<Option<Durable>, ApiError>) -> Result<Vec<Outcome>, ApiError> {
+    if let Some(durable) = durable? {
+        durable.wait().await.map_err(record_error)?;
     }
     Ok(given.into_iter().map(|g| g.outcome).collect())
 }
@@ -354,7 +365,9 @@ pub async fn native_decision(
         position,
         as_of: at.is_some(),
     };
-    logged(&state, Endpoint::Native, caller(&auth.0), vec![given]).await?;
+    let given = vec![given];
+    let durable = record(&state, Endpoint::Native, &caller(&auth.0), &given);
+    settled(given, durable).await?;
     state.metrics.decided("native", if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" });
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);

@@ -448,6 +448,50 @@ fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<F
     out
 }
 
+impl EmbeddedLog {
+    /// Appends as [`EventLog::append`] does, but calls `acknowledge` with the records'
+    /// indexes as soon as they are written to the file (in the operating system's hands:
+    /// a crash of this process cannot lose them), *before* `sync_data`; readers see them
+    /// only after it. For the decision log's `after-answer` mode, which trades the
+    /// decisions of one `fsync` on a machine crash for not holding every answer behind
+    /// one; the ledger's own log never uses it. A failed `sync_data` after the
+    /// acknowledgement is reported and the records are kept (they are written; cutting
+    /// them would lose what was acknowledged).
+    pub fn append_acknowledging(
+        &self,
+        records: &[NewRecord],
+        acknowledge: impl FnOnce(&[u64]),
+    ) -> Result<Vec<u64>, LogError> {
+        check_append(records)?;
+        let Some(writer) = &self.writer else {
+            return Err(LogError::Refused("this log was opened read-only".to_owned()));
+        };
+        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+        if w.dirty {
+            w.file.set_len(w.end).and_then(|_| w.file.sync_data())?;
+            w.dirty = false;
+        }
+        let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
+        let mut frames = Vec::with_capacity(records.len());
+        let bytes = encode_v2(&bodies, now_ms(), w.end, &mut frames);
+        if let Err(e) = w.file.write_all_at(&bytes, w.end) {
+            let end = w.end;
+            w.dirty = w.file.set_len(end).and_then(|_| w.file.sync_data()).is_err();
+            return Err(LogError::Io(e));
+        }
+        w.end += bytes.len() as u64;
+        // The writer's lock is held: nobody else publishes meanwhile.
+        let first = self.index.read().unwrap_or_else(|p| p.into_inner()).len() as u64;
+        let indexes: Vec<u64> = (first..first + frames.len() as u64).collect();
+        acknowledge(&indexes);
+        if let Err(e) = w.file.sync_data() {
+            tracing::error!("decision records were acknowledged but their fsync failed: {e}");
+        }
+        self.index.write().unwrap_or_else(|p| p.into_inner()).extend(frames);
+        Ok(indexes)
+    }
+}
+
 impl EventLog for EmbeddedLog {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         check_append(records)?;

@@ -139,12 +139,20 @@ impl TestLedger {
         ledger: Ledger,
         decisions: &ledger::log::kafka::KafkaConfig,
     ) -> TestLedger {
-        let log = ledger::decisions::DecisionLog::open_kafka(dir.path(), decisions, 30).expect("the decision topic");
+        let log = ledger::decisions::DecisionLog::open_kafka(
+            dir.path(),
+            decisions,
+            30,
+            ledger::decisions::SyncMode::AfterAnswer,
+        )
+        .expect("the decision topic");
         TestLedger::around_with(dir, ledger, |v| v, log)
     }
 
     fn around_trusting(dir: tempfile::TempDir, ledger: Ledger, more: impl FnOnce(Verifier) -> Verifier) -> TestLedger {
-        let log = ledger::decisions::DecisionLog::open_embedded(dir.path(), 30).expect("open the decision log");
+        let log =
+            ledger::decisions::DecisionLog::open_embedded(dir.path(), 30, ledger::decisions::SyncMode::AfterAnswer)
+                .expect("open the decision log");
         TestLedger::around_with(dir, ledger, more, log)
     }
 
