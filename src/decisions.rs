@@ -11,7 +11,8 @@
 //! whatever has queued while the previous append ran as one append (group commit), so
 //! the disk sees one write per batch, not one per decision. When "kept" is, is the
 //! [`SyncMode`] mode: `after-answer` (the default) reports them once written to the file —
-//! no crash of the process can lose them — and `fsync`s right after; `before-answer`
+//! no crash of the process can lose them — and a syncer thread `fsync`s right behind the
+//! writer, never holding it up; `before-answer`
 //! reports them only after the `fsync`, so not even a machine crash can. If the log
 //! cannot take an entry (queue full, disk failing), the decision is not answered (503):
 //! an unrecorded answer would be one no auditor can see.
@@ -80,8 +81,9 @@ pub const SHIP_RETRY_MS: u64 = 1_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncMode {
     /// Once written to the file: a crash of the process (SIGKILL, panic, OOM kill) loses
-    /// nothing answered; a crash of the machine can lose the decisions answered in the one
-    /// `fsync` that was running (the writer syncs each batch right after answering it).
+    /// nothing answered; a crash of the machine can lose the decisions written since the
+    /// last `fsync` that completed (a syncer thread starts the next as soon as the last
+    /// ends and something was written: about two `fsync`s' worth of decisions).
     AfterAnswer,
     /// Once `fsync`ed: nothing answered is lost on any crash; each answer waits for one
     /// `fsync` (its latency, at the concurrency of the callers).
@@ -277,6 +279,7 @@ pub struct DecisionLog {
     /// `None` only while dropping: closing the queue ends the writer.
     queue: Option<SyncSender<Pending>>,
     writer: Option<std::thread::JoinHandle<()>>,
+    syncer: Option<std::thread::JoinHandle<()>>,
     local: Arc<Segments>,
     /// On Kafka: the topic (where auditors read), its shipper, and how far it shipped.
     topic: Option<Arc<TopicStorage>>,
@@ -292,6 +295,10 @@ impl Drop for DecisionLog {
         drop(self.queue.take());
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
+        }
+        self.local.syncer.stop();
+        if let Some(syncer) = self.syncer.take() {
+            let _ = syncer.join();
         }
         self.stopping.store(true, Ordering::Relaxed);
         if let Some(shipper) = self.shipper.take() {
@@ -369,12 +376,19 @@ impl DecisionLog {
                 (shipped, Some(shipper), Some(topic))
             }
         };
+        let syncer = (sync == SyncMode::AfterAnswer).then(|| {
+            let l = local.clone();
+            std::thread::Builder::new()
+                .name("decision-sync".to_owned())
+                .spawn(move || sync_loop(&l))
+                .expect("a thread for the decision log's fsync")
+        });
         let (l, s) = (local.clone(), shipped.clone());
         let writer = std::thread::Builder::new()
             .name("decision-log".to_owned())
             .spawn(move || write_loop(receiver, &l, retention_ms, &s, sync))
             .expect("a thread for the decision log");
-        DecisionLog { queue: Some(queue), writer: Some(writer), local, topic, shipper, shipped, stopping }
+        DecisionLog { queue: Some(queue), writer: Some(writer), syncer, local, topic, shipper, shipped, stopping }
     }
 
     /// On Kafka: how many of this replica's decisions are not yet on the topic.
@@ -526,6 +540,18 @@ fn write_loop(receiver: Receiver<Pending>, local: &Segments, retention_ms: i64, 
             for durable in waiting.take().into_iter().flatten() {
                 let _ = durable.send(Err(e.to_string()));
             }
+        }
+    }
+}
+
+/// The syncer (`after-answer`): `fsync`s the open segment whenever the writer has
+/// written since the last time, so the writer never waits for a sync and a machine crash
+/// can lose at most what was written during the one that was running.
+fn sync_loop(local: &Segments) {
+    while local.syncer.next() {
+        let log = local.active.lock().unwrap_or_else(|p| p.into_inner()).log.clone();
+        if let Err(e) = log.sync() {
+            tracing::error!("decision log: fsync failed; answered decisions may not survive a machine crash: {e}");
         }
     }
 }
@@ -682,6 +708,44 @@ pub struct Segments {
     sealed: Mutex<Vec<u64>>,
     /// Sealed segments open for reading, most recently used last.
     open: Mutex<Vec<(u64, Arc<EmbeddedLog>)>>,
+    /// Where `after-answer` appends ask for the `fsync` that follows them.
+    syncer: SyncRequests,
+}
+
+/// Requests for the syncer thread: a flag under a lock, and a condition to wake it.
+#[derive(Default)]
+struct SyncRequests {
+    wanted: Mutex<SyncState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct SyncState {
+    requested: bool,
+    stopping: bool,
+}
+
+impl SyncRequests {
+    fn request(&self) {
+        self.wanted.lock().unwrap_or_else(|p| p.into_inner()).requested = true;
+        self.wake.notify_one();
+    }
+
+    fn stop(&self) {
+        self.wanted.lock().unwrap_or_else(|p| p.into_inner()).stopping = true;
+        self.wake.notify_one();
+    }
+
+    /// Waits for a request; `false` once stopping and nothing is left to sync.
+    fn next(&self) -> bool {
+        let mut state = self.wanted.lock().unwrap_or_else(|p| p.into_inner());
+        while !state.requested && !state.stopping {
+            state = self.wake.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        let go_on = state.requested;
+        state.requested = false;
+        go_on
+    }
 }
 
 struct Active {
@@ -722,6 +786,7 @@ impl Segments {
             active: Mutex::new(Active { first, log: Arc::new(log) }),
             sealed: Mutex::new(firsts),
             open: Mutex::new(Vec::new()),
+            syncer: SyncRequests::default(),
         })
     }
 
@@ -769,7 +834,10 @@ impl Segments {
                 Ok(seqs)
             }
             SyncMode::AfterAnswer => {
-                Ok(seqs(&log.append_acknowledging(records, |indexes| acknowledge(&seqs(indexes)))?))
+                let seqs = seqs(&log.append_unsynced(records)?);
+                acknowledge(&seqs);
+                self.syncer.request();
+                Ok(seqs)
             }
         }
     }
@@ -781,7 +849,10 @@ impl Segments {
         let held = active.log.head()?;
         if held > 0 && held + count as u64 > self.records_max {
             let first = active.first + held;
-            // Opening creates the file and makes its directory entry durable.
+            // What the sealed segment holds is synced before the next takes appends (the
+            // syncer only ever syncs the open one); opening the next creates the file and
+            // makes its directory entry durable.
+            active.log.sync()?;
             let log = EmbeddedLog::open(&segment_path(&self.dir, first), 0)?;
             self.sealed.lock().unwrap_or_else(|p| p.into_inner()).push(active.first);
             *active = Active { first, log: Arc::new(log) };

@@ -138,6 +138,9 @@ pub struct EmbeddedLog {
     index: RwLock<Vec<Frame>>,
     reader: File,
     format: Format,
+    /// The writer's file again, to `fsync` without holding the writer's lock (the
+    /// decision log's unsynced appends); `None` when opened read-only.
+    syncer: Option<File>,
 }
 
 fn header_crc(header: &[u8]) -> u32 {
@@ -389,12 +392,14 @@ impl EmbeddedLog {
             }
         }
         let reader = File::open(path)?;
+        let syncer = Some(file.try_clone()?);
         let writer = Writer { file, end: scan.end, dirty: false };
         Ok(EmbeddedLog {
             writer: Some(Mutex::new(writer)),
             index: RwLock::new(scan.frames),
             reader,
             format: scan.format,
+            syncer,
         })
     }
 
@@ -408,7 +413,7 @@ impl EmbeddedLog {
         if let Tail::Damaged(d) = scan.tail {
             return Err(LogError::Damaged(d));
         }
-        Ok(EmbeddedLog { writer: None, index: RwLock::new(scan.frames), reader, format: scan.format })
+        Ok(EmbeddedLog { writer: None, index: RwLock::new(scan.frames), reader, format: scan.format, syncer: None })
     }
 
     pub fn format(&self) -> Format {
@@ -449,19 +454,12 @@ fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<F
 }
 
 impl EmbeddedLog {
-    /// Appends as [`EventLog::append`] does, but calls `acknowledge` with the records'
-    /// indexes as soon as they are written to the file (in the operating system's hands:
-    /// a crash of this process cannot lose them), *before* `sync_data`; readers see them
-    /// only after it. For the decision log's `after-answer` mode, which trades the
-    /// decisions of one `fsync` on a machine crash for not holding every answer behind
-    /// one; the ledger's own log never uses it. A failed `sync_data` after the
-    /// acknowledgement is reported and the records are kept (they are written; cutting
-    /// them would lose what was acknowledged).
-    pub fn append_acknowledging(
-        &self,
-        records: &[NewRecord],
-        acknowledge: impl FnOnce(&[u64]),
-    ) -> Result<Vec<u64>, LogError> {
+    /// Appends as [`EventLog::append`] does but without `sync_data`: the records are in
+    /// the operating system's hands (no crash of this process can lose them) and visible
+    /// to readers at once; [`EmbeddedLog::sync`] makes them durable. For the decision
+    /// log's `after-answer` mode, whose syncer thread calls `sync` right behind the
+    /// writer; the ledger's own log never uses it.
+    pub fn append_unsynced(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
         check_append(records)?;
         let Some(writer) = &self.writer else {
             return Err(LogError::Refused("this log was opened read-only".to_owned()));
@@ -480,15 +478,18 @@ impl EmbeddedLog {
             return Err(LogError::Io(e));
         }
         w.end += bytes.len() as u64;
-        // The writer's lock is held: nobody else publishes meanwhile.
-        let first = self.index.read().unwrap_or_else(|p| p.into_inner()).len() as u64;
-        let indexes: Vec<u64> = (first..first + frames.len() as u64).collect();
-        acknowledge(&indexes);
-        if let Err(e) = w.file.sync_data() {
-            tracing::error!("decision records were acknowledged but their fsync failed: {e}");
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let first = index.len() as u64;
+        index.extend(frames);
+        Ok((first..index.len() as u64).collect())
+    }
+
+    /// Makes every record appended so far durable (`sync_data`), without blocking appends.
+    pub fn sync(&self) -> Result<(), LogError> {
+        match &self.syncer {
+            Some(file) => Ok(file.sync_data()?),
+            None => Err(LogError::Refused("this log was opened read-only".to_owned())),
         }
-        self.index.write().unwrap_or_else(|p| p.into_inner()).extend(frames);
-        Ok(indexes)
     }
 }
 
@@ -713,8 +714,13 @@ pub fn upgrade(path: &Path) -> Result<u64, LogError> {
         (_, Tail::Torn { bytes, .. }) => tracing::warn!(bytes, "the unfinished final append is not copied"),
         (_, Tail::Clean) => {}
     }
-    let old =
-        EmbeddedLog { writer: None, index: RwLock::new(scan.frames), reader: file.try_clone()?, format: Format::V1 };
+    let old = EmbeddedLog {
+        writer: None,
+        index: RwLock::new(scan.frames),
+        reader: file.try_clone()?,
+        format: Format::V1,
+        syncer: None,
+    };
     let head = old.head()?;
     let fresh = path.with_extension("log.upgrading");
     if fresh.exists() {
