@@ -12,10 +12,10 @@
 //! the disk sees one write per batch, not one per decision. When "kept" is, is the
 //! [`SyncMode`] mode: `after-answer` (the default) reports them once written to the file —
 //! no crash of the process can lose them — and a syncer thread `fsync`s right behind the
-//! writer, never holding it up; `before-answer`
-//! reports them only after the `fsync`, so not even a machine crash can. If the log
-//! cannot take an entry (queue full, disk failing), the decision is not answered (503):
-//! an unrecorded answer would be one no auditor can see.
+//! writer, never holding it up; `before-answer` reports them only after the `fsync`, so
+//! not even a machine crash can. If the log cannot take an entry (queue full, disk
+//! failing), the decision is not answered (503): an unrecorded answer would be one no
+//! auditor can see.
 //!
 //! **On Kafka** each replica still makes its decisions durable on its own disk first — so
 //! a broker outage stops no decision — and a shipper thread forwards them to the decision
