@@ -198,17 +198,33 @@ impl Entry {
         position: u64,
         as_of: bool,
     ) -> Entry {
+        let (answer, reason) = (decision.decision.into(), decision.missing.clone());
+        Entry::given(time, endpoint, caller, Some(query), answer, reason, position, as_of)
+    }
+
+    /// The entry of any answer: the question where there was a whole one.
+    #[allow(clippy::too_many_arguments)] // one per member of the entry, each named
+    pub fn given(
+        time: DateTime<Utc>,
+        endpoint: Endpoint,
+        caller: Caller,
+        query: Option<&Query>,
+        decision: Answer,
+        reason: Option<String>,
+        position: u64,
+        as_of: bool,
+    ) -> Entry {
         Entry {
             id: Uuid::now_v7(),
             time,
             endpoint,
             caller,
-            system_user: Some(query.system_user),
-            action: Some(query.action.as_str().to_owned()),
-            resource: Some(query.resource.as_str().to_owned()),
-            party: Some(Party::from(&query.party)),
-            decision: decision.decision.into(),
-            reason: decision.missing.clone(),
+            system_user: query.map(|q| q.system_user),
+            action: query.map(|q| q.action.as_str().to_owned()),
+            resource: query.map(|q| q.resource.as_str().to_owned()),
+            party: query.map(|q| Party::from(&q.party)),
+            decision,
+            reason,
             position,
             as_of,
         }

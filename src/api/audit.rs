@@ -161,15 +161,18 @@ fn csv_response(entries: &[Value], next: Option<Value>, position: u64) -> Respon
         ])
         .expect("in-memory CSV");
     }
-    let body = w.into_inner().expect("in-memory CSV");
+    csv_reply(w.into_inner().expect("in-memory CSV"), position, next.map(|n| n.to_string()))
+}
+
+/// A page of CSV with the position it was read at and, when more follow, where the next
+/// page starts (`Ledger-Next-After`).
+pub fn csv_reply(body: Vec<u8>, position: u64, next: Option<String>) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     headers.insert("ledger-position", HeaderValue::from(position));
-    if let Some(next) = next {
-        if let Ok(v) = HeaderValue::from_str(&next.to_string()) {
-            headers.insert("ledger-next-after", v);
-        }
+    if let Some(v) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        headers.insert("ledger-next-after", v);
     }
     response
 }

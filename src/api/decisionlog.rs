@@ -3,8 +3,8 @@
 //! again at the position it was made at, with its proof.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -221,14 +221,7 @@ fn csv_page(entries: &[(u64, Entry)], next: Option<u64>, position: u64) -> Respo
         ])
         .expect("in-memory CSV");
     }
-    let mut response = w.into_inner().expect("in-memory CSV").into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert("ledger-position", HeaderValue::from(position));
-    if let Some(next) = next {
-        headers.insert("ledger-next-after", HeaderValue::from(next));
-    }
-    response
+    super::audit::csv_reply(w.into_inner().expect("in-memory CSV"), position, next.map(|n| n.to_string()))
 }
 
 #[utoipa::path(get, path = "/v1/audit/decisions/{seq}/reproduction", operation_id = "audit_decision_reproduction",

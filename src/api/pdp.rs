@@ -11,7 +11,7 @@ use super::extract::{parse_at, AsOfParams, Auth, JsonBody};
 use super::openapi::AsOf;
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
-use crate::decisions::{Answer, Caller, Durable, Endpoint, Entry, Party, RecordError};
+use crate::decisions::{Answer, Caller, Durable, Endpoint, Entry, RecordError};
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{At, PartyRef, Query, Verdict};
@@ -191,31 +191,12 @@ fn caller(principal: &crate::auth::Principal) -> Caller {
 
 /// The decision log's entry for one decision.
 fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -> Entry {
-    let time = (state.clock)();
-    let (caller, q, position, as_of) = (caller.clone(), given.query.as_ref(), given.position, given.as_of);
-    match (&given.outcome, q) {
-        (Outcome::Decided(d, _), Some(q)) => Entry::decided(time, endpoint, caller, q, d, position, as_of),
-        (outcome, q) => Entry {
-            id: uuid::Uuid::now_v7(),
-            time,
-            endpoint,
-            caller,
-            system_user: q.map(|q| q.system_user),
-            action: q.map(|q| q.action.as_str().to_owned()),
-            resource: q.map(|q| q.resource.as_str().to_owned()),
-            party: q.map(|q| Party::from(&q.party)),
-            decision: match outcome {
-                Outcome::Decided(d, _) => Answer::from(d.decision),
-                Outcome::Indeterminate { .. } => Answer::Indeterminate,
-            },
-            reason: match outcome {
-                Outcome::Decided(d, _) => d.missing.clone(),
-                Outcome::Indeterminate { message, .. } => Some(message.clone()),
-            },
-            position,
-            as_of,
-        },
-    }
+    let (answer, reason) = match &given.outcome {
+        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.clone()),
+        Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message.clone())),
+    };
+    let (time, caller) = ((state.clock)(), caller.clone());
+    Entry::given(time, endpoint, caller, given.query.as_ref(), answer, reason, given.position, given.as_of)
 }
 
 /// Hands the decisions of one call to the decision log (`None` where the instance
