@@ -112,6 +112,17 @@ pub enum Endpoint {
     Native,
 }
 
+impl Endpoint {
+    /// Its name in the log and in the metrics' `api` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Xacml => "xacml",
+            Endpoint::Authorize => "authorize",
+            Endpoint::Native => "native",
+        }
+    }
+}
+
 /// The answer given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Answer {

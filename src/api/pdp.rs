@@ -62,7 +62,7 @@ pub async fn xacml_decision(
         Err(other) => return Err(other),
     };
     let caller = caller(&auth.0);
-    answer_xacml(&state, &headers, asked, at, explain, "xacml", caller).await
+    answer_xacml(&state, &headers, asked, at, explain, Endpoint::Xacml, caller).await
 }
 
 pub const AUTHORIZE_PATH: &str = "/authorization/api/v1/authorize";
@@ -102,7 +102,7 @@ pub async fn authorize_external(
         Err(message) => vec![Err(Outcome::Indeterminate { status: STATUS_SYNTAX_ERROR, message })],
     };
     let caller = caller(&auth.0);
-    answer_xacml(&state, &headers, asked, at, explain, "authorize", caller).await
+    answer_xacml(&state, &headers, asked, at, explain, Endpoint::Authorize, caller).await
 }
 
 /// What was asked, or the outcome of a request that could not be asked.
@@ -110,17 +110,16 @@ type Asking = Result<xacml::Asked, Outcome>;
 
 /// Decides what was asked (after waiting for `Ledger-Min-Position`, if sent), records
 /// every decision in the decision log, and answers on Altinn's wire once the records
-/// are durable; `endpoint` names the endpoint in the log and the metrics.
+/// are kept; `kind` names the endpoint in the log and the metrics.
 async fn answer_xacml(
     state: &AppState,
     headers: &HeaderMap,
     asked: Vec<Asking>,
     at: Option<At>,
     explain: Explain,
-    endpoint: &'static str,
+    kind: Endpoint,
     caller: Caller,
 ) -> Result<Response, ApiError> {
-    let kind = if endpoint == "xacml" { Endpoint::Xacml } else { Endpoint::Authorize };
     // A PDP client that asks for a position this replica has not reached gets an
     // Indeterminate with the reason, never a decision from older state.
     if let Some(wanted) = min_position(headers)? {
@@ -166,7 +165,7 @@ async fn answer_xacml(
             Outcome::Decided(..) => "not_applicable",
             Outcome::Indeterminate { .. } => "indeterminate",
         };
-        state.metrics.decided(endpoint, result);
+        state.metrics.decided(kind.as_str(), result);
     }
     Ok(answer(&xacml::render(&outcomes, explain), position))
 }
@@ -349,7 +348,10 @@ pub async fn native_decision(
     let given = vec![given];
     let durable = record(&state, Endpoint::Native, &caller(&auth.0), &given);
     settled(given, durable).await?;
-    state.metrics.decided("native", if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" });
+    state.metrics.decided(
+        Endpoint::Native.as_str(),
+        if decision.decision == Verdict::Permit { "permit" } else { "not_applicable" },
+    );
     let mut body = serde_json::to_value(&decision).expect("decisions serialise");
     body["position"] = Value::from(position);
     if at.is_some() {
