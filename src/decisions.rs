@@ -313,6 +313,7 @@ pub struct DecisionLog {
     shipper: Option<std::thread::JoinHandle<()>>,
     shipped: Arc<AtomicU64>,
     stopping: Arc<AtomicBool>,
+    sync: SyncMode,
 }
 
 impl Drop for DecisionLog {
@@ -415,7 +416,7 @@ impl DecisionLog {
             .name("decision-log".to_owned())
             .spawn(move || write_loop(receiver, &l, retention_ms, &s, sync))
             .expect("a thread for the decision log");
-        DecisionLog { queue: Some(queue), writer: Some(writer), syncer, local, topic, shipper, shipped, stopping }
+        DecisionLog { queue: Some(queue), writer: Some(writer), syncer, local, topic, shipper, shipped, stopping, sync }
     }
 
     /// On Kafka: how many of this replica's decisions are not yet on the topic.
@@ -427,11 +428,30 @@ impl DecisionLog {
 
     /// Hands `entries` to the writer, in order. Either all are queued or none.
     pub fn record(&self, entries: &[Entry]) -> Result<Durable, RecordError> {
-        let mut receivers = Vec::with_capacity(entries.len());
-        for entry in entries {
+        if self.sync == SyncMode::AfterAnswer {
+            // Uncontended, the caller writes its own records: no hop to the writer thread.
+            let records: Vec<NewRecord> = entries.iter().map(Entry::record).collect();
+            if let Some(appended) = self.local.try_append_unsynced(&records) {
+                let seqs = appended.map_err(|e| RecordError::Unavailable(e.to_string()))?;
+                let ready = seqs.into_iter().map(|seq| {
+                    let (durable, receiver) = tokio::sync::oneshot::channel();
+                    let _ = durable.send(Ok(seq));
+                    receiver
+                });
+                return Ok(Durable(ready.collect()));
+            }
+            return self.queue_records(records);
+        }
+        self.queue_records(entries.iter().map(Entry::record).collect())
+    }
+
+    /// Hands records to the writer thread, in order.
+    fn queue_records(&self, records: Vec<NewRecord>) -> Result<Durable, RecordError> {
+        let mut receivers = Vec::with_capacity(records.len());
+        for record in records {
             let (durable, receiver) = tokio::sync::oneshot::channel();
             let queue = self.queue.as_ref().expect("the queue is open until drop");
-            match queue.try_send(Pending { record: entry.record(), durable }) {
+            match queue.try_send(Pending { record, durable }) {
                 Ok(()) => receivers.push(receiver),
                 // The ones already queued are written all the same: a decision logged
                 // but not answered is harmless; the reverse is what must never happen.
@@ -845,23 +865,26 @@ impl Segments {
 
 impl Segments {
     /// Appends `records` and calls `acknowledge` with their sequence numbers once they
-    /// are kept as `sync` says (written, or synced).
+    /// are kept as `sync` says (written, or synced). The open segment stays locked
+    /// throughout, so that a roll never splits an append's numbering.
     fn append_then(
         &self,
         records: &[NewRecord],
         sync: SyncMode,
         acknowledge: impl FnOnce(&[u64]),
     ) -> Result<Vec<u64>, LogError> {
-        let (first, log) = self.active_for(records.len())?;
+        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        self.roll_if_full(&mut active, records.len())?;
+        let first = active.first;
         let seqs = |indexes: &[u64]| indexes.iter().map(|i| first + i).collect::<Vec<u64>>();
         match sync {
             SyncMode::BeforeAnswer => {
-                let seqs = seqs(&log.append(records)?);
+                let seqs = seqs(&active.log.append(records)?);
                 acknowledge(&seqs);
                 Ok(seqs)
             }
             SyncMode::AfterAnswer => {
-                let seqs = seqs(&log.append_unsynced(records)?);
+                let seqs = seqs(&active.log.append_unsynced(records)?);
                 acknowledge(&seqs);
                 self.syncer.request();
                 Ok(seqs)
@@ -869,10 +892,27 @@ impl Segments {
         }
     }
 
-    /// The segment the next `count` records go to (a new one when they would overfill
-    /// the open one). Only the writer thread appends, so it stays the one until then.
-    fn active_for(&self, count: usize) -> Result<(u64, Arc<EmbeddedLog>), LogError> {
-        let mut active = self.active.lock().unwrap_or_else(|p| p.into_inner());
+    /// `after-answer` on the caller's thread: appends now (unsynced; the syncer follows)
+    /// if no other append holds the open segment, else `None` — the caller queues for
+    /// the writer, whose batches then gather what arrives together.
+    fn try_append_unsynced(&self, records: &[NewRecord]) -> Option<Result<Vec<u64>, LogError>> {
+        let mut active = match self.active.try_lock() {
+            Ok(active) => active,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        let appended = self.roll_if_full(&mut active, records.len()).and_then(|()| {
+            let first = active.first;
+            Ok(active.log.append_unsynced(records)?.into_iter().map(|i| first + i).collect())
+        });
+        if appended.is_ok() {
+            self.syncer.request();
+        }
+        Some(appended)
+    }
+
+    /// Starts the next segment when `count` more records would overfill the open one.
+    fn roll_if_full(&self, active: &mut Active, count: usize) -> Result<(), LogError> {
         let held = active.log.head()?;
         if held > 0 && held + count as u64 > self.records_max {
             let first = active.first + held;
@@ -884,7 +924,7 @@ impl Segments {
             self.sealed.lock().unwrap_or_else(|p| p.into_inner()).push(active.first);
             *active = Active { first, log: Arc::new(log) };
         }
-        Ok((active.first, active.log.clone()))
+        Ok(())
     }
 }
 
