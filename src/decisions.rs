@@ -5,15 +5,15 @@
 //! token), the question, the answer, and the ledger position the answer was made at — so
 //! an auditor can decide it again at that position, with its proof, at any later time.
 //!
-//! **Nothing answered is lost.** A handler hands its entries to one writer thread and
-//! answers only once the writer reports them kept in the replica's own decision log,
-//! `DATA/decisions/` (segments of [`SEGMENT_RECORDS_MAX`] records). The writer takes
-//! whatever has queued while the previous append ran as one append (group commit), so
-//! the disk sees one write per batch, not one per decision. When "kept" is, is the
-//! [`SyncMode`] mode: `after-answer` (the default) reports them once written to the file —
-//! no crash of the process can lose them — and a syncer thread `fsync`s right behind the
-//! writer, never holding it up; `before-answer` reports them only after the `fsync`, so
-//! not even a machine crash can. If the log cannot take an entry (queue full, disk
+//! **Nothing answered is lost.** A handler answers only once its entries are kept in the
+//! replica's own decision log, `DATA/decisions/` (segments of [`SEGMENT_RECORDS_MAX`]
+//! records): written by the handler itself when no other append is running
+//! (`after-answer`), else by one writer thread, which takes whatever has queued while its
+//! previous append ran as one append (group commit). The `fsync`s are batched either way.
+//! When "kept" is, is the [`SyncMode`]: `after-answer` (the default) once written to the
+//! file — no crash of the process can lose them — with a syncer thread `fsync`ing right
+//! behind, never holding an answer up; `before-answer` only after the `fsync`, so not
+//! even a machine crash can. If the log cannot take an entry (queue full, disk
 //! failing), the decision is not answered (503): an unrecorded answer would be one no
 //! auditor can see.
 //!
