@@ -273,42 +273,23 @@ pub fn run(o: &Options) -> Result<(), String> {
     let token = key.mint(Role::Pdp, None, None, chrono::Utc::now().timestamp(), 3600);
     let bodies: Arc<Vec<Bytes>> = Arc::new(now_queries.iter().map(xacml_body).collect());
     // First without the decision log, for the ratio below; then the service as it runs.
-    let unlogged = {
-        let server = Server::start(
-            &o.ledger_bin,
-            &dir.0,
-            &o.work.join("serve-unlogged.log"),
-            &["--benchmark-without-decision-log"],
-        )?;
+    let xacml_load = |log: &str, extra: &[&str]| -> Result<crate::http::Load, String> {
+        let server = Server::start(&o.ledger_bin, &dir.0, &o.work.join(log), extra)?;
         let bodies = bodies.clone();
-        drive(
+        Ok(drive(
             server.addr,
             &token,
             o.connections,
             Duration::from_secs_f64(o.http_seconds),
             Arc::new(move |n| (ledger::api::XACML_PATH.to_owned(), bodies[n as usize % bodies.len()].clone())),
-        )
+        ))
     };
+    let unlogged = xacml_load("serve-unlogged.log", &["--benchmark-without-decision-log"])?;
     table.push(Row::info(
         &format!("PDP over HTTP without the decision log ({} connections; for the ratio below)", o.connections),
         load_figure(&unlogged, "decisions"),
     ));
-    let strict = {
-        let server = Server::start(
-            &o.ledger_bin,
-            &dir.0,
-            &o.work.join("serve-before-answer.log"),
-            &["--decision-log-sync", "before-answer"],
-        )?;
-        let bodies = bodies.clone();
-        drive(
-            server.addr,
-            &token,
-            o.connections,
-            Duration::from_secs_f64(o.http_seconds),
-            Arc::new(move |n| (ledger::api::XACML_PATH.to_owned(), bodies[n as usize % bodies.len()].clone())),
-        )
-    };
+    let strict = xacml_load("serve-before-answer.log", &["--decision-log-sync", "before-answer"])?;
     table.push(Row::info(
         &format!(
             "PDP over HTTP ({} connections), decision log before-answer: each answer waits for its fsync",

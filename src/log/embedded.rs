@@ -460,19 +460,32 @@ impl EmbeddedLog {
     /// log's `after-answer` mode, whose syncer thread calls `sync` right behind the
     /// writer; the ledger's own log never uses it.
     pub fn append_unsynced(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
+        self.append_frames(records, false)
+    }
+
+    /// One append: its frames written with one write at the end, `sync_data`ed when
+    /// `synced`, then published to readers. A failed write is cut back; nothing of it is
+    /// acknowledged.
+    fn append_frames(&self, records: &[NewRecord], synced: bool) -> Result<Vec<u64>, LogError> {
         check_append(records)?;
         let Some(writer) = &self.writer else {
             return Err(LogError::Refused("this log was opened read-only".to_owned()));
         };
         let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
         if w.dirty {
+            // What a failed append left past the end must go before anything follows it.
             w.file.set_len(w.end).and_then(|_| w.file.sync_data())?;
             w.dirty = false;
         }
         let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
         let mut frames = Vec::with_capacity(records.len());
         let bytes = encode_v2(&bodies, now_ms(), w.end, &mut frames);
-        if let Err(e) = w.file.write_all_at(&bytes, w.end) {
+        let mut written = w.file.write_all_at(&bytes, w.end);
+        if synced {
+            written = written.and_then(|_| w.file.sync_data());
+        }
+        if let Err(e) = written {
+            // Nothing is acknowledged; cut back so a later append does not follow junk.
             let end = w.end;
             w.dirty = w.file.set_len(end).and_then(|_| w.file.sync_data()).is_err();
             return Err(LogError::Io(e));
@@ -495,31 +508,7 @@ impl EmbeddedLog {
 
 impl EventLog for EmbeddedLog {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
-        check_append(records)?;
-        let Some(writer) = &self.writer else {
-            return Err(LogError::Refused("this log was opened read-only".to_owned()));
-        };
-        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
-        if w.dirty {
-            // What a failed append left past the end must go before anything follows it.
-            w.file.set_len(w.end).and_then(|_| w.file.sync_data())?;
-            w.dirty = false;
-        }
-        let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
-        let mut frames = Vec::with_capacity(records.len());
-        let bytes = encode_v2(&bodies, now_ms(), w.end, &mut frames);
-        let written = w.file.write_all_at(&bytes, w.end).and_then(|_| w.file.sync_data());
-        if let Err(e) = written {
-            // Nothing is acknowledged; cut back so a later append does not follow junk.
-            let end = w.end;
-            w.dirty = w.file.set_len(end).and_then(|_| w.file.sync_data()).is_err();
-            return Err(LogError::Io(e));
-        }
-        w.end += bytes.len() as u64;
-        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-        let first = index.len() as u64;
-        index.extend(frames);
-        Ok((first..index.len() as u64).collect())
+        self.append_frames(records, true)
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
