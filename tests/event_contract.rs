@@ -2,7 +2,8 @@
 //! both ways. Every type has a schema and every schema a type; every event serialises
 //! to JSON its schema accepts; the schema's properties are exactly the fields Rust
 //! writes, its required ones exactly those Rust always writes; and what a schema
-//! refuses, the decoder refuses too.
+//! refuses, the decoder refuses too. The decision log's entries, which are no events,
+//! are held to their own schema (`schemas/decisions/`) the same way.
 
 use chrono::{TimeZone, Utc};
 use serde_json::Value;
@@ -247,7 +248,11 @@ fn every_type_has_a_schema_and_every_schema_a_type() {
     let dir = format!("{}/schemas", env!("CARGO_MANIFEST_DIR"));
     let files: BTreeSet<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .map(|e| e.unwrap())
+        // Subdirectories hold schemas of records that are not ledger events
+        // (`schemas/decisions/`: the decision log's entries).
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().into_string().unwrap())
         .filter(|f| f != "cloudevent.json")
         .map(|f| f.strip_suffix(".json").expect("only .json files in schemas/").to_owned())
         .collect();
@@ -331,4 +336,107 @@ fn unknown_types_and_foreign_envelopes_do_not_decode() {
     bad_org["data"]["orgNo"] = Value::from("310000018");
     assert!(Event::decode(&serde_json::to_vec(&bad_org).unwrap()).is_err(), "check digits are checked on decode");
     assert!(Event::decode(b"not json").is_err());
+}
+
+mod decision_entries {
+    //! The decision log's record body and `schemas/decisions/ledger.decision.v1.json`.
+    use super::*;
+    use ledger::decisions::{Answer, Caller, Endpoint, Entry, Party, ENTRY_TYPE};
+
+    fn entry_schema() -> Value {
+        schema(&format!("decisions/{ENTRY_TYPE}"))
+    }
+
+    fn caller(org: Option<&str>) -> Caller {
+        Caller { role: "pdp".to_owned(), subject: "skatteetaten-pep".to_owned(), org: org.map(str::to_owned) }
+    }
+
+    /// Every shape an entry takes: each endpoint, answer and party form; with and
+    /// without a question, a reason and as-of.
+    fn entries() -> Vec<Entry> {
+        let time = Utc.with_ymd_and_hms(2026, 3, 14, 9, 30, 0).unwrap();
+        let whole = |party: Party, decision: Answer, reason: Option<&str>, as_of: bool| Entry {
+            id: id(1),
+            time,
+            endpoint: Endpoint::Xacml,
+            caller: caller(Some("974761076")),
+            system_user: Some(id(2)),
+            action: Some("write".to_owned()),
+            resource: Some("ske-mva-rapportering".to_owned()),
+            party: Some(party),
+            decision,
+            reason: reason.map(str::to_owned),
+            position: 41,
+            as_of,
+        };
+        let unreadable = Entry {
+            id: id(3),
+            time,
+            endpoint: Endpoint::Authorize,
+            caller: caller(None),
+            system_user: None,
+            action: None,
+            resource: None,
+            party: None,
+            decision: Answer::Indeterminate,
+            reason: Some("no subject".to_owned()),
+            position: 0,
+            as_of: false,
+        };
+        vec![
+            whole(Party::OrgNo("310000043".to_owned()), Answer::Permit, None, false),
+            whole(Party::PartyId(50002), Answer::NotApplicable, Some("the right"), true),
+            Entry { endpoint: Endpoint::Native, ..whole(Party::PartyUuid(id(4)), Answer::Permit, None, false) },
+            unreadable,
+        ]
+    }
+
+    fn as_written(entry: &Entry) -> Value {
+        serde_json::to_value(entry).unwrap()
+    }
+
+    #[test]
+    fn every_entry_serialises_to_json_its_schema_accepts_and_reads_back() {
+        let validator = validator(&entry_schema());
+        for entry in entries() {
+            let json = as_written(&entry);
+            let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{json}: {errors:?}");
+            assert_eq!(serde_json::from_value::<Entry>(json).unwrap(), entry);
+        }
+    }
+
+    #[test]
+    fn the_schema_names_exactly_the_members_an_entry_writes() {
+        let s = entry_schema();
+        let written: BTreeSet<String> = entries().iter().flat_map(|e| keys(&as_written(e))).collect();
+        assert_eq!(keys(&s["properties"]), written, "properties vs members written");
+        let always: BTreeSet<String> = entries()
+            .iter()
+            .map(|e| keys(&as_written(e)))
+            .reduce(|a, b| a.intersection(&b).cloned().collect())
+            .unwrap();
+        let required: BTreeSet<String> =
+            s["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect();
+        assert_eq!(required, always, "required vs members always written");
+        assert_eq!(s["$id"], format!("urn:delegation-ledger:schema:{ENTRY_TYPE}"));
+    }
+
+    #[test]
+    fn what_the_schema_refuses_the_entry_decoder_refuses() {
+        let validator = validator(&entry_schema());
+        let good = as_written(&entries()[0]);
+        let mut unknown = good.clone();
+        unknown["extra"] = Value::from(1);
+        let mut no_position = good.clone();
+        no_position.as_object_mut().unwrap().remove("position");
+        let mut bad_answer = good.clone();
+        bad_answer["decision"] = Value::from("Deny");
+        let mut two_parties = good.clone();
+        two_parties["party"]["partyId"] = Value::from(50002);
+        for bad in [unknown, no_position, bad_answer, two_parties] {
+            assert!(!validator.is_valid(&bad), "the schema accepts {bad}");
+            assert!(serde_json::from_value::<Entry>(bad.clone()).is_err(), "the decoder reads {bad}");
+        }
+    }
 }

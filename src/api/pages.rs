@@ -64,6 +64,8 @@ const EVENT_SCHEMAS: &[(&str, &str)] = &[
     ("ledger.systemuserrequest.escalated.v1", include_str!("../../schemas/ledger.systemuserrequest.escalated.v1.json")),
     ("ledger.systemuserrequest.rejected.v1", include_str!("../../schemas/ledger.systemuserrequest.rejected.v1.json")),
     ("ledger.systemuserrequest.withdrawn.v1", include_str!("../../schemas/ledger.systemuserrequest.withdrawn.v1.json")),
+    // Not an event: the decision log's entry (`GET /v1/audit/decisions` answers these).
+    ("ledger.decision.v1", include_str!("../../schemas/decisions/ledger.decision.v1.json")),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";
@@ -96,10 +98,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// One event type's JSON Schema (`schemas/<type>.json`), or the CloudEvents envelope's
-/// (`cloudevent.json`): the audit histories' `changed` members are these events' data.
+/// (`cloudevent.json`): the audit histories' `changed` members are these events' data;
+/// or the decision log's entry (`ledger.decision.v1.json`).
 #[utoipa::path(get, path = "/schemas/{name}", operation_id = "event_schema", tag = "Audit",
     summary = "The JSON Schema of an event type's data",
-    params(("name" = String, Path, description = "`<event type>.json`, e.g. `ledger.client.linked.v1.json`, or `cloudevent.json`")),
+    params(("name" = String, Path, description = "`<event type>.json`, e.g. `ledger.client.linked.v1.json`; `cloudevent.json`; or `ledger.decision.v1.json`, the decision log's entry")),
     responses(
         (status = 200, description = "The JSON Schema (draft 2020-12)", content_type = "application/schema+json", body = Object),
         (status = 404, description = "No such schema", content_type = "application/problem+json", body = Problem),
