@@ -216,12 +216,14 @@ mod tests {
     use super::EVENT_SCHEMAS;
 
     #[test]
-    fn every_event_type_has_its_schema_served() {
+    fn every_event_type_and_the_decision_entry_has_its_schema_served() {
         for t in crate::domain::events::EVENT_TYPES {
             let (_, text) = EVENT_SCHEMAS.iter().find(|(n, _)| n == t).unwrap_or_else(|| panic!("{t} is not served"));
             let schema: serde_json::Value = serde_json::from_str(text).expect("a schema is JSON");
             assert_eq!(schema["title"], *t);
         }
-        assert_eq!(EVENT_SCHEMAS.len(), crate::domain::events::EVENT_TYPES.len() + 1, "and the envelope");
+        let entry = crate::decisions::ENTRY_TYPE;
+        assert!(EVENT_SCHEMAS.iter().any(|(n, _)| *n == entry), "the decision log's entry is served");
+        assert_eq!(EVENT_SCHEMAS.len(), crate::domain::events::EVENT_TYPES.len() + 2, "and the envelope and the entry");
     }
 }
