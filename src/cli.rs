@@ -344,13 +344,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     .map_err(|e| format!("cannot open the ledger in {}: {e}", data.display()))?
     .with_storage(data, args.storage_reserve_bytes);
-    let verifier = match &args.jwks {
-        Some(path) => Verifier::load_jwks(path, args.jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?,
+    let (verifier, dev_key) = match &args.jwks {
+        Some(path) => (Verifier::load_jwks(path, args.jwt_issuer.as_deref().unwrap_or(crate::auth::DEV_ISSUER))?, None),
         None => {
             let keys = args.keys.clone().unwrap_or_else(|| DataDir(data.clone()).keys());
             let key = DevKey::load_or_create(&keys)?;
             tracing::info!("trusting the dev signing key in {}; mint tokens with `ledger token`", keys.display());
-            key.verifier()
+            (key.verifier(), Some(Arc::new(key)))
         }
     };
     let verifier = args.maskinporten.trust(verifier)?;
@@ -376,6 +376,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             metrics: Default::default(),
             decisions,
             slots: Default::default(),
+            dev_key,
         });
         // Not `ledger.status()`: its digest reads the whole read model (minutes at
         // national scale), and nothing here needs it.

@@ -1,7 +1,7 @@
 //! The service's pages in a real browser: headless Chromium loads them from a running
 //! ledger and runs their scripts against the API — the auditor's page (a system user's
-//! history with actors and causes, an as-of decision) and the page a request's
-//! `confirmUrl` names (the request, and how the customer answers it).
+//! history with actors and causes, an as-of decision), the page a request's
+//! `confirmUrl` names and the sign-in page.
 
 mod common;
 
@@ -107,11 +107,12 @@ fn the_audit_page_shows_a_history_with_actors_and_causes_and_an_as_of_decision()
 }
 
 /// The page a request's `confirmUrl` names, in a real browser: it is there (no 404),
-/// reads the request with the customer's token and says how to answer it — by the
-/// access manager, or passed on to them by a person who may not approve.
+/// renders under its strict policy, and shows a person who is not signed in the way to
+/// sign in; the sign-in page renders too. (The answering itself, with cookies and forms,
+/// is `tests/portal.rs`.)
 #[test]
-fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
-    use common::{fixture_party_id, pkg, FIXTURE, KUNDE_A, MAESTRO};
+fn the_confirm_url_is_a_page_that_shows_the_way_to_sign_in() {
+    use common::{pkg, FIXTURE, KUNDE_A, MAESTRO};
     use ledger::auth::Role;
     use serde_json::json;
 
@@ -128,8 +129,6 @@ fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
     let now = chrono::Utc::now().timestamp();
     let org = |o: &str| ledger::domain::ids::OrgNo::parse(o).unwrap();
     let vendor = key.mint(Role::Vendor, Some(&org(MAESTRO)), None, now, 600);
-    let admin = key.mint(Role::Admin, Some(&org(KUNDE_A)), Some("kari"), now, 600);
-    let person = key.mint(Role::ClientAdmin, Some(&org(KUNDE_A)), Some("ola"), now, 600);
     let a = "/authentication/api/v1";
     replica.ok(
         "POST",
@@ -137,8 +136,7 @@ fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
         &vendor,
         Some(&json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"}, "name": {"nb": "Maestro"},
             "description": {"nb": "Maestro"}, "accessPackages": [{"urn": pkg("skattegrunnlag")}],
-            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]},
-                       {"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]})),
+            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})),
     );
     let request = replica.ok(
         "POST",
@@ -149,41 +147,13 @@ fn the_confirm_url_shows_the_request_and_how_to_answer_it() {
     );
     let (id, confirm) = (request["id"].as_str().unwrap(), request["confirmUrl"].as_str().unwrap());
     assert!(confirm.starts_with(&format!("{}/accessmanagement/ui/systemuser/request?id={id}", replica.url)));
-    let party = fixture_party_id(KUNDE_A);
 
-    // Without a token: the page is there and says what to do.
-    let dom = rendered(confirm);
-    assert!(dom.contains(&format!("Request {id}: paste your token above to read it.")), "{dom}");
-    // A person who may not approve: the request, and how to pass it on.
-    let dom = rendered(&format!("{confirm}#token={person}"));
-    for text in
-        ["A system user is requested", "310000019_maestro", "ske-mva-rapportering", "New", "You may not approve it"]
-    {
-        assert!(dom.contains(text), "the page shows '{text}': {dom}");
-    }
-    assert!(dom.contains(&format!("{a}/systemuser/request/{party}/{id}/escalate")), "{dom}");
-    // The access manager: how to approve or reject.
-    let dom = rendered(&format!("{confirm}#token={admin}"));
-    assert!(dom.contains(&format!("{a}/systemuser/request/{party}/{id}/approve")), "{dom}");
-    assert!(!dom.contains("/escalate"), "{dom}");
-
-    // A change request's page, once the system user exists.
-    replica.ok("POST", &format!("{a}/systemuser/request/{party}/{id}/approve"), &admin, None);
-    let change = replica.ok(
-        "POST",
-        &format!("{a}/systemuser/changerequest/vendor?correlation-id=0195c1e2-0000-7000-8000-00000000c0de&system-user-id={id}"),
-        &vendor,
-        Some(&json!({"requiredRights": [{"resource": [{"id": "urn:altinn:resource", "value": "kartverket-tinglysning"}]}]})),
-    );
-    let dom = rendered(&format!("{}#token={admin}", change["confirmUrl"].as_str().unwrap()));
-    for text in ["A change to a system user is requested", "Rights to add", "kartverket-tinglysning"] {
-        assert!(dom.contains(text), "the page shows '{text}': {dom}");
-    }
-    assert!(dom.contains(&format!("{a}/systemuser/changerequest/{party}/0195c1e2-0000-7000-8000-00000000c0de/approve")));
-    // A token of another organisation: the refusal is shown, not a blank page.
-    let stranger = key.mint(Role::Admin, Some(&org("310000043")), None, now, 600);
-    let dom = rendered(&format!("{confirm}#token={stranger}"));
-    assert!(dom.contains("Could not read request") && dom.contains("403"), "{dom}");
+    let dom = rendered(&format!("{confirm}&lang=en"));
+    assert!(dom.contains("<html lang=\"en\">") && dom.contains("Sign in to see this page."), "{dom}");
+    assert!(dom.contains("href=\"/accessmanagement/ui/signin?next="), "{dom}");
+    let dom = rendered(&format!("{}/accessmanagement/ui/signin?lang=nb", replica.url));
+    assert!(dom.contains("Logg inn (lokal utvikling)") && dom.contains("name=\"org\""), "{dom}");
+    assert!(dom.contains("lang=\"en\">In English</a>"), "the switch offers English, in English: {dom}");
 }
 
 /// The API reference page, in a real browser: it renders `/openapi.json` (same origin,

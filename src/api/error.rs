@@ -48,7 +48,9 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn parts(&self) -> (StatusCode, &str, String) {
+    /// The status, the problem's code and the detail a client may read (internal
+    /// failures say only that they were logged).
+    pub(crate) fn parts(&self) -> (StatusCode, &str, String) {
         use ApiError::*;
         match self {
             Unauthenticated(e) => (StatusCode::UNAUTHORIZED, "unauthenticated", e.to_string()),

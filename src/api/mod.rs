@@ -16,6 +16,7 @@ pub mod metrics;
 mod openapi;
 mod pages;
 mod pdp;
+mod portal;
 pub use pdp::XACML_PATH;
 mod agentdelegation;
 mod changerequests;
@@ -67,6 +68,9 @@ pub struct Services {
     pub decisions: Option<Arc<crate::decisions::DecisionLog>>,
     /// The service's bounds on concurrent work.
     pub slots: Slots,
+    /// The generated dev key the service trusts, where it trusts one: then the pages'
+    /// sign-in mints tokens with it. `None` behind an identity provider (`--jwks`).
+    pub dev_key: Option<Arc<crate::auth::DevKey>>,
 }
 
 /// Most writes that may wait for the ledger's write lock; more are refused with 503
@@ -133,6 +137,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ledger_routes())
         .merge(metrics::routes())
         .merge(pages::routes())
+        .merge(portal::routes())
         .split_for_parts();
     openapi::complete(&mut api);
     (app, api)

@@ -1,5 +1,5 @@
-//! The static pages for people (the auditor's view, the pages a request's `confirmUrl`
-//! names, the API reference at `/api/`) and the OpenAPI document they and clients read.
+//! The static pages for people (the auditor's view, the API reference at `/api/`; the
+//! customer's pages are [`super::portal`]) and the OpenAPI document they and clients read.
 //! Each page is served with a policy that lets it load only this origin's scripts and
 //! styles, so no page depends on a CDN. This module knows no rule and no model.
 
@@ -16,8 +16,6 @@ use super::AppState;
 const AUDIT_HTML: &str = include_str!("ui/audit.html");
 const AUDIT_JS: &str = include_str!("ui/audit.js");
 const AUDIT_CSS: &str = include_str!("ui/audit.css");
-const CONFIRM_HTML: &str = include_str!("ui/confirm.html");
-const CONFIRM_JS: &str = include_str!("ui/confirm.js");
 const API_HTML: &str = include_str!("ui/api.html");
 const API_JS: &str = include_str!("ui/api.js");
 
@@ -90,10 +88,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(audit_page))
         .routes(routes!(audit_script))
         .routes(routes!(audit_style))
-        .routes(routes!(request_page))
-        .routes(routes!(agent_request_page))
-        .routes(routes!(change_request_page))
-        .routes(routes!(confirm_script))
         .routes(routes!(event_schema))
 }
 
@@ -161,37 +155,6 @@ pub async fn audit_script() -> Response {
     responses((status = 200, description = "The auditor's page's style", content_type = "text/css", body = String)))]
 pub async fn audit_style() -> Response {
     page(AUDIT_CSS, "text/css; charset=utf-8")
-}
-
-/// The page a standard request's `confirmUrl` names (Altinn's path): the request, read
-/// with the customer's token, and how to answer it.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/request", operation_id = "request_page", tag = "Pages", summary = "The page a standard request's confirmUrl names",
-    params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
-    responses((status = 200, description = "The request page", content_type = "text/html", body = String)))]
-pub async fn request_page() -> Response {
-    page(CONFIRM_HTML, HTML)
-}
-
-/// The page an agent request's `confirmUrl` names.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/agentrequest", operation_id = "agent_request_page", tag = "Pages", summary = "The page an agent request's confirmUrl names",
-    params(("id" = Option<String>, Query, description = "The request's id, as the `confirmUrl` gives it")),
-    responses((status = 200, description = "The agent request page", content_type = "text/html", body = String)))]
-pub async fn agent_request_page() -> Response {
-    page(CONFIRM_HTML, HTML)
-}
-
-/// The page a change request's `confirmUrl` names.
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/changerequest", operation_id = "change_request_page", tag = "Pages", summary = "The page a change request's confirmUrl names",
-    params(("id" = Option<String>, Query, description = "The change request's id, as the `confirmUrl` gives it")),
-    responses((status = 200, description = "The change request page", content_type = "text/html", body = String)))]
-pub async fn change_request_page() -> Response {
-    page(CONFIRM_HTML, HTML)
-}
-
-#[utoipa::path(get, path = "/accessmanagement/ui/systemuser/confirm.js", operation_id = "confirm_script", tag = "Pages", summary = "The request pages' script",
-    responses((status = 200, description = "The request pages' script", content_type = "text/javascript", body = String)))]
-pub async fn confirm_script() -> Response {
-    page(CONFIRM_JS, JS)
 }
 
 /// A static page or part of one, with a policy that allows only this origin's scripts,

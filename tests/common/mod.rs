@@ -177,6 +177,7 @@ impl TestLedger {
             metrics: Default::default(),
             decisions: Some(Arc::new(decisions)),
             slots: slots.clone(),
+            dev_key: Some(Arc::new(DevKey::load(&DataDir(dir.path().to_owned()).keys()).expect("dev key"))),
         });
         TestLedger { app: router(state), slots, ledger, key, now, dir }
     }

@@ -1,0 +1,313 @@
+//! The pages' two languages, bokmål and English: which one a request gets, and every
+//! text the pages show, as one enum of messages with both renderings side by side (a
+//! message cannot exist in one language only).
+
+/// A page language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Nb,
+    En,
+}
+
+/// The language a person gets when nothing they send names one: the pages are for
+/// Norwegian organisations.
+pub const LANG_DEFAULT: Lang = Lang::Nb;
+
+impl Lang {
+    /// The `lang` attribute and the switch's value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Nb => "nb",
+            Lang::En => "en",
+        }
+    }
+
+    /// `nb`, `no`, `nn` (shown in bokmål: there is no nynorsk text yet) or `en`, with or
+    /// without a region (`nb-NO`, `en-GB`).
+    pub fn parse(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next().unwrap_or("").trim().to_ascii_lowercase();
+        match primary.as_str() {
+            "nb" | "no" | "nn" => Some(Lang::Nb),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The first language of an `Accept-Language` header the pages have, by the weights
+    /// the browser gave (ties in the order written); `None` if it names neither.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut ranked: Vec<(u32, usize, Lang)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(order, item)| {
+                let mut parts = item.split(';');
+                let lang = Lang::parse(parts.next()?)?;
+                let weight = parts.find_map(|p| p.trim().strip_prefix("q=")).map_or(Some(1000), |q| {
+                    q.trim().parse::<f32>().ok().map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u32)
+                })?;
+                (weight > 0).then_some((weight, order, lang))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.first().map(|(_, _, lang)| *lang)
+    }
+
+    /// The other language (for the switch).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Nb => Lang::En,
+            Lang::En => Lang::Nb,
+        }
+    }
+}
+
+/// Every text of the pages. `{}` marks where [`Lang::fill`] puts values, in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Msg {
+    ServiceName,
+    SwitchLanguage,
+    SkipToContent,
+    SignedInAs,
+    SignOut,
+    SignIn,
+    SignInTitle,
+    SignInIntro,
+    SignInNotHere,
+    SignInAsAdmin,
+    SignInAsClientAdmin,
+    Role,
+    OrgNo,
+    Person,
+    NotSignedIn,
+    StandardRequestTitle,
+    AgentRequestTitle,
+    ChangeRequestTitle,
+    Asks,
+    AsksChange,
+    System,
+    Vendor,
+    ForOrganisation,
+    SystemUser,
+    Rights,
+    AccessPackages,
+    RightsToAdd,
+    RightsToRemove,
+    PackagesToAdd,
+    PackagesToRemove,
+    None,
+    ExternalRef,
+    Status,
+    Created,
+    Expires,
+    SentBackTo,
+    Approve,
+    Reject,
+    Escalate,
+    EscalateHint,
+    Escalated,
+    AlreadyEscalated,
+    AnswerHint,
+    StatusNew,
+    StatusAccepted,
+    StatusRejected,
+    StatusWithdrawn,
+    StatusExpired,
+    NoLongerNew,
+    Expired,
+    NotYourOrganisation,
+    NotAnAdmin,
+    Approved,
+    Rejected,
+    NoSuchRequest,
+    NoRequestNamed,
+    History,
+    HistoryRequested,
+    HistoryEscalated,
+    HistoryApproved,
+    HistoryRejected,
+    FormUnreadable,
+    FormForged,
+    Refused,
+    Unavailable,
+}
+
+impl Msg {
+    /// (bokmål, English).
+    fn texts(self) -> (&'static str, &'static str) {
+        use Msg::*;
+        match self {
+            ServiceName => ("Systemtilganger", "System access"),
+            SwitchLanguage => ("In English", "På norsk"),
+            SkipToContent => ("Gå til hovedinnholdet", "Skip to the main content"),
+            SignedInAs => ("Logget inn som {} for {}", "Signed in as {} for {}"),
+            SignOut => ("Logg ut", "Sign out"),
+            SignIn => ("Logg inn", "Sign in"),
+            SignInTitle => ("Logg inn (lokal utvikling)", "Sign in (local development)"),
+            SignInIntro => (
+                "Denne tjenesten bruker sin egen, genererte utviklingsnøkkel, så du kan logge inn som en person i en virksomhet her. I drift står sidene bak virksomhetens innloggingsproxy, og denne siden finnes ikke.",
+                "This service uses its own generated development key, so you may sign in here as a person of an organisation. In production the pages sit behind the organisation's sign-in proxy, and this page does not exist.",
+            ),
+            SignInNotHere => (
+                "Innlogging skjer hos virksomhetens innloggingsløsning, ikke her: denne tjenesten stoler bare på tokens den får derfra.",
+                "Sign-in happens at your organisation's identity provider, not here: this service trusts only the tokens it gets from there.",
+            ),
+            SignInAsAdmin => ("Tilgangsstyrer (admin)", "Access manager (admin)"),
+            SignInAsClientAdmin => ("Klientadministrator (client-admin)", "Client administrator (client-admin)"),
+            Role => ("Rolle", "Role"),
+            OrgNo => ("Organisasjonsnummer", "Organisation number"),
+            Person => ("Person (brukernavn)", "Person (user name)"),
+            NotSignedIn => ("Du må logge inn for å se denne siden.", "Sign in to see this page."),
+            StandardRequestTitle => ("Forespørsel om systembruker", "A system user is requested"),
+            AgentRequestTitle => ("Forespørsel om systembruker for klienter", "An agent system user is requested"),
+            ChangeRequestTitle => ("Forespørsel om endring av systembruker", "A change to a system user is requested"),
+            Asks => ("{} fra {} ber om tilgang for {}.", "{} from {} asks for access for {}."),
+            AsksChange => (
+                "{} fra {} ber om å endre hva systembrukeren for {} kan gjøre.",
+                "{} from {} asks to change what the system user for {} may do.",
+            ),
+            System => ("System", "System"),
+            Vendor => ("Leverandør", "Vendor"),
+            ForOrganisation => ("For virksomheten", "For the organisation"),
+            SystemUser => ("Systembruker", "System user"),
+            Rights => ("Rettigheter", "Rights"),
+            AccessPackages => ("Tilgangspakker", "Access packages"),
+            RightsToAdd => ("Rettigheter som legges til", "Rights to add"),
+            RightsToRemove => ("Rettigheter som fjernes", "Rights to take away"),
+            PackagesToAdd => ("Tilgangspakker som legges til", "Access packages to add"),
+            PackagesToRemove => ("Tilgangspakker som fjernes", "Access packages to take away"),
+            None => ("ingen", "none"),
+            ExternalRef => ("Ekstern referanse", "External reference"),
+            Status => ("Status", "Status"),
+            Created => ("Opprettet", "Created"),
+            Expires => ("Utløper", "Expires"),
+            SentBackTo => ("Etter svaret sendes du tilbake til", "After you answer, you are sent back to"),
+            Approve => ("Godkjenn", "Approve"),
+            Reject => ("Avvis", "Reject"),
+            Escalate => ("Send til tilgangsstyrerne", "Pass on to the access managers"),
+            EscalateHint => (
+                "Du kan sende forespørselen videre til dem, så ser de den blant sine ventende forespørsler.",
+                "You can pass the request on to them, so that they see it among their pending requests.",
+            ),
+            Escalated => (
+                "Forespørselen er sendt videre til virksomhetens tilgangsstyrere.",
+                "The request is passed on to your organisation's access managers.",
+            ),
+            AlreadyEscalated => (
+                "Forespørselen er allerede sendt videre til tilgangsstyrerne.",
+                "The request is already passed on to the access managers.",
+            ),
+            AnswerHint => (
+                "Godkjenner du, får systemet tilgangene over på vegne av virksomheten.",
+                "If you approve, the system gets the access above on your organisation's behalf.",
+            ),
+            StatusNew => ("venter på svar", "waiting for an answer"),
+            StatusAccepted => ("godkjent", "approved"),
+            StatusRejected => ("avvist", "rejected"),
+            StatusWithdrawn => ("trukket tilbake", "withdrawn"),
+            StatusExpired => ("utløpt", "expired"),
+            NoLongerNew => (
+                "Denne forespørselen venter ikke lenger på svar: den er {}.",
+                "This request is no longer waiting for an answer: it is {}.",
+            ),
+            Expired => (
+                "Denne forespørselen utløp {}. Leverandøren må sende en ny.",
+                "This request expired {}. The vendor must send a new one.",
+            ),
+            NotYourOrganisation => (
+                "Denne forespørselen gjelder {}, ikke virksomheten du er logget inn for ({}). Logg inn for {} for å svare på den.",
+                "This request is for {}, not for the organisation you are signed in for ({}). Sign in for {} to answer it.",
+            ),
+            NotAnAdmin => (
+                "Du kan se forespørselen, men bare virksomhetens tilgangsstyrer (rollen admin) kan svare på den.",
+                "You may see this request, but only your organisation's access manager (role admin) may answer it.",
+            ),
+            Approved => ("Forespørselen er godkjent.", "The request is approved."),
+            Rejected => ("Forespørselen er avvist.", "The request is rejected."),
+            NoSuchRequest => ("Det finnes ingen slik forespørsel.", "There is no such request."),
+            NoRequestNamed => (
+                "Denne adressen peker ikke på noen forespørsel: den mangler ?id=<forespørselens id>.",
+                "This address names no request: it needs ?id=<the request's id>.",
+            ),
+            History => ("Historikk", "History"),
+            HistoryRequested => ("forespurt av {}", "requested by {}"),
+            HistoryEscalated => ("sendt videre til tilgangsstyrerne av {}", "passed on to the access managers by {}"),
+            HistoryApproved => ("godkjent av {}", "approved by {}"),
+            HistoryRejected => ("avvist av {}", "rejected by {}"),
+            FormUnreadable => ("Skjemaet kunne ikke leses.", "The form could not be read."),
+            FormForged => (
+                "Skjemaet kom ikke fra denne siden, eller innloggingen er endret. Last siden på nytt og prøv igjen.",
+                "This form did not come from this page, or your sign-in has changed. Reload the page and try again.",
+            ),
+            Refused => ("Svaret ble ikke godtatt: {}", "The answer was not accepted: {}"),
+            Unavailable => (
+                "Tjenesten kan ikke ta imot svaret akkurat nå; ingenting er lagret. Prøv igjen om litt.",
+                "The service cannot take the answer right now; nothing was stored. Try again in a moment.",
+            ),
+        }
+    }
+}
+
+impl Lang {
+    /// The message in this language.
+    pub fn t(self, msg: Msg) -> &'static str {
+        let (nb, en) = msg.texts();
+        match self {
+            Lang::Nb => nb,
+            Lang::En => en,
+        }
+    }
+
+    /// The message with `values` in place of its `{}`s, in order.
+    pub fn fill(self, msg: Msg, values: &[&str]) -> String {
+        let mut out = String::new();
+        let mut rest = self.t(msg);
+        debug_assert_eq!(rest.matches("{}").count(), values.len(), "{msg:?}: one value per place");
+        let mut values = values.iter();
+        while let Some(at) = rest.find("{}") {
+            out.push_str(&rest[..at]);
+            out.push_str(values.next().copied().unwrap_or(""));
+            rest = &rest[at + 2..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_is_read_by_weight_then_order() {
+        assert_eq!(Lang::from_accept_language("nb-NO,nb;q=0.9,en;q=0.8"), Some(Lang::Nb));
+        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9,nb;q=0.8"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de;q=1, en;q=0.5, nn;q=0.7"), Some(Lang::Nb));
+        assert_eq!(Lang::from_accept_language("en;q=0, nb;q=0.1"), Some(Lang::Nb));
+        assert_eq!(Lang::from_accept_language("de, fr"), None);
+        assert_eq!(Lang::from_accept_language("en;q=banana"), None);
+        assert_eq!(Lang::from_accept_language(""), None);
+    }
+
+    #[test]
+    fn every_message_has_as_many_places_in_both_languages() {
+        use Msg::*;
+        let all = [
+            SignedInAs,
+            Asks,
+            AsksChange,
+            NoLongerNew,
+            Expired,
+            NotYourOrganisation,
+            HistoryRequested,
+            HistoryEscalated,
+            HistoryApproved,
+            HistoryRejected,
+            Refused,
+        ];
+        for msg in all {
+            let (nb, en) = msg.texts();
+            assert_eq!(nb.matches("{}").count(), en.matches("{}").count(), "{msg:?}");
+        }
+        assert_eq!(Lang::En.fill(Asks, &["A", "B", "C"]), "A from B asks for access for C.");
+    }
+}

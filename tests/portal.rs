@@ -1,0 +1,375 @@
+//! The customer's pages, through the router as a browser uses them (form posts, cookies,
+//! redirects): given a vendor's request, when the customer's administrator signs in and
+//! answers it from the page its `confirmUrl` names, then the ledger holds that answer —
+//! and a stranger, a client administrator, a forged form or bad input changes nothing.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request};
+use common::*;
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+const ORIGIN: &str = "http://ledger.test";
+const SIGNIN: &str = "/accessmanagement/ui/signin";
+const ANSWER: &str = "/accessmanagement/ui/systemuser/answer";
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+    }
+
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let at = self.body.find("name=\"csrf\" value=\"").expect("the page has a form") + 19;
+        self.body[at..at + 64].to_owned()
+    }
+}
+
+async fn send(t: &TestLedger, method: Method, path: &str, headers: &[(&str, &str)], form: Option<&str>) -> Page {
+    let mut req = Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = match form {
+        Some(f) => req.header("content-type", "application/x-www-form-urlencoded").body(Body::from(f.to_owned())),
+        None => req.body(Body::empty()),
+    };
+    let res = t.app.clone().oneshot(req.unwrap()).await.unwrap();
+    let (status, headers) = (res.status().as_u16(), res.headers().clone());
+    let body = String::from_utf8(res.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    Page { status, headers, body }
+}
+
+/// Signs in through the dev sign-in page; the session cookie to send.
+async fn sign_in(t: &TestLedger, role: &str, org: &str, person: &str) -> String {
+    let form = format!("role={role}&org={org}&person={person}&next=%2Faccessmanagement%2Fui%2Fsignin");
+    let page = send(t, Method::POST, SIGNIN, &[("origin", ORIGIN)], Some(&form)).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let cookie = page.header("set-cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Maestro's system, and its standard request to Kunde A with a way back to the vendor;
+/// the request page's path (from `confirmUrl`).
+async fn requested(t: &TestLedger) -> (String, String) {
+    t.register_system("310000019_maestro", &["skattegrunnlag"], &["ske-mva-rapportering"]).await.assert_ok();
+    let body = json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "externalRef": "kunde-a-1",
+        "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}],
+        "accessPackages": [{"urn": pkg("skattegrunnlag")}],
+        "redirectUrl": "https://vendor.example/done"});
+    let created =
+        t.call(Method::POST, &format!("{AUTHN}/systemuser/request/vendor"), Some(&t.vendor(MAESTRO)), Some(body)).await;
+    assert_eq!(created.status.as_u16(), 201, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let confirm = created.body["confirmUrl"].as_str().unwrap();
+    (id, confirm.strip_prefix(ORIGIN).expect("confirmUrl is on this service").to_owned())
+}
+
+fn answer_form(kind: &str, id: &str, answer: &str, csrf: &str) -> String {
+    format!("kind={kind}&id={id}&answer={answer}&csrf={csrf}")
+}
+
+async fn status_of(t: &TestLedger, id: &str) -> String {
+    let reply =
+        t.call(Method::GET, &format!("{AUTHN}/systemuser/request/vendor/{id}"), Some(&t.vendor(MAESTRO)), None).await;
+    reply.body["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn scenario_1_the_customer_signs_in_from_the_confirm_url_and_approves() {
+    let t = TestLedger::new();
+    let (id, path) = requested(&t).await;
+
+    // Not signed in: the page says so and shows the way to sign in, back to this page.
+    let anonymous = send(&t, Method::GET, &path, &[], None).await;
+    assert_eq!(anonymous.status, 401);
+    assert!(
+        anonymous.body.contains(
+            "href=\"/accessmanagement/ui/signin?next=%2Faccessmanagement%2Fui%2Fsystemuser%2Frequest%3Fid%3D"
+        ),
+        "{}",
+        anonymous.body
+    );
+    let form = send(&t, Method::GET, SIGNIN, &[], None).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("name=\"org\""));
+
+    // Signed in as Kunde A's administrator: the request, in bokmål by default.
+    let cookie = sign_in(&t, "admin", KUNDE_A, "kari.nordmann").await;
+    let page = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for text in [
+        "Forespørsel om systembruker",
+        "310000019_maestro",
+        "Skattegrunnlag",
+        "urn:altinn:accesspackage:skattegrunnlag",
+        "ske-mva-rapportering",
+        "kunde-a-1",
+        "venter på svar",
+        "https://vendor.example/done",
+        "Godkjenn",
+        "Avvis",
+        "Logget inn som kari.nordmann for 310000035",
+    ] {
+        assert!(page.body.contains(text), "the page shows '{text}': {}", page.body);
+    }
+    let policy = page.header("content-security-policy");
+    assert!(
+        policy.contains("form-action 'self' https://vendor.example;") && !policy.contains("script-src"),
+        "{policy}"
+    );
+    assert_eq!(page.header("x-frame-options"), "DENY");
+
+    // The same page in English, for a browser that asks for it.
+    let english =
+        send(&t, Method::GET, &path, &[("cookie", &cookie), ("accept-language", "en-GB,en;q=0.8")], None).await;
+    assert!(
+        english.body.contains("<html lang=\"en\">") && english.body.contains(">Approve</button>"),
+        "{}",
+        english.body
+    );
+    assert!(english.body.contains("lang=\"nb\">På norsk</a>"), "the switch offers bokmål, in bokmål");
+
+    // Approve: back to the vendor, and the ledger holds it.
+    let before = t.position();
+    let answered = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie), ("origin", ORIGIN)],
+        Some(&answer_form("request", &id, "approve", &page.csrf())),
+    )
+    .await;
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    assert_eq!(answered.header("location"), "https://vendor.example/done");
+    assert!(t.position() > before);
+    assert_eq!(status_of(&t, &id).await, "Accepted");
+
+    // The page now says it is answered, by whom, and offers no buttons.
+    let after = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert!(after.body.contains("den er godkjent"), "{}", after.body);
+    assert!(after.body.contains("godkjent av kari.nordmann"), "{}", after.body);
+    assert!(!after.body.contains(">Godkjenn</button>"));
+}
+
+#[tokio::test]
+async fn a_rejection_from_the_agent_request_page_shows_its_outcome_there() {
+    let t = TestLedger::new();
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let created = t.request_agent("310000019_maestro", RETT_REVISJON, Some("rr-1"), &["revisormedarbeider"]).await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let path = created.body["confirmUrl"].as_str().unwrap().strip_prefix(ORIGIN).unwrap().to_owned();
+    assert!(path.starts_with("/accessmanagement/ui/systemuser/agentrequest?id="), "{path}");
+
+    let cookie = sign_in(&t, "admin", RETT_REVISJON, "ola").await;
+    let page = send(&t, Method::GET, &format!("{path}&lang=en"), &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("An agent system user is requested") && page.body.contains("Revisormedarbeider"));
+    assert!(page.header("set-cookie").starts_with("ledger_lang=en;"), "the choice is remembered");
+
+    let answered = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie)],
+        Some(&answer_form("agentrequest", &id, "reject", &page.csrf())),
+    )
+    .await;
+    assert_eq!(answered.status, 303, "{}", answered.body);
+    let back = answered.header("location").to_owned();
+    assert!(
+        back.starts_with("/accessmanagement/ui/systemuser/agentrequest?id=") && back.ends_with("&done=reject"),
+        "{back}"
+    );
+    let outcome = send(&t, Method::GET, &back, &[("cookie", &cookie), ("cookie", "ledger_lang=en")], None).await;
+    assert!(
+        outcome.body.contains("The request is rejected.") && outcome.body.contains("rejected by ola"),
+        "{}",
+        outcome.body
+    );
+    let reply = t
+        .call(Method::GET, &format!("{AUTHN}/systemuser/request/vendor/agent/{id}"), Some(&t.vendor(MAESTRO)), None)
+        .await;
+    assert_eq!(reply.body["status"], "Rejected");
+}
+
+#[tokio::test]
+async fn another_organisation_sees_nothing_of_the_request_and_cannot_answer_it() {
+    let t = TestLedger::new();
+    let (id, path) = requested(&t).await;
+    let cookie = sign_in(&t, "admin", KUNDE_B, "per").await;
+
+    let page = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("Denne forespørselen gjelder 310000035"), "{}", page.body);
+    for secret in ["310000019_maestro", "kunde-a-1", "vendor.example", "Godkjenn"] {
+        assert!(!page.body.contains(secret), "a stranger is shown '{secret}'");
+    }
+    // Even a well-formed answer with the stranger's own CSRF token is refused.
+    let before = t.position();
+    let answered = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie)],
+        Some(&answer_form("request", &id, "approve", &page.csrf())),
+    )
+    .await;
+    assert_eq!(answered.status, 403);
+    assert_eq!(t.position(), before);
+    assert_eq!(status_of(&t, &id).await, "New");
+}
+
+#[tokio::test]
+async fn a_client_administrator_may_read_the_request_but_only_the_access_manager_answers() {
+    let t = TestLedger::new();
+    let (id, path) = requested(&t).await;
+    let cookie = sign_in(&t, "client-admin", KUNDE_A, "lise").await;
+    let page = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("bare virksomhetens tilgangsstyrer") && !page.body.contains(">Godkjenn</button>"));
+    assert!(page.body.contains(">Send til tilgangsstyrerne</button>"), "{}", page.body);
+    let before = t.position();
+    let answered = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie)],
+        Some(&answer_form("request", &id, "approve", &page.csrf())),
+    )
+    .await;
+    assert_eq!(answered.status, 403);
+    assert_eq!(t.position(), before);
+
+    // What a client administrator may do: pass it on to the access managers.
+    let escalated = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie)],
+        Some(&answer_form("request", &id, "escalate", &page.csrf())),
+    )
+    .await;
+    assert_eq!(escalated.status, 303, "{}", escalated.body);
+    assert!(escalated.header("location").ends_with("&done=escalate"), "not yet back to the vendor");
+    let back = send(&t, Method::GET, escalated.header("location"), &[("cookie", &cookie)], None).await;
+    assert!(back.body.contains("sendt videre til virksomhetens tilgangsstyrere"), "{}", back.body);
+    assert!(back.body.contains("sendt videre til tilgangsstyrerne av lise"), "{}", back.body);
+    assert!(!back.body.contains("value=\"escalate\""), "once is enough");
+    assert_eq!(status_of(&t, &id).await, "New");
+}
+
+#[tokio::test]
+async fn a_forged_form_writes_nothing() {
+    let t = TestLedger::new();
+    let (id, path) = requested(&t).await;
+    let cookie = sign_in(&t, "admin", KUNDE_A, "kari").await;
+    let csrf = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await.csrf();
+    let before = t.position();
+
+    // Another site's form: the browser names its origin.
+    let cross_site = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("cookie", &cookie), ("origin", "https://evil.example")],
+        Some(&answer_form("request", &id, "approve", &csrf)),
+    )
+    .await;
+    assert_eq!(cross_site.status, 403);
+    // A CSRF token that is not this session's (another sign-in's, or none).
+    let other = sign_in(&t, "admin", KUNDE_A, "kari").await;
+    let stale = send(&t, Method::GET, &path, &[("cookie", &other)], None).await.csrf();
+    let wrong_token = if stale == csrf { "0".repeat(64) } else { stale };
+    for bad in [answer_form("request", &id, "approve", &wrong_token), format!("kind=request&id={id}&answer=approve")] {
+        let page = send(&t, Method::POST, ANSWER, &[("cookie", &cookie)], Some(&bad)).await;
+        assert!(matches!(page.status, 400 | 403), "{}: {}", page.status, page.body);
+    }
+    assert_eq!(t.position(), before);
+    assert_eq!(status_of(&t, &id).await, "New");
+}
+
+#[tokio::test]
+async fn bad_input_is_answered_plainly_and_changes_nothing() {
+    let t = TestLedger::new();
+    let (id, _) = requested(&t).await;
+    let cookie = sign_in(&t, "admin", KUNDE_A, "kari").await;
+    let before = t.position();
+    let with_cookie = [("cookie", cookie.as_str())];
+    let get = |path: &'static str| send(&t, Method::GET, path, &with_cookie, None);
+    assert_eq!(get("/accessmanagement/ui/systemuser/request").await.status, 400, "no id");
+    assert_eq!(get("/accessmanagement/ui/systemuser/request?id=not-a-uuid").await.status, 400);
+    assert_eq!(
+        get("/accessmanagement/ui/systemuser/request?id=0190a3b4-1111-7000-8000-000000000001").await.status,
+        404
+    );
+    let wrong_kind = format!("/accessmanagement/ui/systemuser/agentrequest?id={id}");
+    assert_eq!(send(&t, Method::GET, &wrong_kind, &[("cookie", &cookie)], None).await.status, 404);
+    let csrf = send(
+        &t,
+        Method::GET,
+        &format!("/accessmanagement/ui/systemuser/request?id={id}"),
+        &[("cookie", &cookie)],
+        None,
+    )
+    .await
+    .csrf();
+    for bad in [
+        "garbage".to_owned(),
+        answer_form("request", &id, "maybe", &csrf),
+        answer_form("nosuchpage", &id, "approve", &csrf),
+        format!("{}&extra=1", answer_form("request", &id, "approve", &csrf)),
+        "x".repeat(10_000),
+    ] {
+        let page = send(&t, Method::POST, ANSWER, &[("cookie", &cookie)], Some(&bad)).await;
+        assert_eq!(page.status, 400, "{bad}: {}", page.body);
+        assert!(page.body.contains("Skjemaet kunne ikke leses."));
+    }
+    // Two different tokens (a proxy's header and a cookie) are refused, not picked from.
+    let page_path = format!("/accessmanagement/ui/systemuser/request?id={id}");
+    let proxy = format!("Bearer {}", t.admin(KUNDE_A));
+    let two = send(&t, Method::GET, &page_path, &[("cookie", &cookie), ("authorization", &proxy)], None).await;
+    assert_eq!(two.status, 400);
+    // The sign-in takes only the pages' roles, an organisation number and a plain name,
+    // and sends people only to this service's own pages.
+    for bad in
+        ["role=operator&org=310000035&person=x", "role=admin&org=123&person=x", "role=admin&org=310000035&person=<b>"]
+    {
+        assert_eq!(send(&t, Method::POST, SIGNIN, &[], Some(bad)).await.status, 400, "{bad}");
+    }
+    let away =
+        send(&t, Method::POST, SIGNIN, &[], Some("role=admin&org=310000035&person=x&next=%2F%2Fevil.example")).await;
+    assert_eq!(away.header("location"), SIGNIN);
+    assert_eq!(t.position(), before);
+    assert_eq!(status_of(&t, &id).await, "New");
+}
+
+#[tokio::test]
+async fn a_proxys_bearer_token_signs_the_person_in_as_the_cookie_does() {
+    let t = TestLedger::new();
+    let (id, path) = requested(&t).await;
+    let token = t.admin(KUNDE_A);
+    let bearer = format!("Bearer {token}");
+    let page = send(&t, Method::GET, &path, &[("authorization", &bearer)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let answered = send(
+        &t,
+        Method::POST,
+        ANSWER,
+        &[("authorization", &bearer)],
+        Some(&answer_form("request", &id, "approve", &page.csrf())),
+    )
+    .await;
+    assert_eq!(answered.status, 303);
+    assert_eq!(status_of(&t, &id).await, "Accepted");
+}
