@@ -15,6 +15,8 @@ use tower::ServiceExt;
 const ORIGIN: &str = "http://ledger.test";
 const SIGNIN: &str = "/accessmanagement/ui/signin";
 const ANSWER: &str = "/accessmanagement/ui/systemuser/answer";
+const PERMIT: &str = "Permit";
+const NA: &str = "NotApplicable";
 
 struct Page {
     status: u16,
@@ -372,4 +374,122 @@ async fn a_proxys_bearer_token_signs_the_person_in_as_the_cookie_does() {
     .await;
     assert_eq!(answered.status, 303);
     assert_eq!(status_of(&t, &id).await, "Accepted");
+}
+
+/// Scenario 10b through the pages: Rett Revisjon's client administrator finds the agent
+/// system user for accounting among the organisation's system users, sees which clients
+/// it acts for and which could be added (by their relationship), adds the new customer,
+/// and removes it again; the PDP follows every step.
+#[tokio::test]
+async fn scenario_10b_a_client_administrator_adds_a_new_customer_in_the_pages() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
+    t.grant_role(KUNDE_E, RETT_REVISJON, "REGN").await;
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    let package = "regnskapsforer-med-signeringsrettighet";
+    t.register_system("310000019_maestro", &[package], &[]).await.assert_ok();
+    let created = t.request_agent("310000019_maestro", RETT_REVISJON, Some("regnskap"), &[package]).await;
+    let agent = created.assert_ok()["id"].as_str().unwrap().to_owned();
+    t.approve(RETT_REVISJON, &agent, true).await.assert_ok();
+    t.link(RETT_REVISJON, &agent, KUNDE_B).await.assert_ok();
+    let resource = "ske-aksjonaerregister";
+    assert_eq!(t.decision(&agent, "write", resource, KUNDE_E).await, NA);
+
+    // Step 1: system user administration lists the organisation's system users.
+    let cookie = sign_in(&t, "client-admin", RETT_REVISJON, "ola").await;
+    let overview =
+        send(&t, Method::GET, "/accessmanagement/ui/systemusers?lang=en", &[("cookie", &cookie)], None).await;
+    assert_eq!(overview.status, 200, "{}", overview.body);
+    let details_path = format!("/accessmanagement/ui/systemusers/{agent}");
+    assert!(overview.body.contains(&format!("href=\"{details_path}\"")), "{}", overview.body);
+    assert!(
+        overview.body.contains("Agent (for clients)")
+            && overview.body.contains("Regnskapsforer med signeringsrettighet")
+    );
+    assert!(overview.body.contains(&format!("person-admin-{RETT_REVISJON}")), "approved by whom: {}", overview.body);
+
+    // Step 2: the system user's page: Kunde B is a client by REGN; Kunde E could be
+    // added (REGN), Kunde A not (REVI gives another package).
+    let page = send(&t, Method::GET, &details_path, &[("cookie", &cookie), ("cookie", "ledger_lang=en")], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let (linked, addable) = page.body.split_at(page.body.find("id=\"addable\"").expect("the addable section"));
+    assert!(linked.contains(KUNDE_B) && linked.contains("Relationship: REGN"), "{linked}");
+    assert!(addable.contains(&format!("value=\"{KUNDE_E}\"")), "{addable}");
+    assert!(!page.body.contains(&format!("value=\"{KUNDE_A}\"")), "Kunde A gave another package");
+
+    // Step 3: add the customer.
+    let form = format!("csrf={}&change=add&client={KUNDE_E}", page.csrf());
+    let added = send(
+        &t,
+        Method::POST,
+        &format!("{details_path}/clients"),
+        &[("cookie", &cookie), ("origin", ORIGIN)],
+        Some(&form),
+    )
+    .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(added.header("location"), format!("{details_path}?done=added"));
+    assert_eq!(t.decision(&agent, "write", resource, KUNDE_E).await, PERMIT);
+    let after =
+        send(&t, Method::GET, &format!("{details_path}?done=added&lang=en"), &[("cookie", &cookie)], None).await;
+    assert!(after.body.contains("The clients are added."), "{}", after.body);
+    assert!(after.body.contains(&format!("client {KUNDE_E} added by ola")), "the history says who: {}", after.body);
+
+    // And remove it again (several at once would be one form with several `client`s).
+    let form = format!("csrf={}&change=remove&client={KUNDE_E}", after.csrf());
+    let removed = send(&t, Method::POST, &format!("{details_path}/clients"), &[("cookie", &cookie)], Some(&form)).await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    assert_eq!(t.decision(&agent, "write", resource, KUNDE_E).await, NA);
+    assert_eq!(t.decision(&agent, "write", resource, KUNDE_B).await, PERMIT);
+
+    // A client that has not given the package cannot be added: refused, nothing written.
+    let before = t.position();
+    let form = format!("csrf={}&change=add&client={KUNDE_A}", after.csrf());
+    let refused = send(&t, Method::POST, &format!("{details_path}/clients"), &[("cookie", &cookie)], Some(&form)).await;
+    assert!(matches!(refused.status, 400 | 403 | 409), "{}: {}", refused.status, refused.body);
+    assert_eq!(t.position(), before);
+}
+
+#[tokio::test]
+async fn the_access_manager_deletes_a_system_user_after_confirming_and_strangers_cannot() {
+    let t = TestLedger::new();
+    let (id, _) = requested(&t).await;
+    t.approve(KUNDE_A, &id, false).await.assert_ok();
+    let path = format!("/accessmanagement/ui/systemusers/{id}");
+
+    // Another organisation's administrator: refused, nothing shown.
+    let stranger = sign_in(&t, "admin", KUNDE_B, "per").await;
+    let page = send(&t, Method::GET, &path, &[("cookie", &stranger)], None).await;
+    assert_eq!(page.status, 403);
+    assert!(!page.body.contains("310000019_maestro"));
+
+    let cookie = sign_in(&t, "admin", KUNDE_A, "kari").await;
+    let page = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Slett systembrukeren") && page.body.contains("required"), "{}", page.body);
+    let before = t.position();
+    // Without the confirmation: nothing.
+    let unconfirmed = format!("csrf={}", page.csrf());
+    let refused = send(&t, Method::POST, &format!("{path}/delete"), &[("cookie", &cookie)], Some(&unconfirmed)).await;
+    assert_eq!(refused.status, 400);
+    // A stranger's genuine form for their own session: refused.
+    let theirs = send(&t, Method::GET, "/accessmanagement/ui/systemusers", &[("cookie", &stranger)], None).await;
+    let form = format!("confirm=yes&csrf={}", theirs.csrf());
+    let refused = send(&t, Method::POST, &format!("{path}/delete"), &[("cookie", &stranger)], Some(&form)).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(t.position(), before);
+
+    let form = format!("confirm=yes&csrf={}", page.csrf());
+    let deleted =
+        send(&t, Method::POST, &format!("{path}/delete"), &[("cookie", &cookie), ("origin", ORIGIN)], Some(&form))
+            .await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    let overview = send(&t, Method::GET, deleted.header("location"), &[("cookie", &cookie)], None).await;
+    assert!(
+        overview.body.contains("Systembrukeren er slettet.") && !overview.body.contains(&path),
+        "{}",
+        overview.body
+    );
+    let gone = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
+    assert_eq!(gone.status, 404);
 }

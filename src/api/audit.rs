@@ -96,18 +96,10 @@ fn history_page(
     }
     let model = state.ledger.model();
     let position = model.position();
-    // `after` is a position; the index key holds the event's log index (position − 1).
-    let after = q.after.filter(|p| *p > 0).map(|p| keys::indexed(&prefix, p - 1));
-    let page = model.page(&prefix, after.as_deref(), limit + 1);
+    // `after` is a position; the history is by log index (position − 1).
+    let page = model.history_page(&prefix, q.after.filter(|p| *p > 0).map(|p| p - 1), limit + 1);
     let more = page.len() > limit;
-    let entries: Vec<Value> = page
-        .iter()
-        .take(limit)
-        .filter_map(|(k, _)| {
-            let index = u64::from_be_bytes(k[k.len() - 8..].try_into().ok()?);
-            model.outcome(index).map(|o| entry(model, index, &o))
-        })
-        .collect();
+    let entries: Vec<Value> = page.iter().take(limit).map(|(index, o)| entry(model, *index, o)).collect();
     let next = if more { entries.last().map(|e| e["position"].clone()) } else { None };
     let wants_csv = q.format.as_deref() == Some("csv")
         || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));

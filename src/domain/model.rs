@@ -1028,6 +1028,19 @@ pub trait ReadModel: Kv {
     fn outcome(&self, position: u64) -> Option<Outcome> {
         self.record(&keys::outcome(position))
     }
+    /// Up to `limit` events of an audit history (`keys::by_subject`, `by_client`, …),
+    /// oldest first, after log index `after`: each with its log index and outcome.
+    fn history_page(&self, prefix: &[u8], after: Option<u64>, limit: usize) -> Vec<(u64, Outcome)> {
+        let after = after.map(|index| keys::indexed(prefix, index));
+        self.page(prefix, after.as_deref(), limit)
+            .into_iter()
+            .filter_map(|(k, _)| {
+                // The posting's key ends in the event's log index (`keys::indexed`).
+                let index = u64::from_be_bytes(k.get(k.len().checked_sub(8)?..)?.try_into().ok()?);
+                self.outcome(index).map(|o| (index, o))
+            })
+            .collect()
+    }
     /// Every quarantined record, in log order.
     fn quarantined(&self) -> Vec<Quarantined> {
         self.scan_prefix(b"!").into_iter().map(|(_, v)| decode(v)).collect()

@@ -15,6 +15,7 @@
 mod i18n;
 mod requests;
 mod session;
+mod systemusers;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -44,6 +45,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(requests::agent_page))
         .routes(routes!(requests::change_page))
         .routes(routes!(requests::answer))
+        .routes(routes!(systemusers::overview))
+        .routes(routes!(systemusers::details))
+        .routes(routes!(systemusers::change_clients))
+        .routes(routes!(systemusers::delete))
         .routes(routes!(signin_page, signin))
         .routes(routes!(signout))
         .routes(routes!(style))
@@ -132,6 +137,7 @@ pub fn layout(ctx: &Ctx, title: &str, main: Markup) -> Markup {
                         // Written in the language it offers ("In English" on a page in bokmål).
                         a href=(switch) hreflang=(other.code()) lang=(other.code()) { (t(Msg::SwitchLanguage)) }
                         @if let Some(who) = &ctx.who {
+                            a href=(systemusers::OVERVIEW_PATH) { (t(Msg::SystemUsersTitle)) }
                             span.who { (signed_in_as(ctx.lang, &who.principal)) }
                             form method="post" action=(SIGNOUT_PATH) {
                                 input type="hidden" name="csrf" value=(who.csrf());

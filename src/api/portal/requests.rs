@@ -243,13 +243,7 @@ fn request_body<K: ReadModel + ?Sized>(
     let lang = ctx.lang;
     let t = |m| lang.t(m);
     let system = model.system(&shown.system_id);
-    let system_name = system
-        .as_ref()
-        .and_then(|s| {
-            let names = &s.definition.name;
-            names.get(lang.code()).or_else(|| names.get("nb")).or_else(|| names.values().next()).cloned()
-        })
-        .unwrap_or_else(|| shown.system_id.to_string());
+    let system_name = system_name(model, lang, &shown.system_id);
     let vendor = system.as_ref().map(|s| party_name(model, &s.definition.vendor_org_no));
     let vendor = vendor.unwrap_or_else(|| "—".to_owned());
     let party = party_name(model, &shown.party);
@@ -318,18 +312,29 @@ fn request_body<K: ReadModel + ?Sized>(
     }
 }
 
-fn party_name<K: ReadModel + ?Sized>(model: &K, org: &OrgNo) -> String {
+/// A system's name in `lang` (else bokmål, else any), else its id.
+pub(super) fn system_name<K: ReadModel + ?Sized>(model: &K, lang: Lang, id: &SystemId) -> String {
+    model
+        .system(id)
+        .and_then(|s| {
+            let names = &s.definition.name;
+            names.get(lang.code()).or_else(|| names.get("nb")).or_else(|| names.values().next()).cloned()
+        })
+        .unwrap_or_else(|| id.to_string())
+}
+
+pub(super) fn party_name<K: ReadModel + ?Sized>(model: &K, org: &OrgNo) -> String {
     match model.party(org) {
         Some(p) => format!("{} ({org})", p.name),
         None => org.to_string(),
     }
 }
 
-fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn rights_list(lang: Lang, rights: &[Right]) -> Markup {
+pub(super) fn rights_list(lang: Lang, rights: &[Right]) -> Markup {
     html! {
         @if rights.is_empty() { (lang.t(Msg::None)) } @else {
             ul { @for r in rights {
@@ -341,7 +346,7 @@ fn rights_list(lang: Lang, rights: &[Right]) -> Markup {
 
 /// A package by the words of its URN ("regnskapsforer-med-signeringsrettighet" →
 /// "Regnskapsforer med signeringsrettighet"), with the URN itself.
-fn packages_list(lang: Lang, packages: &[PackageUrn]) -> Markup {
+pub(super) fn packages_list(lang: Lang, packages: &[PackageUrn]) -> Markup {
     html! {
         @if packages.is_empty() { (lang.t(Msg::None)) } @else {
             ul { @for p in packages {
@@ -351,7 +356,7 @@ fn packages_list(lang: Lang, packages: &[PackageUrn]) -> Markup {
     }
 }
 
-fn package_words(p: &PackageUrn) -> String {
+pub(super) fn package_words(p: &PackageUrn) -> String {
     let slug = p.as_str().rsplit(':').next().unwrap_or_default().replace('-', " ");
     let mut chars = slug.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
@@ -531,7 +536,7 @@ fn command(kind: Kind, id: Uuid, party: OrgNo, answer: Answer) -> Command {
 
 /// An answer the ledger did not take: its reason where it is the person's to read,
 /// a plain "try again" where the service is at fault (the detail is logged).
-fn refused_answer(ctx: &Ctx, title: &str, e: ApiError) -> Response {
+pub(super) fn refused_answer(ctx: &Ctx, title: &str, e: ApiError) -> Response {
     let (status, code, detail) = e.parts();
     if status.is_server_error() {
         tracing::error!(code, "a page's answer was not written: {detail}");

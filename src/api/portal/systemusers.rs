@@ -1,0 +1,471 @@
+//! The organisation's system users: the overview (standard and agent system users, their
+//! system and vendor, rights and packages, created when and approved by whom), and one
+//! system user's page — for an agent its clients, each with the relationship that lets
+//! it be linked, the clients that could be added, add and remove (scenario 10b), and
+//! delete with confirmation; the history of each from the ledger.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use maud::{html, Markup};
+use uuid::Uuid;
+
+use super::i18n::{Lang, Msg};
+use super::requests::{packages_list, party_name, rights_list, system_name, when};
+use super::{context, form, form_is_genuine, layout, message_page, page, refused, see_other, Ctx, PAGE_ROLES};
+use crate::api::extract::PathParams;
+use crate::api::AppState;
+use crate::auth::Role;
+use crate::domain::events::UserType;
+use crate::domain::ids::OrgNo;
+use crate::domain::model::{keys, Outcome, ReadModel, Relationship, SystemUser};
+use crate::domain::Command;
+
+pub(super) const OVERVIEW_PATH: &str = "/accessmanagement/ui/systemusers";
+/// Most clients one form adds or removes.
+pub const CLIENTS_PER_FORM_MAX: usize = 200;
+/// Most events a system user's page shows in its history (the auditor's view has all).
+const HISTORY_ROWS_MAX: usize = 200;
+
+fn user_path(id: &Uuid) -> String {
+    format!("{OVERVIEW_PATH}/{id}")
+}
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    lang: Option<String>,
+    done: Option<Done>,
+}
+
+/// What a form just did (the redirect after it says, so the page can).
+#[derive(Clone, Copy, serde::Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Done {
+    Added,
+    Removed,
+    Deleted,
+}
+
+impl Done {
+    fn msg(self) -> Msg {
+        match self {
+            Done::Added => Msg::ClientsAdded,
+            Done::Removed => Msg::ClientsRemoved,
+            Done::Deleted => Msg::Deleted,
+        }
+    }
+}
+
+fn query(uri: &Uri) -> Result<PageQuery, ()> {
+    serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|_| ())
+}
+
+/// The signed-in person's organisation, or the page that refuses them.
+fn signed_org(ctx: &Ctx, title: &str) -> Result<OrgNo, Box<Response>> {
+    let who = &ctx.who.as_ref().expect("called after the refusal check").principal;
+    match (&who.org, PAGE_ROLES.contains(&who.role)) {
+        (Some(org), true) => Ok(org.clone()),
+        _ => Err(Box::new(message_page(ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::NotAnAdmin)))),
+    }
+}
+
+#[utoipa::path(get, path = "/accessmanagement/ui/systemusers", operation_id = "page_system_users", tag = "Pages",
+    summary = "The signed-in organisation's system users",
+    params(("lang" = Option<String>, Query, description = "`nb` or `en` (remembered in a cookie)")),
+    responses(
+        (status = 200, description = "The overview", content_type = "text/html", body = String),
+        (status = 400, description = "A query this page cannot read", content_type = "text/html", body = String),
+        (status = 401, description = "Not signed in: the way to sign in", content_type = "text/html", body = String),
+        (status = 403, description = "A role the pages do not serve", content_type = "text/html", body = String),
+    ))]
+pub async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    let q = query(&uri);
+    let lang = q.as_ref().ok().and_then(|q| q.lang.clone());
+    let (ctx, refusal) = context(&state, &headers, lang.as_deref(), OVERVIEW_PATH.to_owned());
+    let title = ctx.lang.t(Msg::SystemUsersTitle);
+    let Ok(q) = q else {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
+    };
+    if let Some(refusal) = refusal {
+        return refused(&ctx, refusal);
+    }
+    let org = match signed_org(&ctx, title) {
+        Ok(org) => org,
+        Err(page) => return *page,
+    };
+    let model = state.ledger.model();
+    let mut users: Vec<SystemUser> = model.system_users_of(&org).into_iter().filter(|u| u.deleted.is_none()).collect();
+    users.sort_by_key(|u| (u.user_type == UserType::Agent, u.created));
+    let lang = ctx.lang;
+    let t = |m| lang.t(m);
+    let body = html! {
+        @if q.done == Some(Done::Deleted) { p.outcome role="status" { (t(Msg::Deleted)) } }
+        p.lead { (lang.fill(Msg::SystemUsersIntro, &[&party_name(model, &org)])) }
+        @if users.is_empty() { p { (t(Msg::NoSystemUsers)) } }
+        @for user in &users {
+            @let name = user.integration_title.clone().unwrap_or_else(|| system_name(model, lang, &user.system_id));
+            section.card aria-labelledby=(format!("u-{}", user.id)) {
+                h2 id=(format!("u-{}", user.id)) { a href=(user_path(&user.id)) { (name) } }
+                (summary(lang, model, user))
+            }
+        }
+    };
+    page(&ctx, StatusCode::OK, layout(&ctx, title, body), &[])
+}
+
+/// A system user's facts: system, vendor, kind, rights and packages, created and approved.
+fn summary<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> Markup {
+    let t = |m| lang.t(m);
+    let vendor = model.system(&user.system_id).map(|s| party_name(model, &s.definition.vendor_org_no));
+    let approved = model.request(&user.id).and_then(|r| r.decided).map(|d| d.actor.id);
+    html! {
+        dl {
+            dt { (t(Msg::System)) } dd { (system_name(model, lang, &user.system_id)) " (" code { (user.system_id.to_string()) } ")" }
+            dt { (t(Msg::Vendor)) } dd { (vendor.unwrap_or_else(|| "—".to_owned())) }
+            dt { (t(Msg::Kind)) } dd { (t(if user.user_type == UserType::Agent { Msg::AgentUser } else { Msg::StandardUser })) }
+            @if user.user_type == UserType::Standard {
+                dt { (t(Msg::Rights)) } dd { (rights_list(lang, &user.rights)) }
+            }
+            dt { (t(Msg::AccessPackages)) } dd { (packages_list(lang, &user.access_packages)) }
+            dt { (t(Msg::Created)) } dd { (when(user.created)) }
+            @if let Some(actor) = approved {
+                dt { (t(Msg::ApprovedBy)) } dd { (actor) }
+            }
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/accessmanagement/ui/systemusers/{id}", operation_id = "page_system_user", tag = "Pages",
+    summary = "One system user of the signed-in organisation: for an agent, its clients and those that could be added",
+    params(
+        ("id" = String, Path, description = "The system user's id"),
+        ("lang" = Option<String>, Query, description = "`nb` or `en` (remembered in a cookie)"),
+    ),
+    responses(
+        (status = 200, description = "The system user's page", content_type = "text/html", body = String),
+        (status = 400, description = "An id that is no UUID, or a query this page cannot read", content_type = "text/html", body = String),
+        (status = 401, description = "Not signed in: the way to sign in", content_type = "text/html", body = String),
+        (status = 403, description = "A role the pages do not serve, or another organisation's system user", content_type = "text/html", body = String),
+        (status = 404, description = "No such system user", content_type = "text/html", body = String),
+    ))]
+pub async fn details(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    PathParams(id): PathParams<String>,
+) -> Response {
+    let q = query(&uri);
+    let lang = q.as_ref().ok().and_then(|q| q.lang.clone());
+    let (ctx, refusal) = context(&state, &headers, lang.as_deref(), format!("{OVERVIEW_PATH}/{id}"));
+    let title = ctx.lang.t(Msg::SystemUser);
+    let (Ok(q), Ok(id)) = (q, Uuid::parse_str(&id)) else {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::NoSuchSystemUser));
+    };
+    if let Some(refusal) = refusal {
+        return refused(&ctx, refusal);
+    }
+    let model = state.ledger.model();
+    let user = match owned_user(&ctx, model, &id, title) {
+        Ok(user) => user,
+        Err(page) => return *page,
+    };
+    let lang = ctx.lang;
+    let name = user.integration_title.clone().unwrap_or_else(|| system_name(model, lang, &user.system_id));
+    let body = html! {
+        p { a href=(OVERVIEW_PATH) { (lang.t(Msg::BackToOverview)) } }
+        @if let Some(done) = q.done { p.outcome role="status" { (lang.t(done.msg())) } }
+        h2 { (name) }
+        (summary(lang, model, &user))
+        @if user.user_type == UserType::Agent { (clients(&ctx, model, &user)) }
+        (history(lang, model, &user))
+        @if user.deleted.is_none() { (delete_form(&ctx, &user)) }
+    };
+    page(&ctx, StatusCode::OK, layout(&ctx, title, body), &[])
+}
+
+/// The signed-in organisation's own system user, or the page that refuses.
+fn owned_user<K: ReadModel + ?Sized>(
+    ctx: &Ctx,
+    model: &K,
+    id: &Uuid,
+    title: &str,
+) -> Result<SystemUser, Box<Response>> {
+    let org = signed_org(ctx, title)?;
+    let Some(user) = model.system_user(id).filter(|u| u.deleted.is_none()) else {
+        return Err(Box::new(message_page(ctx, StatusCode::NOT_FOUND, title, ctx.lang.t(Msg::NoSuchSystemUser))));
+    };
+    if user.owner_org_no != org {
+        return Err(Box::new(message_page(ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::NotYourSystemUser))));
+    }
+    Ok(user)
+}
+
+/// What lets a client be linked: its register roles, and the packages it gave itself.
+fn relationship_words(lang: Lang, rel: &Relationship) -> String {
+    let mut roles: Vec<String> = rel.grants.iter().filter_map(|g| g.role.map(|r| r.as_str().to_owned())).collect();
+    roles.dedup();
+    let given: Vec<String> = rel
+        .grants
+        .iter()
+        .filter(|g| g.role.is_none())
+        .map(|g| format!("{} ({})", super::requests::package_words(&g.access_package), lang.t(Msg::ClientGave)))
+        .collect();
+    roles.into_iter().chain(given).collect::<Vec<_>>().join(", ")
+}
+
+fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser) -> Markup {
+    let lang = ctx.lang;
+    let t = |m| lang.t(m);
+    let links = model.links_of(&user.id);
+    let addable: Vec<Relationship> = model
+        .relationships_of(&user.owner_org_no)
+        .into_iter()
+        .filter(|rel| rel.carries_all(&user.access_packages))
+        .filter(|rel| !links.iter().any(|l| l.client_org_no == rel.client_org_no))
+        .collect();
+    let may_change = ctx.who.as_ref().is_some_and(|w| w.principal.role == Role::ClientAdmin);
+    let csrf = ctx.who.as_ref().map(|w| w.csrf()).unwrap_or_default();
+    let action = format!("{}/clients", user_path(&user.id));
+    html! {
+        section aria-labelledby="clients" {
+            h2 id="clients" { (t(Msg::Clients)) }
+            p { (t(Msg::ClientsIntro)) }
+            @if links.is_empty() { p { (t(Msg::NoClients)) } } @else {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="change" value="remove";
+                    fieldset {
+                        legend { (t(Msg::Clients)) }
+                        @for link in &links {
+                            @let rel = model.relationship(&link.client_org_no, &user.owner_org_no);
+                            @let words = rel.as_ref().map(|r| relationship_words(lang, r)).unwrap_or_default();
+                            label {
+                                @if may_change { input type="checkbox" name="client" value=(link.client_org_no.to_string()); " " }
+                                (party_name(model, &link.client_org_no)) " — " (t(Msg::Relationship)) ": " (words)
+                                " — " (t(Msg::LinkedSince)) " " (when(link.since)) " (" (link.actor.id) ")"
+                            }
+                        }
+                    }
+                    @if may_change { button type="submit" { (t(Msg::RemoveClients)) } }
+                }
+            }
+            h2 id="addable" { (t(Msg::AddableClients)) }
+            @if addable.is_empty() { p { (t(Msg::NoAddableClients)) } } @else {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="change" value="add";
+                    fieldset {
+                        legend { (t(Msg::AddableClients)) }
+                        @for rel in &addable {
+                            label {
+                                @if may_change { input type="checkbox" name="client" value=(rel.client_org_no.to_string()); " " }
+                                (party_name(model, &rel.client_org_no)) " — " (t(Msg::Relationship)) ": " (relationship_words(lang, rel))
+                            }
+                        }
+                    }
+                    @if may_change { button.primary type="submit" { (t(Msg::AddClients)) } }
+                }
+            }
+        }
+    }
+}
+
+fn delete_form(ctx: &Ctx, user: &SystemUser) -> Markup {
+    let t = |m| ctx.lang.t(m);
+    let admin = ctx.who.as_ref().filter(|w| w.principal.role == Role::Admin);
+    html! {
+        @if let Some(who) = admin {
+            section aria-labelledby="delete" {
+                h2 id="delete" { (t(Msg::DeleteTitle)) }
+                form method="post" action=(format!("{}/delete", user_path(&user.id))) {
+                    input type="hidden" name="csrf" value=(who.csrf());
+                    label { input type="checkbox" name="confirm" value="yes" required; " " (t(Msg::DeleteConfirm)) }
+                    button type="submit" { (t(Msg::Delete)) }
+                }
+            }
+        }
+    }
+}
+
+/// The system user's changes, from the ledger's audit postings (as the auditor's view
+/// reads them), newest last.
+fn history<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> Markup {
+    let subject = crate::domain::events::subject::system_user(&user.id);
+    let rows: Vec<(u64, Outcome)> = model
+        .history_page(&keys::by_subject(&subject), None, HISTORY_ROWS_MAX)
+        .into_iter()
+        .filter(|(_, o)| o.void.is_none())
+        .collect();
+    html! {
+        section aria-labelledby="history" {
+            h2 id="history" { (lang.t(Msg::History)) }
+            ol.history { @for (_, o) in &rows {
+                li { time datetime=(o.effective_time.to_rfc3339()) { (when(o.effective_time)) } " — " (history_line(lang, o)) }
+            } }
+        }
+    }
+}
+
+fn history_line(lang: Lang, o: &Outcome) -> String {
+    let actor = o.actor.id.as_str();
+    let client = o.data.get("clientOrgNo").and_then(|c| c.as_str()).unwrap_or("");
+    match o.type_name.as_str() {
+        "ledger.systemuser.created.v1" | "ledger.systemuser.createdbyowner.v1" => {
+            lang.fill(Msg::HistoryCreated, &[actor])
+        }
+        "ledger.client.linked.v1" => lang.fill(Msg::HistoryLinked, &[client, actor]),
+        "ledger.client.unlinked.v1" => lang.fill(Msg::HistoryUnlinked, &[client, actor]),
+        "ledger.systemuser.deleted.v1" => lang.fill(Msg::HistoryDeleted, &[actor]),
+        "ledger.systemuser.rightschanged.v1" => lang.fill(Msg::HistoryChanged, &[actor]),
+        other => lang.fill(Msg::HistoryOther, &[other, actor]),
+    }
+}
+
+/// The clients form as the OpenAPI document describes it (the handler reads the pairs
+/// itself: `client` comes once per chosen client).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct ClientsForm {
+    change: ClientChange,
+    /// Organisation numbers, once per chosen client.
+    #[schema(max_items = 200, pattern = "^[0-9]{9}$")]
+    client: Vec<String>,
+    /// The page's CSRF token.
+    csrf: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only
+pub enum ClientChange {
+    Add,
+    Remove,
+}
+
+/// Add or remove clients: the same `LinkClient`/`UnlinkClient` the API runs, one per
+/// chosen client, with the client administrator's own token.
+#[utoipa::path(post, path = "/accessmanagement/ui/systemusers/{id}/clients", operation_id = "page_system_user_clients", tag = "Pages",
+    summary = "Add or remove an agent system user's clients",
+    params(("id" = String, Path, description = "The agent system user's id")),
+    request_body(content_type = "application/x-www-form-urlencoded", content = ClientsForm,
+        description = "`change` (`add` or `remove`), `client` (an organisation number; once per client, at most 200), `csrf` (the page's)"),
+    responses(
+        (status = 303, description = "Done: back to the system user's page"),
+        (status = 400, description = "A form this page cannot take; nothing is written", content_type = "text/html", body = String),
+        (status = 401, description = "Not signed in", content_type = "text/html", body = String),
+        (status = 403, description = "Not a client administrator of the owner, or a form from another site; nothing is written", content_type = "text/html", body = String),
+        (status = 404, description = "No such system user", content_type = "text/html", body = String),
+        (status = 409, description = "A client that cannot be linked (it has not given what the agent needs); the clients before it are done", content_type = "text/html", body = String),
+    ))]
+pub async fn change_clients(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (ctx, refusal) = context(&state, &headers, None, format!("{OVERVIEW_PATH}/{id}"));
+    let title = ctx.lang.t(Msg::Clients);
+    if let Some(refusal) = refusal {
+        return refused(&ctx, refusal);
+    }
+    let unreadable = || message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
+    let (Ok(id), Some(pairs)) = (Uuid::parse_str(&id), form::<Vec<(String, String)>>(&body)) else {
+        return unreadable();
+    };
+    let value = |name: &str| {
+        let mut values = pairs.iter().filter(|(k, _)| k == name);
+        match (values.next(), values.next()) {
+            (Some((_, v)), None) => Some(v.as_str()),
+            _ => None,
+        }
+    };
+    let (Some(csrf), Some(change)) = (value("csrf"), value("change")) else { return unreadable() };
+    let clients: Result<Vec<OrgNo>, _> =
+        pairs.iter().filter(|(k, _)| k == "client").map(|(_, v)| OrgNo::parse(v)).collect();
+    let known = pairs.iter().all(|(k, _)| matches!(k.as_str(), "csrf" | "change" | "client"));
+    let (Ok(clients), true, "add" | "remove") = (clients, known, change) else { return unreadable() };
+    if clients.len() > CLIENTS_PER_FORM_MAX {
+        return unreadable();
+    }
+    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    if !form_is_genuine(&state, &headers, who, csrf) {
+        return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::FormForged));
+    }
+    if who.principal.role != Role::ClientAdmin {
+        return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::NotAnAdmin));
+    }
+    if let Err(page) = owned_user(&ctx, state.ledger.model(), &id, title) {
+        return *page;
+    }
+    if clients.is_empty() {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::ChooseClients));
+    }
+    let add = change == "add";
+    for client in clients {
+        let command =
+            if add { Command::LinkClient { agent: id, client } } else { Command::UnlinkClient { agent: id, client } };
+        if let Err(e) = state.execute(&who.principal, None, command).await {
+            return super::requests::refused_answer(&ctx, title, e);
+        }
+    }
+    let done = if add { "added" } else { "removed" };
+    see_other(&format!("{}?done={done}", user_path(&id)))
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteForm {
+    /// Must be `yes`: the person ticked the confirmation.
+    #[schema(pattern = "^yes$")]
+    confirm: String,
+    /// The page's CSRF token.
+    csrf: String,
+}
+
+/// Delete the system user, as the API's delete does (its clients are unlinked with it).
+#[utoipa::path(post, path = "/accessmanagement/ui/systemusers/{id}/delete", operation_id = "page_system_user_delete", tag = "Pages",
+    summary = "Delete a system user (the organisation's access manager, after confirming)",
+    params(("id" = String, Path, description = "The system user's id")),
+    request_body(content_type = "application/x-www-form-urlencoded", content = DeleteForm,
+        description = "`confirm` (`yes`), `csrf` (the page's)"),
+    responses(
+        (status = 303, description = "Deleted: to the overview"),
+        (status = 400, description = "A form this page cannot take (no confirmation); nothing is written", content_type = "text/html", body = String),
+        (status = 401, description = "Not signed in", content_type = "text/html", body = String),
+        (status = 403, description = "Not the owner's access manager, or a form from another site; nothing is written", content_type = "text/html", body = String),
+        (status = 404, description = "No such system user", content_type = "text/html", body = String),
+    ))]
+pub async fn delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PathParams(id): PathParams<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (ctx, refusal) = context(&state, &headers, None, format!("{OVERVIEW_PATH}/{id}"));
+    let title = ctx.lang.t(Msg::DeleteTitle);
+    if let Some(refusal) = refusal {
+        return refused(&ctx, refusal);
+    }
+    let (Ok(id), Some(f)) = (Uuid::parse_str(&id), form::<DeleteForm>(&body)) else {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
+    };
+    if f.confirm != "yes" {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
+    }
+    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    if !form_is_genuine(&state, &headers, who, &f.csrf) {
+        return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::FormForged));
+    }
+    if who.principal.role != Role::Admin {
+        return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::NotAnAdmin));
+    }
+    let user = match owned_user(&ctx, state.ledger.model(), &id, title) {
+        Ok(user) => user,
+        Err(page) => return *page,
+    };
+    let command = Command::DeleteSystemUser { system_user_id: id, party: user.owner_org_no, user_type: user.user_type };
+    match state.execute(&who.principal, None, command).await {
+        Ok(_) => see_other(&format!("{OVERVIEW_PATH}?done=deleted")),
+        Err(e) => super::requests::refused_answer(&ctx, title, e),
+    }
+}
