@@ -1,8 +1,11 @@
 //! The service's pages in a real browser: headless Chromium loads them from a running
 //! ledger and runs their scripts against the API — the auditor's page (a system user's
 //! history with actors and causes, an as-of decision), the page a request's
-//! `confirmUrl` names and the sign-in page.
+//! `confirmUrl` names and the sign-in page — and the customer's pages driven as a person
+//! uses them (`browser`: clicks, typing, cookies, redirects), with axe-core's WCAG 2.1
+//! AA checks in each page and a screenshot of each kept in `target/ui-screenshots/`.
 
+mod browser;
 mod common;
 
 use common::kafka::Replica;
@@ -178,4 +181,217 @@ fn the_api_page_lists_every_documented_operation_with_its_roles() {
     assert!(operations >= 95, "{operations} operations");
     assert!(dom.contains("Client delegation (") && dom.contains("Who: bearer: client-admin"), "{dom}");
     assert!(dom.contains("maskinporten: altinn:authentication/systemuser.request.write"), "scopes are shown");
+}
+
+mod customer_pages {
+    //! The customer's pages in a real browser, as a person uses them.
+    use super::browser::Browser;
+    use super::common::kafka::Replica;
+    use super::common::{fixture_party_id, pkg, FIXTURE, KUNDE_A, KUNDE_B, KUNDE_E, MAESTRO, RETT_REVISJON};
+    use ledger::auth::{DevKey, Role};
+    use serde_json::{json, Value};
+    use std::process::Command;
+
+    const A: &str = "/authentication/api/v1";
+
+    struct Ledger {
+        replica: Replica,
+        key: DevKey,
+        _data: tempfile::TempDir,
+    }
+
+    impl Ledger {
+        /// `ledger serve` on the scenario fixture.
+        fn start() -> Ledger {
+            let data = tempfile::tempdir().unwrap();
+            let import = Command::new(env!("CARGO_BIN_EXE_ledger"))
+                .args(["import", "--data"])
+                .arg(data.path())
+                .arg(FIXTURE)
+                .output()
+                .unwrap();
+            assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
+            let replica = Replica::serve(data.path(), &[]);
+            let key = DevKey::load(&data.path().join("keys")).unwrap();
+            Ledger { replica, key, _data: data }
+        }
+
+        fn token(&self, role: Role, org: Option<&str>) -> String {
+            let org = org.map(|o| ledger::domain::ids::OrgNo::parse(o).unwrap());
+            self.key.mint(role, org.as_ref(), Some("setup"), chrono::Utc::now().timestamp(), 600)
+        }
+
+        fn ok(&self, method: &str, path: &str, role: Role, org: Option<&str>, body: Option<Value>) -> Value {
+            self.replica.ok(method, path, &self.token(role, org), body.as_ref())
+        }
+
+        /// Maestro's system with `packages`, sending people back to the vendor.
+        fn system(&self, packages: &[&str]) -> String {
+            let back = "https://vendor.example/done".to_owned();
+            let urns: Vec<Value> = packages.iter().map(|p| json!({"urn": pkg(p)})).collect();
+            self.ok("POST", &format!("{A}/systemregister/vendor"), Role::Vendor, Some(MAESTRO), Some(json!({
+                "id": "310000019_maestro", "vendor": {"ID": "0192:310000019"}, "name": {"nb": "Maestro", "en": "Maestro"},
+                "description": {"nb": "Regnskap"}, "accessPackages": urns, "isVisible": false,
+                "allowedRedirectUrls": [back]})));
+            back
+        }
+
+        fn decision(&self, system_user: &str, client: &str) -> String {
+            let body = json!({"Request": {
+                "AccessSubject": [{"Attribute": [{"AttributeId": "urn:altinn:systemuser:uuid", "Value": system_user}]}],
+                "Action": [{"Attribute": [{"AttributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "Value": "write"}]}],
+                "Resource": [{"Attribute": [{"AttributeId": "urn:altinn:resource", "Value": "ske-aksjonaerregister"},
+                    {"AttributeId": "urn:altinn:organization:identifier-no", "Value": client}]}]}});
+            let answer = self.ok("POST", "/authorization/api/v1/decision", Role::Pdp, None, Some(body));
+            answer["response"][0]["decision"].as_str().unwrap().to_owned()
+        }
+    }
+
+    fn assert_accessible(b: &mut Browser, page: &str) {
+        let violations = b.serious_accessibility_violations();
+        assert!(violations.is_empty(), "{page}: serious or critical WCAG 2.1 AA violations: {violations:?}");
+    }
+
+    /// Signs in on the dev sign-in page; lands on `next`.
+    fn sign_in(b: &mut Browser, l: &Ledger, role: &str, org: &str, person: &str, next: &str) {
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap();
+        b.goto(&format!("{}/accessmanagement/ui/signin?{query}", l.replica.url));
+        b.fill(&format!("input[name=role][value={role}]"), "");
+        b.fill("#org", org);
+        b.fill("#person", person);
+        b.click_and_wait("main form button[type=submit]");
+    }
+
+    #[test]
+    fn scenario_1_the_customer_follows_the_confirm_url_signs_in_and_approves() {
+        let l = Ledger::start();
+        let back = l.system(&["skattegrunnlag"]);
+        let request = l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/vendor"),
+            Role::Vendor,
+            Some(MAESTRO),
+            Some(json!({
+            "systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "externalRef": "kunde-a-1",
+            "accessPackages": [{"urn": pkg("skattegrunnlag")}], "redirectUrl": back})),
+        );
+        let (id, confirm) = (request["id"].as_str().unwrap(), request["confirmUrl"].as_str().unwrap());
+
+        let mut b = Browser::launch();
+        b.goto(confirm);
+        assert!(b.text().contains("Du må logge inn for å se denne siden."), "{}", b.text());
+        b.screenshot("01-confirm-url-not-signed-in");
+        b.click_and_wait("main a[href^='/accessmanagement/ui/signin']");
+        b.screenshot("02-sign-in");
+        assert_accessible(&mut b, "the sign-in page");
+        b.fill("#org", KUNDE_A);
+        b.fill("#person", "kari.nordmann");
+        b.click_and_wait("main form button[type=submit]");
+
+        // Back on the request, signed in: what is asked, and the buttons.
+        assert!(b.url().ends_with(&format!("/accessmanagement/ui/systemuser/request?id={id}")), "{}", b.url());
+        let text = b.text();
+        for shown in
+            ["Forespørsel om systembruker", "Maestro fra", "Skattegrunnlag", "kunde-a-1", "venter på svar", "Godkjenn"]
+        {
+            assert!(text.contains(shown), "the page shows '{shown}': {text}");
+        }
+        b.screenshot("03-request");
+        assert_accessible(&mut b, "the request page");
+
+        // Back to the vendor (whose site this closed network cannot reach: the tab's
+        // history holds where it was sent).
+        b.click_and_wait("button[value=approve]");
+        assert_eq!(b.navigated_to(), back, "back to the vendor");
+        let read = l.ok("GET", &format!("{A}/systemuser/request/vendor/{id}"), Role::Vendor, Some(MAESTRO), None);
+        assert_eq!(read["status"], "Accepted");
+        b.goto(confirm);
+        assert!(b.text().contains("godkjent av kari.nordmann"), "{}", b.text());
+        b.screenshot("04-request-approved");
+    }
+
+    #[test]
+    fn scenario_10b_the_client_administrator_adds_the_new_customer() {
+        let l = Ledger::start();
+        let package = "regnskapsforer-med-signeringsrettighet";
+        for client in [KUNDE_B, KUNDE_E] {
+            l.ok(
+                "POST",
+                "/v1/client-relationships",
+                Role::Register,
+                None,
+                Some(json!({"client": client, "facilitator": RETT_REVISJON, "role": "REGN"})),
+            );
+        }
+        l.system(&[package]);
+        let request = l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/vendor/agent"),
+            Role::Vendor,
+            Some(MAESTRO),
+            Some(json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON, "externalRef": "regnskap",
+                "accessPackages": [{"urn": pkg(package)}]})),
+        );
+        let agent = request["id"].as_str().unwrap().to_owned();
+        let party = fixture_party_id(RETT_REVISJON);
+        l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/agent/{party}/{agent}/approve"),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        );
+        assert_eq!(l.decision(&agent, KUNDE_E), "NotApplicable");
+
+        // "Go to system user admin. Identify the correct system user … Add the customer."
+        let mut b = Browser::launch();
+        sign_in(&mut b, &l, "client-admin", RETT_REVISJON, "ola", "/accessmanagement/ui/systemusers");
+        assert!(b.text().contains("Klientsystembruker"), "{}", b.text());
+        b.screenshot("05-system-users");
+        assert_accessible(&mut b, "the system users");
+        b.click_and_wait(&format!("a[href='/accessmanagement/ui/systemusers/{agent}']"));
+        assert!(b.text().contains("Klienter som kan legges til"), "{}", b.text());
+        b.screenshot("06-system-user");
+        assert_accessible(&mut b, "a system user's page");
+        b.fill(&format!("input[name=client][value='{KUNDE_E}']"), "");
+        b.fill(&format!("input[name=client][value='{KUNDE_B}']"), "");
+        b.click_and_wait("form:has(input[name=change][value=add]) button[type=submit]");
+        assert!(b.text().contains("Klientene er lagt til."), "{}", b.text());
+        assert!(b.text().contains(&format!("klient {KUNDE_E} lagt til av ola")), "{}", b.text());
+        b.screenshot("07-clients-added");
+        assert_eq!(l.decision(&agent, KUNDE_E), "Permit");
+        assert_eq!(l.decision(&agent, KUNDE_B), "Permit");
+    }
+
+    #[test]
+    fn a_rejection_and_a_refusal_for_the_wrong_organisation() {
+        let l = Ledger::start();
+        l.system(&["revisormedarbeider"]);
+        let request = l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/vendor/agent"),
+            Role::Vendor,
+            Some(MAESTRO),
+            Some(json!({"systemId": "310000019_maestro", "partyOrgNo": RETT_REVISJON,
+                "accessPackages": [{"urn": pkg("revisormedarbeider")}]})),
+        );
+        let (id, confirm) = (request["id"].as_str().unwrap(), request["confirmUrl"].as_str().unwrap());
+        let path = confirm.strip_prefix(&l.replica.url).unwrap();
+
+        // Kunde B's administrator follows the link: not theirs, nothing of it shown.
+        let mut stranger = Browser::launch();
+        sign_in(&mut stranger, &l, "admin", KUNDE_B, "per", path);
+        let text = stranger.text();
+        assert!(text.contains("gjelder 310000027") && !text.contains("Maestro"), "{text}");
+        stranger.screenshot("08-not-your-organisation");
+        assert_accessible(&mut stranger, "a refusal");
+
+        let mut b = Browser::launch();
+        sign_in(&mut b, &l, "admin", RETT_REVISJON, "kari", path);
+        b.click_and_wait("button[value=reject]");
+        assert!(b.text().contains("Forespørselen er avvist."), "{}", b.text());
+        b.screenshot("09-request-rejected");
+        let read = l.ok("GET", &format!("{A}/systemuser/request/vendor/agent/{id}"), Role::Vendor, Some(MAESTRO), None);
+        assert_eq!(read["status"], "Rejected");
+    }
 }

@@ -163,7 +163,7 @@ fn signed_in_as(lang: Lang, p: &Principal) -> String {
 
 /// A page answer with the pages' policy: only this service's style sheet, forms only to
 /// this service and to `form_targets` (origins a form's answer may redirect to), never
-/// framed, no referrer (a request's address carries its id).
+/// framed, no referrer to other sites (a request's address carries its id).
 pub fn page(ctx: &Ctx, status: StatusCode, body: Markup, form_targets: &[String]) -> Response {
     let mut response = (status, body.into_string()).into_response();
     let headers = response.headers_mut();
@@ -178,7 +178,10 @@ pub fn page(ctx: &Ctx, status: StatusCode, body: Markup, form_targets: &[String]
     }
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` a browser sends `Origin: null`
+    // with the pages' own forms, which the same-origin check must refuse. Other sites
+    // (the vendor a person is sent back to) still get no referrer.
+    headers.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if ctx.chose_lang {
         let cookie = session::set_cookie(session::LANG_COOKIE, ctx.lang.code(), session::LANG_COOKIE_MAX_AGE_S, "");

@@ -313,6 +313,10 @@ fn history_line(lang: Lang, o: &Outcome) -> String {
         "ledger.systemuser.created.v1" | "ledger.systemuser.createdbyowner.v1" => {
             lang.fill(Msg::HistoryCreated, &[actor])
         }
+        "ledger.systemuserrequest.created.v1" => lang.fill(Msg::HistoryRequested, &[actor]),
+        "ledger.systemuserrequest.escalated.v1" => lang.fill(Msg::HistoryEscalated, &[actor]),
+        "ledger.systemuserrequest.approved.v1" => lang.fill(Msg::HistoryApproved, &[actor]),
+        "ledger.systemuserrequest.rejected.v1" => lang.fill(Msg::HistoryRejected, &[actor]),
         "ledger.client.linked.v1" => lang.fill(Msg::HistoryLinked, &[client, actor]),
         "ledger.client.unlinked.v1" => lang.fill(Msg::HistoryUnlinked, &[client, actor]),
         "ledger.systemuser.deleted.v1" => lang.fill(Msg::HistoryDeleted, &[actor]),
