@@ -176,7 +176,7 @@ async fn a_rejection_from_the_agent_request_page_shows_its_outcome_there() {
     let cookie = sign_in(&t, "admin", RETT_REVISJON, "ola").await;
     let page = send(&t, Method::GET, &format!("{path}&lang=en"), &[("cookie", &cookie)], None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    assert!(page.body.contains("An agent system user is requested") && page.body.contains("Revisormedarbeider"));
+    assert!(page.body.contains("An agent system user is requested") && page.body.contains("Assistant auditor"));
     assert!(page.header("set-cookie").starts_with("ledger_lang=en;"), "the choice is remembered");
 
     let answered = send(
@@ -402,10 +402,7 @@ async fn scenario_10b_a_client_administrator_adds_a_new_customer_in_the_pages() 
     assert_eq!(overview.status, 200, "{}", overview.body);
     let details_path = format!("/accessmanagement/ui/systemusers/{agent}");
     assert!(overview.body.contains(&format!("href=\"{details_path}\"")), "{}", overview.body);
-    assert!(
-        overview.body.contains("Agent (for clients)")
-            && overview.body.contains("Regnskapsforer med signeringsrettighet")
-    );
+    assert!(overview.body.contains("Agent (for clients)") && overview.body.contains("Accountant with signing rights"));
     assert!(overview.body.contains(&format!("person-admin-{RETT_REVISJON}")), "approved by whom: {}", overview.body);
 
     // Step 2: the system user's page: Kunde B is a client by REGN; Kunde E could be

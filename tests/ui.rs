@@ -298,6 +298,25 @@ mod customer_pages {
         }
         b.screenshot("03-request");
         assert_accessible(&mut b, "the request page");
+        // By keyboard alone: the skip link first, then the header, then the answers, in
+        // reading order, each with a visible focus (the style sheet's outline).
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            order.push(b.tab());
+            let outline = b.eval("getComputedStyle(document.activeElement).outlineStyle");
+            assert_eq!(outline, json!("solid"), "the focus is visible on {:?}", order.last());
+        }
+        assert_eq!(
+            order,
+            [
+                "a:Gå til hovedinnholdet",
+                "a:In English",
+                "a:Systembrukere",
+                "button:Logg ut",
+                "button:approve",
+                "button:reject"
+            ]
+        );
 
         // Back to the vendor (whose site this closed network cannot reach: the tab's
         // history holds where it was sent).

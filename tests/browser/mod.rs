@@ -114,6 +114,9 @@ impl Browser {
         let attached = browser.send(None, "Target.attachToTarget", json!({"targetId": target_id, "flatten": true}));
         browser.session = attached["sessionId"].as_str().expect("a session id").to_owned();
         browser.call("Page.enable", json!({}));
+        // A headless tab has no window focus; emulate one so `:focus` styles apply as
+        // they do for a person at the keyboard.
+        browser.call("Emulation.setFocusEmulationEnabled", json!({"enabled": true}));
         // A Norwegian person's browser: bokmål first.
         let version = browser.send(None, "Browser.getVersion", json!({}));
         let agent = version["userAgent"].as_str().unwrap_or("Chromium").to_owned();
@@ -175,6 +178,22 @@ impl Browser {
 
     pub fn text(&mut self) -> String {
         self.eval("document.body ? document.body.innerText : ''").as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Presses Tab as a keyboard user does; what has the focus then (its tag, and its
+    /// text or value).
+    pub fn tab(&mut self) -> String {
+        for kind in ["keyDown", "keyUp"] {
+            self.call(
+                "Input.dispatchKeyEvent",
+                json!({"type": kind, "key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9}),
+            );
+        }
+        let focused = self.eval(
+            "(() => { const e = document.activeElement; if (!e) return ''; \
+             return e.tagName.toLowerCase() + ':' + (e.value || e.innerText || '').trim(); })()",
+        );
+        focused.as_str().unwrap_or_default().to_owned()
     }
 
     /// Where the tab's last navigation went (also when the site could not be reached,

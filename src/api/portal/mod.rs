@@ -13,6 +13,7 @@
 //! `redirectUrl` a request names, where an answer sends the person back).
 
 mod i18n;
+mod packages;
 mod requests;
 mod session;
 mod systemusers;

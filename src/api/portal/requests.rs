@@ -344,22 +344,15 @@ pub(super) fn rights_list(lang: Lang, rights: &[Right]) -> Markup {
     }
 }
 
-/// A package by the words of its URN ("regnskapsforer-med-signeringsrettighet" →
-/// "Regnskapsforer med signeringsrettighet"), with the URN itself.
+/// Packages by name (Altinn's, where known), each with its URN.
 pub(super) fn packages_list(lang: Lang, packages: &[PackageUrn]) -> Markup {
     html! {
         @if packages.is_empty() { (lang.t(Msg::None)) } @else {
             ul { @for p in packages {
-                li { (package_words(p)) " " small { code { (p.as_str()) } } }
+                li { (super::packages::name(p.as_str(), lang)) " " small { code { (p.as_str()) } } }
             } }
         }
     }
-}
-
-pub(super) fn package_words(p: &PackageUrn) -> String {
-    let slug = p.as_str().rsplit(':').next().unwrap_or_default().replace('-', " ");
-    let mut chars = slug.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn status_name(lang: Lang, shown: &Shown, now: DateTime<Utc>) -> String {

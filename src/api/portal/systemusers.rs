@@ -208,7 +208,7 @@ fn relationship_words(lang: Lang, rel: &Relationship) -> String {
         .grants
         .iter()
         .filter(|g| g.role.is_none())
-        .map(|g| format!("{} ({})", super::requests::package_words(&g.access_package), lang.t(Msg::ClientGave)))
+        .map(|g| format!("{} ({})", super::packages::name(g.access_package.as_str(), lang), lang.t(Msg::ClientGave)))
         .collect();
     roles.into_iter().chain(given).collect::<Vec<_>>().join(", ")
 }
