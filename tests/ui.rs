@@ -12,32 +12,12 @@ use common::kafka::Replica;
 use std::path::PathBuf;
 use std::process::Command;
 
-const HOW_TO_GET_CHROMIUM: &str = "The UI test needs Chromium. ./scripts/test installs Debian's `chromium` package \
-(apt-get install chromium); or set LEDGER_TEST_CHROMIUM to a Chromium binary.";
-
-fn chromium() -> PathBuf {
-    let path =
-        std::env::var("LEDGER_TEST_CHROMIUM").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from("/usr/bin/chromium"));
-    assert!(path.exists(), "{} not found. {HOW_TO_GET_CHROMIUM}", path.display());
-    path
-}
-
 /// Loads `url` in headless Chromium, lets its scripts and requests finish, returns the DOM.
 fn rendered(url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=10000",
-            "--dump-dom",
-        ])
+    let out = Command::new(browser::chromium())
+        .args(browser::HEADLESS_ARGS)
+        .args(["--virtual-time-budget=10000", "--dump-dom"])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg(url)
         .output()
@@ -115,39 +95,21 @@ fn the_audit_page_shows_a_history_with_actors_and_causes_and_an_as_of_decision()
 /// is `tests/portal.rs`.)
 #[test]
 fn the_confirm_url_is_a_page_that_shows_the_way_to_sign_in() {
-    use common::{pkg, FIXTURE, KUNDE_A, MAESTRO};
+    use common::{pkg, KUNDE_A, MAESTRO};
     use ledger::auth::Role;
     use serde_json::json;
 
-    let data = tempfile::tempdir().unwrap();
-    let import = Command::new(env!("CARGO_BIN_EXE_ledger"))
-        .args(["import", "--data"])
-        .arg(data.path())
-        .arg(FIXTURE)
-        .output()
-        .unwrap();
-    assert!(import.status.success(), "{}", String::from_utf8_lossy(&import.stderr));
-    let replica = Replica::serve(data.path(), &[]);
-    let key = ledger::auth::DevKey::load(&data.path().join("keys")).unwrap();
-    let now = chrono::Utc::now().timestamp();
-    let org = |o: &str| ledger::domain::ids::OrgNo::parse(o).unwrap();
-    let vendor = key.mint(Role::Vendor, Some(&org(MAESTRO)), None, now, 600);
-    let a = "/authentication/api/v1";
-    replica.ok(
+    let l = customer_pages::Ledger::start();
+    l.system(&["skattegrunnlag"]);
+    let request = l.ok(
         "POST",
-        &format!("{a}/systemregister/vendor"),
-        &vendor,
-        Some(&json!({"id": "310000019_maestro", "vendor": {"ID": "0192:310000019"}, "name": {"nb": "Maestro"},
-            "description": {"nb": "Maestro"}, "accessPackages": [{"urn": pkg("skattegrunnlag")}],
-            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})),
+        "/authentication/api/v1/systemuser/request/vendor",
+        Role::Vendor,
+        Some(MAESTRO),
+        Some(json!({
+        "systemId": "310000019_maestro", "partyOrgNo": KUNDE_A, "accessPackages": [{"urn": pkg("skattegrunnlag")}]})),
     );
-    let request = replica.ok(
-        "POST",
-        &format!("{a}/systemuser/request/vendor"),
-        &vendor,
-        Some(&json!({"systemId": "310000019_maestro", "partyOrgNo": KUNDE_A,
-            "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-mva-rapportering"}]}]})),
-    );
+    let replica = &l.replica;
     let (id, confirm) = (request["id"].as_str().unwrap(), request["confirmUrl"].as_str().unwrap());
     assert!(confirm.starts_with(&format!("{}/accessmanagement/ui/systemuser/request?id={id}", replica.url)));
 
@@ -194,15 +156,15 @@ mod customer_pages {
 
     const A: &str = "/authentication/api/v1";
 
-    struct Ledger {
-        replica: Replica,
+    pub(super) struct Ledger {
+        pub(super) replica: Replica,
         key: DevKey,
         _data: tempfile::TempDir,
     }
 
     impl Ledger {
         /// `ledger serve` on the scenario fixture.
-        fn start() -> Ledger {
+        pub(super) fn start() -> Ledger {
             let data = tempfile::tempdir().unwrap();
             let import = Command::new(env!("CARGO_BIN_EXE_ledger"))
                 .args(["import", "--data"])
@@ -221,12 +183,12 @@ mod customer_pages {
             self.key.mint(role, org.as_ref(), Some("setup"), chrono::Utc::now().timestamp(), 600)
         }
 
-        fn ok(&self, method: &str, path: &str, role: Role, org: Option<&str>, body: Option<Value>) -> Value {
+        pub(super) fn ok(&self, method: &str, path: &str, role: Role, org: Option<&str>, body: Option<Value>) -> Value {
             self.replica.ok(method, path, &self.token(role, org), body.as_ref())
         }
 
         /// Maestro's system with `packages`, sending people back to the vendor.
-        fn system(&self, packages: &[&str]) -> String {
+        pub(super) fn system(&self, packages: &[&str]) -> String {
             let back = "https://vendor.example/done".to_owned();
             let urns: Vec<Value> = packages.iter().map(|p| json!({"urn": pkg(p)})).collect();
             self.ok("POST", &format!("{A}/systemregister/vendor"), Role::Vendor, Some(MAESTRO), Some(json!({

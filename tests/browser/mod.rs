@@ -18,6 +18,18 @@ const HOW_TO_GET_CHROMIUM: &str = "The page tests need Chromium. ./scripts/test 
 package (apt-get install chromium); or set LEDGER_TEST_CHROMIUM to a Chromium binary.";
 const HOW_TO_GET_AXE: &str = "The page tests need axe-core (npm). ./scripts/test installs it into target/node \
 and sets LEDGER_TEST_AXE to its axe.min.js.";
+/// Headless Chromium on this machine's closed network: no sandbox (tests run as root
+/// here), no GPU, and none of the background connections it would try (and be refused).
+pub const HEADLESS_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
 /// Longest a page may take to load after a navigation or a click.
 const PAGE_LOAD_TIMEOUT_MS: u64 = 15_000;
 
@@ -69,18 +81,8 @@ impl Browser {
         let (r, w) = (child_reads.into_raw_fd(), child_writes.into_raw_fd());
         let mut command = Command::new(chromium());
         command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-pipe",
-                "--window-size=1280,1000",
-            ])
+            .args(HEADLESS_ARGS)
+            .args(["--remote-debugging-pipe", "--window-size=1280,1000"])
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())

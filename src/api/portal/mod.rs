@@ -111,6 +111,15 @@ pub fn context(state: &AppState, headers: &HeaderMap, lang: Option<&str>, here: 
     (ctx, refusal)
 }
 
+/// The context of a form post, which only a signed-in person may make; else the page
+/// that says to sign in (or that two tokens disagree).
+pub fn signed_in(state: &AppState, headers: &HeaderMap, here: String) -> Result<Ctx, Box<Response>> {
+    match context(state, headers, None, here) {
+        (ctx, None) => Ok(ctx),
+        (ctx, Some(refusal)) => Err(Box::new(refused(&ctx, refusal))),
+    }
+}
+
 /// The roles the pages serve: a customer organisation's people.
 pub const PAGE_ROLES: [Role; 2] = [Role::Admin, Role::ClientAdmin];
 
@@ -399,12 +408,12 @@ pub struct SignOutForm {
         (status = 403, description = "A form from another site", content_type = "text/html", body = String),
     ))]
 pub async fn signout(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let (ctx, refusal) = context(&state, &headers, None, SIGNIN_PATH.to_owned());
+    let ctx = match signed_in(&state, &headers, SIGNIN_PATH.to_owned()) {
+        Ok(ctx) => ctx,
+        Err(page) => return *page,
+    };
     let t = |m| ctx.lang.t(m);
-    if let Some(refusal) = refusal {
-        return refused(&ctx, refusal);
-    }
-    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    let who = ctx.who.as_ref().expect("signed in");
     let Some(f) = form::<SignOutForm>(&body) else {
         return message_page(&ctx, StatusCode::BAD_REQUEST, t(Msg::SignOut), t(Msg::FormUnreadable));
     };

@@ -12,7 +12,9 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::i18n::{Lang, Msg};
-use super::{context, form, form_is_genuine, layout, message_page, page, refused, see_other, Ctx, PAGE_ROLES, UI};
+use super::{
+    context, form, form_is_genuine, layout, message_page, page, refused, see_other, signed_in, Ctx, PAGE_ROLES, UI,
+};
 use crate::api::error::ApiError;
 use crate::api::AppState;
 use crate::auth::Role;
@@ -461,12 +463,12 @@ pub struct AnswerForm {
         (status = 409, description = "The request is no longer New, or has expired; nothing is written", content_type = "text/html", body = String),
     ))]
 pub async fn answer(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let (ctx, refusal) = context(&state, &headers, None, format!("{UI}/systemuser/answer"));
+    let ctx = match signed_in(&state, &headers, format!("{UI}/systemuser/answer")) {
+        Ok(ctx) => ctx,
+        Err(page) => return *page,
+    };
     let t = |m| ctx.lang.t(m);
-    if let Some(refusal) = refusal {
-        return refused(&ctx, refusal);
-    }
-    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    let who = ctx.who.as_ref().expect("signed in");
     let Some(f) = form::<AnswerForm>(&body) else {
         return message_page(&ctx, StatusCode::BAD_REQUEST, t(Msg::Approve), t(Msg::FormUnreadable));
     };

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::i18n::{Lang, Msg};
 use super::requests::{packages_list, party_name, rights_list, system_name, when};
-use super::{context, form, form_is_genuine, layout, message_page, page, refused, see_other, Ctx, PAGE_ROLES};
+use super::{
+    context, form, form_is_genuine, layout, message_page, page, refused, see_other, signed_in, Ctx, PAGE_ROLES,
+};
 use crate::api::extract::PathParams;
 use crate::api::AppState;
 use crate::auth::Role;
@@ -367,11 +369,11 @@ pub async fn change_clients(
     PathParams(id): PathParams<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (ctx, refusal) = context(&state, &headers, None, format!("{OVERVIEW_PATH}/{id}"));
+    let ctx = match signed_in(&state, &headers, format!("{OVERVIEW_PATH}/{id}")) {
+        Ok(ctx) => ctx,
+        Err(page) => return *page,
+    };
     let title = ctx.lang.t(Msg::Clients);
-    if let Some(refusal) = refusal {
-        return refused(&ctx, refusal);
-    }
     let unreadable = || message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
     let (Ok(id), Some(pairs)) = (Uuid::parse_str(&id), form::<Vec<(String, String)>>(&body)) else {
         return unreadable();
@@ -391,7 +393,7 @@ pub async fn change_clients(
     if clients.len() > CLIENTS_PER_FORM_MAX {
         return unreadable();
     }
-    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    let who = ctx.who.as_ref().expect("signed in");
     if !form_is_genuine(&state, &headers, who, csrf) {
         return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::FormForged));
     }
@@ -445,18 +447,18 @@ pub async fn delete(
     PathParams(id): PathParams<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (ctx, refusal) = context(&state, &headers, None, format!("{OVERVIEW_PATH}/{id}"));
+    let ctx = match signed_in(&state, &headers, format!("{OVERVIEW_PATH}/{id}")) {
+        Ok(ctx) => ctx,
+        Err(page) => return *page,
+    };
     let title = ctx.lang.t(Msg::DeleteTitle);
-    if let Some(refusal) = refusal {
-        return refused(&ctx, refusal);
-    }
     let (Ok(id), Some(f)) = (Uuid::parse_str(&id), form::<DeleteForm>(&body)) else {
         return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
     };
     if f.confirm != "yes" {
         return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
     }
-    let who = ctx.who.as_ref().expect("no refusal: someone is signed in");
+    let who = ctx.who.as_ref().expect("signed in");
     if !form_is_genuine(&state, &headers, who, &f.csrf) {
         return message_page(&ctx, StatusCode::FORBIDDEN, title, ctx.lang.t(Msg::FormForged));
     }
