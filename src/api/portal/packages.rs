@@ -1,40 +1,40 @@
-//! Access packages' names as people read them, in bokmål and English, where the ledger
-//! knows them: the ledger's `accesspackage.defined` events carry only the URN, so the
-//! pages take names from Altinn's own catalogue (`PackageConstants.cs` in
-//! `Altinn/altinn-authorization-tmp`, commit f7ff53bd: each package's `Name` and its `EN`
-//! translation, spelt as there). A package not listed here is shown by the words of its
-//! URN, beside the URN itself.
+//! Access packages' names as people read them, in bokmål and English: the ledger's
+//! `accesspackage.defined` events carry only the URN, so the pages take names from
+//! Altinn's own catalogue, `altinn-packages.tsv` beside this file (slug, bokmål name,
+//! English name, as `PackageConstants.cs` in `Altinn/altinn-authorization-tmp` spells
+//! them; the source and commit are in the file's first line). A package not in it is
+//! shown by the words of its URN, beside the URN itself.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::i18n::Lang;
 
-/// (URN slug, bokmål, English).
-const NAMES: &[(&str, &str, &str)] = &[
-    ("ansvarlig-revisor", "Ansvarlig revisor", "Auditor in charge"),
-    ("forretningsforer-eiendom", "Forretningsforer eiendom", "Business manager real estate"),
-    ("regnskapsforer-lonn", "Regnskapsfører lønn", "Accountant salary"),
-    (
-        "regnskapsforer-med-signeringsrettighet",
-        "Regnskapsfører med signeringsrettighet",
-        "Accountant with signing rights",
-    ),
-    (
-        "regnskapsforer-uten-signeringsrettighet",
-        "Regnskapsfører uten signeringsrettighet",
-        "Accountant without signing rights",
-    ),
-    ("revisormedarbeider", "Revisormedarbeider", "Assistant auditor"),
-    ("skatt-naering", "Skatt næring", "Business tax"),
-    ("skattegrunnlag", "Skattegrunnlag", "Tax base"),
-];
+const CATALOGUE: &str = include_str!("altinn-packages.tsv");
 
-/// The package's name in `lang`, from its URN's last segment; else the segment's words
-/// ("a-b-c" → "A b c").
+/// slug → (bokmål, English); lines starting with `#` are comments.
+fn catalogue() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
+    static NAMES: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        CATALOGUE
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut fields = l.split('\t');
+                Some((fields.next()?, (fields.next()?, fields.next().unwrap_or(""))))
+            })
+            .collect()
+    })
+}
+
+/// The package's name in `lang`, from its URN's last segment (bokmål where Altinn has
+/// no English name); else the segment's words ("a-b-c" → "A b c").
 pub fn name(urn: &str, lang: Lang) -> String {
     let slug = urn.rsplit(':').next().unwrap_or_default();
-    if let Some((_, nb, en)) = NAMES.iter().find(|(s, _, _)| *s == slug) {
+    if let Some((nb, en)) = catalogue().get(slug) {
         return match lang {
-            Lang::Nb => nb,
-            Lang::En => en,
+            Lang::En if !en.is_empty() => en,
+            _ => nb,
         }
         .to_string();
     }
@@ -46,6 +46,17 @@ pub fn name(urn: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_catalogue_has_a_name_for_every_line_and_each_slug_once() {
+        let lines: Vec<&str> = CATALOGUE.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+        for line in &lines {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 3, "slug, bokmål, English: {line:?}");
+            assert!(!fields[0].is_empty() && !fields[1].is_empty(), "{line:?}");
+        }
+        assert_eq!(catalogue().len(), lines.len(), "each slug once");
+    }
 
     #[test]
     fn a_known_package_has_altinns_name_and_an_unknown_one_its_urns_words() {
