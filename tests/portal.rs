@@ -432,6 +432,14 @@ async fn scenario_10b_a_client_administrator_adds_a_new_customer_in_the_pages() 
     assert!(after.body.contains("The clients are added."), "{}", after.body);
     assert!(after.body.contains(&format!("client {KUNDE_E} added by ola")), "the history says who: {}", after.body);
 
+    // An accountant with many clients searches by name or organisation number.
+    let search = send(&t, Method::GET, &format!("{details_path}?q=kunde+b"), &[("cookie", &cookie)], None).await;
+    assert!(search.body.contains("Kunde B AS (310000043)") && !search.body.contains("Kunde E AS"), "{}", search.body);
+    let search = send(&t, Method::GET, &format!("{details_path}?q={KUNDE_E}"), &[("cookie", &cookie)], None).await;
+    assert!(search.body.contains("Kunde E AS (310000167)") && !search.body.contains("Kunde B AS"), "{}", search.body);
+    let too_long = format!("{details_path}?q={}", "x".repeat(101));
+    assert_eq!(send(&t, Method::GET, &too_long, &[("cookie", &cookie)], None).await.status, 400);
+
     // And remove it again (several at once would be one form with several `client`s).
     let form = format!("csrf={}&change=remove&client={KUNDE_E}", after.csrf());
     let removed = send(&t, Method::POST, &format!("{details_path}/clients"), &[("cookie", &cookie)], Some(&form)).await;

@@ -162,6 +162,9 @@ pub enum Msg {
     HistoryDeleted,
     HistoryChanged,
     HistoryOther,
+    ShowingFirst,
+    SearchClients,
+    Search,
 }
 
 impl Msg {
@@ -320,6 +323,12 @@ impl Msg {
             HistoryDeleted => ("slettet av {}", "deleted by {}"),
             HistoryChanged => ("tilganger endret av {}", "access changed by {}"),
             HistoryOther => ("{} av {}", "{} by {}"),
+            ShowingFirst => (
+                "Viser de første {} av {}. Søk for å finne de andre.",
+                "Showing the first {} of {}. Search to find the others.",
+            ),
+            SearchClients => ("Finn klient (navn eller organisasjonsnummer)", "Find a client (name or organisation number)"),
+            Search => ("Søk", "Search"),
             Unavailable => (
                 "Tjenesten kan ikke ta imot svaret akkurat nå; ingenting er lagret. Prøv igjen om litt.",
                 "The service cannot take the answer right now; nothing was stored. Try again in a moment.",

@@ -28,6 +28,11 @@ pub(super) const OVERVIEW_PATH: &str = "/accessmanagement/ui/systemusers";
 pub const CLIENTS_PER_FORM_MAX: usize = 200;
 /// Most events a system user's page shows in its history (the auditor's view has all).
 const HISTORY_ROWS_MAX: usize = 200;
+/// Most rows one list of a page shows (system users, clients, addable clients): an
+/// accountant may have thousands of clients; the search narrows the lists.
+pub const LIST_ROWS_MAX: usize = 500;
+/// Longest client search a page takes.
+const SEARCH_CHARS_MAX: usize = 100;
 
 fn user_path(id: &Uuid) -> String {
     format!("{OVERVIEW_PATH}/{id}")
@@ -37,6 +42,8 @@ fn user_path(id: &Uuid) -> String {
 struct PageQuery {
     lang: Option<String>,
     done: Option<Done>,
+    /// Clients whose name or organisation number holds this (case-insensitive).
+    q: Option<String>,
 }
 
 /// What a form just did (the redirect after it says, so the page can).
@@ -98,12 +105,15 @@ pub async fn overview(State(state): State<AppState>, headers: HeaderMap, uri: Ur
     let model = state.ledger.model();
     let mut users: Vec<SystemUser> = model.system_users_of(&org).into_iter().filter(|u| u.deleted.is_none()).collect();
     users.sort_by_key(|u| (u.user_type == UserType::Agent, u.created));
+    let total = users.len();
+    users.truncate(LIST_ROWS_MAX);
     let lang = ctx.lang;
     let t = |m| lang.t(m);
     let body = html! {
         @if q.done == Some(Done::Deleted) { p.outcome role="status" { (t(Msg::Deleted)) } }
         p.lead { (lang.fill(Msg::SystemUsersIntro, &[&party_name(model, &org)])) }
         @if users.is_empty() { p { (t(Msg::NoSystemUsers)) } }
+        @if total > users.len() { p role="status" { (lang.fill(Msg::ShowingFirst, &[&users.len().to_string(), &total.to_string()])) } }
         @for user in &users {
             @let name = user.integration_title.clone().unwrap_or_else(|| system_name(model, lang, &user.system_id));
             section.card aria-labelledby=(format!("u-{}", user.id)) {
@@ -142,6 +152,7 @@ fn summary<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> M
     params(
         ("id" = String, Path, description = "The system user's id"),
         ("lang" = Option<String>, Query, description = "`nb` or `en` (remembered in a cookie)"),
+        ("q" = Option<String>, Query, max_length = 100, description = "Only clients whose name or organisation number holds this"),
     ),
     responses(
         (status = 200, description = "The system user's page", content_type = "text/html", body = String),
@@ -163,6 +174,10 @@ pub async fn details(
     let (Ok(q), Ok(id)) = (q, Uuid::parse_str(&id)) else {
         return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::NoSuchSystemUser));
     };
+    let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    if search.is_some_and(|s| s.chars().count() > SEARCH_CHARS_MAX) {
+        return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::FormUnreadable));
+    }
     if let Some(refusal) = refusal {
         return refused(&ctx, refusal);
     }
@@ -178,7 +193,7 @@ pub async fn details(
         @if let Some(done) = q.done { p.outcome role="status" { (lang.t(done.msg())) } }
         h2 { (name) }
         (summary(lang, model, &user))
-        @if user.user_type == UserType::Agent { (clients(&ctx, model, &user)) }
+        @if user.user_type == UserType::Agent { (clients(&ctx, model, &user, search)) }
         (history(lang, model, &user))
         @if user.deleted.is_none() { (delete_form(&ctx, &user)) }
     };
@@ -215,16 +230,29 @@ fn relationship_words(lang: Lang, rel: &Relationship) -> String {
     roles.into_iter().chain(given).collect::<Vec<_>>().join(", ")
 }
 
-fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser) -> Markup {
+/// Whether a client matches a search: its organisation number or name holds it.
+fn matches<K: ReadModel + ?Sized>(model: &K, client: &OrgNo, search: Option<&str>) -> bool {
+    let Some(search) = search else { return true };
+    let wanted = search.to_lowercase();
+    client.as_str().contains(&wanted) || model.party(client).is_some_and(|p| p.name.to_lowercase().contains(&wanted))
+}
+
+fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser, search: Option<&str>) -> Markup {
     let lang = ctx.lang;
     let t = |m| lang.t(m);
-    let links = model.links_of(&user.id);
-    let addable: Vec<Relationship> = model
+    let all_links = model.links_of(&user.id);
+    let mut links: Vec<_> = all_links.iter().filter(|l| matches(model, &l.client_org_no, search)).collect();
+    let mut addable: Vec<Relationship> = model
         .relationships_of(&user.owner_org_no)
         .into_iter()
         .filter(|rel| rel.carries_all(&user.access_packages))
-        .filter(|rel| !links.iter().any(|l| l.client_org_no == rel.client_org_no))
+        .filter(|rel| !all_links.iter().any(|l| l.client_org_no == rel.client_org_no))
+        .filter(|rel| matches(model, &rel.client_org_no, search))
         .collect();
+    let (links_total, addable_total) = (links.len(), addable.len());
+    links.truncate(LIST_ROWS_MAX);
+    addable.truncate(LIST_ROWS_MAX);
+    let showing = |shown: usize, total: usize| lang.fill(Msg::ShowingFirst, &[&shown.to_string(), &total.to_string()]);
     let may_change = ctx.who.as_ref().is_some_and(|w| w.principal.role == Role::ClientAdmin);
     let csrf = ctx.who.as_ref().map(|w| w.csrf()).unwrap_or_default();
     let action = format!("{}/clients", user_path(&user.id));
@@ -232,13 +260,19 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser) -> Ma
         section aria-labelledby="clients" {
             h2 id="clients" { (t(Msg::Clients)) }
             p { (t(Msg::ClientsIntro)) }
+            form.search method="get" action=(user_path(&user.id)) role="search" {
+                label for="q" { (t(Msg::SearchClients)) }
+                input id="q" name="q" type="search" maxlength=(SEARCH_CHARS_MAX) value=(search.unwrap_or(""));
+                button type="submit" { (t(Msg::Search)) }
+            }
+            @if links_total > links.len() { p role="status" { (showing(links.len(), links_total)) } }
             @if links.is_empty() { p { (t(Msg::NoClients)) } } @else {
                 form method="post" action=(action) {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="change" value="remove";
                     fieldset {
                         legend { (t(Msg::Clients)) }
-                        @for link in &links {
+                        @for link in links.iter().copied() {
                             @let rel = model.relationship(&link.client_org_no, &user.owner_org_no);
                             @let words = rel.as_ref().map(|r| relationship_words(lang, r)).unwrap_or_default();
                             label {
@@ -252,6 +286,7 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser) -> Ma
                 }
             }
             h2 id="addable" { (t(Msg::AddableClients)) }
+            @if addable_total > addable.len() { p role="status" { (showing(addable.len(), addable_total)) } }
             @if addable.is_empty() { p { (t(Msg::NoAddableClients)) } } @else {
                 form method="post" action=(action) {
                     input type="hidden" name="csrf" value=(csrf);
