@@ -331,7 +331,7 @@ async fn bad_input_is_answered_plainly_and_changes_nothing() {
         answer_form("request", &id, "maybe", &csrf),
         answer_form("nosuchpage", &id, "approve", &csrf),
         format!("{}&extra=1", answer_form("request", &id, "approve", &csrf)),
-        "x".repeat(10_000),
+        "x".repeat(20_000),
     ] {
         let page = send(&t, Method::POST, ANSWER, &[("cookie", &cookie)], Some(&bad)).await;
         assert_eq!(page.status, 400, "{bad}: {}", page.body);

@@ -35,8 +35,9 @@ const STYLE_PATH: &str = "/accessmanagement/ui/portal.css";
 const SIGNIN_PATH: &str = "/accessmanagement/ui/signin";
 const SIGNOUT_PATH: &str = "/accessmanagement/ui/signout";
 const STYLE: &str = include_str!("portal.css");
-/// Most bytes of a page's form body (a few short fields).
-pub const FORM_BODY_BYTES_MAX: usize = 4 * 1024;
+/// Most bytes of a page's form body: a few short fields, or a whole list of ticked
+/// clients (`client=<nine digits>&` is 17 bytes; 500 of them and the token fit).
+pub const FORM_BODY_BYTES_MAX: usize = 16 * 1024;
 /// Longest `next` address the sign-in returns to.
 const NEXT_PATH_BYTES_MAX: usize = 2048;
 

@@ -24,8 +24,8 @@ use crate::domain::model::{keys, Outcome, ReadModel, Relationship, SystemUser};
 use crate::domain::Command;
 
 pub(super) const OVERVIEW_PATH: &str = "/accessmanagement/ui/systemusers";
-/// Most clients one form adds or removes.
-pub const CLIENTS_PER_FORM_MAX: usize = 200;
+/// Most clients one form adds or removes: a whole list as the page shows it.
+pub const CLIENTS_PER_FORM_MAX: usize = LIST_ROWS_MAX;
 /// Most events a system user's page shows in its history (the auditor's view has all).
 const HISTORY_ROWS_MAX: usize = 200;
 /// Most rows one list of a page shows (system users, clients, addable clients): an
@@ -369,7 +369,7 @@ fn history_line(lang: Lang, o: &Outcome) -> String {
 pub struct ClientsForm {
     change: ClientChange,
     /// Organisation numbers, once per chosen client.
-    #[schema(max_items = 200, pattern = "^[0-9]{9}$")]
+    #[schema(max_items = 500, pattern = "^[0-9]{9}$")]
     client: Vec<String>,
     /// The page's CSRF token.
     csrf: String,
@@ -389,7 +389,7 @@ pub enum ClientChange {
     summary = "Add or remove an agent system user's clients",
     params(("id" = String, Path, description = "The agent system user's id")),
     request_body(content_type = "application/x-www-form-urlencoded", content = ClientsForm,
-        description = "`change` (`add` or `remove`), `client` (an organisation number; once per client, at most 200), `csrf` (the page's)"),
+        description = "`change` (`add` or `remove`), `client` (an organisation number; once per client, at most 500), `csrf` (the page's)"),
     responses(
         (status = 303, description = "Done: back to the system user's page"),
         (status = 400, description = "A form this page cannot take; nothing is written", content_type = "text/html", body = String),
