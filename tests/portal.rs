@@ -81,6 +81,11 @@ fn answer_form(kind: &str, id: &str, answer: &str, csrf: &str) -> String {
     format!("kind={kind}&id={id}&answer={answer}&csrf={csrf}")
 }
 
+/// Posts a request page's answer form as the browser does.
+async fn answer(t: &TestLedger, headers: &[(&str, &str)], kind: &str, id: &str, answer: &str, csrf: &str) -> Page {
+    send(t, Method::POST, ANSWER, headers, Some(&answer_form(kind, id, answer, csrf))).await
+}
+
 async fn status_of(t: &TestLedger, id: &str) -> String {
     let reply =
         t.call(Method::GET, &format!("{AUTHN}/systemuser/request/vendor/{id}"), Some(&t.vendor(MAESTRO)), None).await;
@@ -144,14 +149,8 @@ async fn scenario_1_the_customer_signs_in_from_the_confirm_url_and_approves() {
 
     // Approve: back to the vendor, and the ledger holds it.
     let before = t.position();
-    let answered = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie), ("origin", ORIGIN)],
-        Some(&answer_form("request", &id, "approve", &page.csrf())),
-    )
-    .await;
+    let answered =
+        answer(&t, &[("cookie", &cookie), ("origin", ORIGIN)], "request", &id, "approve", &page.csrf()).await;
     assert_eq!(answered.status, 303, "{}", answered.body);
     assert_eq!(answered.header("location"), "https://vendor.example/done");
     assert!(t.position() > before);
@@ -179,14 +178,7 @@ async fn a_rejection_from_the_agent_request_page_shows_its_outcome_there() {
     assert!(page.body.contains("An agent system user is requested") && page.body.contains("Assistant auditor"));
     assert!(page.header("set-cookie").starts_with("ledger_lang=en;"), "the choice is remembered");
 
-    let answered = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie)],
-        Some(&answer_form("agentrequest", &id, "reject", &page.csrf())),
-    )
-    .await;
+    let answered = answer(&t, &[("cookie", &cookie)], "agentrequest", &id, "reject", &page.csrf()).await;
     assert_eq!(answered.status, 303, "{}", answered.body);
     let back = answered.header("location").to_owned();
     assert!(
@@ -219,14 +211,7 @@ async fn another_organisation_sees_nothing_of_the_request_and_cannot_answer_it()
     }
     // Even a well-formed answer with the stranger's own CSRF token is refused.
     let before = t.position();
-    let answered = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie)],
-        Some(&answer_form("request", &id, "approve", &page.csrf())),
-    )
-    .await;
+    let answered = answer(&t, &[("cookie", &cookie)], "request", &id, "approve", &page.csrf()).await;
     assert_eq!(answered.status, 403);
     assert_eq!(t.position(), before);
     assert_eq!(status_of(&t, &id).await, "New");
@@ -242,26 +227,12 @@ async fn a_client_administrator_may_read_the_request_but_only_the_access_manager
     assert!(page.body.contains("bare virksomhetens tilgangsstyrer") && !page.body.contains(">Godkjenn</button>"));
     assert!(page.body.contains(">Send til tilgangsstyrerne</button>"), "{}", page.body);
     let before = t.position();
-    let answered = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie)],
-        Some(&answer_form("request", &id, "approve", &page.csrf())),
-    )
-    .await;
+    let answered = answer(&t, &[("cookie", &cookie)], "request", &id, "approve", &page.csrf()).await;
     assert_eq!(answered.status, 403);
     assert_eq!(t.position(), before);
 
     // What a client administrator may do: pass it on to the access managers.
-    let escalated = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie)],
-        Some(&answer_form("request", &id, "escalate", &page.csrf())),
-    )
-    .await;
+    let escalated = answer(&t, &[("cookie", &cookie)], "request", &id, "escalate", &page.csrf()).await;
     assert_eq!(escalated.status, 303, "{}", escalated.body);
     assert!(escalated.header("location").ends_with("&done=escalate"), "not yet back to the vendor");
     let back = send(&t, Method::GET, escalated.header("location"), &[("cookie", &cookie)], None).await;
@@ -280,14 +251,8 @@ async fn a_forged_form_writes_nothing() {
     let before = t.position();
 
     // Another site's form: the browser names its origin.
-    let cross_site = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("cookie", &cookie), ("origin", "https://evil.example")],
-        Some(&answer_form("request", &id, "approve", &csrf)),
-    )
-    .await;
+    let cross_site =
+        answer(&t, &[("cookie", &cookie), ("origin", "https://evil.example")], "request", &id, "approve", &csrf).await;
     assert_eq!(cross_site.status, 403);
     // A CSRF token that is not this session's (another sign-in's, or none).
     let other = sign_in(&t, "admin", KUNDE_A, "kari").await;
@@ -364,14 +329,7 @@ async fn a_proxys_bearer_token_signs_the_person_in_as_the_cookie_does() {
     let bearer = format!("Bearer {token}");
     let page = send(&t, Method::GET, &path, &[("authorization", &bearer)], None).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let answered = send(
-        &t,
-        Method::POST,
-        ANSWER,
-        &[("authorization", &bearer)],
-        Some(&answer_form("request", &id, "approve", &page.csrf())),
-    )
-    .await;
+    let answered = answer(&t, &[("authorization", &bearer)], "request", &id, "approve", &page.csrf()).await;
     assert_eq!(answered.status, 303);
     assert_eq!(status_of(&t, &id).await, "Accepted");
 }
