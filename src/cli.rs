@@ -13,7 +13,7 @@ use crate::api::{router, system_clock, Services, MIN_POSITION_WAIT_MS_DEFAULT};
 use crate::auth::{DevKey, Role, Verifier};
 use crate::domain::events::{Event, RECORD_BYTES_MAX};
 use crate::domain::ids::OrgNo;
-use crate::ledger::{record_of, DataDir, Ledger};
+use crate::ledger::{record_with, DataDir, Ledger};
 use crate::log::embedded::EmbeddedLog;
 use crate::log::kafka::{KafkaConfig, KafkaLog};
 use crate::log::{EventLog, NewRecord, APPEND_RECORDS_MAX};
@@ -577,7 +577,7 @@ fn read_import_file(file: &Path, now: chrono::DateTime<chrono::Utc>) -> Result<V
         let event = Event::decode(&line).map_err(|e| format!("{}:{n}: {e}", file.display()))?;
         crate::ledger::import_time_ok(&event, now).map_err(|e| format!("{}:{n}: {e}", file.display()))?;
         // The exact bytes go on the log: an imported record is evidence, not re-encoded.
-        records.push(NewRecord { bytes: line.clone(), ..record_of(&event) });
+        records.push(record_with(&event, line.clone()));
     }
     Ok(records)
 }

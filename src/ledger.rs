@@ -624,7 +624,7 @@ impl Ledger {
             })?;
             import_time_ok(&event, now)
                 .map_err(|r| WriteError::Rejected(Rejection::new(r.code, format!("record {i}: {}", r.message))))?;
-            outgoing.push(NewRecord { bytes: bytes.clone(), ..record_of(&event) });
+            outgoing.push(record_with(&event, bytes.clone()));
         }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.refuse_for_storage()?;
@@ -790,10 +790,11 @@ pub fn import_time_ok(event: &Event, now: DateTime<Utc>) -> Result<(), Rejection
 
 /// How an event goes on a log: its bytes, its owner as the key, its id and type.
 pub fn record_of(event: &Event) -> NewRecord {
-    NewRecord {
-        key: event.data.owner(),
-        id: event.id.to_string(),
-        kind: event.type_name().to_owned(),
-        bytes: event.encode(),
-    }
+    record_with(event, event.encode())
+}
+
+/// A record whose bytes already exist (import): appended as they are, never re-encoded
+/// (an older type's record could not be: it reads as its current version).
+pub fn record_with(event: &Event, bytes: Vec<u8>) -> NewRecord {
+    NewRecord { key: event.data.owner(), id: event.id.to_string(), kind: event.type_name().to_owned(), bytes }
 }

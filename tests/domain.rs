@@ -61,6 +61,7 @@ impl World {
             Authority::Organisation(org("310000124")),
             Command::PublishPolicy(ResourcePolicyPublished {
                 resource_id: ResourceId::parse("ske-aksjonaerregister").unwrap(),
+                title: Default::default(),
                 rules: vec![PolicyRule {
                     access_package: Some(urn("revisormedarbeider")),
                     right: false,
@@ -547,6 +548,7 @@ fn forged(authority: Authority, data: EventData) -> Event {
         correlation_id: None,
         expected_version: None,
         data,
+        written_as: None,
     }
 }
 
@@ -703,6 +705,7 @@ fn standard_user(w: &mut World) -> Uuid {
             Authority::Organisation(org("310000124")),
             Command::PublishPolicy(ResourcePolicyPublished {
                 resource_id: ResourceId::parse(resource).unwrap(),
+                title: Default::default(),
                 rules: vec![PolicyRule {
                     access_package: None,
                     right: true,
@@ -948,6 +951,7 @@ fn an_owner_lets_its_own_agent_act_for_it() {
         Authority::Organisation(org("310000124")),
         Command::PublishPolicy(ResourcePolicyPublished {
             resource_id: ResourceId::parse("r-skatt").unwrap(),
+            title: Default::default(),
             rules: vec![PolicyRule {
                 access_package: Some(urn("skatt")),
                 right: false,
@@ -1048,4 +1052,35 @@ fn a_rule_added_in_a_later_event_version_leaves_older_events_as_they_were_answer
     new.data = EventData::SystemRegisteredV2(def(&["c", "C"], true));
     assert_eq!(w.append(vec![new]), [Some(Code::DuplicateClientId)]);
     assert_eq!(w.append(vec![old]), [None]);
+}
+
+/// Given a published policy, when its service owner publishes it again with a title,
+/// then the title is kept in Altinn's three languages only: another language or a blank
+/// text is refused and nothing is written.
+#[test]
+fn a_policy_title_takes_nb_nn_and_en() {
+    let mut w = World::new();
+    let owner = Authority::Organisation(org("310000124"));
+    let resource = ResourceId::parse("ske-aksjonaerregister").unwrap();
+    let publish = |title: &[(&str, &str)]| {
+        Command::PublishPolicy(ResourcePolicyPublished {
+            resource_id: resource.clone(),
+            title: title.iter().map(|(l, t)| (l.to_string(), t.to_string())).collect(),
+            rules: vec![PolicyRule {
+                access_package: Some(urn("revisormedarbeider")),
+                right: false,
+                actions: vec![Action::parse("write").unwrap()],
+            }],
+            minimum_authentication_level: None,
+        })
+    };
+    for bad in [&[("se", "Aksjonærregisteret")][..], &[("nb", "  ")][..], &[("en", "a\u{7}b")][..]] {
+        let refused = w.when(owner.clone(), publish(bad)).unwrap_err();
+        assert_eq!(refused.code, Code::InvalidField, "{bad:?}");
+    }
+    assert!(w.model.policy(&resource).unwrap().title.is_empty(), "nothing written by a refusal");
+    w.given(owner, publish(&[("nb", "Aksjonærregisteret"), ("en", "Shareholder register")]));
+    let title = w.model.policy(&resource).unwrap().title;
+    assert_eq!(title.get("nb").map(String::as_str), Some("Aksjonærregisteret"));
+    assert_eq!(title.get("en").map(String::as_str), Some("Shareholder register"));
 }

@@ -3,10 +3,12 @@
 //! to JSON its schema accepts; the schema's properties are exactly the fields Rust
 //! writes, its required ones exactly those Rust always writes; and what a schema
 //! refuses, the decoder refuses too. The decision log's entries, which are no events,
-//! are held to their own schema (`schemas/decisions/`) the same way.
+//! are held to their own schema (`schemas/decisions/`) the same way. Older types (v1 of
+//! a type now at v2) keep their schemas; their records read as the current version, keep
+//! their type, and are never written again.
 
 use chrono::{TimeZone, Utc};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
@@ -108,6 +110,9 @@ fn examples() -> Vec<(EventData, EventData)> {
         (
             EventData::ResourcePolicyPublished(ResourcePolicyPublished {
                 resource_id: ResourceId::parse("ske-mva").unwrap(),
+                title: [("nb", "Merverdiavgift"), ("nn", "Meirverdiavgift"), ("en", "Value added tax")]
+                    .map(|(l, t)| (l.to_owned(), t.to_owned()))
+                    .into(),
                 rules: vec![
                     PolicyRule {
                         access_package: Some(urn("skattegrunnlag")),
@@ -120,6 +125,7 @@ fn examples() -> Vec<(EventData, EventData)> {
             }),
             EventData::ResourcePolicyPublished(ResourcePolicyPublished {
                 resource_id: ResourceId::parse("r").unwrap(),
+                title: Default::default(),
                 rules: vec![],
                 minimum_authentication_level: None,
             }),
@@ -240,6 +246,7 @@ fn event(data: EventData) -> Event {
         correlation_id: Some("c-1".to_owned()),
         expected_version: Some(3),
         data,
+        written_as: None,
     }
 }
 
@@ -256,11 +263,16 @@ fn every_type_has_a_schema_and_every_schema_a_type() {
         .filter(|f| f != "cloudevent.json")
         .map(|f| f.strip_suffix(".json").expect("only .json files in schemas/").to_owned())
         .collect();
-    let types: BTreeSet<String> = EVENT_TYPES.iter().map(|t| t.to_string()).collect();
-    assert_eq!(files, types, "schemas/ and the Rust catalogue differ");
+    let current: BTreeSet<String> = EVENT_TYPES.iter().map(|t| t.to_string()).collect();
+    let older: BTreeSet<String> = upcast_types().map(str::to_owned).collect();
+    assert!(current.is_disjoint(&older), "a type is either current or upcast, never both");
+    let types: BTreeSet<String> = current.union(&older).cloned().collect();
+    assert_eq!(files, types, "schemas/ and the Rust catalogue (current and upcast types) differ");
     let examples: BTreeSet<String> = examples().iter().map(|(e, _)| e.type_name().to_owned()).collect();
-    assert_eq!(examples, types, "the contract test must have an example of every type");
-    for t in EVENT_TYPES {
+    assert_eq!(examples, current, "the contract test must have an example of every type");
+    let upcast: BTreeSet<String> = older_records().iter().map(|(ty, _, _)| ty.to_string()).collect();
+    assert_eq!(upcast, older, "the contract test must have an older record of every upcast type");
+    for t in types.iter().map(String::as_str) {
         assert_eq!(schema(t)["$id"], schema_uri(t), "{t}: $id must be the dataschema URI");
     }
 }
@@ -320,6 +332,65 @@ fn what_a_schema_refuses_the_decoder_refuses() {
             assert!(Event::decode(&bytes).is_err(), "{ty}: decoder accepts {what}");
         }
     }
+}
+
+/// A record of each older type as a ledger of that time wrote it, and the event it
+/// reads as today.
+fn older_records() -> Vec<(&'static str, Value, EventData)> {
+    let rules = json!([{"accessPackage": "urn:altinn:accesspackage:skattegrunnlag", "actions": ["read"]}]);
+    vec![(
+        "ledger.resourcepolicy.published.v1",
+        json!({"resourceId": "ske-mva", "rules": rules, "minimumAuthenticationLevel": 3}),
+        EventData::ResourcePolicyPublished(ResourcePolicyPublished {
+            resource_id: ResourceId::parse("ske-mva").unwrap(),
+            title: Default::default(),
+            rules: serde_json::from_value(rules).unwrap(),
+            minimum_authentication_level: Some(3),
+        }),
+    )]
+}
+
+fn older_record(ty: &str, data: &Value) -> Value {
+    let current: Value = serde_json::from_slice(&event(examples()[0].0.clone()).encode()).unwrap();
+    let mut record = current;
+    record["type"] = Value::from(ty);
+    record["dataschema"] = Value::from(schema_uri(ty));
+    record["data"] = data.clone();
+    record
+}
+
+#[test]
+fn an_older_record_reads_as_its_current_version_and_keeps_its_type() {
+    for (ty, data, expected) in older_records() {
+        assert!(validator(&schema(ty)).is_valid(&data), "{ty}: the example is not a record of that time");
+        let mut record = older_record(ty, &data);
+        record["subject"] = Value::from(expected.subject());
+        let event = Event::decode(&serde_json::to_vec(&record).unwrap()).unwrap();
+        assert_eq!(event.data, expected, "{ty}: upcast payload");
+        assert_eq!(event.type_name(), ty, "{ty}: an upcast event still says what its record is");
+        assert_eq!(event.written_as, Some(ty));
+        assert_ne!(event.data.type_name(), ty, "{ty}: reads as its current version");
+        // What the current version writes of it is what the record says: a history's
+        // `changed` shows an older record truthfully.
+        assert_eq!(event.data.to_json(), data, "{ty}: the upcast payload renders as the record's data");
+        // What the older schema refuses, its upcaster refuses: a member of a later
+        // version in an older record is a forgery, not an upgrade.
+        for extra in ["unexpected", "title"] {
+            let mut bad = record.clone();
+            bad["data"][extra] = json!({"nb": "x"});
+            assert!(!validator(&schema(ty)).is_valid(&bad["data"]), "{ty}: schema accepts {extra}");
+            assert!(Event::decode(&serde_json::to_vec(&bad).unwrap()).is_err(), "{ty}: upcaster accepts {extra}");
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "never encoded again")]
+fn an_upcast_event_is_never_written_again() {
+    let (ty, data, expected) = older_records().remove(0);
+    let mut record = older_record(ty, &data);
+    record["subject"] = Value::from(expected.subject());
+    Event::decode(&serde_json::to_vec(&record).unwrap()).unwrap().encode();
 }
 
 #[test]

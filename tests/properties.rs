@@ -122,6 +122,7 @@ impl World {
             Authority::Organisation(org(3)),
             Command::PublishPolicy(ResourcePolicyPublished {
                 resource_id: ResourceId::parse("r").unwrap(),
+                title: Default::default(),
                 rules: (0..PACKAGES.len())
                     .map(|i| PolicyRule {
                         access_package: Some(urn(i)),

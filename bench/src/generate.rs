@@ -186,8 +186,12 @@ impl Generator<'_> {
             rules[0].actions.push(write.clone());
             rules.push(PolicyRule { access_package: None, right: true, actions: vec![read.clone(), write.clone()] });
             let owner = vendors[i % vendors.len()].clone();
-            let policy =
-                ResourcePolicyPublished { resource_id: resource(i), rules, minimum_authentication_level: Some(3) };
+            let policy = ResourcePolicyPublished {
+                resource_id: resource(i),
+                title: Default::default(),
+                rules,
+                minimum_authentication_level: Some(3),
+            };
             self.run_command(Org(owner), Command::PublishPolicy(policy))?;
         }
 

@@ -30,6 +30,7 @@ const EVENT_SCHEMAS: &[(&str, &str)] = &[
     ("ledger.ledger.sealed.v1", include_str!("../../schemas/ledger.ledger.sealed.v1.json")),
     ("ledger.party.registered.v1", include_str!("../../schemas/ledger.party.registered.v1.json")),
     ("ledger.resourcepolicy.published.v1", include_str!("../../schemas/ledger.resourcepolicy.published.v1.json")),
+    ("ledger.resourcepolicy.published.v2", include_str!("../../schemas/ledger.resourcepolicy.published.v2.json")),
     ("ledger.system.deleted.v1", include_str!("../../schemas/ledger.system.deleted.v1.json")),
     ("ledger.system.registered.v1", include_str!("../../schemas/ledger.system.registered.v1.json")),
     ("ledger.system.registered.v2", include_str!("../../schemas/ledger.system.registered.v2.json")),
@@ -180,13 +181,15 @@ mod tests {
 
     #[test]
     fn every_event_type_and_the_decision_entry_has_its_schema_served() {
-        for t in crate::domain::events::EVENT_TYPES {
+        use crate::domain::events::{upcast_types, EVENT_TYPES};
+        let types: Vec<&str> = EVENT_TYPES.iter().copied().chain(upcast_types()).collect();
+        for t in &types {
             let (_, text) = EVENT_SCHEMAS.iter().find(|(n, _)| n == t).unwrap_or_else(|| panic!("{t} is not served"));
             let schema: serde_json::Value = serde_json::from_str(text).expect("a schema is JSON");
             assert_eq!(schema["title"], *t);
         }
         let entry = crate::decisions::ENTRY_TYPE;
         assert!(EVENT_SCHEMAS.iter().any(|(n, _)| *n == entry), "the decision log's entry is served");
-        assert_eq!(EVENT_SCHEMAS.len(), crate::domain::events::EVENT_TYPES.len() + 2, "and the envelope and the entry");
+        assert_eq!(EVENT_SCHEMAS.len(), types.len() + 2, "every type, current or older, the envelope and the entry");
     }
 }

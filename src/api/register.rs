@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::error::ApiError;
@@ -112,14 +113,37 @@ pub struct RuleBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyBody {
+    #[serde(default)]
+    title: Title,
     rules: Vec<RuleBody>,
     #[serde(default)]
     minimum_authentication_level: Option<u8>,
 }
 
+/// A resource's title in Altinn's resource registry's three languages; any may be left out.
+#[derive(Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Title {
+    #[schema(example = "Krav og betalinger")]
+    nb: Option<String>,
+    nn: Option<String>,
+    #[schema(example = "Claims and payments")]
+    en: Option<String>,
+}
+
+impl Title {
+    fn into_map(self) -> BTreeMap<String, String> {
+        [("nb", self.nb), ("nn", self.nn), ("en", self.en)]
+            .into_iter()
+            .filter_map(|(lang, text)| Some((lang.to_owned(), text?)))
+            .collect()
+    }
+}
+
 fn policy_json(p: &ResourcePolicyPublished) -> serde_json::Value {
     json!({
         "resourceId": p.resource_id.as_str(),
+        "title": p.title,
         "rules": p.rules,
         "minimumAuthenticationLevel": p.minimum_authentication_level,
     })
@@ -149,6 +173,7 @@ pub async fn publish_policy(
     }
     let policy = ResourcePolicyPublished {
         resource_id: ResourceId::parse(&resource_id)?,
+        title: body.title.into_map(),
         rules,
         minimum_authentication_level: body.minimum_authentication_level,
     };
@@ -177,6 +202,7 @@ pub async fn get_policy(
         .ok_or_else(|| Rejection::new(Code::UnknownResource, format!("resource {resource} has no published policy")))?;
     let body = json!({
         "resourceId": policy.resource_id.as_str(),
+        "title": policy.title,
         "rules": policy.rules,
         "minimumAuthenticationLevel": policy.minimum_authentication_level,
         "owner": policy.owner,
@@ -353,6 +379,8 @@ pub struct PackageRequest {
 #[schema(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct PolicyRequest {
+    /// What a person is shown for the resource (the request pages); absent: its id.
+    title: Option<Title>,
     rules: Vec<Rule>,
     #[schema(nullable = false, minimum = 0, maximum = 255)]
     minimum_authentication_level: Option<u8>,
@@ -399,6 +427,8 @@ pub struct PackageDefined {
 #[allow(dead_code)]
 pub struct PolicyPublished {
     resource_id: String,
+    /// By language code (`nb`, `nn`, `en`); empty when the policy was published without.
+    title: BTreeMap<String, String>,
     rules: Vec<Rule>,
     minimum_authentication_level: Option<u8>,
     position: u64,
@@ -409,6 +439,8 @@ pub struct PolicyPublished {
 #[allow(dead_code)]
 pub struct StoredPolicy {
     resource_id: String,
+    /// By language code (`nb`, `nn`, `en`); empty when the policy was published without.
+    title: BTreeMap<String, String>,
     rules: Vec<Rule>,
     minimum_authentication_level: Option<u8>,
     /// The service owner that first published it; only it may publish again.

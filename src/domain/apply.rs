@@ -249,6 +249,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             let owner = model.policy(&p.resource_id).and_then(|old| old.owner).or_else(|| event.on_behalf_of.clone());
             let policy = Policy {
                 resource_id: p.resource_id.clone(),
+                title: p.title.clone(),
                 rules: p.rules.clone(),
                 minimum_authentication_level: p.minimum_authentication_level,
                 owner,

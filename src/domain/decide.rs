@@ -186,6 +186,7 @@ impl<K: Kv + ?Sized> Emitter<'_, '_, '_, K> {
             correlation_id: self.ctx.correlation_id.clone(),
             expected_version: Some(version),
             data,
+            written_as: None,
         });
         id
     }

@@ -58,6 +58,10 @@ pub struct Event {
     /// `None` only for upstream register facts that are last-writer-wins by nature.
     pub expected_version: Option<u64>,
     pub data: EventData,
+    /// The older type this record was written as, when decoding upcast its payload to
+    /// the current version (see [`upcast_types`]); `None` for a record of the current
+    /// type and for every event this build writes. The record's bytes stay as written.
+    pub written_as: Option<&'static str>,
 }
 
 /// The structured-mode JSON of a CloudEvent as it lies on the log.
@@ -107,11 +111,15 @@ impl std::fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 impl Event {
+    /// The type of the record as it lies on the log (an upcast record keeps its own).
     pub fn type_name(&self) -> &'static str {
-        self.data.type_name()
+        self.written_as.unwrap_or_else(|| self.data.type_name())
     }
 
+    /// The record for a new event. An upcast event is never written again: its record
+    /// is already on the log, and writing its payload under the old type would forge it.
     pub fn encode(&self) -> Vec<u8> {
+        assert!(self.written_as.is_none(), "an upcast {} record is never encoded again", self.type_name());
         let wire = Wire {
             specversion: SPEC_VERSION.to_owned(),
             id: self.id,
@@ -147,7 +155,10 @@ impl Event {
         if wire.dataschema != schema_uri(&wire.ty) {
             return Err(DecodeError::NotACloudEvent(format!("dataschema {} does not match type", wire.dataschema)));
         }
-        let data = EventData::from_json(&wire.ty, wire.data)?;
+        let (data, written_as) = match UPCASTERS.iter().find(|(ty, _)| *ty == wire.ty) {
+            Some((ty, upcast)) => (upcast(wire.data)?, Some(*ty)),
+            None => (EventData::from_json(&wire.ty, wire.data)?, None),
+        };
         let event = Event {
             id: wire.id,
             time: wire.time,
@@ -157,6 +168,7 @@ impl Event {
             correlation_id: wire.correlationid,
             expected_version: wire.expectedversion,
             data,
+            written_as,
         };
         if event.subject != event.data.subject() {
             return Err(DecodeError::NotACloudEvent(format!(
@@ -210,9 +222,30 @@ pub struct PolicyRule {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourcePolicyPublished {
     pub resource_id: ResourceId,
+    /// The resource's title by language code (`nb`, `nn`, `en`), as Altinn's resource
+    /// registry holds it: what a person is shown instead of the id. Since v2.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub title: BTreeMap<String, String>,
     pub rules: Vec<PolicyRule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_authentication_level: Option<u8>,
+}
+
+/// `ledger.resourcepolicy.published.v1`: as v2 without a title.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ResourcePolicyPublishedV1 {
+    resource_id: ResourceId,
+    rules: Vec<PolicyRule>,
+    #[serde(default)]
+    minimum_authentication_level: Option<u8>,
+}
+
+impl From<ResourcePolicyPublishedV1> for ResourcePolicyPublished {
+    fn from(v1: ResourcePolicyPublishedV1) -> Self {
+        let ResourcePolicyPublishedV1 { resource_id, rules, minimum_authentication_level } = v1;
+        ResourcePolicyPublished { resource_id, title: BTreeMap::new(), rules, minimum_authentication_level }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -462,7 +495,7 @@ macro_rules! catalogue {
 catalogue! {
     PartyRegistered(PartyRegistered) => "ledger.party.registered.v1";
     AccessPackageDefined(AccessPackageDefined) => "ledger.accesspackage.defined.v1";
-    ResourcePolicyPublished(ResourcePolicyPublished) => "ledger.resourcepolicy.published.v1";
+    ResourcePolicyPublished(ResourcePolicyPublished) => "ledger.resourcepolicy.published.v2";
     SystemRegistered(SystemDefinition) => "ledger.system.registered.v1";
     SystemUpdated(SystemDefinition) => "ledger.system.updated.v1";
     SystemRegisteredV2(SystemDefinition) => "ledger.system.registered.v2";
@@ -488,6 +521,23 @@ catalogue! {
     ClientLinked(ClientLinked) => "ledger.client.linked.v1";
     ClientUnlinked(ClientUnlinked) => "ledger.client.unlinked.v1";
     LedgerSealed(LedgerSealed) => "ledger.ledger.sealed.v1";
+}
+
+/// Reads an older record's payload as its current version.
+type Upcaster = fn(serde_json::Value) -> Result<EventData, DecodeError>;
+
+/// Older types this build still reads, each with its upcaster. Their records are never
+/// rewritten, and nothing this build writes has one of these types. An upcast never
+/// changes what a payload means: what v1 said, v2 says the same way (a v1 policy has
+/// no title).
+const UPCASTERS: &[(&str, Upcaster)] = &[("ledger.resourcepolicy.published.v1", |data| {
+    let v1: ResourcePolicyPublishedV1 = payload("ledger.resourcepolicy.published.v1", data)?;
+    Ok(EventData::ResourcePolicyPublished(v1.into()))
+})];
+
+/// Every older type this build reads (each has a schema in `schemas/`, as current ones do).
+pub fn upcast_types() -> impl Iterator<Item = &'static str> {
+    UPCASTERS.iter().map(|(ty, _)| *ty)
 }
 
 fn payload<T: DeserializeOwned>(ty: &str, data: serde_json::Value) -> Result<T, DecodeError> {

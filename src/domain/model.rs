@@ -549,6 +549,10 @@ pub struct AccessPackage {
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     pub resource_id: ResourceId,
+    /// By language code; a policy published without one (every v1 policy) has none,
+    /// and then its record is byte for byte what it was before titles existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub title: BTreeMap<String, String>,
     pub rules: Vec<PolicyRule>,
     pub minimum_authentication_level: Option<u8>,
     /// The service owner that first published it; only it may publish again.

@@ -166,6 +166,9 @@ pub fn owned_live_user<K: Kv + ?Sized>(
 
 // ---- well-formed values -----------------------------------------------------------------
 
+/// The languages of a resource's title, as in Altinn's resource registry.
+pub const TITLE_LANGUAGES: [&str; 3] = ["nb", "nn", "en"];
+
 pub fn text(field: &str, value: &str, max: usize) -> Result<(), Rejection> {
     if value.len() > max {
         return reject(Code::InvalidField, format!("{field} is longer than {max} bytes"));
@@ -228,6 +231,15 @@ pub fn policy<K: Kv + ?Sized>(model: &K, authority: &Authority, p: &ResourcePoli
                 format!("resource {} belongs to service owner {owner}", p.resource_id),
             );
         }
+    }
+    for (lang, title) in &p.title {
+        if !TITLE_LANGUAGES.contains(&lang.as_str()) {
+            return reject(Code::InvalidField, format!("title has language '{lang}'; it takes nb, nn and en"));
+        }
+        if title.trim().is_empty() {
+            return reject(Code::InvalidField, format!("title.{lang} is empty; leave it out instead"));
+        }
+        text("title", title, TEXT_BYTES_MAX)?;
     }
     if p.rules.is_empty() {
         return reject(Code::InvalidField, "a policy needs at least one rule");
