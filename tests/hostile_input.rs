@@ -638,7 +638,9 @@ async fn ambiguous_or_oversized_decision_requests_are_indeterminate() {
     // `Value` and `VALUE` with two different organisations.
     let mut body = xacml_request(su, "read", "r", KUNDE_A);
     body["Request"]["Resource"][0]["Attribute"][1]["VALUE"] = json!(KUNDE_B);
-    indeterminate(&l.xacml_explained(&body.to_string()).await, "both 'VALUE' and 'Value'");
+    // (Which of the two the message names first follows the JSON map's order, which a
+    // dependency's serde_json feature may change: the test does not depend on it.)
+    indeterminate(&l.xacml_explained(&body.to_string()).await, "are given (property names are matched without regard");
     // Two moments in the environment.
     let mut body = xacml_request(su, "read", "r", KUNDE_A);
     let at = "urn:oasis:names:tc:xacml:1.0:environment:current-dateTime";

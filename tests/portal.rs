@@ -120,7 +120,8 @@ async fn scenario_1_the_customer_signs_in_from_the_confirm_url_and_approves() {
         "310000019_maestro",
         "Skattegrunnlag",
         "urn:altinn:accesspackage:skattegrunnlag",
-        "ske-mva-rapportering",
+        // The right by its resource's title (the fixture's policy), with its id.
+        "MVA-melding <small><code>ske-mva-rapportering</code></small>",
         "kunde-a-1",
         "venter på svar",
         "https://vendor.example/done",
@@ -141,7 +142,9 @@ async fn scenario_1_the_customer_signs_in_from_the_confirm_url_and_approves() {
     let english =
         send(&t, Method::GET, &path, &[("cookie", &cookie), ("accept-language", "en-GB,en;q=0.8")], None).await;
     assert!(
-        english.body.contains("<html lang=\"en\">") && english.body.contains(">Approve</button>"),
+        english.body.contains("<html lang=\"en\">")
+            && english.body.contains(">Approve</button>")
+            && english.body.contains("VAT return <small>"),
         "{}",
         english.body
     );

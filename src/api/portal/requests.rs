@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
+use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::i18n::{Lang, Msg};
@@ -267,7 +268,7 @@ fn request_body<K: ReadModel + ?Sized>(
                 dt { (t(Msg::SystemUser)) } dd { code { (user.to_string()) } }
             }
             @for (label, rights) in &shown.rights {
-                dt { (t(*label)) } dd { (rights_list(lang, rights)) }
+                dt { (t(*label)) } dd { (rights_list(model, lang, rights)) }
             }
             @for (label, packages) in &shown.packages {
                 dt { (t(*label)) } dd { (packages_list(lang, packages)) }
@@ -315,14 +316,13 @@ fn request_body<K: ReadModel + ?Sized>(
 }
 
 /// A system's name in `lang` (else bokmål, else any), else its id.
+/// A text kept by language code, in the page's language, else bokmål, else any.
+fn in_language(texts: &BTreeMap<String, String>, lang: Lang) -> Option<&String> {
+    texts.get(lang.code()).or_else(|| texts.get("nb")).or_else(|| texts.values().next())
+}
+
 pub(super) fn system_name<K: ReadModel + ?Sized>(model: &K, lang: Lang, id: &SystemId) -> String {
-    model
-        .system(id)
-        .and_then(|s| {
-            let names = &s.definition.name;
-            names.get(lang.code()).or_else(|| names.get("nb")).or_else(|| names.values().next()).cloned()
-        })
-        .unwrap_or_else(|| id.to_string())
+    model.system(id).and_then(|s| in_language(&s.definition.name, lang).cloned()).unwrap_or_else(|| id.to_string())
 }
 
 pub(super) fn party_name<K: ReadModel + ?Sized>(model: &K, org: &OrgNo) -> String {
@@ -336,11 +336,18 @@ pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-pub(super) fn rights_list(lang: Lang, rights: &[Right]) -> Markup {
+/// Rights by their resource's title (from its published policy), each with its id and
+/// action; a resource published without a title shows its id alone.
+pub(super) fn rights_list<K: ReadModel + ?Sized>(model: &K, lang: Lang, rights: &[Right]) -> Markup {
     html! {
         @if rights.is_empty() { (lang.t(Msg::None)) } @else {
             ul { @for r in rights {
-                li { code { (r.resource.as_str()) } @if let Some(a) = &r.action { " (" (a.as_str()) ")" } }
+                @let title = model.policy(&r.resource).and_then(|p| in_language(&p.title, lang).cloned());
+                li {
+                    @if let Some(title) = title { (title) " " small { code { (r.resource.as_str()) } } }
+                    @else { code { (r.resource.as_str()) } }
+                    @if let Some(a) = &r.action { " (" (a.as_str()) ")" }
+                }
             } }
         }
     }

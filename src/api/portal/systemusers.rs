@@ -136,7 +136,7 @@ fn summary<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> M
             dt { (t(Msg::Vendor)) } dd { (vendor.unwrap_or_else(|| "—".to_owned())) }
             dt { (t(Msg::Kind)) } dd { (t(if user.user_type == UserType::Agent { Msg::AgentUser } else { Msg::StandardUser })) }
             @if user.user_type == UserType::Standard {
-                dt { (t(Msg::Rights)) } dd { (rights_list(lang, &user.rights)) }
+                dt { (t(Msg::Rights)) } dd { (rights_list(model, lang, &user.rights)) }
             }
             dt { (t(Msg::AccessPackages)) } dd { (packages_list(lang, &user.access_packages)) }
             dt { (t(Msg::Created)) } dd { (when(user.created)) }
