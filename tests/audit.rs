@@ -192,10 +192,10 @@ async fn histories_show_the_actor_and_cause_of_every_change_in_scenario_10() {
     assert_eq!(
         types,
         [
-            "ledger.systemuserrequest.created.v1",
+            "ledger.systemuserrequest.created.v2",
             "ledger.systemuserrequest.approved.v1",
             "ledger.systemuser.created.v1",
-            "ledger.client.linked.v1",
+            "ledger.client.linked.v2",
             "ledger.systemuser.deleted.v1",
             "ledger.client.unlinked.v1"
         ]
@@ -224,9 +224,9 @@ async fn histories_show_the_actor_and_cause_of_every_change_in_scenario_10() {
     assert_eq!(
         types,
         [
-            "ledger.clientrelationship.granted.v1",
-            "ledger.client.linked.v1",
-            "ledger.clientrelationship.revoked.v1",
+            "ledger.clientrelationship.granted.v2",
+            "ledger.client.linked.v2",
+            "ledger.clientrelationship.revoked.v2",
             "ledger.client.unlinked.v1"
         ]
     );
@@ -241,7 +241,7 @@ async fn histories_show_the_actor_and_cause_of_every_change_in_scenario_10() {
     assert_eq!(first["data"].as_array().unwrap().len(), 1);
     let next = first["next"].as_u64().expect("a second page");
     let second = get(format!("/v1/audit/actors/{actor}/history?limit=1&after={next}")).await;
-    assert_eq!(second["data"][0]["type"], "ledger.client.linked.v1");
+    assert_eq!(second["data"][0]["type"], "ledger.client.linked.v2");
     assert!(second["data"][0]["position"].as_u64().unwrap() > next);
     assert_eq!(second["next"], Value::Null);
 

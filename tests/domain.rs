@@ -187,6 +187,7 @@ fn revi(w: &mut World) {
             facilitator_org_no: org(FACILITATOR),
             role: Some(RegisterRole::Revi),
             access_packages: vec![],
+            rights: vec![],
         }),
     );
 }
@@ -239,7 +240,7 @@ fn a_second_request_for_the_same_key_returns_the_pending_one() {
     let mut w = World::new();
     let cmd = agent_request(None);
     let first = w.given(Authority::Organisation(org(VENDOR)), cmd.clone());
-    assert_eq!(types(&first), ["ledger.systemuserrequest.created.v1"]);
+    assert_eq!(types(&first), ["ledger.systemuserrequest.created.v2"]);
     let second = w.when(Authority::Organisation(org(VENDOR)), cmd).unwrap();
     assert!(second.is_empty(), "no duplicate: the pending request is the answer");
 }
@@ -249,7 +250,7 @@ fn deleting_an_agent_unlinks_every_client_with_the_deletion_as_cause() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT), subset: None });
     assert_eq!(w.decision(agent, CLIENT), Verdict::Permit);
     let events = w.given(
         facilitator(),
@@ -268,7 +269,7 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent, client: org(CLIENT), subset: None });
     let events = w.given(
         Authority::Register,
         Command::RevokeRelationship(ClientRelationshipRevoked {
@@ -276,9 +277,10 @@ fn revoking_a_relationship_unlinks_the_agents_it_no_longer_supports() {
             facilitator_org_no: org(FACILITATOR),
             role: Some(RegisterRole::Revi),
             access_package: None,
+            right: None,
         }),
     );
-    assert_eq!(types(&events), ["ledger.clientrelationship.revoked.v1", "ledger.client.unlinked.v1"]);
+    assert_eq!(types(&events), ["ledger.clientrelationship.revoked.v2", "ledger.client.unlinked.v1"]);
     let EventData::ClientUnlinked(u) = &events[1].data else { panic!() };
     assert_eq!((u.reason, u.cause_event_id), (UnlinkReason::RelationshipRevoked, Some(events[0].id)));
     assert_eq!(w.decision(agent, CLIENT), Verdict::NotApplicable);
@@ -316,7 +318,7 @@ fn a_link_racing_the_agents_deletion_is_void() {
     let mut w = World::new();
     revi(&mut w);
     let agent = w.agent("x");
-    let link = w.when(facilitator(), Command::LinkClient { agent, client: org(CLIENT) }).unwrap();
+    let link = w.when(facilitator(), Command::LinkClient { agent, client: org(CLIENT), subset: None }).unwrap();
     let delete = w
         .when(
             facilitator(),
@@ -359,8 +361,8 @@ fn refolding_the_log_reproduces_the_read_model_exactly() {
     revi(&mut w);
     let a = w.agent("a");
     let b = w.agent("b");
-    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
-    w.given(facilitator(), Command::LinkClient { agent: b, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT), subset: None });
+    w.given(facilitator(), Command::LinkClient { agent: b, client: org(CLIENT), subset: None });
     let stale = w.when(facilitator(), Command::UnlinkClient { agent: a, client: org(CLIENT) }).unwrap();
     w.given(
         facilitator(),
@@ -419,7 +421,7 @@ fn the_read_model_as_of_every_position_equals_a_refold_of_that_prefix() {
     let mut w = World::new();
     revi(&mut w);
     let a = w.agent("a");
-    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT), subset: None });
     w.given(
         Authority::Register,
         Command::RevokeRelationship(ClientRelationshipRevoked {
@@ -427,10 +429,11 @@ fn the_read_model_as_of_every_position_equals_a_refold_of_that_prefix() {
             facilitator_org_no: org(FACILITATOR),
             role: None,
             access_package: None,
+            right: None,
         }),
     );
     revi(&mut w);
-    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT) });
+    w.given(facilitator(), Command::LinkClient { agent: a, client: org(CLIENT), subset: None });
     w.given(
         facilitator(),
         Command::DeleteSystemUser { system_user_id: a, party: org(FACILITATOR), user_type: UserType::Agent },
@@ -633,6 +636,8 @@ fn forged_events_that_break_a_rule_are_void_with_the_code_decide_gives() {
                     system_user_id: agent,
                     client_org_no: org(CLIENT),
                     facilitator_org_no: org(FACILITATOR),
+                    access_packages: None,
+                    rights: None,
                 }),
             ),
             Code::NotOwner,
@@ -646,6 +651,7 @@ fn forged_events_that_break_a_rule_are_void_with_the_code_decide_gives() {
                     facilitator_org_no: org(FACILITATOR),
                     role: None,
                     access_packages: vec![urn("revisormedarbeider")],
+                    rights: vec![],
                 }),
             ),
             Code::NotEntitled,
@@ -677,7 +683,7 @@ fn forged_events_that_break_a_rule_are_void_with_the_code_decide_gives() {
         name: "T".to_owned(),
     };
     assert_eq!(w.when(Authority::Register, Command::RegisterParty(thief)).unwrap_err().code, Code::PartyIdInUse);
-    let link = Command::LinkClient { agent, client: org(CLIENT) };
+    let link = Command::LinkClient { agent, client: org(CLIENT), subset: None };
     assert_eq!(w.when(other, link).unwrap_err().code, Code::NotOwner);
 }
 

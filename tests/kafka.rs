@@ -224,6 +224,7 @@ fn two_replicas() -> (tempfile::TempDir, Ledger, Ledger) {
             facilitator_org_no: org(RETT_REVISJON),
             role: Some(RegisterRole::Revi),
             access_packages: vec![],
+            rights: vec![],
         }),
         &caller(ActorKind::Register, Authority::Register),
         Utc::now(),
@@ -305,7 +306,7 @@ fn a_link_racing_the_agents_deletion_on_two_replicas_one_wins() {
     .unwrap();
     let delete =
         Command::DeleteSystemUser { system_user_id: id, party: org(RETT_REVISJON), user_type: UserType::Agent };
-    let link = Command::LinkClient { agent: id, client: org(KUNDE_A) };
+    let link = Command::LinkClient { agent: id, client: org(KUNDE_A), subset: None };
     assert_eq!(race(&a, &b, (delete, facilitator()), (link, facilitator())), "version_conflict");
     assert!(b.model().links_of(&id).is_empty(), "a deleted agent keeps no client");
 }

@@ -104,7 +104,7 @@ async fn a_vendor_integration_runs_on_its_maskinporten_token() {
     let actor = actor.await;
     let types: Vec<&str> =
         actor.assert_ok()["data"].as_array().unwrap().iter().filter_map(|e| e["type"].as_str()).collect();
-    assert_eq!(types, ["ledger.system.registered.v2", "ledger.systemuserrequest.created.v1"], "{}", actor.body);
+    assert_eq!(types, ["ledger.system.registered.v2", "ledger.systemuserrequest.created.v2"], "{}", actor.body);
 
     // Each route admits the scopes Altinn's policy names, no other.
     let by_id = format!("{AUTHN}/systemuser/request/vendor/{id}");

@@ -1,6 +1,8 @@
 //! Property tests of the sans-IO core: for random sequences of commands — some decided
 //! against stale state, as racing replicas would — `decide` and `apply` never panic and
-//! the invariants of DESIGN §5 hold after every step.
+//! the invariants of DESIGN §5 hold after every step. Sequences include limited agents
+//! (a single right, no package), clients delegating a single right, revoking it, and
+//! links restricted to part of what an agent carries (NAV's scenarios).
 
 use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
@@ -10,9 +12,9 @@ use ledger::domain::decide::NewRequest;
 use ledger::domain::events::*;
 use ledger::domain::ids::*;
 use ledger::domain::model::history::AsOf;
-use ledger::domain::model::{MemKv, Overlay, ReadModel, RequestStatus};
+use ledger::domain::model::{MemKv, Overlay, ReadModel, Relationship, RequestStatus};
 use ledger::domain::pdp::{evaluate, PartyRef, Query, Verdict};
-use ledger::domain::{apply, decide, Authority, Command, Context};
+use ledger::domain::{apply, decide, rules, Authority, Command, Context};
 use ledger::store::Store;
 
 const ORGS: [&str; 4] = ["310000019", "310000027", "310000035", "310000043"];
@@ -33,6 +35,10 @@ fn write_query(id: Uuid, client: usize) -> Query {
 fn urn(i: usize) -> PackageUrn {
     PackageUrn::parse(&format!("urn:altinn:accesspackage:{}", PACKAGES[i % PACKAGES.len()])).unwrap()
 }
+/// The single right on `r` a system, request, link or client delegation may name.
+fn right_on_r() -> Right {
+    Right { resource: ResourceId::parse("r").unwrap(), action: Some(Action::parse("write").unwrap()) }
+}
 fn system() -> SystemId {
     SystemId::parse("310000019_prop").unwrap()
 }
@@ -40,16 +46,59 @@ fn system() -> SystemId {
 /// A command in a small universe, and who gives it.
 #[derive(Clone, Debug)]
 enum Step {
-    Request { party: usize, external_ref: u8, package: usize, agent: bool },
-    Approve { pick: usize, as_org: usize },
-    Reject { pick: usize, as_org: usize },
-    Withdraw { pick: usize },
-    Escalate { pick: usize, as_org: usize },
-    Delete { pick: usize, as_org: usize },
-    Grant { client: usize, facilitator: usize, role: bool, package: usize },
-    Revoke { client: usize, facilitator: usize, whole: bool },
-    Link { pick: usize, client: usize, as_org: usize },
-    Unlink { pick: usize, client: usize, as_org: usize },
+    /// `carries`: 0 the package, 1 the single right on `r` alone (a limited agent), 2 both.
+    Request {
+        party: usize,
+        external_ref: u8,
+        package: usize,
+        agent: bool,
+        carries: u8,
+    },
+    Approve {
+        pick: usize,
+        as_org: usize,
+    },
+    Reject {
+        pick: usize,
+        as_org: usize,
+    },
+    Withdraw {
+        pick: usize,
+    },
+    Escalate {
+        pick: usize,
+        as_org: usize,
+    },
+    Delete {
+        pick: usize,
+        as_org: usize,
+    },
+    /// `right`: the client delegates the single right on `r` instead of a package.
+    Grant {
+        client: usize,
+        facilitator: usize,
+        role: bool,
+        package: usize,
+        right: bool,
+    },
+    /// `what`: 0 the whole relationship, 1 the REVI role, 2 the client's right on `r`.
+    Revoke {
+        client: usize,
+        facilitator: usize,
+        what: u8,
+    },
+    /// `scope`: 0 everything, 1 only the first package, 2 only the right on `r`.
+    Link {
+        pick: usize,
+        client: usize,
+        as_org: usize,
+        scope: u8,
+    },
+    Unlink {
+        pick: usize,
+        client: usize,
+        as_org: usize,
+    },
 }
 
 /// Who gives a command about a request or system user: one of `ORGS` by number, or —
@@ -59,29 +108,25 @@ const ACTORS: usize = ORGS.len() + 3;
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        2 => (0..4usize, 0..3u8, 0..2usize, any::<bool>()).prop_map(|(party, external_ref, package, agent)| Step::Request {
-            party,
-            external_ref,
-            package,
-            agent
-        }),
+        2 => (0..4usize, 0..3u8, 0..2usize, any::<bool>(), prop_oneof![2 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)])
+            .prop_map(|(party, external_ref, package, agent, carries)| Step::Request {
+                party,
+                external_ref,
+                package,
+                agent,
+                carries
+            }),
         3 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Approve { pick, as_org }),
         1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Reject { pick, as_org }),
         1 => (0..8usize).prop_map(|pick| Step::Withdraw { pick }),
         1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Escalate { pick, as_org }),
         1 => (0..8usize, 0..ACTORS).prop_map(|(pick, as_org)| Step::Delete { pick, as_org }),
-        3 => (0..4usize, 0..ACTORS, any::<bool>(), 0..2usize).prop_map(|(client, facilitator, role, package)| Step::Grant {
-            client,
-            facilitator,
-            role,
-            package
-        }),
-        1 => (0..4usize, 0..4usize, any::<bool>()).prop_map(|(client, facilitator, whole)| Step::Revoke {
-            client,
-            facilitator,
-            whole
-        }),
-        3 => (0..8usize, 0..ACTORS, 0..ACTORS).prop_map(|(pick, client, as_org)| Step::Link { pick, client, as_org }),
+        3 => (0..4usize, 0..ACTORS, any::<bool>(), 0..2usize, prop::bool::weighted(0.5)).prop_map(
+            |(client, facilitator, role, package, right)| Step::Grant { client, facilitator, role, package, right }
+        ),
+        2 => (0..4usize, 0..ACTORS, 0..3u8).prop_map(|(client, facilitator, what)| Step::Revoke { client, facilitator, what }),
+        3 => (0..8usize, 0..ACTORS, 0..ACTORS, 0..3u8)
+            .prop_map(|(pick, client, as_org, scope)| Step::Link { pick, client, as_org, scope }),
         2 => (0..8usize, 0..ACTORS, 0..ACTORS).prop_map(|(pick, client, as_org)| Step::Unlink { pick, client, as_org }),
     ]
 }
@@ -124,11 +169,18 @@ impl World {
                 resource_id: ResourceId::parse("r").unwrap(),
                 title: Default::default(),
                 rules: (0..PACKAGES.len())
+                    // The first package gets write and read, the second read only: a
+                    // relationship of the second does not give the single right.
                     .map(|i| PolicyRule {
                         access_package: Some(urn(i)),
                         right: false,
-                        actions: vec![Action::parse("write").unwrap()],
+                        actions: ["write", "read"][i..].iter().map(|a| Action::parse(a).unwrap()).collect(),
                     })
+                    .chain([PolicyRule {
+                        access_package: None,
+                        right: true,
+                        actions: vec![Action::parse("write").unwrap()],
+                    }])
                     .collect(),
                 minimum_authentication_level: None,
             }),
@@ -140,7 +192,7 @@ impl World {
                 vendor_org_no: org(0),
                 name: [("nb".to_owned(), "p".to_owned())].into(),
                 description: Default::default(),
-                rights: vec![],
+                rights: vec![right_on_r()],
                 access_packages: vec![urn(0), urn(1)],
                 client_ids: vec![],
                 allowed_redirect_urls: vec![],
@@ -215,15 +267,15 @@ impl World {
             _ => org(as_org),
         };
         match *s {
-            Step::Request { party, external_ref, package, agent } => (
+            Step::Request { party, external_ref, package, agent, carries } => (
                 Authority::Organisation(org(0)),
                 Command::CreateRequest(NewRequest {
                     user_type: if agent { UserType::Agent } else { UserType::Standard },
                     system_id: system(),
                     party_org_no: org(party),
                     external_ref: Some(format!("ref{external_ref}")),
-                    rights: vec![],
-                    access_packages: vec![urn(package)],
+                    rights: if carries > 0 { vec![right_on_r()] } else { vec![] },
+                    access_packages: if carries == 1 { vec![] } else { vec![urn(package)] },
                     redirect_url: None,
                     integration_title: None,
                 }),
@@ -263,34 +315,53 @@ impl World {
                     },
                 )
             }
-            Step::Grant { client, facilitator, role, package } => (
+            Step::Grant { client, facilitator, role, package, right } => (
                 if role { Authority::Register } else { Authority::Organisation(org(client)) },
                 Command::GrantRelationship(ClientRelationshipGranted {
                     client_org_no: org(client),
                     facilitator_org_no: actor(facilitator, pick(facilitator)),
                     role: role.then_some(RegisterRole::Revi),
-                    access_packages: if role { vec![] } else { vec![urn(package)] },
+                    access_packages: if role || right { vec![] } else { vec![urn(package)] },
+                    rights: if right && !role { vec![right_on_r()] } else { vec![] },
                 }),
             ),
-            Step::Revoke { client, facilitator, whole } => (
-                Authority::Register,
-                Command::RevokeRelationship(ClientRelationshipRevoked {
-                    client_org_no: org(client),
-                    facilitator_org_no: org(facilitator),
-                    role: (!whole).then_some(RegisterRole::Revi),
-                    access_package: None,
-                }),
-            ),
+            Step::Revoke { client, facilitator, what } => {
+                // A facilitator number beyond `ORGS` means one of the relationships there
+                // are (picked by `client`), so that revocations meet the links they end.
+                let held: Vec<(OrgNo, OrgNo)> = (0..ORGS.len())
+                    .flat_map(|f| self.model.relationships_of(&org(f)))
+                    .map(|r| (r.client_org_no, r.facilitator_org_no))
+                    .collect();
+                let (client, facilitator) = match held.get(client % held.len().max(1)) {
+                    Some(pair) if facilitator >= ORGS.len() => pair.clone(),
+                    _ => (org(client), org(facilitator)),
+                };
+                (
+                    if what == 2 { Authority::Organisation(client.clone()) } else { Authority::Register },
+                    Command::RevokeRelationship(ClientRelationshipRevoked {
+                        client_org_no: client,
+                        facilitator_org_no: facilitator,
+                        role: (what == 1).then_some(RegisterRole::Revi),
+                        access_package: None,
+                        right: (what == 2).then(right_on_r),
+                    }),
+                )
+            }
             // A client number beyond `ORGS` means a client the link can work for: one
             // with a relationship to the agent's owner, or (unlinking) a linked one.
-            Step::Link { pick: p, client, as_org } => {
+            Step::Link { pick: p, client, as_org, scope } => {
                 let id = pick_agent(p);
                 let owner = actor(ORGS.len(), id);
                 let client = (0..ORGS.len())
                     .map(org)
                     .find(|c| client >= ORGS.len() && self.model.relationship(c, &owner).is_some())
                     .unwrap_or_else(|| org(client));
-                (Authority::Organisation(actor(as_org, id)), Command::LinkClient { agent: id, client })
+                let subset = match scope {
+                    0 => None,
+                    1 => Some(Subset { access_packages: vec![urn(0)], rights: vec![] }),
+                    _ => Some(Subset { access_packages: vec![], rights: vec![right_on_r()] }),
+                };
+                (Authority::Organisation(actor(as_org, id)), Command::LinkClient { agent: id, client, subset })
             }
             Step::Unlink { pick: p, client, as_org } => {
                 let id = pick_agent(p);
@@ -374,9 +445,16 @@ impl World {
                     prop_assert!(u.deleted.is_none(), "a deleted system user keeps no client");
                     prop_assert_eq!(u.user_type, UserType::Agent, "only agents have clients");
                     prop_assert_eq!(&link.facilitator_org_no, &u.owner_org_no);
+                    let rel = m.relationship(&link.client_org_no, &u.owner_org_no);
+                    prop_assert!(
+                        rules::link_supported(m, rel.as_ref(), &u.owner_org_no, &link.client_org_no, &link.gives(&u))
+                            .is_ok(),
+                        "a link gives only what the client gives the facilitator, through every revocation"
+                    );
                 }
-                for client in 0..ORGS.len() {
-                    let q = write_query(*id, client);
+                // `write` is given by the first package and the single right, `read` by the packages.
+                for (client, action) in (0..ORGS.len()).flat_map(|c| [(c, "write"), (c, "read")]) {
+                    let q = Query { action: Action::parse(action).unwrap(), ..write_query(*id, client) };
                     let d = evaluate(m, &q);
                     if d.decision == Verdict::Permit {
                         prop_assert!(u.deleted.is_none(), "no permit for a deleted system user");
@@ -386,9 +464,19 @@ impl World {
                                 m.link(id, &org(client)).is_some(),
                                 "an agent permits only for linked clients"
                             );
+                            let gives = m.link(id, &org(client)).map(|l| l.gives(&u)).unwrap_or_default();
+                            let by_package =
+                                |r: &Relationship| gives.access_packages.iter().any(|p| r.carrying(p).is_some());
+                            let asked = Right { action: Some(q.action.clone()), ..right_on_r() };
+                            let by_right = |r: &Relationship| {
+                                q.action.as_str() == "write"
+                                    && gives.rights.iter().any(|g| g.covers(&asked))
+                                    && u.rights.iter().any(|g| g.covers(&asked))
+                                    && rules::relationship_gives_right(m, r, &asked)
+                            };
                             prop_assert!(
-                                rel.is_some_and(|r| u.access_packages.iter().any(|p| r.carrying(p).is_some())),
-                                "…whose relationship still carries a package"
+                                rel.is_some_and(|r| by_package(&r) || by_right(&r)),
+                                "…within the link's scope, on what the relationship still gives"
                             );
                         } else {
                             prop_assert_eq!(

@@ -424,3 +424,223 @@ async fn scenario_10b_new_customers() {
     t.link(RETT_REVISJON, &s.revisor, KUNDE_D).await.assert_ok();
     assert_eq!(t.position(), before);
 }
+
+// ---- NAV's scenarios A–C: single rights through the whole chain ----------------------
+//
+// Superavstemming (Kontrollen AS; the fixture's Systemhuset stands in) reads NAV's
+// a-ordning reconciliation data, A06 and A07, for an accountant's clients, and nothing
+// more. No access package holds just those rights.
+
+/// NAV (Arbeids- og velferdsetaten), the service owner of the resources below.
+const NAV: &str = "889640782";
+const A06: &str = "nav-aordning-avstemming-a06";
+const A07: &str = "nav-aordning-avstemming-a07";
+/// A third NAV service a client may also have bought (scenario C).
+const INNTEKTSMELDING: &str = "nav-inntektsmelding";
+const SUPERAVSTEMMING: &str = "310000175_superavstemming";
+/// A package an accountant holds through REGN, whose policy gets the NAV services too.
+const LONN: &str = "regnskapsforer-lonn";
+
+fn right(resource: &str) -> Value {
+    json!({"resource": [{"id": "urn:altinn:resource", "value": resource}]})
+}
+
+/// NAV publishes its three services (the accountants' payroll package and holders of a
+/// single right may read A06/A07; read and write the inntektsmelding), and Kontrollen AS
+/// registers Superavstemming with single rights on all three and the payroll package.
+async fn nav_services(t: &TestLedger) {
+    let nav = t.token(ledger::auth::Role::ServiceOwner, Some(NAV));
+    for (resource, actions, title) in [
+        (A06, json!(["read"]), "Avstemming A06"),
+        (A07, json!(["read"]), "Avstemming A07"),
+        (INNTEKTSMELDING, json!(["read", "write"]), "Inntektsmelding"),
+    ] {
+        let policy = json!({"title": {"nb": title}, "rules": [
+            {"accessPackage": pkg(LONN), "actions": actions}, {"right": true, "actions": actions}]});
+        t.call(Method::PUT, &format!("/v1/resources/{resource}/policy"), Some(&nav), Some(policy)).await.assert_ok();
+    }
+    t.register_system(SUPERAVSTEMMING, &[LONN], &[A06, A07, INNTEKTSMELDING]).await.assert_ok();
+}
+
+/// Kontrollen AS asks the accountant for an agent with these single rights (the ledger's
+/// `agentRights` extension of Altinn's agent request) and packages; the accountant
+/// approves. Returns the agent's id.
+async fn superavstemming_agent(t: &TestLedger, external_ref: &str, rights: &[&str], packages: &[&str]) -> String {
+    let body = json!({
+        "systemId": SUPERAVSTEMMING, "partyOrgNo": RETT_REVISJON, "externalRef": external_ref,
+        "agentRights": rights.iter().map(|r| right(r)).collect::<Vec<_>>(),
+        "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
+    });
+    let created = t
+        .call(
+            Method::POST,
+            &format!("{AUTHN}/systemuser/request/vendor/agent"),
+            Some(&t.vendor(SYSTEMHUSET)),
+            Some(body),
+        )
+        .await;
+    let request = created.assert_ok();
+    assert_eq!(request["agentRights"].as_array().map(Vec::len), Some(rights.len()).filter(|n| *n > 0), "{request}");
+    let id = request["id"].as_str().unwrap().to_owned();
+    t.approve(RETT_REVISJON, &id, true).await.assert_ok();
+    id
+}
+
+/// Links `client` to the agent for only `scope` (the ledger's body on Altinn's link).
+async fn link_only(t: &TestLedger, agent: &str, client: &str, scope: Value) -> Reply {
+    let client = t.party_uuid(client);
+    let path = format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}");
+    t.call(Method::POST, &path, Some(&t.client_admin(RETT_REVISJON)), Some(scope)).await
+}
+
+fn facts(proof: &Value) -> Vec<String> {
+    proof["grantedBy"].as_array().unwrap().iter().map(|g| g["fact"].as_str().unwrap().to_owned()).collect()
+}
+
+/// NAV A. The vendor asks for a *limited* agent (A06/A07 only, no package); the
+/// accountant approves; its REGN clients are added. The agent reads A06/A07 for them —
+/// REGN's payroll package gets those — and nothing else the package would give. An
+/// agent that does carry the package has a client added for A06/A07 only.
+#[tokio::test]
+async fn nav_scenario_a_a_limited_agent_and_a_client_added_for_a06_a07_only() {
+    let t = TestLedger::new();
+    nav_services(&t).await;
+    t.grant_role(KUNDE_B, RETT_REVISJON, "REGN").await;
+    t.grant_role(KUNDE_C, RETT_REVISJON, "REGN").await;
+
+    // Steps 1-2: a limited system user, approved.
+    let limited = superavstemming_agent(&t, "limited", &[A06, A07], &[]).await;
+    assert_eq!(t.decision(&limited, "read", A06, KUNDE_B).await, NA, "no client linked yet");
+    // Step 3: the client is added; it gives the accountant what A06/A07 need.
+    t.link(RETT_REVISJON, &limited, KUNDE_B).await.assert_ok();
+    // Steps 5-6: the PDP permits A06/A07, and nothing beyond.
+    assert_eq!(t.decision(&limited, "read", A06, KUNDE_B).await, PERMIT);
+    assert_eq!(t.decision(&limited, "read", A07, KUNDE_B).await, PERMIT);
+    assert_eq!(
+        t.decision(&limited, "read", INNTEKTSMELDING, KUNDE_B).await,
+        NA,
+        "REGN's package would, the agent does not"
+    );
+    assert_eq!(t.decision(&limited, "write", "ske-mva-rapportering", KUNDE_B).await, NA);
+    let proof = t.proof(&limited, "read", A06, KUNDE_B).await;
+    assert!(
+        facts(&proof)
+            .iter()
+            .any(|f| f.contains("regnskapsforer-lonn (REGN), which gets nav-aordning-avstemming-a06/read")),
+        "{proof}"
+    );
+
+    // A full agent (the package too): one client for everything, one for A06/A07 only.
+    let full = superavstemming_agent(&t, "full", &[A06, A07], &[LONN]).await;
+    t.link(RETT_REVISJON, &full, KUNDE_B).await.assert_ok();
+    link_only(&t, &full, KUNDE_C, json!({"rights": [right(A06), right(A07)]})).await.assert_ok();
+    assert_eq!(t.decision(&full, "read", INNTEKTSMELDING, KUNDE_B).await, PERMIT, "the whole package");
+    assert_eq!(t.decision(&full, "read", INNTEKTSMELDING, KUNDE_C).await, NA, "A06/A07 only");
+    assert_eq!(t.decision(&full, "read", A07, KUNDE_C).await, PERMIT);
+    let proof = t.proof(&full, "read", A07, KUNDE_C).await;
+    let linked = format!("client {KUNDE_C} linked for {A06}, {A07} only");
+    assert!(facts(&proof).contains(&linked), "the proof names the link's restriction: {proof}");
+
+    // A subset beyond what the agent holds, or an empty one, is refused; nothing written.
+    let before = t.position();
+    let refused = link_only(&t, &limited, KUNDE_C, json!({"rights": [right(INNTEKTSMELDING)]})).await;
+    assert_eq!(refused.status.as_u16(), 400, "{}", refused.body);
+    let refused = link_only(&t, &full, KUNDE_B, json!({"accessPackages": []})).await;
+    assert!(refused.status.is_client_error(), "{}", refused.body);
+    assert_eq!(t.position(), before);
+}
+
+/// NAV B. The client has bought only "reconciliation of a-reporting" and delegates just
+/// the rights it needs, A06/A07 read, not a package. Revoking one of them ends exactly
+/// the links that relied on it, each with its cause.
+#[tokio::test]
+async fn nav_scenario_b_the_client_delegates_single_rights_not_a_package() {
+    let t = TestLedger::new();
+    nav_services(&t).await;
+    let limited = superavstemming_agent(&t, "limited", &[A06, A07], &[]).await;
+    let full = superavstemming_agent(&t, "full", &[A06, A07], &[LONN]).await;
+
+    // Without a delegation the client cannot be added.
+    let refused = t.link(RETT_REVISJON, &limited, KUNDE_D).await;
+    assert!(refused.status.is_client_error(), "{}", refused.body);
+    let delegate = json!({"client": KUNDE_D, "facilitator": RETT_REVISJON,
+        "rights": [{"resource": A06, "action": "read"}, {"resource": A07, "action": "read"}]});
+    let granted = t.call(Method::POST, "/v1/client-relationships", Some(&t.admin(KUNDE_D)), Some(delegate)).await;
+    assert_eq!(granted.assert_ok()["rights"].as_array().unwrap().len(), 2);
+    assert!(granted.body["grants"].as_array().unwrap().is_empty(), "no package");
+
+    t.link(RETT_REVISJON, &limited, KUNDE_D).await.assert_ok();
+    assert_eq!(t.decision(&limited, "read", A06, KUNDE_D).await, PERMIT);
+    assert_eq!(t.decision(&limited, "read", INNTEKTSMELDING, KUNDE_D).await, NA);
+    let proof = t.proof(&limited, "read", A07, KUNDE_D).await;
+    let delegated = format!("{KUNDE_D} delegates {A07}/read to {RETT_REVISJON} (client delegation)");
+    assert!(facts(&proof).contains(&delegated), "the proof names the client's delegation: {proof}");
+    // The agent with the package cannot have the client for everything (the client gave
+    // no package), but can for A06 only.
+    let refused = t.link(RETT_REVISJON, &full, KUNDE_D).await;
+    assert!(refused.status.is_client_error(), "{}", refused.body);
+    link_only(&t, &full, KUNDE_D, json!({"rights": [right(A06)]})).await.assert_ok();
+    assert_eq!(t.decision(&full, "read", A06, KUNDE_D).await, PERMIT);
+
+    // The client takes back A07: the limited agent's link relied on it and ends; the
+    // A06-only link did not and stays.
+    let revoke =
+        format!("/v1/client-relationships?client={KUNDE_D}&facilitator={RETT_REVISJON}&resource={A07}&action=read");
+    let revoked = t.call(Method::DELETE, &revoke, Some(&t.admin(KUNDE_D)), None).await;
+    assert_eq!(revoked.assert_ok()["clientsUnlinked"], 1);
+    assert_eq!(t.decision(&limited, "read", A06, KUNDE_D).await, NA, "unlinked");
+    assert_eq!(t.decision(&full, "read", A06, KUNDE_D).await, PERMIT, "its link never relied on A07");
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let history = t.call(Method::GET, &format!("/v1/audit/clients/{KUNDE_D}/history"), Some(&auditor), None).await;
+    let unlinked = history.assert_ok()["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ledger.client.unlinked.v1")
+        .cloned();
+    let unlinked = unlinked.expect("the unlink is in the client's history");
+    assert_eq!(unlinked["changed"]["reason"], "relationship-revoked");
+    assert_eq!(unlinked["cause"]["type"], "ledger.clientrelationship.revoked.v2", "{unlinked}");
+}
+
+/// NAV C. The client has bought several services and delegates only the rights those
+/// need, across three resources, with no package that fits. The agent acts exactly
+/// within them, and as-of answers and who-could-act see the same.
+#[tokio::test]
+async fn nav_scenario_c_rights_across_several_resources_and_no_package() {
+    let t = TestLedger::new();
+    nav_services(&t).await;
+    let agent = superavstemming_agent(&t, "several", &[A06, A07, INNTEKTSMELDING], &[]).await;
+    let delegate = json!({"client": KUNDE_E, "facilitator": RETT_REVISJON, "rights": [
+        {"resource": A06, "action": "read"}, {"resource": A07, "action": "read"}, {"resource": INNTEKTSMELDING}]});
+    t.call(Method::POST, "/v1/client-relationships", Some(&t.admin(KUNDE_E)), Some(delegate)).await.assert_ok();
+    let before_link = t.position();
+    t.link(RETT_REVISJON, &agent, KUNDE_E).await.assert_ok();
+
+    for (action, resource, expected) in [
+        ("read", A06, PERMIT),
+        ("read", A07, PERMIT),
+        ("read", INNTEKTSMELDING, PERMIT),
+        ("write", INNTEKTSMELDING, PERMIT),
+        ("write", A06, NA),
+        ("write", "ske-mva-rapportering", NA),
+    ] {
+        assert_eq!(t.decision(&agent, action, resource, KUNDE_E).await, expected, "{action} {resource}");
+    }
+    // As of before the link: nothing; who could act on the inntektsmelding: this agent,
+    // from the link on, on the client's delegation.
+    let pdp = t.pdp();
+    let asked = json!({"systemUser": agent, "action": "write", "resource": INNTEKTSMELDING, "party": KUNDE_E, "atPosition": before_link});
+    let then = t.call(Method::POST, "/v1/decisions", Some(&pdp), Some(asked)).await;
+    assert_eq!(then.assert_ok()["decision"], NA);
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let who = format!("/v1/audit/access?party={KUNDE_E}&resource={INNTEKTSMELDING}&action=write");
+    let who = t.call(Method::GET, &who, Some(&auditor), None).await;
+    let access = who.assert_ok()["systemUsers"].as_array().unwrap().clone();
+    assert_eq!(access.len(), 1, "{access:?}");
+    assert_eq!(access[0]["systemUser"], json!(agent));
+    let window = &access[0]["windows"][0];
+    assert_eq!(window["fromPosition"], before_link + 1);
+    let delegated = format!("{KUNDE_E} delegates {INNTEKTSMELDING}/write to {RETT_REVISJON} (client delegation)");
+    assert!(window["grantedBy"].as_array().unwrap().iter().any(|g| g["fact"] == delegated.as_str()), "{window}");
+}

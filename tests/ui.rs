@@ -79,7 +79,7 @@ fn the_audit_page_shows_a_history_with_actors_and_causes_and_an_as_of_decision()
     let revoked: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(golden.join("events.jsonl")).unwrap().lines().nth(48).unwrap())
             .unwrap();
-    assert_eq!(revoked["type"], "ledger.clientrelationship.revoked.v1");
+    assert_eq!(revoked["type"], "ledger.clientrelationship.revoked.v1", "the golden log predates v2");
     let dom = decide(revoked["time"].as_str().unwrap());
     assert!(dom.contains("decision-NotApplicable"), "{dom}");
     assert!(dom.contains("as of position 50"), "{dom}");

@@ -296,6 +296,7 @@ impl Generator<'_> {
                     facilitator_org_no: facilitator.clone(),
                     role: None,
                     access_packages: carried.clone(),
+                    rights: vec![],
                 };
                 self.run_command(Register, Command::GrantRelationship(grant))?;
                 relationships.push((client.clone(), facilitator.clone(), carried.clone()));
@@ -303,7 +304,7 @@ impl Generator<'_> {
             for id in team {
                 for c in self.distinct(s.links_per_agent, book.len()) {
                     let client = book[c].clone();
-                    let link = Command::LinkClient { agent: id, client: client.clone() };
+                    let link = Command::LinkClient { agent: id, client: client.clone(), subset: None };
                     self.run_command(Org(facilitator.clone()), link)?;
                     links.push((id, client, facilitator.clone()));
                 }
@@ -319,7 +320,7 @@ impl Generator<'_> {
             let unlink = Command::UnlinkClient { agent, client: client.clone() };
             self.run_command(Org(owner.clone()), unlink)?;
             if i % 5 != 0 {
-                self.run_command(Org(owner), Command::LinkClient { agent, client })?;
+                self.run_command(Org(owner), Command::LinkClient { agent, client, subset: None })?;
             }
         }
         // One relationship in twenty is revoked (its links end with it); half come back.
@@ -333,6 +334,7 @@ impl Generator<'_> {
                 facilitator_org_no: facilitator.clone(),
                 role: None,
                 access_package: None,
+                right: None,
             };
             self.run_command(Register, Command::RevokeRelationship(revoke))?;
             if i % 2 == 0 {
@@ -341,6 +343,7 @@ impl Generator<'_> {
                     facilitator_org_no: facilitator,
                     role: None,
                     access_packages: carried,
+                    rights: vec![],
                 };
                 self.run_command(Register, Command::GrantRelationship(grant))?;
             }

@@ -245,7 +245,7 @@ pub async fn delegate(
 ) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::ClientAdmin])?;
     let (user, client, _) = agent_and_client(state.ledger.model(), who, &party, &agent, &q)?;
-    let command = Command::LinkClient { agent: user.id, client: client.clone() };
+    let command = Command::LinkClient { agent: user.id, client: client.clone(), subset: None };
     let w = state.execute(who, cid, command).await.map_err(|e| {
         let ApiError::Rejected(r) = &e else { return e.into() };
         match r.code {

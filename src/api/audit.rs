@@ -411,7 +411,7 @@ pub struct HistoryEntry {
     effective_time: String,
     recorded_time: String,
     /// The event's type; its data's JSON Schema is served at `/schemas/{type}.json`.
-    #[schema(example = "ledger.client.linked.v1")]
+    #[schema(example = "ledger.client.linked.v2")]
     r#type: String,
     outcome: EntryOutcome,
     actor: Actor,

@@ -19,7 +19,7 @@ use crate::domain::events::{
     AccessPackageDefined, ClientRelationshipGranted, ClientRelationshipRevoked, PartyRegistered, PolicyRule,
     ResourcePolicyPublished,
 };
-use crate::domain::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId};
+use crate::domain::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, Right};
 use crate::domain::model::Kv;
 use crate::domain::model::ReadModel;
 use crate::domain::{Code, Command, Rejection};
@@ -220,11 +220,34 @@ pub struct RelationshipBody {
     role: Option<String>,
     #[serde(default)]
     access_packages: Vec<String>,
+    #[serde(default)]
+    rights: Vec<NativeRight>,
+}
+
+/// A single right as the ledger's own endpoints spell it: a resource, optionally one
+/// action (Altinn's endpoints take its `Right` shape instead).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NativeRight {
+    #[schema(example = "nav-a-ordning-avstemming")]
+    resource: String,
+    #[schema(nullable = false, example = "read")]
+    #[serde(default)]
+    action: Option<String>,
+}
+
+impl NativeRight {
+    pub(super) fn parse(&self) -> Result<Right, Rejection> {
+        Ok(Right {
+            resource: ResourceId::parse(&self.resource)?,
+            action: self.action.as_deref().map(Action::parse).transpose()?,
+        })
+    }
 }
 
 #[utoipa::path(
     post, path = "/v1/client-relationships", operation_id = "grant_relationship", tag = "Register",
-    summary = "A client relationship: a register role (REGN, REVI, FFOR) or packages a client delegates",
+    summary = "A client relationship: a register role (REGN, REVI, FFOR), or packages or single rights a client delegates",
     security(("bearer" = ["register", "admin"])), params(Correlation), request_body = RelationshipRequest,
     responses(
         (status = 201, description = "Granted", body = RelationshipGranted),
@@ -245,6 +268,7 @@ pub async fn grant_relationship(
         facilitator_org_no: OrgNo::parse(&body.facilitator)?,
         role: body.role.as_deref().map(RegisterRole::parse).transpose()?,
         access_packages: body.access_packages.iter().map(|p| PackageUrn::parse(p)).collect::<Result<_, _>>()?,
+        rights: body.rights.iter().map(NativeRight::parse).collect::<Result<_, _>>()?,
     };
     let (client, facilitator) = (grant.client_org_no.clone(), grant.facilitator_org_no.clone());
     let w = state.execute(who, cid, Command::GrantRelationship(grant)).await?;
@@ -259,7 +283,12 @@ fn relationship_json<K: Kv + ?Sized>(model: &K, client: &OrgNo, facilitator: &Or
         .flat_map(|r| r.grants.iter())
         .map(|g| json!({"role": g.role, "accessPackage": g.access_package.as_str(), "since": time(g.since), "eventId": g.event_id}))
         .collect();
-    json!({"client": client.as_str(), "facilitator": facilitator.as_str(), "grants": grants})
+    let rights: Vec<_> = rel
+        .iter()
+        .flat_map(|r| r.rights.iter())
+        .map(|g| json!({"right": g.right, "since": time(g.since), "eventId": g.event_id}))
+        .collect();
+    json!({"client": client.as_str(), "facilitator": facilitator.as_str(), "grants": grants, "rights": rights})
 }
 
 #[derive(Deserialize)]
@@ -271,6 +300,10 @@ pub struct RevokeQuery {
     role: Option<String>,
     #[serde(default)]
     access_package: Option<String>,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
 }
 
 #[utoipa::path(
@@ -282,6 +315,8 @@ pub struct RevokeQuery {
         ("facilitator" = String, Query, description = "The facilitator's organisation number"),
         ("role" = Option<String>, Query, description = "Only this register role (REGN, REVI, FFOR)"),
         ("accessPackage" = Option<String>, Query, description = "Only this delegated package"),
+        ("resource" = Option<String>, Query, description = "Only the single right the client delegated on this resource (with `action`, the one for that action)"),
+        ("action" = Option<String>, Query, description = "With `resource`: the delegated right's action"),
         Correlation,
     ),
     responses((status = 200, description = "Revoked", body = RevokedRelationship), (status = 404, description = "Names something the ledger does not know", content_type = "application/problem+json", body = Problem), (status = 409, description = "Conflicts with what the log holds", content_type = "application/problem+json", body = Problem))
@@ -298,6 +333,15 @@ pub async fn revoke_relationship(
         facilitator_org_no: OrgNo::parse(&q.facilitator)?,
         role: q.role.as_deref().map(RegisterRole::parse).transpose()?,
         access_package: q.access_package.as_deref().map(PackageUrn::parse).transpose()?,
+        right: match (&q.resource, &q.action) {
+            (None, None) => None,
+            (Some(resource), action) => {
+                Some(NativeRight { resource: resource.clone(), action: action.clone() }.parse()?)
+            }
+            (None, Some(_)) => {
+                return Err(Rejection::new(Code::InvalidField, "action names a right only with its resource").into())
+            }
+        },
     };
     let (client, facilitator) = (revoke.client_org_no.clone(), revoke.facilitator_org_no.clone());
     let w = state.execute(who, cid, Command::RevokeRelationship(revoke)).await?;
@@ -462,6 +506,9 @@ pub struct RelationshipRequest {
     role: Option<String>,
     #[schema(nullable = false)]
     access_packages: Option<Vec<String>>,
+    /// Single rights the client delegates (never with a role); NAV's "only A06/A07".
+    #[schema(nullable = false)]
+    rights: Option<Vec<NativeRight>>,
 }
 
 #[derive(ToSchema)]
@@ -470,6 +517,17 @@ pub struct RelationshipDto {
     client: String,
     facilitator: String,
     grants: Vec<GrantDto>,
+    rights: Vec<RightGrantDto>,
+}
+
+/// A single right a client delegated.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase", as = RightGrant)]
+#[allow(dead_code)]
+pub struct RightGrantDto {
+    right: NativeRight,
+    since: String,
+    event_id: uuid::Uuid,
 }
 
 /// One grant of a relationship: a package, carried by a register role or delegated.
@@ -490,6 +548,7 @@ pub struct RelationshipGranted {
     client: String,
     facilitator: String,
     grants: Vec<GrantDto>,
+    rights: Vec<RightGrantDto>,
     position: u64,
 }
 
@@ -500,6 +559,7 @@ pub struct RevokedRelationship {
     client: String,
     facilitator: String,
     grants: Vec<GrantDto>,
+    rights: Vec<RightGrantDto>,
     /// Client links that ended with the relationship.
     clients_unlinked: u64,
     position: u64,

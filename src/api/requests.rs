@@ -33,7 +33,9 @@ use utoipa::ToSchema;
 
 /// Altinn's `CreateRequestSystemUser` and `CreateAgentRequestSystemUser` (member names
 /// lower-cased). The agent form has no `rights`: a body that sends them has them
-/// ignored, as Altinn ignores unknown members.
+/// ignored, as Altinn ignores unknown members. It may carry the ledger's extension
+/// `agentRights` instead (a limited agent, NAV's scenario A), in Altinn's `Right` shape;
+/// a standard request ignores it.
 #[derive(Deserialize)]
 pub struct CreateBody {
     systemid: String,
@@ -48,6 +50,8 @@ pub struct CreateBody {
     accesspackages: Option<Vec<PackageBody>>,
     #[serde(default)]
     redirecturl: Option<String>,
+    #[serde(default)]
+    agentrights: Option<Vec<RightBody>>,
 }
 
 /// The page a customer answers a request on, under the public base URL.
@@ -77,8 +81,13 @@ fn response_body<K: Kv + ?Sized>(model: &K, r: &Request, now: DateTime<Utc>, con
         "created": time(r.created),
         "timedOut": r.is_expired(now),
     });
-    if r.user_type == UserType::Standard {
-        v["rights"] = Value::Array(r.rights.iter().map(right_json).collect());
+    match r.user_type {
+        UserType::Standard => v["rights"] = Value::Array(r.rights.iter().map(right_json).collect()),
+        // Only a limited agent has the extension member: Altinn's shape is unchanged.
+        UserType::Agent if !r.rights.is_empty() => {
+            v["agentRights"] = Value::Array(r.rights.iter().map(right_json).collect())
+        }
+        UserType::Agent => {}
     }
     if let Some(title) = title {
         v["integrationTitle"] = json!(title);
@@ -207,7 +216,7 @@ async fn create(
         .map_err(|e| AltinnError::problem(altinn::REPORTEE_ORGNO_NOT_FOUND, "invalid_org_number", e.message))?;
     let rights = match user_type {
         UserType::Standard => rights_of(body.rights.as_deref())?,
-        UserType::Agent => Vec::new(),
+        UserType::Agent => rights_of(body.agentrights.as_deref())?,
     };
     let new = NewRequest {
         user_type,
@@ -280,7 +289,7 @@ pub async fn create_standard(
 #[utoipa::path(
     post, path = "/authentication/api/v1/systemuser/request/vendor/agent", operation_id = "request_vendor_create_agent", tag = "System-user requests",
     summary = "Ask a customer for an agent system user",
-    description = "201 with `Location` when made; 200 with the pending request when one with the same system, party and external ref is waiting. An agent request has no rights, only access packages.",
+    description = "201 with `Location` when made; 200 with the pending request when one with the same system, party and external ref is waiting. On Altinn an agent request has no rights, only access packages; the ledger's extension `agentRights` asks for single rights of the system too (a limited agent), with or without packages.",
     security(("bearer" = ["vendor"])), request_body = CreateAgentRequestSystemUser,
     responses(
         (status = 201, description = "Made; `Location` names it", body = AgentRequestSystemResponse, headers(("Location" = String, description = "The new request's URL"))),
@@ -1003,9 +1012,12 @@ pub struct CreateAgentRequestSystemUser {
     external_ref: Option<String>,
     #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     integration_title: Option<String>,
-    /// At least one (AUTH-00058 otherwise).
-    #[schema(min_items = 1)]
-    access_packages: Vec<AccessPackage>,
+    /// At least one (AUTH-00058 otherwise), unless `agentRights` names one.
+    access_packages: Option<Vec<AccessPackage>>,
+    /// The ledger's extension (Altinn has none): single rights of the system for a
+    /// limited agent, e.g. only A06/A07. Absent: packages only, as on Altinn.
+    #[schema(nullable = false)]
+    agent_rights: Option<Vec<RightDto>>,
     /// One of the system's allowed redirect URLs.
     redirect_url: Option<String>,
 }
@@ -1060,6 +1072,9 @@ pub struct AgentRequestSystemResponse {
     #[schema(example = "313725138")]
     party_org_no: String,
     access_packages: Vec<AccessPackage>,
+    /// The ledger's extension: a limited agent's single rights (absent when none).
+    #[schema(nullable = false)]
+    agent_rights: Option<Vec<RightDto>>,
     status: RequestStatusWord,
     escalated: bool,
     created: String,

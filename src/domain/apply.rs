@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use super::events::{Event, EventData};
 use super::model::{
     encode, history, keys, AccessPackage, ChangeRequest, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy,
-    Quarantined, ReadModel, Relationship, Request, RequestStatus, System, SystemUser, VoidReason,
+    Quarantined, ReadModel, Relationship, Request, RequestStatus, RightGrant, System, SystemUser, VoidReason,
 };
 use super::rejection::{Code, Rejection};
 
@@ -400,7 +400,13 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 client_org_no: g.client_org_no.clone(),
                 facilitator_org_no: g.facilitator_org_no.clone(),
                 grants: Vec::new(),
+                rights: Vec::new(),
             });
+            for right in &g.rights {
+                if !rel.rights.iter().any(|x| &x.right == right) {
+                    rel.rights.push(RightGrant { right: right.clone(), since: at, event_id: event.id });
+                }
+            }
             for package in &g.access_packages {
                 let already = rel.grants.iter().any(|x| x.role == g.role && &x.access_package == package);
                 if !already {
@@ -418,8 +424,8 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
         ClientRelationshipRevoked(r) => {
             let key = keys::relationship(&r.client_org_no, &r.facilitator_org_no);
             let mut rel: Relationship = model.record(&key).expect("checked");
-            rel.grants.retain(|g| !super::rules::revokes(r, g));
-            if rel.grants.is_empty() {
+            super::rules::revoke_from(&mut rel, r);
+            if rel.grants.is_empty() && rel.rights.is_empty() {
                 model.delete(key);
                 model.delete(keys::client_of(&r.facilitator_org_no, &r.client_org_no));
             } else {
@@ -434,6 +440,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 since: at,
                 event_id: event.id,
                 actor: event.actor.clone(),
+                subset: l.subset(),
             };
             model.put(keys::link(&l.system_user_id, &l.client_org_no), encode(&link));
             model.put(keys::agent_of_client(&l.client_org_no, &l.system_user_id), Vec::new());

@@ -147,9 +147,13 @@ pub enum Command {
     },
     GrantRelationship(ClientRelationshipGranted),
     RevokeRelationship(ClientRelationshipRevoked),
+    /// Links a client to everything the agent carries, or only to `subset`. The same
+    /// link again is no event; a link there with another subset is a conflict (unlink
+    /// it first: a link's scope is a fact of its event, never edited).
     LinkClient {
         agent: Uuid,
         client: OrgNo,
+        subset: Option<Subset>,
     },
     UnlinkClient {
         agent: Uuid,
@@ -373,22 +377,44 @@ fn plan<K: Kv + ?Sized>(command: &Command, out: &mut Emitter<'_, '_, '_, K>) -> 
                 rel.as_ref().is_some_and(|r| r.grants.iter().any(|x| x.role == g.role && &x.access_package == p))
             };
             let new: Vec<PackageUrn> = packages.into_iter().filter(|p| !held(p)).collect();
-            if !new.is_empty() {
+            let mut rights: Vec<Right> = g
+                .rights
+                .iter()
+                .filter(|r| !rel.as_ref().is_some_and(|x| x.rights.iter().any(|h| &h.right == *r)))
+                .cloned()
+                .collect();
+            rights.sort();
+            rights.dedup();
+            if !new.is_empty() || !rights.is_empty() {
                 out.emit(EventData::ClientRelationshipGranted(ClientRelationshipGranted {
                     access_packages: new,
+                    rights,
                     ..g.clone()
                 }));
             }
         }
         Command::RevokeRelationship(r) => revoke_relationship(out, &authority, r)?,
-        Command::LinkClient { agent, client } => {
-            let user = rules::linkable(model, &authority, agent, client)?;
-            if model.link(agent, client).is_none() {
-                out.emit(EventData::ClientLinked(ClientLinked {
-                    system_user_id: *agent,
-                    client_org_no: client.clone(),
-                    facilitator_org_no: user.owner_org_no,
-                }));
+        Command::LinkClient { agent, client, subset } => {
+            let user = rules::linkable(model, &authority, agent, client, subset.as_ref())?;
+            match model.link(agent, client) {
+                None => {
+                    let (access_packages, rights) = match subset {
+                        Some(s) => (Some(s.access_packages.clone()), Some(s.rights.clone())),
+                        None => (None, None),
+                    };
+                    out.emit(EventData::ClientLinked(ClientLinked {
+                        system_user_id: *agent,
+                        client_org_no: client.clone(),
+                        facilitator_org_no: user.owner_org_no,
+                        access_packages,
+                        rights,
+                    }));
+                }
+                Some(link) if link.subset == *subset => {}
+                Some(_) => {
+                    let why = format!("{client} is linked with another scope; remove the link first");
+                    return reject(Code::VersionConflict, why);
+                }
             }
         }
         Command::UnlinkClient { agent, client } => {
@@ -482,7 +508,7 @@ fn create_request<K: Kv + ?Sized>(
         integration_title: r.integration_title.clone(),
         expires: out.ctx.now + out.ctx.request_ttl,
     };
-    rules::request(out.model, authority, &created)?;
+    rules::request(out.model, authority, &created, rules::RequestRules::V2)?;
     if out.model.pending_request(&created.system_id, &created.party_org_no, &created.external_ref).is_some() {
         // The pending request is the answer; the caller reads it back. No new event.
         return Ok(());
@@ -499,14 +525,17 @@ fn revoke_relationship<K: Kv + ?Sized>(
 ) -> Result<(), Rejection> {
     let model = out.model;
     let mut rel = rules::revoke(model, authority, r)?;
-    rel.grants.retain(|g| !rules::revokes(r, g));
+    rules::revoke_from(&mut rel, r);
     let revoked = out.emit(EventData::ClientRelationshipRevoked(r.clone()));
-    // Links that the relationship no longer supports end now, each recorded with its cause.
+    // Links that the relationship no longer supports end now, each recorded with its
+    // cause: exactly those that gave something the revocation took.
     for agent in model.agents_of_client(&r.client_org_no) {
-        let Some(user) = model.system_user(&agent) else {
+        let (Some(user), Some(link)) = (model.system_user(&agent), model.link(&agent, &r.client_org_no)) else {
             continue;
         };
-        if user.owner_org_no == r.facilitator_org_no && !rel.carries_all(&user.access_packages) {
+        let gives = link.gives(&user);
+        let supported = rules::link_supported(model, Some(&rel), &r.facilitator_org_no, &r.client_org_no, &gives);
+        if user.owner_org_no == r.facilitator_org_no && supported.is_err() {
             out.emit(EventData::ClientUnlinked(ClientUnlinked {
                 system_user_id: agent,
                 client_org_no: r.client_org_no.clone(),

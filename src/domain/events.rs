@@ -181,6 +181,15 @@ impl Event {
     }
 }
 
+/// A type's name without its version (`ledger.client.linked`): what a reader shows the
+/// same way whatever version a record was written as.
+pub fn family(type_name: &str) -> &str {
+    match type_name.rsplit_once(".v") {
+        Some((family, version)) if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) => family,
+        _ => type_name,
+    }
+}
+
 /// The `dataschema` URI of a type; the schema itself is `schemas/<type>.json`.
 pub fn schema_uri(type_name: &str) -> String {
     format!("urn:delegation-ledger:schema:{type_name}")
@@ -406,6 +415,28 @@ pub struct ClientRelationshipGranted {
     /// The packages this grant gives, spelled out even for a role so that history does
     /// not depend on a table that may change.
     pub access_packages: Vec<PackageUrn>,
+    /// Single rights the client delegates (a resource, optionally one action): never
+    /// with a role. Since v2.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<Right>,
+}
+
+/// `ledger.clientrelationship.granted.v1`: as v2 without single rights.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClientRelationshipGrantedV1 {
+    client_org_no: OrgNo,
+    facilitator_org_no: OrgNo,
+    #[serde(default)]
+    role: Option<RegisterRole>,
+    access_packages: Vec<PackageUrn>,
+}
+
+impl From<ClientRelationshipGrantedV1> for ClientRelationshipGranted {
+    fn from(v1: ClientRelationshipGrantedV1) -> Self {
+        let ClientRelationshipGrantedV1 { client_org_no, facilitator_org_no, role, access_packages } = v1;
+        ClientRelationshipGranted { client_org_no, facilitator_org_no, role, access_packages, rights: Vec::new() }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -419,6 +450,28 @@ pub struct ClientRelationshipRevoked {
     /// Revoke only this client-delegated package.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_package: Option<PackageUrn>,
+    /// Revoke only this client-delegated right (exactly as it was delegated). Since v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub right: Option<Right>,
+}
+
+/// `ledger.clientrelationship.revoked.v1`: as v2 without a single right.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClientRelationshipRevokedV1 {
+    client_org_no: OrgNo,
+    facilitator_org_no: OrgNo,
+    #[serde(default)]
+    role: Option<RegisterRole>,
+    #[serde(default)]
+    access_package: Option<PackageUrn>,
+}
+
+impl From<ClientRelationshipRevokedV1> for ClientRelationshipRevoked {
+    fn from(v1: ClientRelationshipRevokedV1) -> Self {
+        let ClientRelationshipRevokedV1 { client_org_no, facilitator_org_no, role, access_package } = v1;
+        ClientRelationshipRevoked { client_org_no, facilitator_org_no, role, access_package, right: None }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,6 +480,58 @@ pub struct ClientLinked {
     pub system_user_id: Uuid,
     pub client_org_no: OrgNo,
     pub facilitator_org_no: OrgNo,
+    /// Restricts the link to these of the agent's packages. With `rights`, absent on
+    /// both meaning everything the agent carries (every v1 link); either given, the link
+    /// gives exactly what the two name. Since v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_packages: Option<Vec<PackageUrn>>,
+    /// Restricts the link to these single rights (each covered by one of the agent's).
+    /// Since v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<Right>>,
+}
+
+impl ClientLinked {
+    /// What the link is restricted to, or `None` for everything the agent carries.
+    pub fn subset(&self) -> Option<Subset> {
+        match (&self.access_packages, &self.rights) {
+            (None, None) => None,
+            (packages, rights) => Some(Subset {
+                access_packages: packages.clone().unwrap_or_default(),
+                rights: rights.clone().unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// A part of what an agent carries, that one client link gives (NAV's "A06/A07 only").
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subset {
+    pub access_packages: Vec<PackageUrn>,
+    pub rights: Vec<Right>,
+}
+
+impl Subset {
+    pub fn is_empty(&self) -> bool {
+        self.access_packages.is_empty() && self.rights.is_empty()
+    }
+}
+
+/// `ledger.client.linked.v1`: a link to everything the agent carries.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClientLinkedV1 {
+    system_user_id: Uuid,
+    client_org_no: OrgNo,
+    facilitator_org_no: OrgNo,
+}
+
+impl From<ClientLinkedV1> for ClientLinked {
+    fn from(v1: ClientLinkedV1) -> Self {
+        let ClientLinkedV1 { system_user_id, client_org_no, facilitator_org_no } = v1;
+        ClientLinked { system_user_id, client_org_no, facilitator_org_no, access_packages: None, rights: None }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -501,7 +606,7 @@ catalogue! {
     SystemRegisteredV2(SystemDefinition) => "ledger.system.registered.v2";
     SystemUpdatedV2(SystemDefinition) => "ledger.system.updated.v2";
     SystemDeleted(SystemDeleted) => "ledger.system.deleted.v1";
-    RequestCreated(RequestCreated) => "ledger.systemuserrequest.created.v1";
+    RequestCreated(RequestCreated) => "ledger.systemuserrequest.created.v2";
     RequestApproved(RequestDecided) => "ledger.systemuserrequest.approved.v1";
     RequestRejected(RequestDecided) => "ledger.systemuserrequest.rejected.v1";
     RequestWithdrawn(RequestWithdrawn) => "ledger.systemuserrequest.withdrawn.v1";
@@ -516,9 +621,9 @@ catalogue! {
     SystemUserCreatedByOwner(SystemUserCreated) => "ledger.systemuser.createdbyowner.v1";
     SystemUserSelfDelegated(SystemUserSelfDelegated) => "ledger.systemuser.selfdelegated.v1";
     SystemUserSelfRevoked(SystemUserSelfRevoked) => "ledger.systemuser.selfrevoked.v1";
-    ClientRelationshipGranted(ClientRelationshipGranted) => "ledger.clientrelationship.granted.v1";
-    ClientRelationshipRevoked(ClientRelationshipRevoked) => "ledger.clientrelationship.revoked.v1";
-    ClientLinked(ClientLinked) => "ledger.client.linked.v1";
+    ClientRelationshipGranted(ClientRelationshipGranted) => "ledger.clientrelationship.granted.v2";
+    ClientRelationshipRevoked(ClientRelationshipRevoked) => "ledger.clientrelationship.revoked.v2";
+    ClientLinked(ClientLinked) => "ledger.client.linked.v2";
     ClientUnlinked(ClientUnlinked) => "ledger.client.unlinked.v1";
     LedgerSealed(LedgerSealed) => "ledger.ledger.sealed.v1";
 }
@@ -530,10 +635,29 @@ type Upcaster = fn(serde_json::Value) -> Result<EventData, DecodeError>;
 /// rewritten, and nothing this build writes has one of these types. An upcast never
 /// changes what a payload means: what v1 said, v2 says the same way (a v1 policy has
 /// no title).
-const UPCASTERS: &[(&str, Upcaster)] = &[("ledger.resourcepolicy.published.v1", |data| {
-    let v1: ResourcePolicyPublishedV1 = payload("ledger.resourcepolicy.published.v1", data)?;
-    Ok(EventData::ResourcePolicyPublished(v1.into()))
-})];
+const UPCASTERS: &[(&str, Upcaster)] = &[
+    ("ledger.resourcepolicy.published.v1", |data| {
+        let v1: ResourcePolicyPublishedV1 = payload("ledger.resourcepolicy.published.v1", data)?;
+        Ok(EventData::ResourcePolicyPublished(v1.into()))
+    }),
+    // Same shape; v2 lets an agent request ask for single rights (`rules::RequestRules`),
+    // and a v1 record is held to v1's rule by its `written_as`.
+    ("ledger.systemuserrequest.created.v1", |data| {
+        Ok(EventData::RequestCreated(payload("ledger.systemuserrequest.created.v1", data)?))
+    }),
+    ("ledger.clientrelationship.granted.v1", |data| {
+        let v1: ClientRelationshipGrantedV1 = payload("ledger.clientrelationship.granted.v1", data)?;
+        Ok(EventData::ClientRelationshipGranted(v1.into()))
+    }),
+    ("ledger.clientrelationship.revoked.v1", |data| {
+        let v1: ClientRelationshipRevokedV1 = payload("ledger.clientrelationship.revoked.v1", data)?;
+        Ok(EventData::ClientRelationshipRevoked(v1.into()))
+    }),
+    ("ledger.client.linked.v1", |data| {
+        let v1: ClientLinkedV1 = payload("ledger.client.linked.v1", data)?;
+        Ok(EventData::ClientLinked(v1.into()))
+    }),
+];
 
 /// Every older type this build reads (each has a schema in `schemas/`, as current ones do).
 pub fn upcast_types() -> impl Iterator<Item = &'static str> {

@@ -243,6 +243,16 @@ pub struct Right {
     pub action: Option<Action>,
 }
 
+impl fmt::Display for Right {
+    /// `resource` or `resource/action`, as a person reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.action {
+            Some(action) => write!(f, "{}/{}", self.resource, action.as_str()),
+            None => write!(f, "{}", self.resource),
+        }
+    }
+}
+
 impl Right {
     /// True when this right (as a system holds it) covers `wanted` (as a request asks it).
     pub fn covers(&self, wanted: &Right) -> bool {

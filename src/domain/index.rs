@@ -27,9 +27,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::ids::{OrgNo, PackageUrn, ResourceId, SystemId};
+use super::events::Subset;
+use super::ids::{OrgNo, PackageUrn, ResourceId, Right, SystemId};
 use super::model::{decode_record, history, keys, Link, Party, Policy, Relationship, System, SystemUser, Write};
-use super::pdp::{Carried, Facts, PartyRef};
+use super::pdp::{Carried, Facts, LinkFact, PartyRef};
 
 /// An organisation number as the number its nine digits spell (they fit a `u32`).
 type Org = u32;
@@ -111,13 +112,18 @@ fn record_in<K: Hash + Eq, V>(map: &mut HashMap<K, History<V>>, key: K, event: u
 }
 
 /// One version of a client link: the client, the event that wrote it, and the event
-/// that made the link (`None` where the writing event ended it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// that made the link (`None` where the writing event ended it) with what the link is
+/// restricted to (`None` for the usual link to everything the agent carries: no cost).
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct LinkVersion {
     client: Org,
     event: u64,
     link: Option<Uuid>,
+    subset: Option<Arc<Subset>>,
 }
+
+/// The single rights a relationship holds, each with the event that delegated it.
+type DelegatedRights = Arc<[(Right, Uuid)]>;
 
 #[derive(Debug, Default)]
 pub struct DecisionIndex {
@@ -131,6 +137,9 @@ pub struct DecisionIndex {
     /// Per agent, the versions of its client links sorted by client, then by event.
     links: HashMap<Uuid, Vec<LinkVersion>>,
     relationships: HashMap<(Org, Org), History<Box<[CompactGrant]>>>,
+    /// Single rights delegated in a relationship: only relationships that ever held
+    /// one have an entry (most hold packages only).
+    relationship_rights: HashMap<(Org, Org), History<DelegatedRights>>,
     /// Access package URNs by their number in `CompactGrant` (a few dozen in practice).
     packages: Vec<PackageUrn>,
     package_numbers: HashMap<PackageUrn, u16>,
@@ -278,23 +287,28 @@ impl DecisionIndex {
             Some(b'L') => {
                 let agent = Uuid::from_slice(&key[1..17]).expect("a link key starts with the agent's uuid");
                 let client = org(&keys::trailing_org(key));
-                let link = record.map(|bytes| decode_record::<Link>(bytes).event_id);
+                let link = record.map(decode_record::<Link>);
+                let subset = link.as_ref().and_then(|l| l.subset.clone()).map(Arc::new);
+                let link = link.map(|l| l.event_id);
                 let versions = self.links.entry(agent).or_default();
                 let at = versions.partition_point(|v| (v.client, v.event) < (client, event));
                 match versions.get_mut(at) {
-                    Some(same) if (same.client, same.event) == (client, event) => same.link = link,
+                    Some(same) if (same.client, same.event) == (client, event) => {
+                        same.link = link;
+                        same.subset = subset;
+                    }
                     later => {
                         assert!(later.is_none_or(|v| v.client != client), "versions of a link come in log order");
-                        versions.insert(at, LinkVersion { client, event, link });
+                        versions.insert(at, LinkVersion { client, event, link, subset });
                     }
                 }
             }
             Some(b'C') => {
                 let client = org(&keys::trailing_org(&key[..10]));
                 let facilitator = org(&keys::trailing_org(key));
-                let grants = record.map(|bytes| {
-                    decode_record::<Relationship>(bytes)
-                        .grants
+                let rel = record.map(decode_record::<Relationship>);
+                let grants = rel.as_ref().map(|rel| {
+                    rel.grants
                         .iter()
                         .map(|g| CompactGrant {
                             package: self.package_number(&g.access_package),
@@ -303,6 +317,12 @@ impl DecisionIndex {
                         .collect()
                 });
                 record_in(&mut self.relationships, (client, facilitator), event, grants);
+                let rights: Option<DelegatedRights> = rel
+                    .filter(|rel| !rel.rights.is_empty())
+                    .map(|rel| rel.rights.iter().map(|g| (g.right.clone(), g.event_id)).collect());
+                if rights.is_some() || self.relationship_rights.contains_key(&(client, facilitator)) {
+                    record_in(&mut self.relationship_rights, (client, facilitator), event, rights);
+                }
             }
             _ => {}
         }
@@ -344,6 +364,7 @@ impl DecisionIndex {
                 + versions(&self.party_ids)
                 + versions(&self.party_uuids)
                 + versions(&self.relationships)
+                + versions(&self.relationship_rights)
                 + self.links.values().map(Vec::len).sum::<usize>(),
         }
     }
@@ -372,6 +393,7 @@ impl PartialEq for DecisionIndex {
             && self.party_ids == other.party_ids
             && self.party_uuids == other.party_uuids
             && self.links == other.links
+            && self.relationship_rights == other.relationship_rights
             && grants(self) == grants(other)
     }
 }
@@ -403,11 +425,16 @@ impl Facts for IndexAt<'_> {
             _ => org_no(found),
         })
     }
-    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid> {
+    fn link_fact(&self, user: &Uuid, client: &OrgNo) -> Option<LinkFact> {
         let versions = self.index.links.get(user)?;
         let client = org(client);
         let before = versions.partition_point(|v| (v.client, v.event) < (client, self.horizon));
-        versions[..before].last().filter(|v| v.client == client)?.link
+        let version = versions[..before].last().filter(|v| v.client == client)?;
+        Some(LinkFact { event_id: version.link?, subset: version.subset.clone() })
+    }
+    fn delegated_right(&self, client: &OrgNo, facilitator: &OrgNo, wanted: &Right) -> Option<Uuid> {
+        let rights = self.index.relationship_rights.get(&(org(client), org(facilitator)))?.at(self.horizon)?;
+        rights.iter().find(|(right, _)| right.covers(wanted)).map(|(_, event)| *event)
     }
     fn carried<'p>(
         &self,

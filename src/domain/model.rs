@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
-use super::events::{Actor, PolicyRule, SystemDefinition, UserType};
+use super::events::{Actor, PolicyRule, Subset, SystemDefinition, UserType};
 use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, Right, SystemId};
 use super::rejection::Rejection;
 
@@ -686,6 +686,13 @@ pub struct SystemUser {
     pub acts_for_owner: Option<Uuid>,
 }
 
+impl SystemUser {
+    /// Everything it carries, as the subset an unrestricted client link gives.
+    pub fn carries(&self) -> Subset {
+        Subset { access_packages: self.access_packages.clone(), rights: self.rights.clone() }
+    }
+}
+
 /// One source of packages in a client relationship: a register role or the client's
 /// own delegation of one package.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -703,15 +710,29 @@ pub struct Relationship {
     pub client_org_no: OrgNo,
     pub facilitator_org_no: OrgNo,
     pub grants: Vec<Grant>,
+    /// Single rights the client delegated (none in a relationship of packages only,
+    /// whose record is then what it was before rights existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<RightGrant>,
+}
+
+/// One single right a client delegated to a facilitator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RightGrant {
+    pub right: Right,
+    pub since: DateTime<Utc>,
+    pub event_id: Uuid,
 }
 
 impl Relationship {
+    /// The delegated right that covers `wanted`, if any (the oldest, for a stable proof).
+    pub fn covering(&self, wanted: &Right) -> Option<&RightGrant> {
+        self.rights.iter().find(|g| g.right.covers(wanted))
+    }
     /// The grant that carries `package`, if any (the oldest, for a stable proof).
     pub fn carrying(&self, package: &PackageUrn) -> Option<&Grant> {
         self.grants.iter().find(|g| &g.access_package == package)
-    }
-    pub fn carries_all(&self, packages: &[PackageUrn]) -> bool {
-        packages.iter().all(|p| self.carrying(p).is_some())
     }
     pub fn packages(&self) -> Vec<PackageUrn> {
         let mut ps: Vec<PackageUrn> = self.grants.iter().map(|g| g.access_package.clone()).collect();
@@ -730,6 +751,17 @@ pub struct Link {
     pub since: DateTime<Utc>,
     pub event_id: Uuid,
     pub actor: Actor,
+    /// What the link is restricted to; `None` (every link before v2) gives everything
+    /// the agent carries, and its record is then what it was before subsets existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subset: Option<Subset>,
+}
+
+impl Link {
+    /// What this link gives of what `agent` carries.
+    pub fn gives(&self, agent: &SystemUser) -> Subset {
+        self.subset.clone().unwrap_or_else(|| agent.carries())
+    }
 }
 
 /// What became of the event at a position: the writer reads this to learn whether its

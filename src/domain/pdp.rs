@@ -8,8 +8,8 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::events::UserType;
-use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, SystemId};
+use super::events::{Subset, UserType};
+use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, Right, SystemId};
 use super::model::{keys, Kv, Link, Party, Policy, ReadModel, Relationship, System, SystemUser};
 use std::sync::Arc;
 
@@ -83,6 +83,38 @@ pub struct Carried {
     pub event_id: Uuid,
 }
 
+/// A client link as a decision reads it: the event that made it, and what it is
+/// restricted to (`None`: everything the agent carries).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkFact {
+    pub event_id: Uuid,
+    pub subset: Option<Arc<Subset>>,
+}
+
+impl LinkFact {
+    fn allows_package(&self, package: &PackageUrn) -> bool {
+        self.subset.as_ref().is_none_or(|s| s.access_packages.contains(package))
+    }
+    fn allows_right(&self, asked: &Right) -> bool {
+        self.subset.as_ref().is_none_or(|s| s.rights.iter().any(|r| r.covers(asked)))
+    }
+    /// The link as its proof names it, with its restriction.
+    fn fact(&self, client: &OrgNo) -> String {
+        match &self.subset {
+            None => format!("client {client} linked"),
+            Some(s) => {
+                let parts: Vec<String> = s
+                    .access_packages
+                    .iter()
+                    .map(ToString::to_string)
+                    .chain(s.rights.iter().map(ToString::to_string))
+                    .collect();
+                format!("client {client} linked for {} only", parts.join(", "))
+            }
+        }
+    }
+}
+
 /// What a decision reads, and nothing more. Every [`Kv`] answers it from its records
 /// (now, or as of a position through `AsOf`); `index::DecisionIndex` answers it from
 /// memory for the current state. [`evaluate`] is the one implementation of the rules
@@ -96,8 +128,11 @@ pub trait Facts {
     fn policy_fact(&self, resource: &ResourceId) -> Option<Arc<Policy>>;
     /// The organisation number of the registered party the request names.
     fn party_org(&self, party: &PartyRef) -> Option<OrgNo>;
-    /// The event that linked `client` to the agent system user `user`, if linked.
-    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid>;
+    /// The link of `client` to the agent system user `user`, if linked.
+    fn link_fact(&self, user: &Uuid, client: &OrgNo) -> Option<LinkFact>;
+    /// The event by which `client` delegated to `facilitator` a single right covering
+    /// `wanted`, if it did.
+    fn delegated_right(&self, client: &OrgNo, facilitator: &OrgNo, wanted: &Right) -> Option<Uuid>;
     /// `None` if `client` has no client relationship with `facilitator`; otherwise the
     /// first of `wanted` that the relationship carries, with its grant.
     fn carried<'p>(
@@ -128,8 +163,13 @@ impl<K: Kv + ?Sized> Facts for K {
         let org = OrgNo::parse(std::str::from_utf8(&org).ok()?).ok()?;
         self.shared::<Party>(&keys::party(&org)).map(|p| p.org_no.clone())
     }
-    fn link_event(&self, user: &Uuid, client: &OrgNo) -> Option<Uuid> {
-        self.shared::<Link>(&keys::link(user, client)).map(|l| l.event_id)
+    fn link_fact(&self, user: &Uuid, client: &OrgNo) -> Option<LinkFact> {
+        self.shared::<Link>(&keys::link(user, client))
+            .map(|l| LinkFact { event_id: l.event_id, subset: l.subset.clone().map(Arc::new) })
+    }
+    fn delegated_right(&self, client: &OrgNo, facilitator: &OrgNo, wanted: &Right) -> Option<Uuid> {
+        let rel = self.shared::<Relationship>(&keys::relationship(client, facilitator))?;
+        rel.covering(wanted).map(|g| g.event_id)
     }
     fn carried<'p>(
         &self,
@@ -221,37 +261,65 @@ pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
                     q.resource
                 ));
             }
-            let Some(link_event) = facts.link_event(&user.id, &party) else {
+            let Some(link) = facts.link_fact(&user.id, &party) else {
                 return Decision::not_applicable(format!("{party} is not linked as a client of this system user"));
             };
-            let wanted = user.access_packages.iter().filter(|p| policy.package_grants(p, &q.action));
-            let Some(carried) = facts.carried(&party, &user.owner_org_no, wanted) else {
-                return Decision::not_applicable(format!(
-                    "{} has no client relationship with {}",
-                    party, user.owner_org_no
-                ));
-            };
-            if let Some((pkg, grant)) = carried {
-                let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
-                return permit(vec![
-                    user_ground,
-                    Ground { event_id: link_event, fact: format!("client {party} linked") },
-                    Ground {
-                        event_id: grant.event_id,
-                        fact: format!("{} gives {} {pkg} ({via})", party, user.owner_org_no),
-                    },
-                    policy_ground,
-                ]);
-            }
-            Decision::not_applicable(format!(
-                "no package of the agent that gets '{}' on {} is carried by {}'s relationship with {}",
-                q.action.as_str(),
-                q.resource,
-                party,
-                user.owner_org_no
-            ))
+            agent_for_client(facts, q, &user, &policy, &party, &link, |grant| {
+                permit(vec![
+                    user_ground.clone(),
+                    Ground { event_id: link.event_id, fact: link.fact(&party) },
+                    grant,
+                    policy_ground.clone(),
+                ])
+            })
         }
     }
+}
+
+/// An agent acting for a linked client: one of the agent's packages or rights that the
+/// link gives, the client gave the facilitator, and the policy gives the action.
+fn agent_for_client<F: Facts + ?Sized>(
+    facts: &F,
+    q: &Query,
+    user: &SystemUser,
+    policy: &Policy,
+    party: &OrgNo,
+    link: &LinkFact,
+    permit: impl Fn(Ground) -> Decision,
+) -> Decision {
+    let owner = &user.owner_org_no;
+    let wanted = user.access_packages.iter().filter(|p| link.allows_package(p) && policy.package_grants(p, &q.action));
+    let Some(carried) = facts.carried(party, owner, wanted) else {
+        return Decision::not_applicable(format!("{party} has no client relationship with {owner}"));
+    };
+    if let Some((pkg, grant)) = carried {
+        let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+        return permit(Ground { event_id: grant.event_id, fact: format!("{party} gives {owner} {pkg} ({via})") });
+    }
+    let asked = Right { resource: q.resource.clone(), action: Some(q.action.clone()) };
+    let holds = user.rights.iter().any(|r| r.covers(&asked) && policy.right_grants(r, &q.action));
+    if holds && link.allows_right(&asked) {
+        if let Some(event_id) = facts.delegated_right(party, owner, &asked) {
+            return permit(Ground {
+                event_id,
+                fact: format!("{party} delegates {asked} to {owner} (client delegation)"),
+            });
+        }
+        // A package the client gave that gets the action gives the right too, as
+        // `rules::relationship_gives_right` judges a link.
+        let by_package =
+            policy.rules.iter().filter(|r| r.actions.contains(&q.action)).filter_map(|r| r.access_package.as_ref());
+        if let Some(Some((pkg, grant))) = facts.carried(party, owner, by_package) {
+            let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+            let fact = format!("{party} gives {owner} {pkg} ({via}), which gets {asked}");
+            return permit(Ground { event_id: grant.event_id, fact });
+        }
+    }
+    Decision::not_applicable(format!(
+        "nothing the agent carries that gets '{}' on {} is both given by the link and given by {party} to {owner}",
+        q.action.as_str(),
+        q.resource,
+    ))
 }
 
 /// A stretch of positions during which one system user could perform the action.

@@ -16,8 +16,10 @@ use uuid::Uuid;
 use super::decide::Authority;
 use super::events::*;
 use super::ids::{truncate, OrgNo, SystemId, IDENTIFIER_BYTES_MAX};
-use super::ids::{PackageUrn, Right};
-use super::model::{ChangeRequest, Grant, Kv, ReadModel, Request, RequestStatus, System, SystemUser};
+use super::ids::{Action, PackageUrn, Right};
+use super::model::{
+    ChangeRequest, Grant, Kv, ReadModel, Relationship, Request, RequestStatus, RightGrant, System, SystemUser,
+};
 use super::rejection::{Code, Rejection};
 
 /// Longest free text (names, descriptions, titles) we keep.
@@ -70,7 +72,9 @@ pub fn check<K: Kv + ?Sized>(model: &K, event: &Event, at: DateTime<Utc>) -> Res
             vendor_of(authority, &d.system_id)?;
             live_system(model, &d.system_id).map(|_| ())
         }
-        RequestCreated(r) => request(model, authority, r).and_then(|_| request_unique(model, r)),
+        RequestCreated(r) => {
+            request(model, authority, r, RequestRules::of(event)).and_then(|_| request_unique(model, r))
+        }
         RequestApproved(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         RequestRejected(d) => answerable(model, authority, &d.request_id, &d.party_org_no, at).map(|_| ()),
         RequestWithdrawn(d) => withdrawable(model, authority, &d.request_id).map(|_| ()),
@@ -417,10 +421,34 @@ fn altinn_register_problems<K: Kv + ?Sized>(model: &K, d: &SystemDefinition, wri
 
 // ---- requests ------------------------------------------------------------------------------
 
+/// The rules a request is held to: those of the version its record was written as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestRules {
+    /// An agent request carries access packages only.
+    V1,
+    /// An agent request may also ask for single rights of its system (NAV's limited
+    /// agent: "A06/A07 only"), with or without packages.
+    V2,
+}
+
+impl RequestRules {
+    pub fn of(event: &Event) -> RequestRules {
+        match event.written_as {
+            Some("ledger.systemuserrequest.created.v1") => RequestRules::V1,
+            _ => RequestRules::V2,
+        }
+    }
+}
+
 /// A request as its system's vendor may make it: for a registered party, within the
 /// system's rights and packages, packages of the right kind for the user type, and a
 /// redirect the system allows. Uniqueness is [`request_unique`].
-pub fn request<K: Kv + ?Sized>(model: &K, authority: &Authority, r: &RequestCreated) -> Result<(), Rejection> {
+pub fn request<K: Kv + ?Sized>(
+    model: &K,
+    authority: &Authority,
+    r: &RequestCreated,
+    version: RequestRules,
+) -> Result<(), Rejection> {
     let Some(system) = model.system(&r.system_id) else {
         return reject(Code::SystemNotFound, format!("system {} is not registered", r.system_id));
     };
@@ -442,11 +470,11 @@ pub fn request<K: Kv + ?Sized>(model: &K, authority: &Authority, r: &RequestCrea
         UserType::Standard if r.rights.is_empty() && r.access_packages.is_empty() => {
             return reject(Code::EmptyRequest, "a standard request asks for at least one right or access package")
         }
-        UserType::Agent if !r.rights.is_empty() => {
+        UserType::Agent if version == RequestRules::V1 && !r.rights.is_empty() => {
             return reject(Code::RightsNotAllowedForAgent, "an agent request carries access packages only")
         }
-        UserType::Agent if r.access_packages.is_empty() => {
-            return reject(Code::EmptyRequest, "an agent request asks for at least one access package")
+        UserType::Agent if r.access_packages.is_empty() && r.rights.is_empty() => {
+            return reject(Code::EmptyRequest, "an agent request asks for at least one access package or right")
         }
         _ => {}
     }
@@ -773,6 +801,9 @@ pub fn grant<K: Kv + ?Sized>(
     }
     registered_party(model, &g.client_org_no)?;
     registered_party(model, &g.facilitator_org_no)?;
+    if g.role.is_some() && !g.rights.is_empty() {
+        return reject(Code::InvalidField, "single rights are delegated by the client, never brought by a role");
+    }
     let packages = match (&g.role, g.access_packages.is_empty()) {
         // As a command names it: the role, which brings its packages.
         (Some(role), true) => role.packages(),
@@ -784,8 +815,9 @@ pub fn grant<K: Kv + ?Sized>(
             }
             g.access_packages.clone()
         }
-        (None, false) => {
+        (None, _) if !g.rights.is_empty() || !g.access_packages.is_empty() => {
             list_len("accessPackages", g.access_packages.len())?;
+            delegable_rights(model, &g.rights)?;
             for pkg in &g.access_packages {
                 if model.package(pkg).is_none() {
                     return reject(Code::UnknownAccessPackage, format!("access package {pkg} is not defined"));
@@ -796,8 +828,8 @@ pub fn grant<K: Kv + ?Sized>(
             ps.dedup();
             ps
         }
-        (None, true) => {
-            let why = "give either a register role or the access packages the client delegates";
+        (None, _) => {
+            let why = "give either a register role, or the access packages or single rights the client delegates";
             return reject(Code::InvalidField, why);
         }
     };
@@ -814,11 +846,44 @@ pub fn grant<K: Kv + ?Sized>(
 /// Whether a revocation ends a grant: all of them, those of its role, or the one
 /// package a client delegated.
 pub fn revokes(r: &ClientRelationshipRevoked, g: &Grant) -> bool {
-    match (&r.role, &r.access_package) {
-        (None, None) => true,
-        (Some(role), _) => g.role == Some(*role),
-        (None, Some(p)) => g.role.is_none() && &g.access_package == p,
+    match (&r.role, &r.access_package, &r.right) {
+        (None, None, None) => true,
+        (Some(role), _, _) => g.role == Some(*role),
+        (None, Some(p), _) => g.role.is_none() && &g.access_package == p,
+        (None, None, Some(_)) => false,
     }
+}
+
+/// Whether a revocation ends a delegated right: all of them, or that one.
+fn revokes_right(r: &ClientRelationshipRevoked, g: &RightGrant) -> bool {
+    match (&r.role, &r.access_package, &r.right) {
+        (None, None, None) => true,
+        (None, None, Some(right)) => &g.right == right,
+        _ => false,
+    }
+}
+
+/// The relationship as a revocation leaves it (`apply` stores it; `decide` judges
+/// which links it still supports).
+pub fn revoke_from(rel: &mut super::model::Relationship, r: &ClientRelationshipRevoked) {
+    rel.grants.retain(|g| !revokes(r, g));
+    rel.rights.retain(|g| !revokes_right(r, g));
+}
+
+/// Single rights a client may delegate: on resources with a published policy that
+/// gives single-right holders something (otherwise the right would give nothing).
+fn delegable_rights<K: Kv + ?Sized>(model: &K, rights: &[Right]) -> Result<(), Rejection> {
+    list_len("rights", rights.len())?;
+    for right in rights {
+        let Some(policy) = model.policy(&right.resource) else {
+            return reject(Code::UnknownResource, format!("resource {} has no published policy", right.resource));
+        };
+        if !policy.rules.iter().any(|rule| rule.right) {
+            let why = format!("the policy of {} gives nothing to holders of a single right", right.resource);
+            return reject(Code::InvalidField, why);
+        }
+    }
+    Ok(())
 }
 
 /// A revocation by the register, or by the client of a package it delegated, of
@@ -828,60 +893,117 @@ pub fn revoke<K: Kv + ?Sized>(
     authority: &Authority,
     r: &ClientRelationshipRevoked,
 ) -> Result<super::model::Relationship, Rejection> {
-    match (authority, &r.role, &r.access_package) {
-        (Authority::Register, _, _) => {}
-        (Authority::Organisation(org), None, Some(_)) if *org == r.client_org_no => {}
+    let named = [r.role.is_some(), r.access_package.is_some(), r.right.is_some()];
+    if named.iter().filter(|n| **n).count() > 1 {
+        return reject(Code::InvalidField, "revoke by role, by access package or by right: one of them");
+    }
+    match (authority, &r.role) {
+        (Authority::Register, _) => {}
+        (Authority::Organisation(org), None) if *org == r.client_org_no && (named[1] || named[2]) => {}
         _ => {
-            let why = "a client may revoke only packages it delegated; roles end in the register";
+            let why = "a client may revoke only packages or rights it delegated; roles end in the register";
             return reject(Code::NotEntitled, why);
         }
-    }
-    if r.role.is_some() && r.access_package.is_some() {
-        return reject(Code::InvalidField, "revoke by role or by access package, not both");
     }
     let Some(rel) = model.relationship(&r.client_org_no, &r.facilitator_org_no) else {
         let why = format!("{} is not a client of {}", r.client_org_no, r.facilitator_org_no);
         return reject(Code::RelationshipNotFound, why);
     };
-    if !rel.grants.iter().any(|g| revokes(r, g)) {
+    if !rel.grants.iter().any(|g| revokes(r, g)) && !rel.rights.iter().any(|g| revokes_right(r, g)) {
         return reject(Code::RelationshipNotFound, "the relationship holds nothing that matches");
     }
     Ok(rel)
 }
 
 /// A client its facilitator may link to its agent system user: the user is the
-/// organisation's own, live and an agent; the client is registered and has given the
-/// facilitator every package the agent carries. Returns the user.
+/// organisation's own, live and an agent; the client is registered; what the link
+/// gives (`subset`, or everything the agent carries) is part of what the agent carries
+/// and has all been given to the facilitator by the client. Returns the user.
 pub fn linkable<K: Kv + ?Sized>(
     model: &K,
     authority: &Authority,
     agent: &Uuid,
     client: &OrgNo,
+    subset: Option<&Subset>,
 ) -> Result<SystemUser, Rejection> {
     let user = owned_live_user(model, authority, agent, None)?;
     if user.user_type != UserType::Agent {
         return reject(Code::NotAgent, "clients can only be linked to agent system users");
     }
     registered_party(model, client)?;
-    let rel = model.relationship(client, &user.owner_org_no);
-    let lacking: Vec<&str> = user
-        .access_packages
-        .iter()
-        .filter(|p| rel.as_ref().and_then(|r| r.carrying(p)).is_none())
-        .map(|p| p.as_str())
-        .collect();
-    if !lacking.is_empty() {
-        let why = format!("{client} has not given {} the access package(s) {}", user.owner_org_no, lacking.join(", "));
-        return reject(Code::ClientLacksPackage, why);
+    if let Some(subset) = subset {
+        within_agent(&user, subset)?;
     }
+    let gives = subset.cloned().unwrap_or_else(|| user.carries());
+    let rel = model.relationship(client, &user.owner_org_no);
+    link_supported(model, rel.as_ref(), &user.owner_org_no, client, &gives)?;
     Ok(user)
+}
+
+/// A link's subset: not empty, and only what the agent carries.
+fn within_agent(user: &SystemUser, subset: &Subset) -> Result<(), Rejection> {
+    if subset.is_empty() {
+        return reject(Code::InvalidField, "a restricted link gives at least one access package or right");
+    }
+    list_len("accessPackages", subset.access_packages.len())?;
+    list_len("rights", subset.rights.len())?;
+    if let Some(p) = subset.access_packages.iter().find(|p| !user.access_packages.contains(p)) {
+        return reject(Code::InvalidField, format!("the agent does not carry {p}"));
+    }
+    if let Some(r) = subset.rights.iter().find(|r| !user.rights.iter().any(|held| held.covers(r))) {
+        return reject(Code::InvalidField, format!("the agent holds no right covering {r}"));
+    }
+    Ok(())
+}
+
+/// Whether the client's relationship with the facilitator gives everything a link
+/// gives: the one precondition of a link, judged when it is made and again for every
+/// link when the relationship shrinks (`decide`'s cascade).
+pub fn link_supported<K: ReadModel + ?Sized>(
+    model: &K,
+    rel: Option<&Relationship>,
+    facilitator: &OrgNo,
+    client: &OrgNo,
+    gives: &Subset,
+) -> Result<(), Rejection> {
+    let carried = |p: &PackageUrn| rel.is_some_and(|rel| rel.carrying(p).is_some());
+    let packages = gives.access_packages.iter().filter(|p| !carried(p)).map(|p| p.to_string());
+    let given = |r: &Right| rel.is_some_and(|rel| relationship_gives_right(model, rel, r));
+    let rights = gives.rights.iter().filter(|r| !given(r)).map(Right::to_string);
+    let lacking: Vec<String> = packages.chain(rights).collect();
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    let why = format!("{client} has not given {facilitator} {}", lacking.join(", "));
+    reject(Code::ClientLacksPackage, why)
+}
+
+/// Whether a client relationship gives a single right: every action the right names (a
+/// right without an action names every action the resource's policy gives a single
+/// right) is covered by a right the client delegated, or got by a package the
+/// relationship carries, as the resource's policy says now. The PDP asks the same of
+/// one action at a time.
+pub fn relationship_gives_right<K: ReadModel + ?Sized>(model: &K, rel: &Relationship, right: &Right) -> bool {
+    if rel.covering(right).is_some() {
+        return true;
+    }
+    let Some(policy) = model.policy(&right.resource) else { return false };
+    let actions: Vec<&Action> = match &right.action {
+        Some(action) => vec![action],
+        None => policy.rules.iter().filter(|rule| rule.right).flat_map(|rule| rule.actions.iter()).collect(),
+    };
+    let given = |action: &Action| {
+        let one = Right { resource: right.resource.clone(), action: Some(action.clone()) };
+        rel.covering(&one).is_some() || rel.grants.iter().any(|g| policy.package_grants(&g.access_package, action))
+    };
+    !actions.is_empty() && actions.into_iter().all(given)
 }
 
 fn linked<K: Kv + ?Sized>(model: &K, authority: &Authority, l: &ClientLinked) -> Result<(), Rejection> {
     if model.link(&l.system_user_id, &l.client_org_no).is_some() {
         return reject(Code::VersionConflict, "the client is already linked");
     }
-    let user = linkable(model, authority, &l.system_user_id, &l.client_org_no)?;
+    let user = linkable(model, authority, &l.system_user_id, &l.client_org_no, l.subset().as_ref())?;
     if user.owner_org_no != l.facilitator_org_no {
         return reject(Code::NotOwner, "the facilitator must own the agent system user");
     }

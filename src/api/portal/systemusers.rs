@@ -245,7 +245,11 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser, searc
     let mut addable: Vec<Relationship> = model
         .relationships_of(&user.owner_org_no)
         .into_iter()
-        .filter(|rel| rel.carries_all(&user.access_packages))
+        .filter(|rel| {
+            let gives = user.carries();
+            crate::domain::rules::link_supported(model, Some(rel), &rel.facilitator_org_no, &rel.client_org_no, &gives)
+                .is_ok()
+        })
         .filter(|rel| !all_links.iter().any(|l| l.client_org_no == rel.client_org_no))
         .filter(|rel| matches(model, &rel.client_org_no, search))
         .collect();
@@ -346,20 +350,36 @@ fn history<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> M
 fn history_line(lang: Lang, o: &Outcome) -> String {
     let actor = o.actor.id.as_str();
     let client = o.data.get("clientOrgNo").and_then(|c| c.as_str()).unwrap_or("");
-    match o.type_name.as_str() {
-        "ledger.systemuser.created.v1" | "ledger.systemuser.createdbyowner.v1" => {
-            lang.fill(Msg::HistoryCreated, &[actor])
-        }
-        "ledger.systemuserrequest.created.v1" => lang.fill(Msg::HistoryRequested, &[actor]),
-        "ledger.systemuserrequest.escalated.v1" => lang.fill(Msg::HistoryEscalated, &[actor]),
-        "ledger.systemuserrequest.approved.v1" => lang.fill(Msg::HistoryApproved, &[actor]),
-        "ledger.systemuserrequest.rejected.v1" => lang.fill(Msg::HistoryRejected, &[actor]),
-        "ledger.client.linked.v1" => lang.fill(Msg::HistoryLinked, &[client, actor]),
-        "ledger.client.unlinked.v1" => lang.fill(Msg::HistoryUnlinked, &[client, actor]),
-        "ledger.systemuser.deleted.v1" => lang.fill(Msg::HistoryDeleted, &[actor]),
-        "ledger.systemuser.rightschanged.v1" => lang.fill(Msg::HistoryChanged, &[actor]),
-        other => lang.fill(Msg::HistoryOther, &[other, actor]),
+    match crate::domain::events::family(&o.type_name) {
+        "ledger.systemuser.created" | "ledger.systemuser.createdbyowner" => lang.fill(Msg::HistoryCreated, &[actor]),
+        "ledger.systemuserrequest.created" => lang.fill(Msg::HistoryRequested, &[actor]),
+        "ledger.systemuserrequest.escalated" => lang.fill(Msg::HistoryEscalated, &[actor]),
+        "ledger.systemuserrequest.approved" => lang.fill(Msg::HistoryApproved, &[actor]),
+        "ledger.systemuserrequest.rejected" => lang.fill(Msg::HistoryRejected, &[actor]),
+        "ledger.client.linked" => match scope_words(&o.data) {
+            Some(scope) => lang.fill(Msg::HistoryLinkedOnly, &[client, &scope, actor]),
+            None => lang.fill(Msg::HistoryLinked, &[client, actor]),
+        },
+        "ledger.client.unlinked" => lang.fill(Msg::HistoryUnlinked, &[client, actor]),
+        "ledger.systemuser.deleted" => lang.fill(Msg::HistoryDeleted, &[actor]),
+        "ledger.systemuser.rightschanged" => lang.fill(Msg::HistoryChanged, &[actor]),
+        _ => lang.fill(Msg::HistoryOther, &[&o.type_name, actor]),
     }
+}
+
+/// A restricted link's scope as a person reads it (`None` for a link to everything).
+fn scope_words(data: &serde_json::Value) -> Option<String> {
+    let packages = data.get("accessPackages").and_then(|p| p.as_array());
+    let rights = data.get("rights").and_then(|r| r.as_array());
+    if packages.is_none() && rights.is_none() {
+        return None;
+    }
+    let packages = packages.into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_owned);
+    let rights = rights.into_iter().flatten().filter_map(|r| {
+        let right: crate::domain::ids::Right = serde_json::from_value(r.clone()).ok()?;
+        Some(right.to_string())
+    });
+    Some(packages.chain(rights).collect::<Vec<_>>().join(", "))
 }
 
 /// The clients form as the OpenAPI document describes it (the handler reads the pairs
@@ -443,8 +463,11 @@ pub async fn change_clients(
     }
     let add = change == "add";
     for client in clients {
-        let command =
-            if add { Command::LinkClient { agent: id, client } } else { Command::UnlinkClient { agent: id, client } };
+        let command = if add {
+            Command::LinkClient { agent: id, client, subset: None }
+        } else {
+            Command::UnlinkClient { agent: id, client }
+        };
         if let Err(e) = state.execute(&who.principal, None, command).await {
             return super::requests::refused_answer(&ctx, title, e);
         }

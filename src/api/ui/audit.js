@@ -5,36 +5,39 @@
 
 const $ = (id) => document.getElementById(id);
 
+// By type without its version: a record of any version reads the same.
 const LABELS = {
-  "ledger.party.registered.v1": "party registered",
-  "ledger.accesspackage.defined.v1": "access package defined",
-  "ledger.resourcepolicy.published.v1": "resource policy published",
-  "ledger.system.registered.v1": "system registered",
-  "ledger.system.updated.v1": "system updated",
-  "ledger.system.registered.v2": "system registered",
-  "ledger.system.updated.v2": "system updated",
-  "ledger.system.deleted.v1": "system deleted",
-  "ledger.systemuserrequest.created.v1": "system user requested",
-  "ledger.systemuserrequest.approved.v1": "request approved",
-  "ledger.systemuserrequest.rejected.v1": "request rejected",
-  "ledger.systemuserrequest.withdrawn.v1": "request withdrawn",
-  "ledger.systemuserrequest.escalated.v1": "request escalated to the access managers",
-  "ledger.systemuser.created.v1": "system user created",
-  "ledger.systemuser.deleted.v1": "system user deleted",
-  "ledger.systemuser.rightschanged.v1": "system user's rights changed",
-  "ledger.systemuser.createdbyowner.v1": "system user created by its organisation",
-  "ledger.systemuser.selfdelegated.v1": "agent acts for its own organisation",
-  "ledger.systemuser.selfrevoked.v1": "agent no longer acts for its own organisation",
-  "ledger.systemuserchangerequest.created.v1": "change requested",
-  "ledger.systemuserchangerequest.approved.v1": "change approved",
-  "ledger.systemuserchangerequest.rejected.v1": "change rejected",
-  "ledger.systemuserchangerequest.withdrawn.v1": "change withdrawn",
-  "ledger.clientrelationship.granted.v1": "client relationship granted",
-  "ledger.clientrelationship.revoked.v1": "client relationship revoked",
-  "ledger.client.linked.v1": "client linked",
-  "ledger.client.unlinked.v1": "client unlinked",
-  "ledger.ledger.sealed.v1": "ledger sealed",
+  "ledger.party.registered": "party registered",
+  "ledger.accesspackage.defined": "access package defined",
+  "ledger.resourcepolicy.published": "resource policy published",
+  "ledger.system.registered": "system registered",
+  "ledger.system.updated": "system updated",
+  "ledger.system.deleted": "system deleted",
+  "ledger.systemuserrequest.created": "system user requested",
+  "ledger.systemuserrequest.approved": "request approved",
+  "ledger.systemuserrequest.rejected": "request rejected",
+  "ledger.systemuserrequest.withdrawn": "request withdrawn",
+  "ledger.systemuserrequest.escalated": "request escalated to the access managers",
+  "ledger.systemuser.created": "system user created",
+  "ledger.systemuser.deleted": "system user deleted",
+  "ledger.systemuser.rightschanged": "system user's rights changed",
+  "ledger.systemuser.createdbyowner": "system user created by its organisation",
+  "ledger.systemuser.selfdelegated": "agent acts for its own organisation",
+  "ledger.systemuser.selfrevoked": "agent no longer acts for its own organisation",
+  "ledger.systemuserchangerequest.created": "change requested",
+  "ledger.systemuserchangerequest.approved": "change approved",
+  "ledger.systemuserchangerequest.rejected": "change rejected",
+  "ledger.systemuserchangerequest.withdrawn": "change withdrawn",
+  "ledger.clientrelationship.granted": "client relationship granted",
+  "ledger.clientrelationship.revoked": "client relationship revoked",
+  "ledger.client.linked": "client linked",
+  "ledger.client.unlinked": "client unlinked",
+  "ledger.ledger.sealed": "ledger sealed",
 };
+
+function label(type) {
+  return LABELS[type.replace(/\.v[0-9]+$/, "")] || type;
+}
 
 function token() {
   return $("token").value.trim();
@@ -76,14 +79,14 @@ async function showHistory(kind, id) {
     const items = page.data.map((entry) => {
       const li = el("li", entry.outcome === "void" ? "void" : "");
       li.append(el("span", "when", `${entry.effectiveTime} · position ${entry.position}`), document.createElement("br"));
-      li.append(el("span", "what", LABELS[entry.type] || entry.type));
+      li.append(el("span", "what", label(entry.type)));
       const summary = changeSummary(entry);
       if (summary) li.append(el("span", "detail", " — " + summary));
       const who = `by ${entry.actor.kind} ${entry.actor.id}` + (entry.onBehalfOf ? ` for ${entry.onBehalfOf}` : "");
       li.append(el("span", "who", who));
       if (entry.cause) {
         const c = entry.cause;
-        li.append(el("span", "cause", `because ${LABELS[c.type] || c.type} by ${c.actor.kind} ${c.actor.id} at ${c.effectiveTime}`));
+        li.append(el("span", "cause", `because ${label(c.type)} by ${c.actor.kind} ${c.actor.id} at ${c.effectiveTime}`));
       }
       if (entry.voidReason) li.append(el("span", "void-reason", `void: ${entry.voidReason.code} — ${entry.voidReason.message}`));
       return li;
