@@ -577,3 +577,12 @@ mod decision_entries {
         }
     }
 }
+
+#[test]
+fn a_type_family_is_its_name_without_the_version() {
+    assert_eq!(family("ledger.client.linked.v2"), "ledger.client.linked");
+    assert_eq!(family("ledger.client.linked.v12"), "ledger.client.linked");
+    for unversioned in ["ledger.client.linked", "ledger.client.linked.v", "ledger.client.linked.vx"] {
+        assert_eq!(family(unversioned), unversioned);
+    }
+}

@@ -459,3 +459,50 @@ async fn the_access_manager_deletes_a_system_user_after_confirming_and_strangers
     let gone = send(&t, Method::GET, &path, &[("cookie", &cookie)], None).await;
     assert_eq!(gone.status, 404);
 }
+
+/// NAV A through the pages: an accountant's client administrator adds a client to
+/// Superavstemming for A06/A07 only, unticking the payroll package; the PDP and the
+/// page follow, and a form that ticks nothing is refused.
+#[tokio::test]
+async fn nav_a_a_client_is_added_for_a06_a07_only_in_the_pages() {
+    let t = TestLedger::new();
+    nav_services(&t).await;
+    t.grant_role(KUNDE_C, RETT_REVISJON, "REGN").await;
+    let agent = superavstemming_agent(&t, "full", &[A06, A07], &[LONN]).await;
+    let cookie = sign_in(&t, "client-admin", RETT_REVISJON, "ola").await;
+    let details_path = format!("/accessmanagement/ui/systemusers/{agent}");
+    let page = send(&t, Method::GET, &details_path, &[("cookie", &cookie)], None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    // Everything is ticked: the package by Altinn's name, the rights by NAV's titles.
+    for text in [
+        "Hva systemet får for klientene du legger til",
+        &format!("value=\"{}\" checked", pkg(LONN)),
+        &format!("value=\"right:{A06}\" checked> Avstemming A06"),
+        &format!("value=\"right:{A07}\" checked> Avstemming A07"),
+    ] {
+        assert!(page.body.contains(text), "the page offers '{text}': {}", page.body);
+    }
+
+    // Nothing ticked is no choice: refused, nothing written.
+    let before = t.position();
+    let form = format!("csrf={}&change=add&client={KUNDE_C}&scoped=1", page.csrf());
+    let refused = send(&t, Method::POST, &format!("{details_path}/clients"), &[("cookie", &cookie)], Some(&form)).await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("Velg minst én tilgang"), "{}", refused.body);
+    assert_eq!(t.position(), before);
+
+    // A06 and A07 ticked, the package not.
+    let form =
+        format!("csrf={}&change=add&client={KUNDE_C}&scoped=1&scope=right%3A{A06}&scope=right%3A{A07}", page.csrf());
+    let added = send(&t, Method::POST, &format!("{details_path}/clients"), &[("cookie", &cookie)], Some(&form)).await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    assert_eq!(t.decision(&agent, "read", A06, KUNDE_C).await, PERMIT);
+    assert_eq!(t.decision(&agent, "read", INNTEKTSMELDING, KUNDE_C).await, NA, "the package was not given");
+    let after = send(&t, Method::GET, &details_path, &[("cookie", &cookie)], None).await;
+    assert!(after.body.contains("<strong>kun Avstemming A06, Avstemming A07</strong>"), "{}", after.body);
+    assert!(
+        after.body.contains(&format!("klient {KUNDE_C} lagt til for kun {A06}, {A07} av ola")),
+        "the history says what for: {}",
+        after.body
+    );
+}

@@ -592,3 +592,60 @@ pub fn fixture_events() -> Vec<Event> {
         .map(|l| Event::decode(l.as_bytes()).expect("fixture event decodes"))
         .collect()
 }
+
+// ---- NAV's services and Superavstemming (NAV's scenarios A–C) ------------------------
+
+/// NAV (Arbeids- og velferdsetaten), the service owner of the resources below.
+pub const NAV: &str = "889640782";
+pub const A06: &str = "nav-aordning-avstemming-a06";
+pub const A07: &str = "nav-aordning-avstemming-a07";
+/// A third NAV service a client may also have bought (scenario C).
+pub const INNTEKTSMELDING: &str = "nav-inntektsmelding";
+pub const SUPERAVSTEMMING: &str = "310000175_superavstemming";
+/// A package an accountant holds through REGN, whose policy gets the NAV services too.
+pub const LONN: &str = "regnskapsforer-lonn";
+
+pub fn right(resource: &str) -> Value {
+    json!({"resource": [{"id": "urn:altinn:resource", "value": resource}]})
+}
+
+/// NAV publishes its three services (the accountants' payroll package and holders of a
+/// single right may read A06/A07; read and write the inntektsmelding), and Kontrollen AS
+/// registers Superavstemming with single rights on all three and the payroll package.
+pub async fn nav_services(t: &TestLedger) {
+    let nav = t.token(ledger::auth::Role::ServiceOwner, Some(NAV));
+    for (resource, actions, title) in [
+        (A06, json!(["read"]), "Avstemming A06"),
+        (A07, json!(["read"]), "Avstemming A07"),
+        (INNTEKTSMELDING, json!(["read", "write"]), "Inntektsmelding"),
+    ] {
+        let policy = json!({"title": {"nb": title}, "rules": [
+            {"accessPackage": pkg(LONN), "actions": actions}, {"right": true, "actions": actions}]});
+        t.call(Method::PUT, &format!("/v1/resources/{resource}/policy"), Some(&nav), Some(policy)).await.assert_ok();
+    }
+    t.register_system(SUPERAVSTEMMING, &[LONN], &[A06, A07, INNTEKTSMELDING]).await.assert_ok();
+}
+
+/// Kontrollen AS asks the accountant for an agent with these single rights (the ledger's
+/// `agentRights` extension of Altinn's agent request) and packages; the accountant
+/// approves. Returns the agent's id.
+pub async fn superavstemming_agent(t: &TestLedger, external_ref: &str, rights: &[&str], packages: &[&str]) -> String {
+    let body = json!({
+        "systemId": SUPERAVSTEMMING, "partyOrgNo": RETT_REVISJON, "externalRef": external_ref,
+        "agentRights": rights.iter().map(|r| right(r)).collect::<Vec<_>>(),
+        "accessPackages": packages.iter().map(|p| json!({"urn": pkg(p)})).collect::<Vec<_>>(),
+    });
+    let created = t
+        .call(
+            Method::POST,
+            &format!("{AUTHN}/systemuser/request/vendor/agent"),
+            Some(&t.vendor(SYSTEMHUSET)),
+            Some(body),
+        )
+        .await;
+    let request = created.assert_ok();
+    assert_eq!(request["agentRights"].as_array().map(Vec::len), Some(rights.len()).filter(|n| *n > 0), "{request}");
+    let id = request["id"].as_str().unwrap().to_owned();
+    t.approve(RETT_REVISJON, &id, true).await.assert_ok();
+    id
+}

@@ -153,6 +153,11 @@ pub enum Msg {
     ClientsAdded,
     ClientsRemoved,
     ChooseClients,
+    ScopeLegend,
+    ScopeHint,
+    ChooseScope,
+    OnlyScope,
+    ClientGaveRight,
     NotYourSystemUser,
     NoSuchSystemUser,
     BackToOverview,
@@ -312,6 +317,14 @@ impl Msg {
             ClientsAdded => ("Klientene er lagt til.", "The clients are added."),
             ClientsRemoved => ("Klientene er fjernet.", "The clients are removed."),
             ChooseClients => ("Velg minst én klient.", "Choose at least one client."),
+            ScopeLegend => ("Hva systemet får for klientene du legger til", "What the system gets for the clients you add"),
+            ScopeHint => (
+                "Alt er valgt: klientene gir systemet alt det har. Fjern haken for det de ikke skal gi.",
+                "Everything is chosen: the clients give the system all it carries. Untick what they should not give."
+            ),
+            ChooseScope => ("Velg minst én tilgang klientene skal gi.", "Choose at least one access the clients give."),
+            OnlyScope => ("kun {}", "only {}"),
+            ClientGaveRight => ("enkeltrettighet fra klienten", "single right from the client"),
             NotYourSystemUser => (
                 "Denne systembrukeren tilhører en annen virksomhet.",
                 "This system user belongs to another organisation.",

@@ -336,6 +336,16 @@ pub(super) fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// A right in a sentence: its resource's title (else its id), and its action.
+pub(super) fn right_name<K: ReadModel + ?Sized>(model: &K, lang: Lang, right: &Right) -> String {
+    let title = model.policy(&right.resource).and_then(|p| in_language(&p.title, lang).cloned());
+    let title = title.unwrap_or_else(|| right.resource.to_string());
+    match &right.action {
+        Some(action) => format!("{title} ({})", action.as_str()),
+        None => title,
+    }
+}
+
 /// Rights by their resource's title (from its published policy), each with its id and
 /// action; a resource published without a title shows its id alone.
 pub(super) fn rights_list<K: ReadModel + ?Sized>(model: &K, lang: Lang, rights: &[Right]) -> Markup {

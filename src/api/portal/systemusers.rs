@@ -11,16 +11,16 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::i18n::{Lang, Msg};
-use super::requests::{packages_list, party_name, rights_list, system_name, when};
+use super::requests::{packages_list, party_name, right_name, rights_list, system_name, when};
 use super::{
     context, form, form_is_genuine, layout, message_page, page, refused, see_other, signed_in, Ctx, PAGE_ROLES,
 };
 use crate::api::extract::PathParams;
 use crate::api::AppState;
 use crate::auth::Role;
-use crate::domain::events::UserType;
-use crate::domain::ids::OrgNo;
-use crate::domain::model::{keys, Outcome, ReadModel, Relationship, SystemUser};
+use crate::domain::events::{Subset, UserType};
+use crate::domain::ids::{Action, OrgNo, PackageUrn, ResourceId, Right};
+use crate::domain::model::{keys, Link, Outcome, ReadModel, Relationship, SystemUser};
 use crate::domain::Command;
 
 pub(super) const OVERVIEW_PATH: &str = "/accessmanagement/ui/systemusers";
@@ -218,16 +218,55 @@ fn owned_user<K: ReadModel + ?Sized>(
 }
 
 /// What lets a client be linked: its register roles, and the packages it gave itself.
-fn relationship_words(lang: Lang, rel: &Relationship) -> String {
+fn relationship_words<K: ReadModel + ?Sized>(model: &K, lang: Lang, rel: &Relationship) -> String {
     let mut roles: Vec<String> = rel.grants.iter().filter_map(|g| g.role.map(|r| r.as_str().to_owned())).collect();
     roles.dedup();
-    let given: Vec<String> = rel
-        .grants
-        .iter()
-        .filter(|g| g.role.is_none())
-        .map(|g| format!("{} ({})", super::packages::name(g.access_package.as_str(), lang), lang.t(Msg::ClientGave)))
-        .collect();
-    roles.into_iter().chain(given).collect::<Vec<_>>().join(", ")
+    let given =
+        rel.grants.iter().filter(|g| g.role.is_none()).map(|g| {
+            format!("{} ({})", super::packages::name(g.access_package.as_str(), lang), lang.t(Msg::ClientGave))
+        });
+    let rights =
+        rel.rights.iter().map(|g| format!("{} ({})", right_name(model, lang, &g.right), lang.t(Msg::ClientGaveRight)));
+    roles.into_iter().chain(given).chain(rights).collect::<Vec<_>>().join(", ")
+}
+
+/// A link's scope in words: `None` for a link to everything the agent carries.
+fn scope_of<K: ReadModel + ?Sized>(model: &K, lang: Lang, link: &Link) -> Option<String> {
+    let subset = link.subset.as_ref()?;
+    let packages = subset.access_packages.iter().map(|p| super::packages::name(p.as_str(), lang));
+    let rights = subset.rights.iter().map(|r| right_name(model, lang, r));
+    Some(lang.fill(Msg::OnlyScope, &[&packages.chain(rights).collect::<Vec<_>>().join(", ")]))
+}
+
+/// Whether a client's relationship gives the agent anything at all: it may be added
+/// for that part (the scope the client administrator chooses).
+fn gives_any<K: ReadModel + ?Sized>(model: &K, rel: &Relationship, user: &SystemUser) -> bool {
+    user.access_packages.iter().any(|p| rel.carrying(p).is_some())
+        || user.rights.iter().any(|r| crate::domain::rules::relationship_gives_right(model, rel, r))
+}
+
+/// The scope a form value names: a package URN, or `right:<resource>[/<action>]`.
+fn scope_item(value: &str) -> Option<Result<PackageUrn, Right>> {
+    match value.strip_prefix("right:") {
+        None => PackageUrn::parse(value).ok().map(Ok),
+        Some(right) => {
+            let (resource, action) = match right.split_once('/') {
+                Some((resource, action)) => (resource, Some(action)),
+                None => (right, None),
+            };
+            let resource = ResourceId::parse(resource).ok()?;
+            let action = action.map(Action::parse).transpose().ok()?;
+            Some(Err(Right { resource, action }))
+        }
+    }
+}
+
+/// The form value of one item of what an agent carries (read back by [`scope_item`]).
+fn scope_value(item: Result<&PackageUrn, &Right>) -> String {
+    match item {
+        Ok(package) => package.to_string(),
+        Err(right) => format!("right:{right}"),
+    }
 }
 
 /// Whether a client matches a search: its organisation number or name holds it.
@@ -245,11 +284,7 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser, searc
     let mut addable: Vec<Relationship> = model
         .relationships_of(&user.owner_org_no)
         .into_iter()
-        .filter(|rel| {
-            let gives = user.carries();
-            crate::domain::rules::link_supported(model, Some(rel), &rel.facilitator_org_no, &rel.client_org_no, &gives)
-                .is_ok()
-        })
+        .filter(|rel| gives_any(model, rel, user))
         .filter(|rel| !all_links.iter().any(|l| l.client_org_no == rel.client_org_no))
         .filter(|rel| matches(model, &rel.client_org_no, search))
         .collect();
@@ -278,10 +313,11 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser, searc
                         legend { (t(Msg::Clients)) }
                         @for link in links.iter().copied() {
                             @let rel = model.relationship(&link.client_org_no, &user.owner_org_no);
-                            @let words = rel.as_ref().map(|r| relationship_words(lang, r)).unwrap_or_default();
+                            @let words = rel.as_ref().map(|r| relationship_words(model, lang, r)).unwrap_or_default();
                             label {
                                 @if may_change { input type="checkbox" name="client" value=(link.client_org_no.to_string()); " " }
                                 (party_name(model, &link.client_org_no)) " — " (t(Msg::Relationship)) ": " (words)
+                                @if let Some(scope) = scope_of(model, lang, link) { " — " strong { (scope) } }
                                 " — " (t(Msg::LinkedSince)) " " (when(link.since)) " (" (link.actor.id) ")"
                             }
                         }
@@ -300,7 +336,20 @@ fn clients<K: ReadModel + ?Sized>(ctx: &Ctx, model: &K, user: &SystemUser, searc
                         @for rel in &addable {
                             label {
                                 @if may_change { input type="checkbox" name="client" value=(rel.client_org_no.to_string()); " " }
-                                (party_name(model, &rel.client_org_no)) " — " (t(Msg::Relationship)) ": " (relationship_words(lang, rel))
+                                (party_name(model, &rel.client_org_no)) " — " (t(Msg::Relationship)) ": " (relationship_words(model, lang, rel))
+                            }
+                        }
+                    }
+                    @if may_change && user.access_packages.len() + user.rights.len() > 1 {
+                        input type="hidden" name="scoped" value="1";
+                        fieldset {
+                            legend { (t(Msg::ScopeLegend)) }
+                            p.hint { (t(Msg::ScopeHint)) }
+                            @for p in &user.access_packages {
+                                label { input type="checkbox" name="scope" value=(scope_value(Ok(p))) checked; " " (super::packages::name(p.as_str(), lang)) }
+                            }
+                            @for r in &user.rights {
+                                label { input type="checkbox" name="scope" value=(scope_value(Err(r))) checked; " " (right_name(model, lang, r)) }
                             }
                         }
                     }
@@ -382,6 +431,25 @@ fn scope_words(data: &serde_json::Value) -> Option<String> {
     Some(packages.chain(rights).collect::<Vec<_>>().join(", "))
 }
 
+/// What the ticked boxes give: `None` when everything the agent carries is ticked (a link
+/// like any other), the part ticked otherwise; nothing ticked is no choice at all.
+fn chosen_subset(user: &SystemUser, scope: Vec<Result<PackageUrn, Right>>) -> Result<Option<Subset>, ()> {
+    let mut subset = Subset::default();
+    for item in scope {
+        match item {
+            Ok(package) if !subset.access_packages.contains(&package) => subset.access_packages.push(package),
+            Err(right) if !subset.rights.contains(&right) => subset.rights.push(right),
+            _ => {}
+        }
+    }
+    if subset.is_empty() {
+        return Err(());
+    }
+    let everything = user.access_packages.iter().all(|p| subset.access_packages.contains(p))
+        && user.rights.iter().all(|r| subset.rights.contains(r));
+    Ok((!everything).then_some(subset))
+}
+
 /// The clients form as the OpenAPI document describes it (the handler reads the pairs
 /// itself: `client` comes once per chosen client).
 #[derive(utoipa::ToSchema)]
@@ -391,6 +459,13 @@ pub struct ClientsForm {
     /// Organisation numbers, once per chosen client.
     #[schema(max_items = 500, pattern = "^[0-9]{9}$")]
     client: Vec<String>,
+    /// `1` when the form offers the scope (an agent carrying more than one thing).
+    #[schema(nullable = false)]
+    scoped: Option<String>,
+    /// With `scoped`: what the added clients give, once per ticked item (a package URN,
+    /// or `right:<resource>[/<action>]`); every item ticked is a link to everything.
+    #[schema(nullable = false)]
+    scope: Option<Vec<String>>,
     /// The page's CSRF token.
     csrf: String,
 }
@@ -409,7 +484,7 @@ pub enum ClientChange {
     summary = "Add or remove an agent system user's clients",
     params(("id" = String, Path, description = "The agent system user's id")),
     request_body(content_type = "application/x-www-form-urlencoded", content = ClientsForm,
-        description = "`change` (`add` or `remove`), `client` (an organisation number; once per client, at most 500), `csrf` (the page's)"),
+        description = "`change` (`add` or `remove`), `client` (an organisation number; once per client, at most 500), `csrf` (the page's); adding, `scoped` and `scope` (once per ticked package or right) choose what the clients give"),
     responses(
         (status = 303, description = "Done: back to the system user's page"),
         (status = 400, description = "A form this page cannot take; nothing is written", content_type = "text/html", body = String),
@@ -443,8 +518,11 @@ pub async fn change_clients(
     let (Some(csrf), Some(change)) = (value("csrf"), value("change")) else { return unreadable() };
     let clients: Result<Vec<OrgNo>, _> =
         pairs.iter().filter(|(k, _)| k == "client").map(|(_, v)| OrgNo::parse(v)).collect();
-    let known = pairs.iter().all(|(k, _)| matches!(k.as_str(), "csrf" | "change" | "client"));
+    let known = pairs.iter().all(|(k, _)| matches!(k.as_str(), "csrf" | "change" | "client" | "scoped" | "scope"));
     let (Ok(clients), true, "add" | "remove") = (clients, known, change) else { return unreadable() };
+    let scope: Option<Vec<_>> = pairs.iter().filter(|(k, _)| k == "scope").map(|(_, v)| scope_item(v)).collect();
+    let Some(scope) = scope else { return unreadable() };
+    let scoped = value("scoped") == Some("1");
     if clients.len() > CLIENTS_PER_FORM_MAX {
         return unreadable();
     }
@@ -462,9 +540,16 @@ pub async fn change_clients(
         return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::ChooseClients));
     }
     let add = change == "add";
+    let subset = match (scoped, state.ledger.model().system_user(&id)) {
+        (true, Some(user)) => match chosen_subset(&user, scope) {
+            Ok(subset) => subset,
+            Err(()) => return message_page(&ctx, StatusCode::BAD_REQUEST, title, ctx.lang.t(Msg::ChooseScope)),
+        },
+        _ => None,
+    };
     for client in clients {
         let command = if add {
-            Command::LinkClient { agent: id, client, subset: None }
+            Command::LinkClient { agent: id, client, subset: subset.clone() }
         } else {
             Command::UnlinkClient { agent: id, client }
         };
