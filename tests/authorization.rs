@@ -241,6 +241,13 @@ fn endpoints() -> Vec<Endpoint> {
             None,
             &[Register, Admin, ClientAdmin, Auditor],
         ),
+        e(
+            Method::POST,
+            format!("/v1/system-users/{NONE_ID}/clients"),
+            Some(json!({"client": KUNDE_A})),
+            &[ClientAdmin],
+        ),
+        e(Method::GET, format!("/v1/system-users/{NONE_ID}/clients"), None, &[Admin, ClientAdmin, Auditor]),
         e(Method::POST, "/authorization/api/v1/decision", Some(json!({"Request": {}})), &[Pdp]),
         e(Method::POST, "/authorization/api/v1/authorize", Some(json!({"Request": {}})), &[ServiceOwner]),
         e(

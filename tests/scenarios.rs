@@ -431,11 +431,15 @@ async fn scenario_10b_new_customers() {
 // a-ordning reconciliation data, A06 and A07, for an accountant's clients, and nothing
 // more. No access package holds just those rights.
 
-/// Links `client` to the agent for only `scope` (the ledger's body on Altinn's link).
-async fn link_only(t: &TestLedger, agent: &str, client: &str, scope: Value) -> Reply {
-    let client = t.party_uuid(client);
-    let path = format!("{AUTHN}/enduser/systemuser/clients?agent={agent}&client={client}");
+/// Links `client` to the agent, for only what `scope` names (the native link).
+async fn link_only(t: &TestLedger, agent: &str, client: &str, mut scope: Value) -> Reply {
+    scope["client"] = json!(client);
+    let path = format!("/v1/system-users/{agent}/clients");
     t.call(Method::POST, &path, Some(&t.client_admin(RETT_REVISJON)), Some(scope)).await
+}
+
+fn native(resource: &str) -> Value {
+    json!({"resource": resource})
 }
 
 fn facts(proof: &Value) -> Vec<String> {
@@ -478,7 +482,13 @@ async fn nav_scenario_a_a_limited_agent_and_a_client_added_for_a06_a07_only() {
     // A full agent (the package too): one client for everything, one for A06/A07 only.
     let full = superavstemming_agent(&t, "full", &[A06, A07], &[LONN]).await;
     t.link(RETT_REVISJON, &full, KUNDE_B).await.assert_ok();
-    link_only(&t, &full, KUNDE_C, json!({"rights": [right(A06), right(A07)]})).await.assert_ok();
+    let linked = link_only(&t, &full, KUNDE_C, json!({"rights": [native(A06), native(A07)]})).await;
+    assert_eq!(linked.status.as_u16(), 201, "{}", linked.body);
+    assert_eq!(linked.body["rights"], json!([native(A06), native(A07)]));
+    let again = link_only(&t, &full, KUNDE_C, json!({"rights": [native(A06), native(A07)]})).await;
+    assert_eq!(again.status.as_u16(), 200, "the same link again writes nothing");
+    let other = link_only(&t, &full, KUNDE_C, json!({"rights": [native(A06)]})).await;
+    other.assert_problem(409, "version_conflict");
     assert_eq!(t.decision(&full, "read", INNTEKTSMELDING, KUNDE_B).await, PERMIT, "the whole package");
     assert_eq!(t.decision(&full, "read", INNTEKTSMELDING, KUNDE_C).await, NA, "A06/A07 only");
     assert_eq!(t.decision(&full, "read", A07, KUNDE_C).await, PERMIT);
@@ -488,11 +498,19 @@ async fn nav_scenario_a_a_limited_agent_and_a_client_added_for_a06_a07_only() {
 
     // A subset beyond what the agent holds, or an empty one, is refused; nothing written.
     let before = t.position();
-    let refused = link_only(&t, &limited, KUNDE_C, json!({"rights": [right(INNTEKTSMELDING)]})).await;
-    assert_eq!(refused.status.as_u16(), 400, "{}", refused.body);
+    let refused = link_only(&t, &limited, KUNDE_C, json!({"rights": [native(INNTEKTSMELDING)]})).await;
+    refused.assert_problem(400, "invalid_field");
     let refused = link_only(&t, &full, KUNDE_B, json!({"accessPackages": []})).await;
-    assert!(refused.status.is_client_error(), "{}", refused.body);
+    refused.assert_problem(400, "invalid_field");
     assert_eq!(t.position(), before);
+    // The agent's clients, each with what its link gives.
+    let links =
+        t.call(Method::GET, &format!("/v1/system-users/{full}/clients"), Some(&t.admin(RETT_REVISJON)), None).await;
+    let data = links.assert_ok()["data"].as_array().unwrap().clone();
+    let c = data.iter().find(|l| l["client"] == KUNDE_C).expect("Kunde C's link");
+    assert_eq!(c["rights"], json!([native(A06), native(A07)]));
+    let b = data.iter().find(|l| l["client"] == KUNDE_B).expect("Kunde B's link");
+    assert!(b.get("rights").is_none() && b.get("accessPackages").is_none(), "a link to everything: {b}");
 }
 
 /// NAV B. The client has bought only "reconciliation of a-reporting" and delegates just
@@ -524,7 +542,7 @@ async fn nav_scenario_b_the_client_delegates_single_rights_not_a_package() {
     // no package), but can for A06 only.
     let refused = t.link(RETT_REVISJON, &full, KUNDE_D).await;
     assert!(refused.status.is_client_error(), "{}", refused.body);
-    link_only(&t, &full, KUNDE_D, json!({"rights": [right(A06)]})).await.assert_ok();
+    link_only(&t, &full, KUNDE_D, json!({"rights": [native(A06)]})).await.assert_ok();
     assert_eq!(t.decision(&full, "read", A06, KUNDE_D).await, PERMIT);
 
     // The client takes back A07: the limited agent's link relied on it and ends; the

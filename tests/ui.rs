@@ -149,7 +149,10 @@ mod customer_pages {
     //! The customer's pages in a real browser, as a person uses them.
     use super::browser::Browser;
     use super::common::kafka::Replica;
-    use super::common::{fixture_party_id, pkg, FIXTURE, KUNDE_A, KUNDE_B, KUNDE_E, MAESTRO, RETT_REVISJON};
+    use super::common::{
+        fixture_party_id, pkg, right, A06, A07, FIXTURE, INNTEKTSMELDING, KUNDE_A, KUNDE_B, KUNDE_C, KUNDE_E, LONN,
+        MAESTRO, NAV, RETT_REVISJON, SUPERAVSTEMMING, SYSTEMHUSET,
+    };
     use ledger::auth::{DevKey, Role};
     use serde_json::{json, Value};
     use std::process::Command;
@@ -342,6 +345,67 @@ mod customer_pages {
         b.screenshot("07-clients-added");
         assert_eq!(l.decision(&agent, KUNDE_E), "Permit");
         assert_eq!(l.decision(&agent, KUNDE_B), "Permit");
+    }
+
+    /// NAV A in the browser: the client administrator adds a client to Superavstemming
+    /// for A06/A07 only, unticking the payroll package the agent also carries.
+    #[test]
+    fn nav_a_the_client_administrator_adds_a_client_for_a06_a07_only() {
+        let l = Ledger::start();
+        for (resource, actions) in [(A06, json!(["read"])), (A07, json!(["read"])), (INNTEKTSMELDING, json!(["read"]))]
+        {
+            let title = format!("Avstemming {}", &resource[resource.len() - 3..].to_uppercase());
+            let policy = json!({"title": {"nb": title}, "rules": [
+                {"accessPackage": pkg(LONN), "actions": actions}, {"right": true, "actions": actions}]});
+            l.ok("PUT", &format!("/v1/resources/{resource}/policy"), Role::ServiceOwner, Some(NAV), Some(policy));
+        }
+        let rights: Vec<Value> = [A06, A07].iter().map(|r| right(r)).collect();
+        l.ok("POST", &format!("{A}/systemregister/vendor"), Role::Vendor, Some(SYSTEMHUSET), Some(json!({
+            "id": SUPERAVSTEMMING, "vendor": {"ID": format!("0192:{SYSTEMHUSET}")}, "name": {"nb": "Superavstemming"},
+            "description": {"nb": "Avstemming"}, "rights": rights, "accessPackages": [{"urn": pkg(LONN)}], "isVisible": false})));
+        let request = l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/vendor/agent"),
+            Role::Vendor,
+            Some(SYSTEMHUSET),
+            Some(json!({
+            "systemId": SUPERAVSTEMMING, "partyOrgNo": RETT_REVISJON, "agentRights": rights,
+            "accessPackages": [{"urn": pkg(LONN)}]})),
+        );
+        let agent = request["id"].as_str().unwrap().to_owned();
+        let party = fixture_party_id(RETT_REVISJON);
+        l.ok(
+            "POST",
+            &format!("{A}/systemuser/request/agent/{party}/{agent}/approve"),
+            Role::Admin,
+            Some(RETT_REVISJON),
+            None,
+        );
+        l.ok(
+            "POST",
+            "/v1/client-relationships",
+            Role::Register,
+            None,
+            Some(json!({"client": KUNDE_C, "facilitator": RETT_REVISJON, "role": "REGN"})),
+        );
+
+        let mut b = Browser::launch();
+        sign_in(&mut b, &l, "client-admin", RETT_REVISJON, "ola", &format!("/accessmanagement/ui/systemusers/{agent}"));
+        assert!(b.text().contains("Hva systemet får for klientene du legger til"), "{}", b.text());
+        assert_accessible(&mut b, "a system user's page with the scope to choose");
+        b.fill(&format!("input[name=client][value='{KUNDE_C}']"), "");
+        let untick = format!("document.querySelector(\"input[name=scope][value='{}']\").checked = false", pkg(LONN));
+        b.eval(&untick);
+        b.screenshot("10-client-scope-chosen");
+        b.click_and_wait("form:has(input[name=change][value=add]) button[type=submit]");
+        assert!(b.text().contains("kun Avstemming A06, Avstemming A07"), "{}", b.text());
+        b.screenshot("11-client-added-for-a06-a07");
+        let decide = |resource: &str| {
+            let body = json!({"systemUser": agent, "action": "read", "resource": resource, "party": KUNDE_C});
+            l.ok("POST", "/v1/decisions", Role::Pdp, None, Some(body))["decision"].as_str().unwrap().to_owned()
+        };
+        assert_eq!(decide(A06), "Permit");
+        assert_eq!(decide(INNTEKTSMELDING), "NotApplicable", "the package was not given");
     }
 
     #[test]

@@ -415,28 +415,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AltinnJson<T> {
     }
 }
 
-/// An optional body (`None` when the request has none: no `Content-Type` and no bytes
-/// declared), read as [`AltinnJson`] when there is one. For the ledger's extensions of
-/// Altinn endpoints that take no body: a call as Altinn's clients make it is unchanged.
-pub struct MaybeAltinnJson<T>(pub Option<T>);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for MaybeAltinnJson<T> {
-    type Rejection = AltinnError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, AltinnError> {
-        let headers = req.headers();
-        let declared = |name| headers.get(name).is_some();
-        let empty = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()) == Some("0");
-        if !declared(header::CONTENT_TYPE)
-            && (empty || !declared(header::CONTENT_LENGTH))
-            && !declared(header::TRANSFER_ENCODING)
-        {
-            return Ok(MaybeAltinnJson(None));
-        }
-        AltinnJson::from_request(req, state).await.map(|AltinnJson(body)| MaybeAltinnJson(Some(body)))
-    }
-}
-
 /// Lower-cases every member name, but the keys of free-form maps; refuses two names
 /// that become one.
 fn lower_case_keys(value: Value) -> Result<Value, String> {

@@ -21,6 +21,7 @@ pub use pdp::XACML_PATH;
 mod agentdelegation;
 mod changerequests;
 mod decisionlog;
+mod links;
 mod register;
 mod requests;
 mod scopes;
@@ -132,6 +133,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(agentdelegation::routes())
         .merge(pdp::routes())
         .merge(register::routes())
+        .merge(links::routes())
         .merge(audit::routes())
         .merge(decisionlog::routes())
         .merge(ledger_routes())

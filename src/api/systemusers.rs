@@ -14,9 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::altinn::{
-    self, acts_for, paths, AltinnError, AltinnJson, MaybeAltinnJson, PackageBody, RightBody, ValidationError, READERS,
-};
+use super::altinn::{self, acts_for, paths, AltinnError, AltinnJson, ValidationError, READERS};
 use super::error::ApiError;
 use super::extract::{AsOfParams, Auth, CorrelationId, PathParams, QueryParams};
 use super::openapi::{AccessPackage, AsOf, PageLinks, Paginated, Problem, Right};
@@ -24,7 +22,7 @@ use super::requests::{self, party_of};
 use super::views::{packages_json, right_json, time};
 use super::{read, AppState, Snapshot, AUTHN};
 use crate::auth::Role;
-use crate::domain::events::{Subset, UserType};
+use crate::domain::events::UserType;
 use crate::domain::ids::{OrgNo, SystemId};
 use crate::domain::model::{Kv, ReadModel, SystemUser};
 use crate::domain::pdp::At;
@@ -647,48 +645,12 @@ fn link_refusal(e: ApiError, linking: bool) -> AltinnError {
     }
 }
 
-/// The ledger's extension of Altinn's link (which takes no body): the part of what the
-/// agent carries that this client's link gives, in Altinn's shapes. Either member given,
-/// the link gives exactly what the two name; no body, everything, as on Altinn.
-#[derive(Deserialize)]
-pub struct LinkScopeBody {
-    #[serde(default)]
-    accesspackages: Option<Vec<PackageBody>>,
-    #[serde(default)]
-    rights: Option<Vec<RightBody>>,
-}
-
-impl LinkScopeBody {
-    fn subset(&self) -> Result<Option<Subset>, AltinnError> {
-        if self.accesspackages.is_none() && self.rights.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Subset {
-            access_packages: super::requests::packages_of(self.accesspackages.as_deref())?,
-            rights: super::requests::rights_of(self.rights.as_deref())?,
-        }))
-    }
-}
-
-/// Documentation of [`LinkScopeBody`].
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct LinkScope {
-    /// Only these of the agent's access packages.
-    #[schema(nullable = false)]
-    access_packages: Option<Vec<AccessPackage>>,
-    /// Only these single rights, each covered by one of the agent's.
-    #[schema(nullable = false)]
-    rights: Option<Vec<Right>>,
-}
-
 async fn change_link(
     state: AppState,
     auth: Auth,
     cid: Option<String>,
     q: ClientQuery,
-    linking: Option<Option<Subset>>,
+    linking: bool,
 ) -> Result<Response, AltinnError> {
     let who = auth.require(&[Role::ClientAdmin])?;
     let (agent, client_uuid) = agent_and_client(state.ledger.model(), &q, true)?;
@@ -697,11 +659,12 @@ async fn change_link(
     let client = state.ledger.model().party_by_uuid(&client_uuid).map(|p| p.org_no).ok_or_else(|| {
         AltinnError::problem(altinn::CLIENT_NOT_FOUND, "party_not_found", format!("no party with uuid {client_uuid}"))
     })?;
-    let command = match linking.clone() {
-        Some(subset) => Command::LinkClient { agent: agent.id, client, subset },
-        None => Command::UnlinkClient { agent: agent.id, client },
+    let command = if linking {
+        Command::LinkClient { agent: agent.id, client, subset: None }
+    } else {
+        Command::UnlinkClient { agent: agent.id, client }
     };
-    let w = state.execute(who, cid, command).await.map_err(|e| link_refusal(e, linking.is_some()))?;
+    let w = state.execute(who, cid, command).await.map_err(|e| link_refusal(e, linking))?;
     let mut response = axum::Json(json!({"agent": agent.id, "client": client_uuid})).into_response();
     response.headers_mut().insert("ledger-position", HeaderValue::from(w.position));
     Ok(response)
@@ -711,12 +674,11 @@ async fn change_link(
 #[utoipa::path(
     post, path = "/authentication/api/v1/enduser/systemuser/clients", operation_id = "client_link", tag = "Client delegation",
     summary = "Link a client (by its party UUID) to the agent system user", security(("bearer" = ["client-admin"])),
-    description = "Altinn's call takes no body and links the client to everything the agent carries. The ledger's extension: a body naming `accessPackages` and/or `rights` links it to exactly those (NAV's \"A06/A07 only\"); the same link again is 200, a link already there with another scope 409.",
+    description = "As on Altinn: no body, and the client is linked to everything the agent carries. A link for part of it (NAV's \"A06/A07 only\") is the native `POST /v1/system-users/{id}/clients`.",
     params(
         ("agent" = uuid::Uuid, Query, description = "The agent system user's id"),
         ("client" = uuid::Uuid, Query, description = "The client's party UUID"),
     ),
-    request_body(content = Option<LinkScope>, description = "Optional (the ledger's extension)"),
     responses(
         (status = 200, description = "Linked (also when it already was)", body = AgentClient),
         (status = 404, description = "The system user was deleted by a concurrent write", content_type = "application/problem+json", body = Problem),
@@ -728,15 +690,8 @@ pub async fn link_client(
     auth: Auth,
     CorrelationId(cid): CorrelationId,
     QueryParams(q): QueryParams<ClientQuery>,
-    scope: Result<MaybeAltinnJson<LinkScopeBody>, AltinnError>,
 ) -> Result<Response, AltinnError> {
-    // The role first, then the body, as ASP.NET does.
-    auth.require(&[Role::ClientAdmin])?;
-    let subset = match scope?.0 {
-        Some(body) => body.subset()?,
-        None => None,
-    };
-    change_link(state, auth, cid, q, Some(subset)).await
+    change_link(state, auth, cid, q, true).await
 }
 
 /// `DELETE /enduser/systemuser/clients?agent=&client=`: unlinks the client.
@@ -758,7 +713,7 @@ pub async fn unlink_client(
     CorrelationId(cid): CorrelationId,
     QueryParams(q): QueryParams<ClientQuery>,
 ) -> Result<Response, AltinnError> {
-    change_link(state, auth, cid, q, None).await
+    change_link(state, auth, cid, q, false).await
 }
 
 #[derive(Deserialize)]
