@@ -501,7 +501,7 @@ async fn nav_a_a_client_is_added_for_a06_a07_only_in_the_pages() {
     let after = send(&t, Method::GET, &details_path, &[("cookie", &cookie)], None).await;
     assert!(after.body.contains("<strong>kun Avstemming A06, Avstemming A07</strong>"), "{}", after.body);
     assert!(
-        after.body.contains(&format!("klient {KUNDE_C} lagt til for kun {A06}, {A07} av ola")),
+        after.body.contains(&format!("klient {KUNDE_C} lagt til for kun Avstemming A06, Avstemming A07 av ola")),
         "the history says what for: {}",
         after.body
     );

@@ -135,7 +135,8 @@ fn summary<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> M
             dt { (t(Msg::System)) } dd { (system_name(model, lang, &user.system_id)) " (" code { (user.system_id.to_string()) } ")" }
             dt { (t(Msg::Vendor)) } dd { (vendor.unwrap_or_else(|| "—".to_owned())) }
             dt { (t(Msg::Kind)) } dd { (t(if user.user_type == UserType::Agent { Msg::AgentUser } else { Msg::StandardUser })) }
-            @if user.user_type == UserType::Standard {
+            // A limited agent (NAV's scenarios) carries single rights too.
+            @if user.user_type == UserType::Standard || !user.rights.is_empty() {
                 dt { (t(Msg::Rights)) } dd { (rights_list(model, lang, &user.rights)) }
             }
             dt { (t(Msg::AccessPackages)) } dd { (packages_list(lang, &user.access_packages)) }
@@ -390,13 +391,13 @@ fn history<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> M
         section aria-labelledby="history" {
             h2 id="history" { (lang.t(Msg::History)) }
             ol.history { @for (_, o) in &rows {
-                li { time datetime=(o.effective_time.to_rfc3339()) { (when(o.effective_time)) } " — " (history_line(lang, o)) }
+                li { time datetime=(o.effective_time.to_rfc3339()) { (when(o.effective_time)) } " — " (history_line(model, lang, o)) }
             } }
         }
     }
 }
 
-fn history_line(lang: Lang, o: &Outcome) -> String {
+fn history_line<K: ReadModel + ?Sized>(model: &K, lang: Lang, o: &Outcome) -> String {
     let actor = o.actor.id.as_str();
     let client = o.data.get("clientOrgNo").and_then(|c| c.as_str()).unwrap_or("");
     match crate::domain::events::family(&o.type_name) {
@@ -405,7 +406,7 @@ fn history_line(lang: Lang, o: &Outcome) -> String {
         "ledger.systemuserrequest.escalated" => lang.fill(Msg::HistoryEscalated, &[actor]),
         "ledger.systemuserrequest.approved" => lang.fill(Msg::HistoryApproved, &[actor]),
         "ledger.systemuserrequest.rejected" => lang.fill(Msg::HistoryRejected, &[actor]),
-        "ledger.client.linked" => match scope_words(&o.data) {
+        "ledger.client.linked" => match scope_words(model, lang, &o.data) {
             Some(scope) => lang.fill(Msg::HistoryLinkedOnly, &[client, &scope, actor]),
             None => lang.fill(Msg::HistoryLinked, &[client, actor]),
         },
@@ -417,16 +418,16 @@ fn history_line(lang: Lang, o: &Outcome) -> String {
 }
 
 /// A restricted link's scope as a person reads it (`None` for a link to everything).
-fn scope_words(data: &serde_json::Value) -> Option<String> {
+fn scope_words<K: ReadModel + ?Sized>(model: &K, lang: Lang, data: &serde_json::Value) -> Option<String> {
     let packages = data.get("accessPackages").and_then(|p| p.as_array());
     let rights = data.get("rights").and_then(|r| r.as_array());
     if packages.is_none() && rights.is_none() {
         return None;
     }
-    let packages = packages.into_iter().flatten().filter_map(|p| p.as_str()).map(str::to_owned);
+    let packages = packages.into_iter().flatten().filter_map(|p| p.as_str()).map(|p| super::packages::name(p, lang));
     let rights = rights.into_iter().flatten().filter_map(|r| {
-        let right: crate::domain::ids::Right = serde_json::from_value(r.clone()).ok()?;
-        Some(right.to_string())
+        let right: Right = serde_json::from_value(r.clone()).ok()?;
+        Some(right_name(model, lang, &right))
     });
     Some(packages.chain(rights).collect::<Vec<_>>().join(", "))
 }
