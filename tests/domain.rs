@@ -1090,3 +1090,49 @@ fn a_policy_title_takes_nb_nn_and_en() {
     assert_eq!(title.get("nb").map(String::as_str), Some("Aksjonærregisteret"));
     assert_eq!(title.get("en").map(String::as_str), Some("Shareholder register"));
 }
+
+/// Given a system with a single right, when a vendor asks for an agent with that right,
+/// then today's request (v2) is taken — a limited agent — while the same request as a
+/// v1 record (a log written before v2) is void as v1 answered it: agents carried
+/// packages only. An older log replays as it was answered.
+#[test]
+fn an_agent_request_with_rights_is_held_to_the_rules_of_its_version() {
+    let mut w = World::new();
+    let right = Right { resource: ResourceId::parse("ske-aksjonaerregister").unwrap(), action: None };
+    w.given(
+        Authority::Organisation(org(VENDOR)),
+        Command::UpdateSystem(SystemDefinition {
+            system_id: SystemId::parse("310000019_maestro").unwrap(),
+            vendor_org_no: org(VENDOR),
+            name: [("nb".to_owned(), "Maestro".to_owned())].into(),
+            description: Default::default(),
+            rights: vec![right.clone()],
+            access_packages: vec![urn("revisormedarbeider")],
+            client_ids: vec![],
+            allowed_redirect_urls: vec![],
+            is_visible: false,
+        }),
+    );
+    let limited = Command::CreateRequest(NewRequest {
+        rights: vec![right],
+        access_packages: vec![],
+        ..match agent_request(Some("limited")) {
+            Command::CreateRequest(r) => r,
+            _ => unreachable!(),
+        }
+    });
+    let events = w.when(Authority::Organisation(org(VENDOR)), limited).expect("a limited agent may be asked for");
+    assert_eq!(types(&events), ["ledger.systemuserrequest.created.v2"]);
+    // The same record as a ledger before v2 wrote it.
+    let mut record: serde_json::Value = serde_json::from_slice(&events[0].encode()).unwrap();
+    record["type"] = "ledger.systemuserrequest.created.v1".into();
+    record["dataschema"] = schema_uri("ledger.systemuserrequest.created.v1").into();
+    let v1 = Event::decode(&serde_json::to_vec(&record).unwrap()).unwrap();
+    assert_eq!(v1.data, events[0].data, "one payload, two versions");
+
+    let mut older = World::new();
+    older.model = w.model.clone();
+    older.log = w.log.clone();
+    assert_eq!(older.append(vec![v1]), [Some(Code::RightsNotAllowedForAgent)], "void under v1's rule");
+    assert_eq!(w.append(events), [None], "applied under v2's");
+}

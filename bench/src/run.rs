@@ -13,7 +13,7 @@ use ledger::domain::events::Event;
 use ledger::domain::model::history::AsOf;
 use ledger::domain::model::{keys, Kv, MemKv, ReadModel};
 use ledger::domain::pdp::{evaluate, Decision, PartyRef, Query, Verdict};
-use ledger::ledger::{record_of, DataDir};
+use ledger::ledger::{record_with, DataDir};
 use ledger::log::embedded::EmbeddedLog;
 use ledger::log::{EventLog, NewRecord, APPEND_RECORDS_MAX};
 use ledger::projector::catch_up_observed;
@@ -64,7 +64,7 @@ pub fn run(o: &Options) -> Result<(), String> {
         let line = line.map_err(|e| format!("{}:{}: {e}", o.events.display(), n + 1))?;
         let event = Event::decode(line.as_bytes()).map_err(|e| format!("{}:{}: {e}", o.events.display(), n + 1))?;
         facts.fold(&event);
-        let record = NewRecord { bytes: line.into_bytes(), ..record_of(&event) };
+        let record = record_with(&event, line.into_bytes());
         if kafka_records.len() < o.kafka_events && o.kafka.is_some() {
             kafka_records.push(record.clone());
         }
