@@ -266,10 +266,10 @@ pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
             };
             agent_for_client(facts, q, &user, &policy, &party, &link, |grant| {
                 permit(vec![
-                    user_ground.clone(),
+                    user_ground,
                     Ground { event_id: link.event_id, fact: link.fact(&party) },
                     grant,
-                    policy_ground.clone(),
+                    policy_ground,
                 ])
             })
         }
@@ -285,7 +285,7 @@ fn agent_for_client<F: Facts + ?Sized>(
     policy: &Policy,
     party: &OrgNo,
     link: &LinkFact,
-    permit: impl Fn(Ground) -> Decision,
+    permit: impl FnOnce(Ground) -> Decision,
 ) -> Decision {
     let owner = &user.owner_org_no;
     let wanted = user.access_packages.iter().filter(|p| link.allows_package(p) && policy.package_grants(p, &q.action));
@@ -296,9 +296,11 @@ fn agent_for_client<F: Facts + ?Sized>(
         let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
         return permit(Ground { event_id: grant.event_id, fact: format!("{party} gives {owner} {pkg} ({via})") });
     }
-    let asked = Right { resource: q.resource.clone(), action: Some(q.action.clone()) };
-    let holds = user.rights.iter().any(|r| r.covers(&asked) && policy.right_grants(r, &q.action));
-    if holds && link.allows_right(&asked) {
+    // Most agents carry packages only: no right to build or look for.
+    let holds = |asked: &Right| user.rights.iter().any(|r| r.covers(asked) && policy.right_grants(r, &q.action));
+    let asked =
+        (!user.rights.is_empty()).then(|| Right { resource: q.resource.clone(), action: Some(q.action.clone()) });
+    if let Some(asked) = asked.filter(|a| holds(a) && link.allows_right(a)) {
         if let Some(event_id) = facts.delegated_right(party, owner, &asked) {
             return permit(Ground {
                 event_id,
