@@ -19,9 +19,12 @@ package (apt-get install chromium); or set LEDGER_TEST_CHROMIUM to a Chromium bi
 const HOW_TO_GET_AXE: &str = "The page tests need axe-core (npm). ./scripts/test installs it into target/node \
 and sets LEDGER_TEST_AXE to its axe.min.js.";
 /// Headless Chromium on this machine's closed network: no sandbox (tests run as root
-/// here), no GPU, and none of the background connections it would try (and be refused).
+/// here), no GPU, shared memory in /tmp rather than a container's small /dev/shm (several
+/// browsers run at once), and none of the background connections it would try (and be
+/// refused).
 pub const HEADLESS_ARGS: &[&str] = &[
     "--headless",
+    "--disable-dev-shm-usage",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -88,12 +91,20 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // SAFETY: only async-signal-safe calls (dup2, close) between fork and exec.
+        // SAFETY: only async-signal-safe calls (fcntl, dup2, close) between fork and exec.
         unsafe {
             command.pre_exec(move || {
-                if libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
+                // Chromium reads fd 3 and writes fd 4. Our ends may themselves be 3 or 4
+                // (numbers are reused while other tests open and close theirs): a
+                // `dup2(3, 3)` keeps close-on-exec, and `dup2(r, 3)` may overwrite `w`.
+                // So copy both above the range first; `dup2` onto a different number
+                // clears close-on-exec.
+                let (high_r, high_w) = (libc::fcntl(r, libc::F_DUPFD, 10), libc::fcntl(w, libc::F_DUPFD, 10));
+                if high_r < 0 || high_w < 0 || libc::dup2(high_r, 3) < 0 || libc::dup2(high_w, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+                libc::close(high_r);
+                libc::close(high_w);
                 Ok(())
             });
         }
