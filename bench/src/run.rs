@@ -575,8 +575,11 @@ fn naive_decision(log: &EmbeddedLog, head: u64, facts: &Facts, q: &Query) -> Res
         needles.push(user.system.to_string());
         needles.push(user.system.vendor().to_string());
     }
-    let always =
-        [&b"ledger.party.registered.v1"[..], b"ledger.accesspackage.defined.v1", b"ledger.resourcepolicy.published.v1"];
+    let always = [
+        &b"\"type\":\"ledger.party.registered."[..],
+        b"\"type\":\"ledger.accesspackage.defined.",
+        b"\"type\":\"ledger.resourcepolicy.published.",
+    ];
     let mut model = MemKv::default();
     let mut from = 0;
     while from < head {
