@@ -83,6 +83,13 @@ pub struct Carried {
     pub event_id: Uuid,
 }
 
+impl Carried {
+    /// How the proof names the grant: its register role, or the client's delegation.
+    fn via(&self) -> &'static str {
+        self.role.map(RegisterRole::as_str).unwrap_or("client delegation")
+    }
+}
+
 /// A client link as a decision reads it: the event that made it, and what it is
 /// restricted to (`None`: everything the agent carries).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,7 +300,7 @@ fn agent_for_client<F: Facts + ?Sized>(
         return Decision::not_applicable(format!("{party} has no client relationship with {owner}"));
     };
     if let Some((pkg, grant)) = carried {
-        let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+        let via = grant.via();
         return permit(Ground { event_id: grant.event_id, fact: format!("{party} gives {owner} {pkg} ({via})") });
     }
     // Most agents carry packages only: no right to build or look for.
@@ -312,7 +319,7 @@ fn agent_for_client<F: Facts + ?Sized>(
         let by_package =
             policy.rules.iter().filter(|r| r.actions.contains(&q.action)).filter_map(|r| r.access_package.as_ref());
         if let Some(Some((pkg, grant))) = facts.carried(party, owner, by_package) {
-            let via = grant.role.map(|r| r.as_str().to_owned()).unwrap_or_else(|| "client delegation".to_owned());
+            let via = grant.via();
             let fact = format!("{party} gives {owner} {pkg} ({via}), which gets {asked}");
             return permit(Ground { event_id: grant.event_id, fact });
         }

@@ -845,7 +845,7 @@ pub fn grant<K: Kv + ?Sized>(
 
 /// Whether a revocation ends a grant: all of them, those of its role, or the one
 /// package a client delegated.
-pub fn revokes(r: &ClientRelationshipRevoked, g: &Grant) -> bool {
+fn revokes(r: &ClientRelationshipRevoked, g: &Grant) -> bool {
     match (&r.role, &r.access_package, &r.right) {
         (None, None, None) => true,
         (Some(role), _, _) => g.role == Some(*role),
