@@ -9,7 +9,9 @@ pub mod bundle;
 pub mod cache;
 pub mod cli;
 pub mod decisions;
-pub mod domain;
+/// The sans-IO core, a crate of its own (`domain/`); re-exported so paths read
+/// `ledger::domain::…` everywhere.
+pub use ledger_domain as domain;
 pub mod ledger;
 pub mod log;
 pub mod projector;

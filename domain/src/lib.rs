@@ -1,4 +1,4 @@
-//! The sans-IO core: identifiers, events, the read model's shape, `decide`, `apply`
+//! The sans-IO core (the `ledger-domain` crate): identifiers, events, the read model's shape, `decide`, `apply`
 //! and the PDP. Nothing in here touches a clock, a file, a socket or a thread; sled,
 //! rdkafka, axum and tokio are unknown here. Time and fresh ids are passed in.
 
