@@ -67,6 +67,10 @@ enum Cmd {
         write_connections: usize,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Only the read model's rows: projection, rebuild, disk, sled's floor, memory
+        /// while projecting, and (with --kafka) the Kafka projection.
+        #[arg(long)]
+        read_model_only: bool,
     },
 }
 
@@ -86,6 +90,7 @@ fn main() {
             connections,
             write_connections,
             seed,
+            read_model_only,
         } => run::run(&run::Options {
             events,
             work,
@@ -98,6 +103,7 @@ fn main() {
             write_connections,
             kafka_events,
             seed,
+            read_model_only,
         }),
     };
     if let Err(e) = result {
