@@ -397,6 +397,36 @@ fn effective_time_never_goes_backwards() {
 }
 
 #[test]
+fn the_ledger_as_of_a_time_is_just_after_the_last_event_at_or_before_it() {
+    use ledger::domain::model::history::position_at;
+    // Given the six events of `World::new`, one a minute from t0, replayed with a record
+    // that is no event (quarantined) between the third and the fourth.
+    let w = World::new();
+    let mut model = MemKv::default();
+    for (i, event) in w.log.iter().enumerate() {
+        if i == 3 {
+            ledger::domain::quarantine(&mut model, 3, b"not an event", "does not decode");
+        }
+        let position = model.position();
+        apply(&mut model, position, event).unwrap();
+    }
+    assert_eq!(model.position(), 7);
+    let at = |minutes: i64, seconds: i64| {
+        position_at(&model, t0() + Duration::minutes(minutes) + Duration::seconds(seconds))
+    };
+    // Then: before the first event nothing; at an event's time, just after it.
+    assert_eq!(position_at(&model, t0() - Duration::seconds(1)), 0);
+    assert_eq!(at(0, 0), 1);
+    assert_eq!(at(2, 0), 3);
+    // Between the third event and the fourth, the ledger is after the third: the
+    // quarantined record behind it is not an event and does not count as one.
+    assert_eq!(at(2, 30), 3);
+    assert_eq!(at(3, 0), 5, "the fourth event sits at index 4, behind the quarantined record");
+    assert_eq!(at(5, 0), 7);
+    assert_eq!(at(600, 0), 7);
+}
+
+#[test]
 fn a_request_cannot_be_approved_after_its_time_to_live_even_if_decided_before() {
     let mut w = World::new();
     let created = w.given(Authority::Organisation(org(VENDOR)), agent_request(None));

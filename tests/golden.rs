@@ -3,7 +3,9 @@
 //! expected answers. The test replays the log into a fresh ledger and asks again.
 //!
 //! When a change is meant to alter the answers, regenerate them with
-//! `LEDGER_REGENERATE_GOLDEN=1 cargo test --test golden` and review the diff.
+//! `LEDGER_REGENERATE_GOLDEN=1 cargo test --test golden` and review the diff. A new
+//! read-model layout changes the digest (its bytes) and nothing else: the decisions and
+//! histories of a golden replay are the proof that the new layout answers as the old.
 
 mod common;
 
@@ -78,7 +80,7 @@ async fn answers(dir: &Path) -> Value {
         clients
             .insert(org.to_owned(), Value::Array(history(format!("/v1/audit/clients/{org}/history?limit=1000")).await));
     }
-    json!({"status": {"position": t.position(), "digest": t.digest()}, "decisions": decisions, "systemUserHistories": users, "clientHistories": clients})
+    json!({"status": {"position": t.position(), "layout": ledger::domain::model::keys::LAYOUT, "digest": t.digest()}, "decisions": decisions, "systemUserHistories": users, "clientHistories": clients})
 }
 
 #[tokio::test]

@@ -36,8 +36,10 @@ pub fn apply_record<K: KvMut>(
     event: &Event,
     appended: Option<DateTime<Utc>>,
 ) -> Result<(), Rejection> {
-    let verdict = apply_appended(model, index, event, appended);
-    extend_chain(model, index, bytes);
+    let chain = next_chain(model, index, bytes);
+    // Rules (a seal's) read the chain *before* this record, so it moves after `apply`.
+    let verdict = apply_at(model, index, event, appended, Some(&chain));
+    model.put(keys::META_CHAIN.to_vec(), chain.to_vec());
     verdict
 }
 
@@ -49,27 +51,28 @@ pub fn quarantine<K: KvMut>(model: &mut K, index: u64, bytes: &[u8], reason: &st
     use sha2::{Digest, Sha256};
     assert_eq!(model.position(), index, "records are taken in log order, each exactly once");
     const PREVIEW_CHARS_MAX: usize = 200;
+    let chain = next_chain(model, index, bytes);
     let entry = Quarantined {
         index,
         reason: reason.to_owned(),
         bytes: bytes.len() as u64,
         sha256: super::model::hex(&Sha256::digest(bytes)),
         preview: String::from_utf8_lossy(bytes).chars().take(PREVIEW_CHARS_MAX).collect(),
+        chain: super::model::hex(&chain),
     };
     model.put(keys::quarantined(index), encode(&entry));
     model.put(keys::META_POSITION.to_vec(), (index + 1).to_be_bytes().to_vec());
-    extend_chain(model, index, bytes);
+    model.put(keys::META_CHAIN.to_vec(), chain.to_vec());
 }
 
-fn extend_chain<K: KvMut>(model: &mut K, index: u64, bytes: &[u8]) {
+/// The hash chain after the record at `index`: SHA-256(chain before ‖ index ‖ bytes).
+fn next_chain<K: KvMut>(model: &K, index: u64, bytes: &[u8]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(model.chain());
     h.update(index.to_be_bytes());
     h.update(bytes);
-    let chain = h.finalize().to_vec();
-    model.put(keys::chain(index), chain.clone());
-    model.put(keys::META_CHAIN.to_vec(), chain);
+    h.finalize().into()
 }
 
 /// Applies the event at `position` (0-based) of a log that keeps no append times (and
@@ -90,6 +93,18 @@ pub fn apply_appended<K: KvMut>(
     position: u64,
     event: &Event,
     appended: Option<DateTime<Utc>>,
+) -> Result<(), Rejection> {
+    apply_at(model, position, event, appended, None)
+}
+
+/// [`apply_appended`], recording `chain` (the hash chain after the event's record, when
+/// the record's bytes are known) in the event's outcome.
+fn apply_at<K: KvMut>(
+    model: &mut K,
+    position: u64,
+    event: &Event,
+    appended: Option<DateTime<Utc>>,
+    chain: Option<&[u8; 32]>,
 ) -> Result<(), Rejection> {
     assert_eq!(model.position(), position, "events are applied in log order, each exactly once");
     let previous = model.effective_time();
@@ -130,7 +145,6 @@ pub fn apply_appended<K: KvMut>(
     if duplicate.is_none() {
         model.put(keys::event(&event.id), position.to_be_bytes().to_vec());
     }
-    model.put(history::time_key(effective, position), Vec::new());
     if verdict.is_ok() {
         effect(&mut Versioned { inner: model, index: position }, event, effective);
         restream(model, position, event);
@@ -151,6 +165,7 @@ pub fn apply_appended<K: KvMut>(
         on_behalf_of: event.on_behalf_of.clone(),
         subject: subject.clone(),
         data,
+        chain: chain.map(|c| super::model::hex(c)),
     };
     model.put(keys::outcome(position), encode(&outcome));
     // Every event, void or not, is in the histories of its aggregate, client and actor.

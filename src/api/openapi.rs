@@ -492,4 +492,6 @@ pub struct QuarantinedRecord {
     sha256: String,
     /// The start of the record, for people (lossy UTF-8).
     preview: String,
+    /// The hash chain after this record (hex; it covers the record's bytes).
+    chain: String,
 }
