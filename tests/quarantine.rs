@@ -8,7 +8,8 @@ use axum::http::Method;
 use common::*;
 use serde_json::json;
 
-use ledger::log::NewRecord;
+use ledger::domain::model::ReadModel;
+use ledger::log::{EventLog, NewRecord};
 
 fn raw(bytes: &[u8]) -> NewRecord {
     NewRecord { key: String::new(), id: String::new(), kind: String::new(), bytes: bytes.to_vec() }
@@ -61,4 +62,50 @@ async fn poison_records_are_quarantined_and_projection_goes_on() {
     let rebuilt = ledger::store::Store::temporary().unwrap();
     ledger::verify::rebuild_into(t.ledger.log(), &rebuilt, &mut |_, _| {}).unwrap();
     assert_eq!(rebuilt.digest(), digest);
+}
+
+/// `count` parties, as the register would record them, from the fixture's first record.
+fn parties(count: u64) -> Vec<NewRecord> {
+    let template: serde_json::Value = serde_json::from_slice(&fixture_records()[0]).unwrap();
+    ledger::bench::org_numbers(80_000_000)
+        .take(count as usize)
+        .enumerate()
+        .map(|(n, org)| {
+            let mut e = template.clone();
+            e["id"] = json!(uuid::Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0000 + n as u128));
+            e["subject"] = json!(format!("party/{}", org.as_str()));
+            e["data"]["orgNo"] = json!(org.as_str());
+            e["data"]["partyId"] = json!(70_000_000 + n);
+            e["data"]["partyUuid"] = json!(uuid::Uuid::from_u128(0xA0 << 120 | n as u128));
+            raw(e.to_string().as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn a_long_catch_up_read_ahead_reaches_what_projecting_batch_by_batch_reaches() {
+    use ledger::projector::{catch_up, PROJECT_BATCH_EVENTS_MAX};
+    // Given a log of several projected batches' worth of records, a poison record among them.
+    let batch = PROJECT_BATCH_EVENTS_MAX as u64;
+    let data = tempfile::tempdir().unwrap();
+    let log = ledger::log::embedded::EmbeddedLog::open(&data.path().join("events.log"), 0).unwrap();
+    let stepwise = ledger::store::Store::temporary().unwrap();
+    let records = parties(3 * batch);
+    let (first, rest) = records.split_at(batch as usize + 17);
+    for chunk in first.chunks(500).chain([&[raw(b"not an event")][..]]).chain(rest.chunks(500)) {
+        log.append(chunk).unwrap();
+        // Each catch-up here is at most one batch: it reads on the caller's thread.
+        catch_up(&log, &stepwise).unwrap();
+    }
+    assert_eq!(stepwise.position(), 3 * batch + 1);
+
+    // When a new read model catches up with all of it at once (read and decoded ahead).
+    let whole = ledger::store::Store::temporary().unwrap();
+    let mut seen = Vec::new();
+    ledger::projector::catch_up_observed(&log, &whole, &mut |position, _| seen.push(position)).unwrap();
+
+    // Then it committed batch by batch and reached the same read model, poison quarantined.
+    assert_eq!(seen, vec![batch, 2 * batch, 3 * batch, 3 * batch + 1]);
+    assert_eq!(whole.quarantined().iter().map(|q| q.index).collect::<Vec<_>>(), vec![batch + 17]);
+    assert_eq!(whole.digest(), stepwise.digest());
 }
