@@ -383,6 +383,20 @@ impl Ledger {
         &self.store
     }
 
+    /// What the event at log `index` says changed: its CloudEvent `data` as the current
+    /// version reads it (object keys sorted), from the log. The read model keeps no copy
+    /// of it (an event's outcome names the event; the log holds what it says).
+    pub fn changed(&self, index: u64) -> Result<serde_json::Value, LogError> {
+        let record = self.log.read(index, 1)?.into_iter().next().filter(|r| r.index == index);
+        let record = record.ok_or_else(|| LogError::Unavailable(format!("the log gave no record at index {index}")))?;
+        // The record decoded when it was applied: if it no longer does, the log changed.
+        let event = Event::decode(&record.bytes)
+            .map_err(|e| LogError::Corrupt { index, why: format!("an applied event no longer decodes: {e}") })?;
+        let mut data = event.data.to_json();
+        data.sort_all_objects();
+        Ok(data)
+    }
+
     /// Projects whatever the log holds beyond the read model; returns the position.
     pub fn project(&self) -> Result<u64, ProjectError> {
         let _guard = self.project_lock.lock().unwrap_or_else(|p| p.into_inner());

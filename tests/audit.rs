@@ -307,3 +307,42 @@ async fn who_could_act_lists_each_system_user_with_its_windows_and_grants() {
 fn urlencode(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
+
+#[tokio::test]
+async fn a_history_reads_what_an_event_changed_from_the_log_and_refuses_when_the_log_is_damaged() {
+    use ledger::domain::model::{keys, Kv};
+    // Given an agent of Rett Revisjon linked to Kunde A.
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    let index = t.link(RETT_REVISJON, &agent, KUNDE_A).await.written_at() - 1;
+    // The read model keeps the link's outcome (who, when, for whom) but no copy of what
+    // the event says: the client is named only on the log.
+    let outcome = t.ledger.model().get(&keys::outcome(index)).expect("the link's outcome");
+    assert!(!String::from_utf8_lossy(&outcome).contains(KUNDE_A), "{}", String::from_utf8_lossy(&outcome));
+
+    // When an auditor reads the agent's history, the link names its client, read from the log.
+    let auditor = t.token(ledger::auth::Role::Auditor, None);
+    let path = format!("/v1/audit/system-users/{agent}/history");
+    let history = t.call(Method::GET, &path, Some(&auditor), None).await;
+    let link = history.assert_ok()["data"].as_array().unwrap().iter().find(|e| e["position"] == index + 1).cloned();
+    assert_eq!(link.expect("the link in the history")["changed"]["clientOrgNo"], KUNDE_A);
+
+    // When the link's record on disk no longer reads back as written (one byte of its
+    // client changed under the running ledger)...
+    let file = t.dir.path().join("events.log");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let needle = format!("\"clientOrgNo\":\"{KUNDE_A}\"");
+    let at = bytes.windows(needle.len()).rposition(|w| w == needle.as_bytes()).expect("the record on disk");
+    bytes[at + needle.len() - 2] ^= 0x01;
+    std::fs::write(&file, &bytes).unwrap();
+    // ...then the history is refused as unavailable, naming nothing of the log's
+    // internals, and nothing is written.
+    let before = t.position();
+    let refused = t.call(Method::GET, &path, Some(&auditor), None).await;
+    assert_eq!(refused.status, axum::http::StatusCode::SERVICE_UNAVAILABLE, "{}", refused.body);
+    assert_eq!(refused.body["code"], "log_unavailable", "{}", refused.body);
+    assert!(!refused.raw.contains("checksum"), "{}", refused.raw);
+    assert_eq!(t.position(), before);
+}

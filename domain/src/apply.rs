@@ -150,11 +150,6 @@ fn apply_at<K: KvMut>(
         restream(model, position, event);
     }
 
-    // Object keys sorted whatever serde_json's `preserve_order` feature (which another
-    // crate in the build can switch on): the stored bytes, and so the read model's
-    // digest, must not depend on how the binary was built.
-    let mut data = event.data.to_json();
-    data.sort_all_objects();
     let outcome = Outcome {
         event_id: event.id,
         type_name: event.type_name().to_owned(),
@@ -164,7 +159,6 @@ fn apply_at<K: KvMut>(
         actor: event.actor.clone(),
         on_behalf_of: event.on_behalf_of.clone(),
         subject: subject.clone(),
-        data,
         chain: chain.map(|c| super::model::hex(c)),
     };
     model.put(keys::outcome(position), encode(&outcome));

@@ -258,7 +258,7 @@ pub mod keys {
 
     /// The layout's number, kept beside a stored read model: bump it whenever a key or
     /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
-    pub const LAYOUT: u32 = 6;
+    pub const LAYOUT: u32 = 7;
 
     /// The kind of record a key holds, named by its first byte: the one place a key's
     /// byte is read as a kind.
@@ -767,8 +767,8 @@ pub struct Outcome {
     pub actor: Actor,
     pub on_behalf_of: Option<OrgNo>,
     pub subject: String,
-    /// What the event says changed: its CloudEvent `data`.
-    pub data: serde_json::Value,
+    // What the event says changed (its CloudEvent `data`) is not copied here: the log
+    // keeps it at this position, and the audit reads it there.
     /// The hash chain after the event's record (hex): `verify` finds the first record
     /// whose chain no longer matches. Absent only where an event was applied without
     /// its record's bytes (`apply`, as `decide` checks a plan).

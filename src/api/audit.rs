@@ -37,7 +37,7 @@ pub struct PageQuery {
 }
 
 /// One change, as an auditor reads it.
-fn entry<K: Kv + ?Sized>(model: &K, index: u64, o: &Outcome) -> Value {
+fn entry<K: Kv + ?Sized>(model: &K, index: u64, o: &Outcome, changed: Value) -> Value {
     let mut v = json!({
         "position": index + 1,
         "eventId": o.event_id,
@@ -48,12 +48,12 @@ fn entry<K: Kv + ?Sized>(model: &K, index: u64, o: &Outcome) -> Value {
         "actor": {"kind": o.actor.kind, "id": o.actor.id},
         "onBehalfOf": o.on_behalf_of,
         "subject": o.subject,
-        "changed": o.data,
     });
     if let Some(void) = &o.void {
         v["voidReason"] = json!({"code": void.code, "message": void.message});
     }
-    let cause = o.data.get("causeEventId").and_then(Value::as_str).and_then(|c| Uuid::parse_str(c).ok());
+    let cause = changed.get("causeEventId").and_then(Value::as_str).and_then(|c| Uuid::parse_str(c).ok());
+    v["changed"] = changed;
     if let Some(cause) = cause {
         v["cause"] = match model.event_index(&cause).and_then(|i| model.outcome(i).map(|c| (i, c))) {
             Some((i, c)) => json!({
@@ -99,7 +99,11 @@ fn history_page(
     // `after` is a position; the history is by log index (position − 1).
     let page = model.history_page(&prefix, q.after.filter(|p| *p > 0).map(|p| p - 1), limit + 1);
     let more = page.len() > limit;
-    let entries: Vec<Value> = page.iter().take(limit).map(|(index, o)| entry(model, *index, o)).collect();
+    let entries = page
+        .iter()
+        .take(limit)
+        .map(|(index, o)| Ok(entry(model, *index, o, state.changed(*index)?)))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
     let next = if more { entries.last().map(|e| e["position"].clone()) } else { None };
     let wants_csv = q.format.as_deref() == Some("csv")
         || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));

@@ -323,6 +323,15 @@ impl Services {
         }
     }
 
+    /// What the event at log `index` changed (`Ledger::changed`); a log that cannot be
+    /// read answers 503, its detail logged, not sent.
+    fn changed(&self, index: u64) -> Result<serde_json::Value, ApiError> {
+        self.ledger.changed(index).map_err(|e| {
+            tracing::error!(index, "reading an event's data from the log: {e}");
+            ApiError::Unavailable("the event log could not be read; retry shortly".to_owned())
+        })
+    }
+
     /// The read model as of `at` (now if `None`), the position it stands for, and the
     /// time it stands for (which decides, e.g., whether a request had timed out).
     fn view(&self, at: Option<At>) -> Result<Snapshot<'_>, ApiError> {

@@ -630,9 +630,10 @@ pub async fn changelog(
     for (key, _) in model.scan_prefix(&prefix) {
         let index = u64::from_be_bytes(key[key.len() - 8..].try_into().expect("an index key ends in its index"));
         let Some(outcome) = model.outcome(index).filter(|o| o.void.is_none()) else { continue };
-        let (change_type, changed) = change_of(&outcome.type_name, &outcome.data, previous.as_ref());
+        let data = state.changed(index)?;
+        let (change_type, changed) = change_of(&outcome.type_name, &data, previous.as_ref());
         if outcome.type_name != "ledger.system.deleted.v1" {
-            previous = Some(outcome.data.clone());
+            previous = Some(data);
         }
         let mut entry = json!({
             "systemInternalId": internal,

@@ -188,6 +188,10 @@ pub async fn details(
         Err(page) => return *page,
     };
     let lang = ctx.lang;
+    let changes = match history_rows(&state, model, &user) {
+        Ok(changes) => changes,
+        Err(e) => return super::requests::refused_answer(&ctx, title, e),
+    };
     let name = user.integration_title.clone().unwrap_or_else(|| system_name(model, lang, &user.system_id));
     let body = html! {
         p { a href=(OVERVIEW_PATH) { (lang.t(Msg::BackToOverview)) } }
@@ -195,7 +199,7 @@ pub async fn details(
         h2 { (name) }
         (summary(lang, model, &user))
         @if user.user_type == UserType::Agent { (clients(&ctx, model, &user, search)) }
-        (history(lang, model, &user))
+        (history(lang, model, &changes))
         @if user.deleted.is_none() { (delete_form(&ctx, &user)) }
     };
     page(&ctx, StatusCode::OK, layout(&ctx, title, body), &[])
@@ -380,33 +384,44 @@ fn delete_form(ctx: &Ctx, user: &SystemUser) -> Markup {
 
 /// The system user's changes, from the ledger's audit postings (as the auditor's view
 /// reads them), newest last.
-fn history<K: ReadModel + ?Sized>(lang: Lang, model: &K, user: &SystemUser) -> Markup {
+/// The system user's changes that took effect, from the ledger's audit postings (as the
+/// auditor's view reads them), each with what it changed (read from the log).
+fn history_rows(
+    state: &AppState,
+    model: &crate::store::Store,
+    user: &SystemUser,
+) -> Result<Vec<(Outcome, serde_json::Value)>, crate::api::ApiError> {
     let subject = crate::domain::events::subject::system_user(&user.id);
-    let rows: Vec<(u64, Outcome)> = model
+    model
         .history_page(&keys::by_subject(&subject), None, HISTORY_ROWS_MAX)
         .into_iter()
         .filter(|(_, o)| o.void.is_none())
-        .collect();
+        .map(|(index, o)| Ok((o, state.changed(index)?)))
+        .collect()
+}
+
+/// The system user's changes, newest last.
+fn history<K: ReadModel + ?Sized>(lang: Lang, model: &K, rows: &[(Outcome, serde_json::Value)]) -> Markup {
     html! {
         section aria-labelledby="history" {
             h2 id="history" { (lang.t(Msg::History)) }
-            ol.history { @for (_, o) in &rows {
-                li { time datetime=(o.effective_time.to_rfc3339()) { (when(o.effective_time)) } " — " (history_line(model, lang, o)) }
+            ol.history { @for (o, data) in rows {
+                li { time datetime=(o.effective_time.to_rfc3339()) { (when(o.effective_time)) } " — " (history_line(model, lang, o, data)) }
             } }
         }
     }
 }
 
-fn history_line<K: ReadModel + ?Sized>(model: &K, lang: Lang, o: &Outcome) -> String {
+fn history_line<K: ReadModel + ?Sized>(model: &K, lang: Lang, o: &Outcome, data: &serde_json::Value) -> String {
     let actor = o.actor.id.as_str();
-    let client = o.data.get("clientOrgNo").and_then(|c| c.as_str()).unwrap_or("");
+    let client = data.get("clientOrgNo").and_then(|c| c.as_str()).unwrap_or("");
     match crate::domain::events::family(&o.type_name) {
         "ledger.systemuser.created" | "ledger.systemuser.createdbyowner" => lang.fill(Msg::HistoryCreated, &[actor]),
         "ledger.systemuserrequest.created" => lang.fill(Msg::HistoryRequested, &[actor]),
         "ledger.systemuserrequest.escalated" => lang.fill(Msg::HistoryEscalated, &[actor]),
         "ledger.systemuserrequest.approved" => lang.fill(Msg::HistoryApproved, &[actor]),
         "ledger.systemuserrequest.rejected" => lang.fill(Msg::HistoryRejected, &[actor]),
-        "ledger.client.linked" => match scope_words(model, lang, &o.data) {
+        "ledger.client.linked" => match scope_words(model, lang, data) {
             Some(scope) => lang.fill(Msg::HistoryLinkedOnly, &[client, &scope, actor]),
             None => lang.fill(Msg::HistoryLinked, &[client, actor]),
         },
