@@ -128,19 +128,28 @@ fn a_read_model_an_older_build_wrote_is_refused_until_rebuilt() {
     };
     let data = dir.path().to_str().unwrap();
     ledger_cli(&["import", "--data", data, FIXTURE]);
-    {
-        // Given a read model as a build before layouts were recorded left it: entries, no layout.
-        let db = sled::open(dir.path().join("read-model")).unwrap();
-        db.open_tree("store-meta").unwrap().remove("layout").unwrap();
-        db.flush().unwrap();
+    let current = ledger::domain::model::keys::LAYOUT;
+    // Given a read model as a build before layouts were recorded left it (entries, no
+    // layout), and one in the layout before this build's.
+    for (older, named) in [(None, "layout 1".to_owned()), (Some(current - 1), format!("layout {}", current - 1))] {
+        {
+            let db = sled::open(dir.path().join("read-model")).unwrap();
+            let meta = db.open_tree("store-meta").unwrap();
+            match older {
+                None => meta.remove("layout").unwrap(),
+                Some(layout) => meta.insert("layout", layout.to_string().as_bytes()).unwrap(),
+            };
+            db.flush().unwrap();
+        }
+        // When the ledger opens it, it refuses and names the repair, rather than misread it.
+        let refused = Ledger::open_embedded(dir.path()).err().expect("an older layout is refused").to_string();
+        assert!(refused.contains("ledger rebuild"), "{refused}");
+        assert!(refused.contains(&format!("{named}, this build reads layout {current}")), "{refused}");
+        // Then a rebuild makes it readable, every record projected.
+        ledger_cli(&["rebuild", "--data", data]);
+        let status = Ledger::open_embedded(dir.path()).unwrap().status().unwrap();
+        assert_eq!(status.projected_position, fixture_events().len() as u64);
     }
-    // When the ledger opens it, it refuses and names the repair, rather than misread it.
-    let refused = Ledger::open_embedded(dir.path()).err().expect("an older layout is refused").to_string();
-    assert!(refused.contains("ledger rebuild"), "{refused}");
-    // Then a rebuild makes it readable, every record projected.
-    ledger_cli(&["rebuild", "--data", data]);
-    let status = Ledger::open_embedded(dir.path()).unwrap().status().unwrap();
-    assert_eq!(status.projected_position, fixture_events().len() as u64);
 }
 
 /// Given `ledger serve` with writes behind it, when the service manager sends SIGTERM
