@@ -346,3 +346,21 @@ async fn a_history_reads_what_an_event_changed_from_the_log_and_refuses_when_the
     assert!(!refused.raw.contains("checksum"), "{}", refused.raw);
     assert_eq!(t.position(), before);
 }
+
+#[test]
+fn what_events_changed_reads_alike_one_by_one_and_in_runs() {
+    // Given the fixture and 1,500 parties after it.
+    let t = TestLedger::new();
+    let first = t.position();
+    t.ledger.import(&parties(1500), chrono::Utc::now()).unwrap();
+    // When the data of events near and far from each other is read at once (runs of
+    // records) and one by one (a read each)...
+    let indexes: Vec<u64> = [0, 1, 2, 300, 301, 900, 1499].iter().map(|i| first + i).collect();
+    let at_once = t.ledger.changed_many(&indexes).unwrap();
+    // ...then each is its own event's data, and both ways agree.
+    for (index, data) in indexes.iter().zip(&at_once) {
+        assert_eq!(data, &t.ledger.changed(*index).unwrap());
+        let org = ledger::bench::org_numbers(80_000_000).nth((index - first) as usize).unwrap();
+        assert_eq!(data["orgNo"], org.as_str(), "index {index}");
+    }
+}

@@ -128,9 +128,20 @@ fn two_replicas_on_one_topic_decide_alike_after_scenario_10() {
     assert_eq!(sa["readModelDigest"], sb["readModelDigest"], "replicas on one topic hold the same read model");
     assert_eq!(sa["log"], format!("kafka:{topic}"));
 
+    let auditor = t.mint(Role::Auditor, None);
+    // The deleted agent's history on replica A, what each event changed read back from
+    // the broker (the read model keeps no copy): its client, and the deletion as the
+    // cause of the unlink.
+    let history = a.ok("GET", &format!("/v1/audit/system-users/{}/history", agents[1]), &auditor, None);
+    let changes = history["data"].as_array().unwrap();
+    let linked = changes.iter().find(|e| e["type"] == "ledger.client.linked.v2").expect("the link");
+    assert_eq!(linked["changed"]["clientOrgNo"], KUNDE_C, "{history}");
+    let unlinked = changes.iter().find(|e| e["type"] == "ledger.client.unlinked.v1").expect("the unlink");
+    assert_eq!(unlinked["changed"]["reason"], "system-user-deleted", "{history}");
+    assert_eq!(unlinked["cause"]["type"], "ledger.systemuser.deleted.v1", "{history}");
+
     // Both replicas recorded their decisions on the decision topic: an auditor asking
     // either one reads all five, and each reproduces at its position.
-    let auditor = t.mint(Role::Auditor, None);
     // Each replica ships its decisions from its own disk to the topic a moment later.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let logged = loop {

@@ -64,24 +64,6 @@ async fn poison_records_are_quarantined_and_projection_goes_on() {
     assert_eq!(rebuilt.digest(), digest);
 }
 
-/// `count` parties, as the register would record them, from the fixture's first record.
-fn parties(count: u64) -> Vec<NewRecord> {
-    let template: serde_json::Value = serde_json::from_slice(&fixture_records()[0]).unwrap();
-    ledger::bench::org_numbers(80_000_000)
-        .take(count as usize)
-        .enumerate()
-        .map(|(n, org)| {
-            let mut e = template.clone();
-            e["id"] = json!(uuid::Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0000 + n as u128));
-            e["subject"] = json!(format!("party/{}", org.as_str()));
-            e["data"]["orgNo"] = json!(org.as_str());
-            e["data"]["partyId"] = json!(70_000_000 + n);
-            e["data"]["partyUuid"] = json!(uuid::Uuid::from_u128(0xA0 << 120 | n as u128));
-            raw(e.to_string().as_bytes())
-        })
-        .collect()
-}
-
 #[test]
 fn a_long_catch_up_read_ahead_reaches_what_projecting_batch_by_batch_reaches() {
     use ledger::projector::{catch_up, PROJECT_BATCH_EVENTS_MAX};
@@ -90,7 +72,7 @@ fn a_long_catch_up_read_ahead_reaches_what_projecting_batch_by_batch_reaches() {
     let data = tempfile::tempdir().unwrap();
     let log = ledger::log::embedded::EmbeddedLog::open(&data.path().join("events.log"), 0).unwrap();
     let stepwise = ledger::store::Store::temporary().unwrap();
-    let records = parties(3 * batch);
+    let records: Vec<NewRecord> = parties(3 * batch).iter().map(|bytes| raw(bytes)).collect();
     let (first, rest) = records.split_at(batch as usize + 17);
     for chunk in first.chunks(500).chain([&[raw(b"not an event")][..]]).chain(rest.chunks(500)) {
         log.append(chunk).unwrap();

@@ -99,11 +99,10 @@ fn history_page(
     // `after` is a position; the history is by log index (position − 1).
     let page = model.history_page(&prefix, q.after.filter(|p| *p > 0).map(|p| p - 1), limit + 1);
     let more = page.len() > limit;
-    let entries = page
-        .iter()
-        .take(limit)
-        .map(|(index, o)| Ok(entry(model, *index, o, state.changed(*index)?)))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
+    let page = &page[..page.len().min(limit)];
+    let changed = state.changed(&page.iter().map(|(index, _)| *index).collect::<Vec<_>>())?;
+    let entries: Vec<Value> =
+        page.iter().zip(changed).map(|((index, o), changed)| entry(model, *index, o, changed)).collect();
     let next = if more { entries.last().map(|e| e["position"].clone()) } else { None };
     let wants_csv = q.format.as_deref() == Some("csv")
         || headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv"));

@@ -323,11 +323,11 @@ impl Services {
         }
     }
 
-    /// What the event at log `index` changed (`Ledger::changed`); a log that cannot be
-    /// read answers 503, its detail logged, not sent.
-    fn changed(&self, index: u64) -> Result<serde_json::Value, ApiError> {
-        self.ledger.changed(index).map_err(|e| {
-            tracing::error!(index, "reading an event's data from the log: {e}");
+    /// What the events at log `indexes` (ascending) changed (`Ledger::changed_many`); a
+    /// log that cannot be read answers 503, its detail logged, not sent.
+    fn changed(&self, indexes: &[u64]) -> Result<Vec<serde_json::Value>, ApiError> {
+        self.ledger.changed_many(indexes).map_err(|e| {
+            tracing::error!(?indexes, "reading events' data from the log: {e}");
             ApiError::Unavailable("the event log could not be read; retry shortly".to_owned())
         })
     }

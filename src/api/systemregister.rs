@@ -627,10 +627,14 @@ pub async fn changelog(
     let prefix = keys::by_subject(&subject);
     let mut entries = Vec::new();
     let mut previous: Option<Value> = None;
-    for (key, _) in model.scan_prefix(&prefix) {
-        let index = u64::from_be_bytes(key[key.len() - 8..].try_into().expect("an index key ends in its index"));
-        let Some(outcome) = model.outcome(index).filter(|o| o.void.is_none()) else { continue };
-        let data = state.changed(index)?;
+    let applied: Vec<(u64, crate::domain::model::Outcome)> = model
+        .scan_prefix(&prefix)
+        .into_iter()
+        .map(|(key, _)| u64::from_be_bytes(key[key.len() - 8..].try_into().expect("an index key ends in its index")))
+        .filter_map(|index| model.outcome(index).filter(|o| o.void.is_none()).map(|o| (index, o)))
+        .collect();
+    let data = state.changed(&applied.iter().map(|(index, _)| *index).collect::<Vec<_>>())?;
+    for ((_, outcome), data) in applied.into_iter().zip(data) {
         let (change_type, changed) = change_of(&outcome.type_name, &data, previous.as_ref());
         if outcome.type_name != "ledger.system.deleted.v1" {
             previous = Some(data);

@@ -649,3 +649,22 @@ pub async fn superavstemming_agent(t: &TestLedger, external_ref: &str, rights: &
     t.approve(RETT_REVISJON, &id, true).await.assert_ok();
     id
 }
+
+/// `count` parties as the register would record them (the fixture's first record with
+/// other ids and org numbers), as log records.
+pub fn parties(count: u64) -> Vec<Vec<u8>> {
+    let template: Value = serde_json::from_slice(&fixture_records()[0]).unwrap();
+    ledger::bench::org_numbers(80_000_000)
+        .take(count as usize)
+        .enumerate()
+        .map(|(n, org)| {
+            let mut e = template.clone();
+            e["id"] = json!(uuid::Uuid::from_u128(0x0195_0000_0000_7000_8000_0000_0000_0000 + n as u128));
+            e["subject"] = json!(format!("party/{}", org.as_str()));
+            e["data"]["orgNo"] = json!(org.as_str());
+            e["data"]["partyId"] = json!(70_000_000 + n);
+            e["data"]["partyUuid"] = json!(uuid::Uuid::from_u128(0xA0 << 120 | n as u128));
+            e.to_string().into_bytes()
+        })
+        .collect()
+}

@@ -392,12 +392,12 @@ fn history_rows(
     user: &SystemUser,
 ) -> Result<Vec<(Outcome, serde_json::Value)>, crate::api::ApiError> {
     let subject = crate::domain::events::subject::system_user(&user.id);
-    model
+    let (indexes, outcomes): (Vec<u64>, Vec<Outcome>) = model
         .history_page(&keys::by_subject(&subject), None, HISTORY_ROWS_MAX)
         .into_iter()
         .filter(|(_, o)| o.void.is_none())
-        .map(|(index, o)| Ok((o, state.changed(index)?)))
-        .collect()
+        .unzip();
+    Ok(outcomes.into_iter().zip(state.changed(&indexes)?).collect())
 }
 
 /// The system user's changes, newest last.
