@@ -120,14 +120,9 @@ pub fn check(bundle: &Bundle) -> Vec<String> {
             }
         }
     }
-    for (k, v) in crate::domain::model::Kv::scan_prefix(&store, b"E") {
-        let index = u64::from_be_bytes(k[1..9].try_into().expect("outcome key"));
-        if let Ok(o) = serde_json::from_slice::<crate::domain::model::Outcome>(&v) {
-            if o.type_name == "ledger.ledger.sealed.v1" {
-                if let Some(void) = o.void {
-                    problems.push(format!("seal at record {index} does not hold: {}", void.message));
-                }
-            }
+    for (index, seal) in crate::domain::model::ReadModel::seals(&store) {
+        if let Some(void) = seal.void {
+            problems.push(format!("seal at record {index} does not hold: {}", void.message));
         }
     }
     let listed = seals(&bundle.events);

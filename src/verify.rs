@@ -12,7 +12,7 @@
 use std::fmt;
 
 use crate::domain::events::Event;
-use crate::domain::model::{keys, Kv, Quarantined, ReadModel};
+use crate::domain::model::{keys, Quarantined, ReadModel};
 use crate::log::EventLog;
 use crate::projector::{catch_up_observed, ProjectError};
 use crate::store::Store;
@@ -144,14 +144,10 @@ pub fn verify(log: &dyn EventLog, live: Option<&Store>, progress: &mut dyn FnMut
 
     // Seals: a seal that no longer matches the records before it is void in the rebuild.
     let mut seals_checked = 0;
-    for (k, v) in rebuilt.scan_prefix(b"E") {
-        let index = u64::from_be_bytes(k[1..9].try_into().expect("outcome keys hold an index"));
-        let outcome: crate::domain::model::Outcome = serde_json::from_slice(&v).map_err(|e| e.to_string())?;
-        if outcome.type_name == "ledger.ledger.sealed.v1" {
-            seals_checked += 1;
-            if let Some(void) = outcome.void {
-                findings.push(Finding::SealBroken { index, reason: void.message });
-            }
+    for (index, outcome) in rebuilt.seals() {
+        seals_checked += 1;
+        if let Some(void) = outcome.void {
+            findings.push(Finding::SealBroken { index, reason: void.message });
         }
     }
     let quarantined = rebuilt.quarantined().len();

@@ -277,7 +277,7 @@ impl DecisionIndex {
                 record_in(&mut self.parties, party, event, record.map(|_| ()));
             }
             Some(b'p') => {
-                let id = i64::from_be_bytes(key[1..9].try_into().expect("a party id key holds 8 bytes"));
+                let id = keys::party_id_in(key).expect("a party id key holds 8 bytes");
                 record_in(&mut self.party_ids, id, event, record.map(|bytes| org(&org_of(bytes))));
             }
             Some(b'u') => {

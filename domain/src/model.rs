@@ -465,6 +465,28 @@ pub mod keys {
         k.extend_from_slice(&index.to_be_bytes());
         k
     }
+
+    /// The log index (or position) a key ends in, for the kinds whose keys do: outcomes,
+    /// quarantine entries, audit postings, versions and the system-user stream. The one
+    /// place such a key is read back; `None` for any other key.
+    pub fn index_in(key: &[u8]) -> Option<u64> {
+        match Kind::of(key)? {
+            Kind::Outcome | Kind::Quarantine | Kind::AuditIndex | Kind::History | Kind::SystemUserStream
+                if key.len() >= 9 =>
+            {
+                Some(u64::from_be_bytes(key[key.len() - 8..].try_into().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// The party id a `party_by_id` key holds.
+    pub fn party_id_in(key: &[u8]) -> Option<i64> {
+        match key {
+            [b'p', id @ ..] => Some(i64::from_be_bytes(id.try_into().ok()?)),
+            _ => None,
+        }
+    }
     /// Each system user once, under the position of its latest change (Altinn's internal
     /// stream for Register), and that position by system user.
     pub const SYSTEM_USER_STREAM: &[u8] = b"J";
@@ -480,6 +502,10 @@ pub mod keys {
     }
     pub fn outcome(position: u64) -> Vec<u8> {
         cat(b'E', &[&position.to_be_bytes()])
+    }
+    /// Every outcome's key starts so.
+    pub fn outcome_prefix() -> Vec<u8> {
+        cat(b'E', &[])
     }
 
     fn cat(kind: u8, parts: &[&[u8]]) -> Vec<u8> {
@@ -850,7 +876,7 @@ pub mod history {
     /// Splits a version key back into the record key and the index.
     pub fn parse_version_key(vkey: &[u8]) -> (Vec<u8>, u64) {
         let body = &vkey[1..vkey.len() - 8];
-        let index = u64::from_be_bytes(vkey[vkey.len() - 8..].try_into().expect("8 bytes"));
+        let index = keys::index_in(vkey).expect("a version key ends in its index");
         let mut key = Vec::with_capacity(body.len());
         let mut i = 0;
         while i < body.len() {
@@ -950,7 +976,7 @@ pub mod history {
         model
             .raw_scan_prefix(&versions_key(key))
             .into_iter()
-            .map(|(k, v)| (u64::from_be_bytes(k[k.len() - 8..].try_into().expect("8 bytes")), decode_version(v)))
+            .map(|(k, v)| (keys::index_in(&k).expect("a version key ends in its index"), decode_version(v)))
             .collect()
     }
 
@@ -1071,10 +1097,17 @@ pub trait ReadModel: Kv {
         self.page(prefix, after.as_deref(), limit)
             .into_iter()
             .filter_map(|(k, _)| {
-                // The posting's key ends in the event's log index (`keys::indexed`).
-                let index = u64::from_be_bytes(k.get(k.len().checked_sub(8)?..)?.try_into().ok()?);
+                let index = keys::index_in(&k)?;
                 self.outcome(index).map(|o| (index, o))
             })
+            .collect()
+    }
+    /// Every seal on the log with its outcome, in log order (a scan of every outcome).
+    fn seals(&self) -> Vec<(u64, Outcome)> {
+        self.scan_prefix(&keys::outcome_prefix())
+            .into_iter()
+            .filter_map(|(k, v)| Some((keys::index_in(&k)?, decode::<Outcome>(v))))
+            .filter(|(_, o)| super::events::family(&o.type_name) == "ledger.ledger.sealed")
             .collect()
     }
     /// Every quarantined record, in log order.
@@ -1125,16 +1158,13 @@ pub trait ReadModel: Kv {
         let after = keys::system_user_stream_at(after);
         self.page(keys::SYSTEM_USER_STREAM, Some(&after), limit)
             .into_iter()
-            .filter_map(|(k, v)| {
-                let position = u64::from_be_bytes(k[1..].try_into().ok()?);
-                Some((position, Uuid::from_slice(&v).ok()?))
-            })
+            .filter_map(|(k, v)| Some((keys::index_in(&k)?, Uuid::from_slice(&v).ok()?)))
             .collect()
     }
     /// The latest position in the stream.
     fn system_user_stream_max(&self) -> Option<u64> {
         let (k, _) = self.raw_last_between(&keys::system_user_stream_at(0), &keys::system_user_stream_at(u64::MAX))?;
-        Some(u64::from_be_bytes(k[1..].try_into().ok()?))
+        keys::index_in(&k)
     }
     fn change_request(&self, id: &Uuid) -> Option<ChangeRequest> {
         self.record(&keys::change_request(id))
@@ -1225,6 +1255,22 @@ mod tests {
         let keys: Vec<Vec<u8>> = o.scan_prefix(b"a").into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec![b"a2".to_vec(), b"a3".to_vec()]);
         assert_eq!(o.into_writes(), vec![Write::Delete(b"a1".to_vec()), Write::Put(b"a3".to_vec(), b"w".to_vec())]);
+    }
+
+    #[test]
+    fn keys_that_end_in_a_log_index_read_it_back_and_no_other_key_does() {
+        let org = OrgNo::parse("310000019").unwrap();
+        let user = Uuid::from_u128(7);
+        assert_eq!(keys::index_in(&keys::outcome(5)), Some(5));
+        assert_eq!(keys::index_in(&keys::quarantined(6)), Some(6));
+        assert_eq!(keys::index_in(&keys::indexed(&keys::by_subject("systemuser/x"), 7)), Some(7));
+        assert_eq!(keys::index_in(&history::version_key(&keys::system_user(&user), 8)), Some(8));
+        assert_eq!(keys::index_in(&keys::system_user_stream_at(9)), Some(9));
+        assert_eq!(keys::index_in(&keys::party(&org)), None);
+        assert_eq!(keys::index_in(&keys::system_user(&user)), None);
+        assert_eq!(keys::index_in(keys::META_POSITION), None);
+        assert_eq!(keys::party_id_in(&keys::party_by_id(-3)), Some(-3));
+        assert_eq!(keys::party_id_in(&keys::party(&org)), None);
     }
 
     #[test]

@@ -630,7 +630,7 @@ pub async fn changelog(
     let applied: Vec<(u64, crate::domain::model::Outcome)> = model
         .scan_prefix(&prefix)
         .into_iter()
-        .map(|(key, _)| u64::from_be_bytes(key[key.len() - 8..].try_into().expect("an index key ends in its index")))
+        .map(|(key, _)| keys::index_in(&key).expect("an audit posting ends in its index"))
         .filter_map(|index| model.outcome(index).filter(|o| o.void.is_none()).map(|o| (index, o)))
         .collect();
     let data = state.changed(&applied.iter().map(|(index, _)| *index).collect::<Vec<_>>())?;
