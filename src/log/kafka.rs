@@ -59,7 +59,7 @@ pub struct KafkaConfig {
 
 pub struct KafkaLog {
     topic: String,
-    /// The producer, replaced when it fails fatally (see [`KafkaLog::renew_if_fatal`]).
+    /// The producer, replaced when it can no longer write (see [`KafkaLog::renew_if_spent`]).
     producer: RwLock<FutureProducer>,
     /// What a replacement producer is made from.
     producer_config: ClientConfig,
@@ -142,23 +142,34 @@ impl KafkaLog {
         })
     }
 
-    /// An idempotent producer that fails fatally (a broker fencing its producer id after
-    /// an outage, say) stays unusable for its life: every later append would fail. Once
-    /// its appends have all been answered (as failures: the callers were told so), a
-    /// fresh producer takes its place, so the service recovers by itself.
-    fn renew_if_fatal(&self, failed: &FutureProducer) {
-        let Some((code, why)) = failed.client().fatal_error() else { return };
+    /// An idempotent producer can be spent for good: it failed fatally (librdkafka marks
+    /// it so), or the broker fences its producer id and epoch (`PRODUCER_FENCED`,
+    /// `INVALID_PRODUCER_EPOCH` on a produce — seen in CI from tansu on every append
+    /// for a minute after an outage; likely an epoch bump cut in flight, so the broker
+    /// holds a newer epoch than the producer learnt). librdkafka does not treat a fenced *produce* of a non-transactional
+    /// producer as fatal, so every later append would fail the same way for the life of
+    /// the process. Once its appends have been answered (as failures: the callers were
+    /// told so), a fresh producer with a fresh id takes its place, so the service
+    /// recovers by itself.
+    fn renew_if_spent(&self, failed: &FutureProducer, error: &KafkaError) {
+        let why = match (failed.client().fatal_error(), error.rdkafka_error_code()) {
+            (Some((code, why)), _) => format!("failed fatally ({code:?}: {why})"),
+            (None, Some(code @ (RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch))) => {
+                format!("was fenced by the broker ({code:?})")
+            }
+            (None, _) => return,
+        };
         let mut current = self.producer.write().unwrap_or_else(|p| p.into_inner());
         // Another append may have renewed it already.
-        if current.client().fatal_error().is_none() {
+        if !std::ptr::eq(current.client().native_ptr(), failed.client().native_ptr()) {
             return;
         }
         match self.producer_config.create::<FutureProducer>() {
             Ok(fresh) => {
-                tracing::warn!("the Kafka producer failed fatally ({code:?}: {why}); a new one takes its place");
+                tracing::warn!("the Kafka producer {why}; a new one takes its place");
                 *current = fresh;
             }
-            Err(e) => tracing::error!("the Kafka producer failed fatally ({code:?}: {why}) and a new one failed: {e}"),
+            Err(e) => tracing::error!("the Kafka producer {why} and a new one failed: {e}"),
         }
     }
 
@@ -293,7 +304,7 @@ impl KafkaLog {
         producer: &FutureProducer,
         records: &[NewRecord],
         enqueued: std::sync::MutexGuard<'_, ()>,
-    ) -> Result<Vec<u64>, LogError> {
+    ) -> Result<Vec<u64>, KafkaError> {
         let mut deliveries = Vec::with_capacity(records.len());
         for r in records {
             let headers = OwnedHeaders::new()
@@ -303,7 +314,7 @@ impl KafkaLog {
                 .insert(Header { key: "content-type", value: Some("application/cloudevents+json".as_bytes()) });
             let record =
                 FutureRecord::to(&self.topic).partition(PARTITION).key(&r.key).payload(&r.bytes).headers(headers);
-            let delivery = producer.send_result(record).map_err(|(e, _)| unavailable(e))?;
+            let delivery = producer.send_result(record).map_err(|(e, _)| e)?;
             deliveries.push(delivery);
         }
         drop(enqueued);
@@ -311,8 +322,8 @@ impl KafkaLog {
         for delivery in deliveries {
             match block_on(delivery) {
                 Ok(Ok(d)) => indexes.push(d.offset as u64),
-                Ok(Err((e, _))) => return Err(unavailable(e)),
-                Err(_) => return Err(LogError::Unavailable("the producer shut down".to_owned())),
+                Ok(Err((e, _))) => return Err(e),
+                Err(_) => return Err(KafkaError::Canceled),
             }
         }
         debug_assert!(indexes.windows(2).all(|w| w[0] < w[1]), "one partition keeps appends in order");
@@ -328,11 +339,10 @@ impl EventLog for KafkaLog {
         check_append(records)?;
         let enqueued = self.enqueue.lock().unwrap_or_else(|p| p.into_inner());
         let producer = self.producer.read().unwrap_or_else(|p| p.into_inner()).clone();
-        let result = self.append_with(&producer, records, enqueued);
-        if result.is_err() {
-            self.renew_if_fatal(&producer);
-        }
-        result
+        self.append_with(&producer, records, enqueued).map_err(|e| {
+            self.renew_if_spent(&producer, &e);
+            unavailable(e)
+        })
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
