@@ -142,7 +142,7 @@ fn project(
                 }
             }
         }
-        store.commit(overlay.into_writes())?;
+        store.commit(overlay.into_commit())?;
         debug_assert_eq!(store.position(), from + batch.len() as u64);
         progress(store.position(), head);
     }

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use crate::cache::{RecordCache, RECORD_CACHE_BYTES_MAX};
+use crate::domain::change::{Change, Commit};
 use crate::domain::index::DecisionIndex;
 use crate::domain::model::{decode_record, digest, history, keys, Kv, Record, Versions, Write};
 
@@ -170,11 +171,10 @@ impl Store {
     }
 
     /// Writes one projected batch atomically.
-    pub fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+    pub fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let Commit { writes, changes } = commit;
         let mut batch = sled::Batch::default();
         let mut written = Vec::with_capacity(writes.len());
-        let facts: Vec<Write> =
-            writes.iter().filter(|w| matches!(w, Write::Put(k, _) if DecisionIndex::concerns(k))).cloned().collect();
         let reached = writes.iter().rev().find_map(|w| match w {
             Write::Put(k, v) if k.as_slice() == keys::META_POSITION => {
                 Some(u64::from_be_bytes(v.as_slice().try_into().expect("a position is 8 bytes")))
@@ -200,7 +200,7 @@ impl Store {
         // a decision reads the facts of one commit boundary, never half a commit.
         {
             let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-            index.apply(&facts);
+            index.fold(&changes);
             if let Some(position) = reached {
                 index.reach(position);
             }
@@ -333,7 +333,7 @@ impl Store {
 
 fn load_index(tree: &sled::Tree) -> DecisionIndex {
     let started = std::time::Instant::now();
-    let index = DecisionIndex::load(DecisionIndex::version_prefixes().flat_map(|prefix| {
+    let index = DecisionIndex::load(Change::version_prefixes().flat_map(|prefix| {
         tree.scan_prefix(prefix).map(|r| {
             let (k, v) = r.expect(IO_FATAL);
             (k.to_vec(), v.to_vec())

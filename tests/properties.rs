@@ -250,7 +250,7 @@ impl World {
             if let Some(store) = &self.store {
                 let mut overlay = Overlay::new(store);
                 let _ = apply(&mut overlay, self.applied, &e);
-                store.commit(overlay.into_writes()).unwrap();
+                store.commit(overlay.into_commit()).unwrap();
             }
             self.applied += 1;
         }

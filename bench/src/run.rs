@@ -690,6 +690,7 @@ fn xacml_body(q: &Query) -> Bytes {
 /// puts of 17-byte keys with 100-byte values, in commits of 12,000 keys (one projected
 /// batch's worth), either at random places in the tree or in key order.
 fn write_floor(dir: &std::path::Path, keys: u64, random: bool) -> Result<f64, String> {
+    use ledger::domain::change::Commit;
     use ledger::domain::model::Write;
     const COMMIT_KEYS: u64 = 12_000;
     let store = Store::open(dir).map_err(|e| e.to_string())?;
@@ -712,8 +713,8 @@ fn write_floor(dir: &std::path::Path, keys: u64, random: bool) -> Result<f64, St
             .collect();
         // A projected batch reaches sled in key order too.
         batch.sort_unstable();
-        let batch = batch.into_iter().map(|key| Write::Put(key, vec![7; 100])).collect();
-        store.commit(batch).map_err(|e| e.to_string())?;
+        let writes = batch.into_iter().map(|key| Write::Put(key, vec![7; 100])).collect();
+        store.commit(Commit { writes, changes: Vec::new() }).map_err(|e| e.to_string())?;
         written += COMMIT_KEYS;
     }
     let per_s = written as f64 / started.elapsed().as_secs_f64();

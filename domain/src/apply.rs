@@ -11,8 +11,11 @@
 //! records why, and it changes nothing else. Every replica reaches the same verdict
 //! because the verdict depends only on the log prefix.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
+use super::change::Change;
 use super::events::{Event, EventData};
 use super::model::{
     encode, history, keys, AccessPackage, ChangeRequest, Ended, Grant, Kv, KvMut, Link, Outcome, Party, Policy,
@@ -198,6 +201,7 @@ impl<K: KvMut> Kv for Versioned<'_, K> {
 
 impl<K: KvMut> KvMut for Versioned<'_, K> {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        debug_assert!(!Change::concerns(&key), "decision facts are written as typed changes");
         if history::is_versioned(&key) {
             self.inner.put(history::version_key(&key, self.index), history::encode_version(Some(&value)));
         } else {
@@ -205,11 +209,19 @@ impl<K: KvMut> KvMut for Versioned<'_, K> {
         }
     }
     fn delete(&mut self, key: Vec<u8>) {
+        debug_assert!(!Change::concerns(&key), "decision facts are written as typed changes");
         if history::is_versioned(&key) {
             self.inner.put(history::version_key(&key, self.index), history::encode_version(None));
         } else {
             self.inner.delete(key);
         }
+    }
+    /// A decision fact is versioned like any record, and its typed change is noted.
+    fn change(&mut self, change: Change) {
+        let key = change.key();
+        debug_assert!(history::is_versioned(&key), "decision facts are versioned");
+        self.inner.put(history::version_key(&key, self.index), history::encode_version(change.value().as_deref()));
+        self.inner.note(self.index, change);
     }
 }
 
@@ -231,8 +243,8 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
     match &event.data {
         PartyRegistered(p) => {
             if let Some(old) = model.party(&p.org_no) {
-                model.delete(keys::party_by_id(old.party_id));
-                model.delete(keys::party_by_uuid(&old.party_uuid));
+                model.change(Change::PartyId(old.party_id, None));
+                model.change(Change::PartyUuid(old.party_uuid, None));
             }
             let party = Party {
                 org_no: p.org_no.clone(),
@@ -241,9 +253,9 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 name: p.name.clone(),
                 event_id: event.id,
             };
-            model.put(keys::party_by_id(p.party_id), p.org_no.as_str().as_bytes().to_vec());
-            model.put(keys::party_by_uuid(&p.party_uuid), p.org_no.as_str().as_bytes().to_vec());
-            model.put(keys::party(&p.org_no), encode(&party));
+            model.change(Change::PartyId(p.party_id, Some(p.org_no.clone())));
+            model.change(Change::PartyUuid(p.party_uuid, Some(p.org_no.clone())));
+            model.change(Change::Party(Arc::new(party)));
         }
         AccessPackageDefined(p) => {
             let pkg = AccessPackage {
@@ -264,22 +276,22 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 owner,
                 event_id: event.id,
             };
-            model.put(keys::policy(&p.resource_id), encode(&policy));
+            model.change(Change::Policy(Arc::new(policy)));
         }
         SystemRegistered(d) | SystemRegisteredV2(d) => {
             let system = System { definition: d.clone(), registered: at, event_id: event.id, deleted: None };
-            model.put(keys::system(&d.system_id), encode(&system));
+            model.change(Change::System(Arc::new(system)));
         }
         SystemUpdated(d) | SystemUpdatedV2(d) => {
             let mut system: System = model.system(&d.system_id).expect("checked");
             system.definition = d.clone();
             system.event_id = event.id;
-            model.put(keys::system(&d.system_id), encode(&system));
+            model.change(Change::System(Arc::new(system)));
         }
         SystemDeleted(d) => {
             let mut system: System = model.system(&d.system_id).expect("checked");
             system.deleted = Some(ended());
-            model.put(keys::system(&d.system_id), encode(&system));
+            model.change(Change::System(Arc::new(system)));
         }
         RequestCreated(r) => {
             let request = Request {
@@ -355,19 +367,19 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
         SystemUserSelfDelegated(d) => {
             let mut user: SystemUser = model.system_user(&d.system_user_id).expect("checked");
             user.acts_for_owner = Some(event.id);
-            model.put(keys::system_user(&d.system_user_id), encode(&user));
+            model.change(Change::SystemUser(Arc::new(user)));
         }
         SystemUserSelfRevoked(d) => {
             let mut user: SystemUser = model.system_user(&d.system_user_id).expect("checked");
             user.acts_for_owner = None;
-            model.put(keys::system_user(&d.system_user_id), encode(&user));
+            model.change(Change::SystemUser(Arc::new(user)));
         }
         SystemUserRightsChanged(r) => {
             let mut user: SystemUser = model.system_user(&r.system_user_id).expect("checked");
             user.rights = r.rights.clone();
             user.access_packages = r.access_packages.clone();
             user.grants_event_id = Some(event.id);
-            model.put(keys::system_user(&r.system_user_id), encode(&user));
+            model.change(Change::SystemUser(Arc::new(user)));
         }
         SystemUserCreated(u) | SystemUserCreatedByOwner(u) => {
             let user = SystemUser {
@@ -385,7 +397,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 grants_event_id: None,
                 acts_for_owner: None,
             };
-            model.put(keys::system_user(&u.system_user_id), encode(&user));
+            model.change(Change::SystemUser(Arc::new(user)));
             model.put(
                 keys::live_system_user(&u.system_id, &u.owner_org_no, &u.external_ref),
                 u.system_user_id.as_bytes().to_vec(),
@@ -401,7 +413,7 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
             model.delete(keys::user_by_system(&user.system_id, &user.id));
             // Its client links end through the explicit `ClientUnlinked` events that follow
             // this one in the same command, so each ended link has its own history entry.
-            model.put(keys::system_user(&user.id), encode(&user));
+            model.change(Change::SystemUser(Arc::new(user)));
         }
         ClientRelationshipGranted(g) => {
             let key = keys::relationship(&g.client_org_no, &g.facilitator_org_no);
@@ -428,18 +440,25 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 }
             }
             model.put(keys::client_of(&g.facilitator_org_no, &g.client_org_no), Vec::new());
-            model.put(key, encode(&rel));
+            model.change(Change::Relationship {
+                client: g.client_org_no.clone(),
+                facilitator: g.facilitator_org_no.clone(),
+                relationship: Some(Arc::new(rel)),
+            });
         }
         ClientRelationshipRevoked(r) => {
             let key = keys::relationship(&r.client_org_no, &r.facilitator_org_no);
             let mut rel: Relationship = model.record(&key).expect("checked");
             super::rules::revoke_from(&mut rel, r);
-            if rel.grants.is_empty() && rel.rights.is_empty() {
-                model.delete(key);
+            let ended = rel.grants.is_empty() && rel.rights.is_empty();
+            if ended {
                 model.delete(keys::client_of(&r.facilitator_org_no, &r.client_org_no));
-            } else {
-                model.put(key, encode(&rel));
             }
+            model.change(Change::Relationship {
+                client: r.client_org_no.clone(),
+                facilitator: r.facilitator_org_no.clone(),
+                relationship: (!ended).then(|| Arc::new(rel)),
+            });
         }
         ClientLinked(l) => {
             let link = Link {
@@ -451,11 +470,15 @@ fn effect<K: KvMut>(model: &mut K, event: &Event, at: DateTime<Utc>) {
                 actor: event.actor.clone(),
                 subset: l.subset(),
             };
-            model.put(keys::link(&l.system_user_id, &l.client_org_no), encode(&link));
+            model.change(Change::Link {
+                agent: l.system_user_id,
+                client: l.client_org_no.clone(),
+                link: Some(Arc::new(link)),
+            });
             model.put(keys::agent_of_client(&l.client_org_no, &l.system_user_id), Vec::new());
         }
         ClientUnlinked(l) => {
-            model.delete(keys::link(&l.system_user_id, &l.client_org_no));
+            model.change(Change::Link { agent: l.system_user_id, client: l.client_org_no.clone(), link: None });
             model.delete(keys::agent_of_client(&l.client_org_no, &l.system_user_id));
         }
         // A seal changes no record; its outcome (applied or void) is the evidence.

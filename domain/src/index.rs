@@ -13,10 +13,11 @@
 //! [`DecisionIndex::at`] answers "as of position N" from memory exactly as the versions
 //! on disk would (most facts are written once, and one version is kept inline).
 //!
-//! It is a pure fold of the read model's own writes: [`DecisionIndex::apply`] takes the
-//! version entries a commit writes, [`DecisionIndex::load`] the version entries a store
-//! holds, in key order. Versions of one record arrive oldest first either way. It knows
-//! the key layout, never the store.
+//! It is a pure fold of typed changes ([`Change`]): [`DecisionIndex::fold`] takes the
+//! changes `apply` made in a commit, as `apply` made them (nothing is decoded again),
+//! and [`DecisionIndex::load`] the version entries a store holds, each read back into a
+//! change by [`Change::read_version`]. Versions of one fact arrive oldest first either
+//! way. It knows neither the key layout nor the store.
 //!
 //! [`pdp::evaluate`]: super::pdp::evaluate
 
@@ -27,9 +28,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
+use super::change::Change;
 use super::events::Subset;
 use super::ids::{OrgNo, PackageUrn, ResourceId, Right, SystemId};
-use super::model::{decode_record, history, keys, Link, Party, Policy, Relationship, System, SystemUser, Write};
+use super::model::{Link, Policy, Relationship, SystemUser};
 use super::pdp::{Carried, Facts, LinkFact, PartyRef};
 
 /// An organisation number as the number its nine digits spell (they fit a `u32`).
@@ -155,9 +157,6 @@ pub struct IndexAt<'a> {
     horizon: u64,
 }
 
-/// The record kinds (first byte of a record key) the index holds.
-const KINDS: [u8; 8] = [b'U', b'S', b'R', b'P', b'p', b'u', b'L', b'C'];
-
 /// How many facts of each kind the index holds now, and how many versions in all.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -179,45 +178,23 @@ impl Counts {
 }
 
 impl DecisionIndex {
-    /// The prefixes of the version entries the index is folded from, for a store to
-    /// scan at open (each yields its entries in key order).
-    pub fn version_prefixes() -> impl Iterator<Item = Vec<u8>> {
-        KINDS.iter().map(|kind| history::versions_prefix(&[*kind]))
-    }
-
     /// The index of a read model, from its version entries under
-    /// [`DecisionIndex::version_prefixes`] in key order.
+    /// [`Change::version_prefixes`] in key order.
     pub fn load(entries: impl Iterator<Item = (Vec<u8>, Vec<u8>)>) -> DecisionIndex {
         let mut index = DecisionIndex::default();
-        for (vkey, value) in entries {
-            let (key, event) = history::parse_version_key(&vkey);
-            index.record(&key, event, &value);
+        for (vkey, stored) in entries {
+            let (event, change) = Change::read_version(&vkey, &stored).expect("the prefixes hold decision facts");
+            index.fold_one(event, &change);
         }
         index
     }
 
-    /// Folds in a commit's writes (the version entries among them; the rest are not
-    /// decision facts). Within a commit, versions of one record come oldest first, as a
-    /// projected batch writes them in key order.
-    pub fn apply(&mut self, writes: &[Write]) {
-        for write in writes {
-            match write {
-                Write::Put(vkey, value) if DecisionIndex::concerns(vkey) => {
-                    let (key, event) = history::parse_version_key(vkey);
-                    self.record(&key, event, value);
-                }
-                // Other kinds' versions and unversioned entries are not decision facts;
-                // versions are only ever added, so a removed entry is never a version.
-                Write::Put(..) | Write::Delete(_) => {
-                    debug_assert!(!matches!(write, Write::Delete(k) if k.first() == Some(&b'H')))
-                }
-            }
+    /// Folds in a commit's typed changes, each with the index of the event that made
+    /// it, in log order (versions of one fact oldest first).
+    pub fn fold(&mut self, changes: &[(u64, Change)]) {
+        for (event, change) in changes {
+            self.fold_one(*event, change);
         }
-    }
-
-    /// Whether a write to `key` can change the index (a store keeps only those).
-    pub fn concerns(key: &[u8]) -> bool {
-        key.first() == Some(&b'H') && key.get(1).is_some_and(|kind| KINDS.contains(kind))
     }
 
     /// The index as it stood after the first `horizon` events.
@@ -241,90 +218,60 @@ impl DecisionIndex {
         self.at(u64::MAX)
     }
 
-    /// Adds the version of `key`'s record that event `event` wrote (a record, or a
-    /// deletion).
-    fn record(&mut self, key: &[u8], event: u64, version: &[u8]) {
-        let record = history::version_value(version);
-        match key.first() {
-            Some(b'U') => {
-                let user = record.map(|bytes| Arc::new(decode_record::<SystemUser>(bytes)));
-                record_in(&mut self.users, keys::trailing_uuid(key), event, user);
+    /// Adds the version of one fact that event `event` left.
+    fn fold_one(&mut self, event: u64, change: &Change) {
+        match change {
+            Change::SystemUser(user) => record_in(&mut self.users, user.id, event, Some(user.clone())),
+            Change::System(system) => {
+                let live = system.deleted.is_none();
+                record_in(&mut self.systems, system.definition.system_id.clone(), event, Some(live));
             }
-            Some(b'S') => {
-                let system = record.map(decode_record::<System>);
-                // Systems are marked deleted, never removed; a removal is kept all the same.
-                let id = match &system {
-                    Some(system) => Some(system.definition.system_id.clone()),
-                    None => self.systems.keys().find(|id| keys::system(id) == key).cloned(),
-                };
-                if let Some(id) = id {
-                    record_in(&mut self.systems, id, event, system.map(|s| s.deleted.is_none()));
-                }
+            Change::Policy(policy) => {
+                record_in(&mut self.policies, policy.resource_id.clone(), event, Some(policy.clone()))
             }
-            Some(b'R') => {
-                let policy = record.map(decode_record::<Policy>);
-                let resource = match &policy {
-                    Some(policy) => Some(policy.resource_id.clone()),
-                    None => self.policies.keys().find(|r| keys::policy(r) == key).cloned(),
-                };
-                if let Some(resource) = resource {
-                    record_in(&mut self.policies, resource, event, policy.map(Arc::new));
-                }
+            Change::Party(party) => record_in(&mut self.parties, org(&party.org_no), event, Some(())),
+            Change::PartyId(id, found) => record_in(&mut self.party_ids, *id, event, found.as_ref().map(org)),
+            Change::PartyUuid(uuid, found) => record_in(&mut self.party_uuids, *uuid, event, found.as_ref().map(org)),
+            Change::Link { agent, client, link } => self.fold_link(*agent, org(client), event, link.as_deref()),
+            Change::Relationship { client, facilitator, relationship } => {
+                self.fold_relationship((org(client), org(facilitator)), event, relationship.as_deref())
             }
-            Some(b'P') => {
-                let party = org(&keys::trailing_org(key));
-                debug_assert!(record.is_none_or(|bytes| org(&decode_record::<Party>(bytes).org_no) == party));
-                record_in(&mut self.parties, party, event, record.map(|_| ()));
+        }
+    }
+
+    fn fold_link(&mut self, agent: Uuid, client: Org, event: u64, link: Option<&Link>) {
+        let subset = link.and_then(|l| l.subset.clone()).map(Arc::new);
+        let link = link.map(|l| l.event_id);
+        let versions = self.links.entry(agent).or_default();
+        let at = versions.partition_point(|v| (v.client, v.event) < (client, event));
+        match versions.get_mut(at) {
+            Some(same) if (same.client, same.event) == (client, event) => {
+                same.link = link;
+                same.subset = subset;
             }
-            Some(b'p') => {
-                let id = keys::party_id_in(key).expect("a party id key holds 8 bytes");
-                record_in(&mut self.party_ids, id, event, record.map(|bytes| org(&org_of(bytes))));
+            later => {
+                assert!(later.is_none_or(|v| v.client != client), "versions of a link come in log order");
+                versions.insert(at, LinkVersion { client, event, link, subset });
             }
-            Some(b'u') => {
-                let uuid = keys::trailing_uuid(key);
-                record_in(&mut self.party_uuids, uuid, event, record.map(|bytes| org(&org_of(bytes))));
-            }
-            Some(b'L') => {
-                let agent = Uuid::from_slice(&key[1..17]).expect("a link key starts with the agent's uuid");
-                let client = org(&keys::trailing_org(key));
-                let link = record.map(decode_record::<Link>);
-                let subset = link.as_ref().and_then(|l| l.subset.clone()).map(Arc::new);
-                let link = link.map(|l| l.event_id);
-                let versions = self.links.entry(agent).or_default();
-                let at = versions.partition_point(|v| (v.client, v.event) < (client, event));
-                match versions.get_mut(at) {
-                    Some(same) if (same.client, same.event) == (client, event) => {
-                        same.link = link;
-                        same.subset = subset;
-                    }
-                    later => {
-                        assert!(later.is_none_or(|v| v.client != client), "versions of a link come in log order");
-                        versions.insert(at, LinkVersion { client, event, link, subset });
-                    }
-                }
-            }
-            Some(b'C') => {
-                let client = org(&keys::trailing_org(&key[..10]));
-                let facilitator = org(&keys::trailing_org(key));
-                let rel = record.map(decode_record::<Relationship>);
-                let grants = rel.as_ref().map(|rel| {
-                    rel.grants
-                        .iter()
-                        .map(|g| CompactGrant {
-                            package: self.package_number(&g.access_package),
-                            carried: Carried { role: g.role, event_id: g.event_id },
-                        })
-                        .collect()
-                });
-                record_in(&mut self.relationships, (client, facilitator), event, grants);
-                let rights: Option<DelegatedRights> = rel
-                    .filter(|rel| !rel.rights.is_empty())
-                    .map(|rel| rel.rights.iter().map(|g| (g.right.clone(), g.event_id)).collect());
-                if rights.is_some() || self.relationship_rights.contains_key(&(client, facilitator)) {
-                    record_in(&mut self.relationship_rights, (client, facilitator), event, rights);
-                }
-            }
-            _ => {}
+        }
+    }
+
+    fn fold_relationship(&mut self, pair: (Org, Org), event: u64, rel: Option<&Relationship>) {
+        let grants = rel.map(|rel| {
+            rel.grants
+                .iter()
+                .map(|g| CompactGrant {
+                    package: self.package_number(&g.access_package),
+                    carried: Carried { role: g.role, event_id: g.event_id },
+                })
+                .collect()
+        });
+        record_in(&mut self.relationships, pair, event, grants);
+        let rights: Option<DelegatedRights> = rel
+            .filter(|rel| !rel.rights.is_empty())
+            .map(|rel| rel.rights.iter().map(|g| (g.right.clone(), g.event_id)).collect());
+        if rights.is_some() || self.relationship_rights.contains_key(&pair) {
+            record_in(&mut self.relationship_rights, pair, event, rights);
         }
     }
 
@@ -396,11 +343,6 @@ impl PartialEq for DecisionIndex {
             && self.relationship_rights == other.relationship_rights
             && grants(self) == grants(other)
     }
-}
-
-/// The organisation number a party-id or party-uuid entry points to.
-fn org_of(bytes: &[u8]) -> OrgNo {
-    OrgNo::parse(std::str::from_utf8(bytes).expect("an org number is ASCII")).expect("a stored org number is valid")
 }
 
 impl Facts for IndexAt<'_> {

@@ -3,6 +3,7 @@
 //! rdkafka, axum and tokio are unknown here. Time and fresh ids are passed in.
 
 pub mod apply;
+pub mod change;
 pub mod decide;
 pub mod events;
 pub mod ids;

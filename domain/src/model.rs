@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
 
+use super::change::{Change, Commit};
 use super::events::{Actor, PolicyRule, Subset, SystemDefinition, UserType};
 use super::ids::{Action, OrgNo, PackageUrn, RegisterRole, ResourceId, Right, SystemId};
 use super::rejection::Rejection;
@@ -118,6 +119,19 @@ pub type Versions<T> = Vec<(u64, Option<Arc<T>>)>;
 pub trait KvMut: Kv {
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>);
     fn delete(&mut self, key: Vec<u8>);
+    /// Writes a decision fact: the only way `apply` writes one (see [`Change`]).
+    fn change(&mut self, change: Change) {
+        match change.value() {
+            Some(value) => self.put(change.key(), value),
+            None => self.delete(change.key()),
+        }
+    }
+    /// Notes that the event at `index` made `change`, whose bytes were just written as
+    /// a version. A model that commits to a store keeps the note for the decision
+    /// index; others need none.
+    fn note(&mut self, index: u64, change: Change) {
+        let _ = (index, change);
+    }
 }
 
 /// One change to the read model, as `apply` produced it.
@@ -161,20 +175,25 @@ impl KvMut for MemKv {
 pub struct Overlay<'a, K: Kv + ?Sized> {
     base: &'a K,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// The typed changes to decision facts, in the order `apply` made them.
+    changes: Vec<(u64, Change)>,
 }
 
 impl<'a, K: Kv + ?Sized> Overlay<'a, K> {
     pub fn new(base: &'a K) -> Self {
-        Overlay { base, pending: BTreeMap::new() }
+        Overlay { base, pending: BTreeMap::new(), changes: Vec::new() }
     }
-    pub fn into_writes(self) -> Vec<Write> {
-        self.pending
+    /// The pending writes in key order, and the typed changes in log order.
+    pub fn into_commit(self) -> Commit {
+        let writes = self
+            .pending
             .into_iter()
             .map(|(k, v)| match v {
                 Some(v) => Write::Put(k, v),
                 None => Write::Delete(k),
             })
-            .collect()
+            .collect();
+        Commit { writes, changes: self.changes }
     }
 }
 
@@ -222,6 +241,10 @@ impl<K: Kv + ?Sized> KvMut for Overlay<'_, K> {
     }
     fn delete(&mut self, key: Vec<u8>) {
         self.pending.insert(key, None);
+    }
+    fn note(&mut self, index: u64, change: Change) {
+        debug_assert!(self.changes.last().is_none_or(|(last, _)| *last <= index), "changes come in log order");
+        self.changes.push((index, change));
     }
 }
 
@@ -1254,7 +1277,10 @@ mod tests {
         assert_eq!(o.get(b"b1"), Some(b"z".to_vec()));
         let keys: Vec<Vec<u8>> = o.scan_prefix(b"a").into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec![b"a2".to_vec(), b"a3".to_vec()]);
-        assert_eq!(o.into_writes(), vec![Write::Delete(b"a1".to_vec()), Write::Put(b"a3".to_vec(), b"w".to_vec())]);
+        assert_eq!(
+            o.into_commit().writes,
+            vec![Write::Delete(b"a1".to_vec()), Write::Put(b"a3".to_vec(), b"w".to_vec())]
+        );
     }
 
     #[test]
