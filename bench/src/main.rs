@@ -72,6 +72,13 @@ enum Cmd {
         #[arg(long)]
         read_model_only: bool,
     },
+    /// Open a read model in this fresh process and print, as one JSON line, its
+    /// resident memory by part: sled's tables and the decision index (`run` calls it).
+    Memory {
+        /// A read model directory (`<data>/read-model`).
+        #[arg(long)]
+        read_model: PathBuf,
+    },
 }
 
 fn main() {
@@ -105,6 +112,7 @@ fn main() {
             seed,
             read_model_only,
         }),
+        Cmd::Memory { read_model } => run::memory_by_part(&read_model),
     };
     if let Err(e) = result {
         eprintln!("ledger-bench: {e}");

@@ -154,12 +154,16 @@ pub fn run(o: &Options) -> Result<(), String> {
         "Resident memory of this process after projecting (sled, decision index, the loaded facts)",
         format!("{:.0} MiB now, {:.0} MiB at peak", mib(rss), mib(peak)),
     ));
+    let keys_written = store.keys_written();
+    drop(store);
+    table.push(memory_row(&dir.read_model())?);
+    let store = Store::open(&dir.read_model()).map_err(|e| e.to_string())?;
 
     // The write floor: what sled itself accepts, in batches the size of a projected
     // batch, into a fresh store configured as the read model. Every event writes at least
     // one key at a random place in the tree (the record it changes, keyed by uuid or org
     // number), so the random-key rate bounds projection whatever the key layout.
-    let keys_per_event = store.keys_written() as f64 / head as f64;
+    let keys_per_event = keys_written as f64 / head as f64;
     let random = write_floor(&o.work.join("floor-random"), FLOOR_KEYS, true)?;
     let sequential = write_floor(&o.work.join("floor-sequential"), FLOOR_KEYS, false)?;
     table.push(Row::info(
@@ -721,6 +725,65 @@ fn write_floor(dir: &std::path::Path, keys: u64, random: bool) -> Result<f64, St
     drop(store);
     std::fs::remove_dir_all(dir).map_err(|e| e.to_string())?;
     Ok(per_s)
+}
+
+/// What a fresh process opening `read_model` holds resident, by part (see
+/// [`memory_by_part`], which this runs as a child so nothing else is in its memory).
+fn memory_row(read_model: &std::path::Path) -> Result<Row, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .arg("memory")
+        .arg("--read-model")
+        .arg(read_model)
+        .output()
+        .map_err(|e| format!("cannot start the memory probe: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the memory probe failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let parts: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let bytes = |name: &str| parts[name].as_u64().ok_or_else(|| format!("the memory probe did not say {name}"));
+    let (baseline, opened, second) = (bytes("baseline")?, bytes("opened")?, bytes("with_second_index")?);
+    let index = second.saturating_sub(opened);
+    let sled = opened.saturating_sub(baseline).saturating_sub(index);
+    Ok(Row::info(
+        "Resident memory opening this read model in a fresh process, by part",
+        format!(
+            "{:.0} MiB in all: sled's tables {:.0} MiB, the decision index {:.0} MiB ({} facts, {} versions; \
+             measured as what a second fold of it adds), the process before opening {:.0} MiB",
+            mib(opened),
+            mib(sled),
+            mib(index),
+            bytes("facts")?,
+            bytes("versions")?,
+            mib(baseline)
+        ),
+    ))
+}
+
+/// The `memory` command: resident memory before opening `read_model`, after opening it
+/// as the service does (sled and the decision index folded from it), and after folding
+/// a second decision index beside the first — what the index alone costs. Prints one
+/// JSON line.
+pub fn memory_by_part(read_model: &std::path::Path) -> Result<(), String> {
+    let resident = || own_memory_bytes().map(|(rss, _)| rss).ok_or("cannot read this process's memory from /proc");
+    let baseline = resident()?;
+    let store = Store::open(read_model).map_err(|e| e.to_string())?;
+    let opened = resident()?;
+    let second = store.load_decision_index();
+    let with_second_index = resident()?;
+    let counts = second.counts();
+    println!(
+        "{}",
+        serde_json::json!({
+            "baseline": baseline,
+            "opened": opened,
+            "with_second_index": with_second_index,
+            "facts": counts.total(),
+            "versions": counts.versions,
+        })
+    );
+    drop((second, store));
+    Ok(())
 }
 
 /// (resident, peak resident) of this process, from /proc/self/status.

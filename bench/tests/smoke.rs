@@ -48,6 +48,7 @@ fn given_a_small_generated_ledger_when_benchmarked_then_every_row_is_printed_and
         "| Projection from the embedded log |",
         "| Rebuild of the first",
         "| Read model on disk |",
+        "| Resident memory opening this read model in a fresh process, by part | ",
         "| PDP in process, one thread (current) |",
         "| As-of decision at position",
         "| Floor: the sled point reads",
