@@ -164,7 +164,10 @@ fn apply_at<K: KvMut>(
         subject: subject.clone(),
         chain: chain.map(|c| super::model::hex(c)),
     };
-    model.put(keys::outcome(position), encode(&outcome));
+    let block = keys::outcome_block(position);
+    let mut outcomes = model.get(&block).unwrap_or_default();
+    super::model::outcomes::append(&mut outcomes, position, &encode(&outcome));
+    model.put(block, outcomes);
     // Every event, void or not, is in the histories of its aggregate, client and actor.
     // The aggregate's entry also holds its version after this event: the version is
     // read from the last entry, so it costs no key of its own.

@@ -281,7 +281,7 @@ pub mod keys {
 
     /// The layout's number, kept beside a stored read model: bump it whenever a key or
     /// an encoding below changes, so a store an older build wrote is rebuilt, not misread.
-    pub const LAYOUT: u32 = 7;
+    pub const LAYOUT: u32 = 8;
 
     /// The kind of record a key holds, named by its first byte: the one place a key's
     /// byte is read as a kind.
@@ -489,14 +489,13 @@ pub mod keys {
         k
     }
 
-    /// The log index (or position) a key ends in, for the kinds whose keys do: outcomes,
+    /// The log index (or position) a key ends in, for the kinds whose keys do:
     /// quarantine entries, audit postings, versions and the system-user stream. The one
-    /// place such a key is read back; `None` for any other key.
+    /// place such a key is read back; `None` for any other key (an outcome block's key
+    /// names a block, not an event).
     pub fn index_in(key: &[u8]) -> Option<u64> {
         match Kind::of(key)? {
-            Kind::Outcome | Kind::Quarantine | Kind::AuditIndex | Kind::History | Kind::SystemUserStream
-                if key.len() >= 9 =>
-            {
+            Kind::Quarantine | Kind::AuditIndex | Kind::History | Kind::SystemUserStream if key.len() >= 9 => {
                 Some(u64::from_be_bytes(key[key.len() - 8..].try_into().ok()?))
             }
             _ => None,
@@ -523,10 +522,13 @@ pub mod keys {
     pub fn quarantined(index: u64) -> Vec<u8> {
         cat(b'!', &[&index.to_be_bytes()])
     }
-    pub fn outcome(position: u64) -> Vec<u8> {
-        cat(b'E', &[&position.to_be_bytes()])
+    /// The block of outcomes that holds `position`'s (see [`super::outcomes`]): keyed by
+    /// the block's first position.
+    pub fn outcome_block(position: u64) -> Vec<u8> {
+        let first = position - position % super::outcomes::BLOCK_POSITIONS;
+        cat(b'E', &[&first.to_be_bytes()])
     }
-    /// Every outcome's key starts so.
+    /// Every outcome block's key starts so.
     pub fn outcome_prefix() -> Vec<u8> {
         cat(b'E', &[])
     }
@@ -863,6 +865,48 @@ impl From<&Rejection> for VoidReason {
 // times never run backwards in log order, so "as of T" is "as of the position after the
 // last event whose effective time is at most T", found by a binary search over outcomes.
 
+/// Outcomes in blocks: what is per position is written in order, so the outcomes of
+/// [`BLOCK_POSITIONS`](outcomes::BLOCK_POSITIONS) consecutive positions share one key
+/// (one sled entry instead of one per event). A block is its outcomes back to back,
+/// each as `position (8 bytes) | length (4 bytes) | the outcome's JSON`, in log order;
+/// a quarantined record's position has none.
+pub mod outcomes {
+    /// Positions per block: a block of outcomes is a few KiB, rewritten whole by each
+    /// projected batch that adds to it.
+    pub const BLOCK_POSITIONS: u64 = 16;
+    const HEADER_BYTES: usize = 12;
+
+    /// Adds the outcome at `position` (encoded) to the end of its block.
+    pub fn append(block: &mut Vec<u8>, position: u64, outcome: &[u8]) {
+        debug_assert!(entries(block).last().is_none_or(|(last, _)| last < position), "outcomes come in log order");
+        let length = u32::try_from(outcome.len()).expect("an outcome is far below 4 GiB");
+        block.extend_from_slice(&position.to_be_bytes());
+        block.extend_from_slice(&length.to_be_bytes());
+        block.extend_from_slice(outcome);
+    }
+
+    /// The outcomes in a block, in log order, each with its position.
+    ///
+    /// # Panics
+    /// On a block `append` did not write: a read model damaged outside the ledger (as
+    /// [`super::decode_record`]).
+    pub fn entries(block: &[u8]) -> impl Iterator<Item = (u64, &[u8])> {
+        let mut rest = block;
+        std::iter::from_fn(move || {
+            if rest.is_empty() {
+                return None;
+            }
+            const DAMAGED: &str = "read-model outcome block written by apply decodes";
+            let header = rest.get(..HEADER_BYTES).expect(DAMAGED);
+            let position = u64::from_be_bytes(header[..8].try_into().expect("8 bytes"));
+            let length = u32::from_be_bytes(header[8..].try_into().expect("4 bytes")) as usize;
+            let outcome = rest.get(HEADER_BYTES..HEADER_BYTES + length).expect(DAMAGED);
+            rest = &rest[HEADER_BYTES + length..];
+            Some((position, outcome))
+        })
+    }
+}
+
 pub mod history {
     use super::*;
 
@@ -1111,7 +1155,9 @@ pub trait ReadModel: Kv {
         self.get(&keys::event(id)).map(|b| u64::from_be_bytes(b.try_into().expect("8 bytes")))
     }
     fn outcome(&self, position: u64) -> Option<Outcome> {
-        self.record(&keys::outcome(position))
+        let block = self.get(&keys::outcome_block(position))?;
+        let found = outcomes::entries(&block).find(|(at, _)| *at == position);
+        found.map(|(_, bytes)| decode_record(bytes))
     }
     /// Up to `limit` events of an audit history (`keys::by_subject`, `by_client`, …),
     /// oldest first, after log index `after`: each with its log index and outcome.
@@ -1127,9 +1173,11 @@ pub trait ReadModel: Kv {
     }
     /// Every seal on the log with its outcome, in log order (a scan of every outcome).
     fn seals(&self) -> Vec<(u64, Outcome)> {
-        self.scan_prefix(&keys::outcome_prefix())
-            .into_iter()
-            .filter_map(|(k, v)| Some((keys::index_in(&k)?, decode::<Outcome>(v))))
+        let blocks = self.scan_prefix(&keys::outcome_prefix());
+        blocks
+            .iter()
+            .flat_map(|(_, block)| outcomes::entries(block))
+            .map(|(position, bytes)| (position, decode_record::<Outcome>(bytes)))
             .filter(|(_, o)| super::events::family(&o.type_name) == "ledger.ledger.sealed")
             .collect()
     }
@@ -1283,11 +1331,25 @@ mod tests {
         );
     }
 
+    /// Consecutive positions share a block; a block gives back each outcome with its
+    /// position, in log order, and skips a position that has none (a quarantined record).
+    #[test]
+    fn outcomes_of_consecutive_positions_share_a_block_and_read_back_by_position() {
+        let last = outcomes::BLOCK_POSITIONS - 1;
+        assert_eq!(keys::outcome_block(0), keys::outcome_block(last));
+        assert_ne!(keys::outcome_block(last), keys::outcome_block(last + 1));
+        let mut block = Vec::new();
+        outcomes::append(&mut block, 16, b"{\"a\":1}");
+        outcomes::append(&mut block, 18, b"{}");
+        let entries: Vec<(u64, &[u8])> = outcomes::entries(&block).collect();
+        assert_eq!(entries, vec![(16, &b"{\"a\":1}"[..]), (18, &b"{}"[..])]);
+    }
+
     #[test]
     fn keys_that_end_in_a_log_index_read_it_back_and_no_other_key_does() {
         let org = OrgNo::parse("310000019").unwrap();
         let user = Uuid::from_u128(7);
-        assert_eq!(keys::index_in(&keys::outcome(5)), Some(5));
+        assert_eq!(keys::index_in(&keys::outcome_block(5)), None);
         assert_eq!(keys::index_in(&keys::quarantined(6)), Some(6));
         assert_eq!(keys::index_in(&keys::indexed(&keys::by_subject("systemuser/x"), 7)), Some(7));
         assert_eq!(keys::index_in(&history::version_key(&keys::system_user(&user), 8)), Some(8));
