@@ -766,6 +766,10 @@ fn memory_row(read_model: &std::path::Path) -> Result<Row, String> {
 /// JSON line.
 pub fn memory_by_part(read_model: &std::path::Path) -> Result<(), String> {
     let resident = || own_memory_bytes().map(|(rss, _)| rss).ok_or("cannot read this process's memory from /proc");
+    // Opening a store creates one where there is none: a probe must not.
+    if !read_model.join("db").is_file() {
+        return Err(format!("no read model at {}", read_model.display()));
+    }
     let baseline = resident()?;
     let store = Store::open(read_model).map_err(|e| e.to_string())?;
     let opened = resident()?;
