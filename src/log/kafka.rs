@@ -146,11 +146,11 @@ impl KafkaLog {
     /// it so), or the broker fences its producer id and epoch (`PRODUCER_FENCED`,
     /// `INVALID_PRODUCER_EPOCH` on a produce — seen in CI from tansu on every append
     /// for a minute after an outage; likely an epoch bump cut in flight, so the broker
-    /// holds a newer epoch than the producer learnt). librdkafka does not treat a fenced *produce* of a non-transactional
-    /// producer as fatal, so every later append would fail the same way for the life of
-    /// the process. Once its appends have been answered (as failures: the callers were
-    /// told so), a fresh producer with a fresh id takes its place, so the service
-    /// recovers by itself.
+    /// holds a newer epoch than the producer learnt). librdkafka does not treat a
+    /// fenced *produce* of a non-transactional producer as fatal, so every later append
+    /// would fail the same way for the life of the process. Once an append has failed
+    /// (its callers are told so), a fresh producer with a fresh id takes its place for
+    /// the appends after it, so the service recovers by itself.
     fn renew_if_spent(&self, failed: &FutureProducer, error: &KafkaError) {
         let why = match (failed.client().fatal_error(), error.rdkafka_error_code()) {
             (Some((code, why)), _) => format!("failed fatally ({code:?}: {why})"),
