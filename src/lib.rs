@@ -16,4 +16,5 @@ pub mod ledger;
 pub mod log;
 pub mod projector;
 pub mod store;
+pub mod timestamp;
 pub mod verify;
