@@ -348,30 +348,37 @@ pub fn run(o: &Options) -> Result<(), String> {
     let serve = |log: &str, extra: &[&str]| Server::start(&o.ledger_bin, &dir.0, &o.work.join(log), extra);
     let strict = drive_xacml(&serve("serve-before-answer.log", &["--decision-log-sync", "before-answer"])?);
     // Without and with the decision log, alternated: this machine's speed drifts by a
-    // fifth within minutes, and alternating lets the drift fall on both alike. The last
-    // server (with the log, as the service runs) stays up for the rows after.
-    let mut rounds = Vec::with_capacity(LOG_COST_ROUNDS);
-    let mut server = None;
+    // fifth within minutes, and alternating lets the drift fall on both alike. Each
+    // logged load lies between two unlogged ones and is compared with their mean, so a
+    // drift during a round falls on neither side (with "unlogged, then logged" pairs, a
+    // machine slowing down under the load counted against the log in every round).
+    let unlogged_load = |round: usize| -> Result<_, String> {
+        Ok(drive_xacml(&serve(&format!("serve-unlogged-{round}.log"), &["--benchmark-without-decision-log"])?))
+    };
+    let mut unlogged = vec![unlogged_load(0)?];
+    let mut logged = Vec::with_capacity(LOG_COST_ROUNDS);
     for round in 1..=LOG_COST_ROUNDS {
-        drop(server.take()); // one process at a time owns the data directory
-        let unlogged =
-            drive_xacml(&serve(&format!("serve-unlogged-{round}.log"), &["--benchmark-without-decision-log"])?);
-        let logged_server = serve(&format!("serve-{round}.log"), &[])?;
-        rounds.push((drive_xacml(&logged_server), unlogged));
-        server = Some(logged_server);
+        // One process at a time owns the data directory: each server stops when dropped.
+        logged.push(drive_xacml(&serve(&format!("serve-{round}.log"), &[])?));
+        unlogged.push(unlogged_load(round)?);
     }
-    let server = server.expect("at least one round");
-    let ratios: Vec<f64> = rounds.iter().map(|(logged, unlogged)| logged.per_s / unlogged.per_s).collect();
+    // The service as it runs (with the log) serves the rows after.
+    let server = serve("serve.log", &[])?;
+    let ratios: Vec<f64> = logged
+        .iter()
+        .enumerate()
+        .map(|(k, load)| load.per_s / ((unlogged[k].per_s + unlogged[k + 1].per_s) / 2.0))
+        .collect();
     let median = {
         let mut order: Vec<usize> = (0..ratios.len()).collect();
         order.sort_by(|a, b| ratios[*a].total_cmp(&ratios[*b]));
         order[order.len() / 2]
     };
-    let (load, unlogged) = &rounds[median];
+    let (load, unlogged) = (&logged[median], &unlogged[median]);
     table.push(Row::info(
         &format!(
-            "PDP over HTTP without the decision log ({} connections; of {LOG_COST_ROUNDS} alternated rounds, the one \
-             of the median ratio below)",
+            "PDP over HTTP without the decision log ({} connections; of {LOG_COST_ROUNDS} rounds, the load just before \
+             the logged one of the median ratio below)",
             o.connections
         ),
         load_figure(unlogged, "decisions"),
@@ -394,7 +401,8 @@ pub fn run(o: &Options) -> Result<(), String> {
     ));
     let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
     table.push(Row::new(
-        "Decision log's cost over HTTP (after-answer, the default): throughput with it ÷ without, per round",
+        "Decision log's cost over HTTP (after-answer, the default): throughput with it ÷ the mean of the loads \
+         without it just before and just after, per round",
         format!("median {:.2} (rounds: {})", ratios[median], listed.join(", ")),
         "≥ 0.85",
         ratios[median] / 0.85,
@@ -714,8 +722,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Alternated rounds of the HTTP decision load without and with the decision log; the
-/// log's cost is the median of the rounds' ratios.
+/// Rounds of the HTTP decision load with the decision log, each between two loads
+/// without it; the log's cost is the median of the rounds' ratios.
 const LOG_COST_ROUNDS: usize = 3;
 
 /// Connections sending ordinary single decisions in the maximal-load row.
