@@ -351,7 +351,7 @@ pub fn run(o: &Options) -> Result<(), String> {
     // fifth within minutes, and alternating lets the drift fall on both alike. Each
     // logged load lies between two unlogged ones and is compared with their mean, so a
     // drift during a round falls on neither side (with "unlogged, then logged" pairs, a
-    // machine slowing down under the load counted against the log in every round).
+    // machine slowing down under the load would count against the log in every round).
     let unlogged_load = |round: usize| -> Result<_, String> {
         Ok(drive_xacml(&serve(&format!("serve-unlogged-{round}.log"), &["--benchmark-without-decision-log"])?))
     };
@@ -369,11 +369,7 @@ pub fn run(o: &Options) -> Result<(), String> {
         .enumerate()
         .map(|(k, load)| load.per_s / ((unlogged[k].per_s + unlogged[k + 1].per_s) / 2.0))
         .collect();
-    let median = {
-        let mut order: Vec<usize> = (0..ratios.len()).collect();
-        order.sort_by(|a, b| ratios[*a].total_cmp(&ratios[*b]));
-        order[order.len() / 2]
-    };
+    let median = median_index(&ratios);
     let (load, unlogged) = (&logged[median], &unlogged[median]);
     table.push(Row::info(
         &format!(
@@ -604,11 +600,17 @@ fn logged_decisions(o: &Options, store: &Store, queries: &[Query]) -> Result<Log
     drop(log);
     let _ = std::fs::remove_dir_all(&dir);
     let ratios: Vec<f64> = rounds.iter().map(|(with, without)| with / without).collect();
-    let mut order: Vec<usize> = (0..rounds.len()).collect();
-    order.sort_by(|a, b| ratios[*a].total_cmp(&ratios[*b]));
-    let (with_per_s, without_per_s) = rounds[order[order.len() / 2]];
+    let (with_per_s, without_per_s) = rounds[median_index(&ratios)];
     let ratios = ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ");
     Ok(Logged { with_per_s, without_per_s, ratios })
+}
+
+/// Where the median of `ratios` is (the upper one of an even count).
+fn median_index(ratios: &[f64]) -> usize {
+    assert!(!ratios.is_empty(), "at least one round");
+    let mut order: Vec<usize> = (0..ratios.len()).collect();
+    order.sort_by(|a, b| ratios[*a].total_cmp(&ratios[*b]));
+    order[order.len() / 2]
 }
 
 /// One round with the log: decisions per second, every one kept in `log`.
