@@ -26,6 +26,20 @@ pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S
     }
 }
 
+/// Writes `time` as a JSON string onto `out`: the bytes [`serialize`] gives through
+/// serde_json (for the decision log's hand-written entries).
+pub fn write_json(time: &DateTime<Utc>, out: &mut Vec<u8>) {
+    let mut text = [0u8; TEXT_BYTES_MAX];
+    match write(time, &mut text) {
+        Some(length) => {
+            out.push(b'"');
+            out.extend_from_slice(&text[..length]);
+            out.push(b'"');
+        }
+        None => serde_json::to_writer(out, time).expect("a time serialises"),
+    }
+}
+
 /// Writes `time` into `text` and returns its length, or `None` where chrono's own
 /// formatting is needed (a year outside 0000–9999 or a leap second).
 fn write(time: &DateTime<Utc>, text: &mut [u8; TEXT_BYTES_MAX]) -> Option<usize> {
@@ -86,6 +100,9 @@ mod tests {
         let ours = serde_json::to_string(&Written(time)).unwrap();
         let chrono = serde_json::to_string(&time).unwrap();
         assert_eq!(ours, chrono, "{time:?}");
+        let mut written = Vec::new();
+        write_json(&time, &mut written);
+        assert_eq!(String::from_utf8(written).unwrap(), chrono, "{time:?} as JSON");
     }
 
     #[test]

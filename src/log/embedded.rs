@@ -31,7 +31,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
-use super::{check_append, EventLog, LogError, NewRecord, Record, LOG_RECORD_BYTES_MAX};
+use super::{check_bodies, EventLog, LogError, NewRecord, Record, LOG_RECORD_BYTES_MAX};
 
 const MAGIC_V1: &[u8; 8] = b"LEDGER\x00\x01";
 const MAGIC_V2: &[u8; 8] = b"LEDGER\x00\x02";
@@ -129,6 +129,10 @@ struct Writer {
     end: u64,
     /// A failed append may have left bytes past `end` that could not be cut yet.
     dirty: bool,
+    /// The bytes of the append being written, kept between appends: a fresh buffer of
+    /// a thousand decisions' frames was faulted in page by page each time (the kernel
+    /// zeroing pages showed in the decision log's profile).
+    scratch: Vec<u8>,
 }
 
 pub struct EmbeddedLog {
@@ -393,7 +397,7 @@ impl EmbeddedLog {
         }
         let reader = File::open(path)?;
         let syncer = Some(file.try_clone()?);
-        let writer = Writer { file, end: scan.end, dirty: false };
+        let writer = Writer { file, end: scan.end, dirty: false, scratch: Vec::new() };
         Ok(EmbeddedLog {
             writer: Some(Mutex::new(writer)),
             index: RwLock::new(scan.frames),
@@ -435,8 +439,9 @@ fn now_ms() -> i64 {
 }
 
 /// Format-2 frames of `records`, stamped `appended_ms`; the last says `more = 0`.
-fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<Frame>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + HEADER_V2_BYTES as usize).sum());
+fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<Frame>, out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(records.iter().map(|r| r.len() + HEADER_V2_BYTES as usize).sum());
     for (i, body) in records.iter().enumerate() {
         let mut h = [0u8; HEADER_V2_BYTES as usize];
         h[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
@@ -450,8 +455,27 @@ fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<F
         out.extend_from_slice(&h);
         out.extend_from_slice(body);
     }
-    out
 }
+
+/// Advises the kernel that `file`'s first `bytes` (synced, so clean) will not be read
+/// soon. Advice only: where it is not taken, the pages stay cached as before.
+#[cfg(target_os = "linux")]
+fn uncache(file: &File, bytes: u64) {
+    use std::os::fd::AsRawFd;
+    let Ok(length) = libc::off_t::try_from(bytes) else { return };
+    // SAFETY: the descriptor is open for the call's duration (borrowed from `file`), and
+    // the advice reads or writes no memory of this process.
+    let failed = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, length, libc::POSIX_FADV_DONTNEED) };
+    if failed != 0 {
+        tracing::debug!(errno = failed, "posix_fadvise(DONTNEED) was not taken");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn uncache(_file: &File, _bytes: u64) {}
+
+/// The most a writer keeps of its buffer between appends (a larger append's is let go).
+const SCRATCH_BYTES_KEPT_MAX: usize = 4 << 20;
 
 impl EmbeddedLog {
     /// Appends as [`EventLog::append`] does but without `sync_data`: the records are in
@@ -459,15 +483,28 @@ impl EmbeddedLog {
     /// to readers at once; [`EmbeddedLog::sync`] makes them durable. For the decision
     /// log's `after-answer` mode, whose syncer thread calls `sync` right behind the
     /// writer; the ledger's own log never uses it.
-    pub fn append_unsynced(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
-        self.append_frames(records, false)
+    /// It takes bodies alone: the decision log keeps no key, id or kind.
+    pub fn append_unsynced(&self, bodies: &[&[u8]]) -> Result<Vec<u64>, LogError> {
+        self.append_frames(bodies, false)
+    }
+
+    /// As [`EventLog::append`], for bodies alone, then lets the operating system drop
+    /// what it synced from its page cache (why: [`EmbeddedLog::sync_and_uncache`]). For
+    /// the decision log's `before-answer` mode.
+    pub fn append_bodies_uncached(&self, bodies: &[&[u8]]) -> Result<Vec<u64>, LogError> {
+        let seqs = self.append_frames(bodies, true)?;
+        if let (Some(file), Some(last)) = (&self.syncer, seqs.last()) {
+            let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+            uncache(file, self.frame_end(index[*last as usize]));
+        }
+        Ok(seqs)
     }
 
     /// One append: its frames written with one write at the end, `sync_data`ed when
     /// `synced`, then published to readers. A failed write is cut back; nothing of it is
     /// acknowledged.
-    fn append_frames(&self, records: &[NewRecord], synced: bool) -> Result<Vec<u64>, LogError> {
-        check_append(records)?;
+    fn append_frames(&self, bodies: &[&[u8]], synced: bool) -> Result<Vec<u64>, LogError> {
+        check_bodies(bodies.iter().copied())?;
         let Some(writer) = &self.writer else {
             return Err(LogError::Refused("this log was opened read-only".to_owned()));
         };
@@ -477,9 +514,9 @@ impl EmbeddedLog {
             w.file.set_len(w.end).and_then(|_| w.file.sync_data())?;
             w.dirty = false;
         }
-        let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
-        let mut frames = Vec::with_capacity(records.len());
-        let bytes = encode_v2(&bodies, now_ms(), w.end, &mut frames);
+        let mut frames = Vec::with_capacity(bodies.len());
+        let mut bytes = std::mem::take(&mut w.scratch);
+        encode_v2(bodies, now_ms(), w.end, &mut frames, &mut bytes);
         let mut written = w.file.write_all_at(&bytes, w.end);
         if synced {
             written = written.and_then(|_| w.file.sync_data());
@@ -491,6 +528,9 @@ impl EmbeddedLog {
             return Err(LogError::Io(e));
         }
         w.end += bytes.len() as u64;
+        if bytes.capacity() <= SCRATCH_BYTES_KEPT_MAX {
+            w.scratch = bytes;
+        }
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
         let first = index.len() as u64;
         index.extend(frames);
@@ -504,11 +544,39 @@ impl EmbeddedLog {
             None => Err(LogError::Refused("this log was opened read-only".to_owned())),
         }
     }
+
+    /// As [`EmbeddedLog::sync`], then lets the operating system drop what that made
+    /// durable from its page cache. For a log written far more than it is read (the
+    /// decision log: tens of megabytes a second at full load): kept cached, it would
+    /// push the read model's pages out, and every append would go to a page the kernel
+    /// had to find afresh (appends grew slower as the cache grew, measured). Only what
+    /// the sync covered is named, so no dirty page is touched; a later read is served
+    /// from the disk as usual.
+    pub fn sync_and_uncache(&self) -> Result<(), LogError> {
+        let Some(file) = &self.syncer else {
+            return Err(LogError::Refused("this log was opened read-only".to_owned()));
+        };
+        let synced_end = self.published_end();
+        file.sync_data()?;
+        uncache(file, synced_end);
+        Ok(())
+    }
+
+    /// Where the last published frame ends (the magic's end when none is).
+    fn published_end(&self) -> u64 {
+        let index = self.index.read().unwrap_or_else(|p| p.into_inner());
+        index.last().map_or(MAGIC_BYTES, |f| self.frame_end(*f))
+    }
+
+    fn frame_end(&self, frame: Frame) -> u64 {
+        frame.offset + self.format.header_bytes() + u64::from(frame.body_bytes)
+    }
 }
 
 impl EventLog for EmbeddedLog {
     fn append(&self, records: &[NewRecord]) -> Result<Vec<u64>, LogError> {
-        self.append_frames(records, true)
+        let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
+        self.append_frames(&bodies, true)
     }
 
     fn read(&self, from: u64, max: usize) -> Result<Vec<Record>, LogError> {
@@ -725,7 +793,8 @@ pub fn upgrade(path: &Path) -> Result<u64, LogError> {
             let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
             // One append per record: format 1 kept no append boundaries.
             for body in bodies {
-                let bytes = encode_v2(&[body], APPENDED_UNKNOWN, at, &mut Vec::new());
+                let mut bytes = Vec::new();
+                encode_v2(&[body], APPENDED_UNKNOWN, at, &mut Vec::new(), &mut bytes);
                 new.write_all_at(&bytes, at)?;
                 at += bytes.len() as u64;
             }

@@ -91,14 +91,21 @@ pub trait EventLog: Send + Sync {
 
 /// Checks an append against the named limits, before anything is written.
 pub fn check_append(records: &[NewRecord]) -> Result<(), LogError> {
-    if records.len() > APPEND_RECORDS_MAX {
-        return Err(LogError::Refused(format!("{} records exceed {APPEND_RECORDS_MAX} per append", records.len())));
+    check_bodies(records.iter().map(|r| r.bytes.as_slice()))
+}
+
+/// [`check_append`] for bodies alone (a log that keeps no key, id or kind).
+pub fn check_bodies<'a>(bodies: impl ExactSizeIterator<Item = &'a [u8]>) -> Result<(), LogError> {
+    if bodies.len() > APPEND_RECORDS_MAX {
+        return Err(LogError::Refused(format!("{} records exceed {APPEND_RECORDS_MAX} per append", bodies.len())));
     }
-    if let Some(r) = records.iter().find(|r| r.bytes.len() > LOG_RECORD_BYTES_MAX || r.bytes.is_empty()) {
-        return Err(LogError::Refused(format!(
-            "a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}",
-            r.bytes.len()
-        )));
+    for body in bodies {
+        if body.len() > LOG_RECORD_BYTES_MAX || body.is_empty() {
+            return Err(LogError::Refused(format!(
+                "a record of {} bytes is empty or above {LOG_RECORD_BYTES_MAX}",
+                body.len()
+            )));
+        }
     }
     Ok(())
 }
