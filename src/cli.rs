@@ -654,16 +654,16 @@ fn rebuild(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
     }
     let started = std::time::Instant::now();
     let bar = progress_bar("rebuilding");
-    let (position, digest) = {
+    let (caught, digest) = {
         let store = Store::open(&fresh).map_err(|e| e.to_string())?;
         store.bind_log(&identity).map_err(|e| e.to_string())?;
-        let position = crate::verify::rebuild_into(log.as_ref(), &store, &mut |p, head| {
+        let caught = crate::verify::rebuild_into(log.as_ref(), &store, &mut |p, head| {
             bar.set_length(head);
             bar.set_position(p);
         })
         .map_err(|e| e.to_string())?;
         store.flush().map_err(|e| e.to_string())?;
-        (position, store.digest())
+        (caught, store.digest())
     };
     bar.finish_and_clear();
     let old = data.join("read-model.old");
@@ -679,8 +679,10 @@ fn rebuild(data: &Path, kafka: Option<KafkaConfig>) -> Result<(), String> {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "rebuilt {position} events in {secs:.2} s ({:.0} events/s); read-model digest {digest}",
-        position as f64 / secs.max(1e-9)
+        "rebuilt {} events in {secs:.2} s ({:.0} events/s: {}); read-model digest {digest}",
+        caught.position,
+        caught.position as f64 / secs.max(1e-9),
+        caught.split()
     );
     Ok(())
 }

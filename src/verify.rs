@@ -14,7 +14,7 @@ use std::fmt;
 use crate::domain::events::Event;
 use crate::domain::model::{keys, Quarantined, ReadModel};
 use crate::log::EventLog;
-use crate::projector::{catch_up_observed, ProjectError};
+use crate::projector::{catch_up_observed, CaughtUp, ProjectError};
 use crate::store::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub fn rebuild_into(
     log: &dyn EventLog,
     store: &Store,
     progress: &mut dyn FnMut(u64, u64),
-) -> Result<u64, ProjectError> {
+) -> Result<CaughtUp, ProjectError> {
     catch_up_observed(log, store, progress)
 }
 
