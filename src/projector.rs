@@ -63,7 +63,8 @@ pub struct CaughtUp {
 }
 
 impl CaughtUp {
-    /// The split, for a report: "waiting 1.2 s, apply 30.1 s, commit 41.0 s".
+    /// The split, for a report: "waiting for the log 0.3 s, apply 223.2 s, sled's
+    /// commits 323.0 s".
     pub fn split(&self) -> String {
         format!(
             "waiting for the log {:.1} s, apply {:.1} s, sled's commits {:.1} s",
