@@ -31,6 +31,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
+use super::chunked::Chunked;
 use super::{check_bodies, EventLog, LogError, NewRecord, Record, LOG_RECORD_BYTES_MAX};
 
 const MAGIC_V1: &[u8; 8] = b"LEDGER\x00\x01";
@@ -65,14 +66,22 @@ impl Format {
 struct Frame {
     offset: u64,
     body_bytes: u32,
-    appended_ms: Option<i64>,
+    /// [`APPENDED_UNKNOWN`] when not known (an `Option` would make the frame a third
+    /// larger, and the index holds millions of them).
+    appended_ms: i64,
+}
+
+impl Frame {
+    fn appended_ms(self) -> Option<i64> {
+        (self.appended_ms != APPENDED_UNKNOWN).then_some(self.appended_ms)
+    }
 }
 
 /// Where the acknowledged records of a file end, and what follows them.
 #[derive(Debug)]
 struct Scan {
     format: Format,
-    frames: Vec<Frame>,
+    frames: Chunked<Frame>,
     /// Byte offset just after the last whole append.
     end: u64,
     tail: Tail,
@@ -139,7 +148,7 @@ pub struct EmbeddedLog {
     /// `None` when opened read-only.
     writer: Option<Mutex<Writer>>,
     /// Every record's frame, published after fsync.
-    index: RwLock<Vec<Frame>>,
+    index: RwLock<Chunked<Frame>>,
     reader: File,
     format: Format,
     /// The writer's file again, to `fsync` without holding the writer's lock (the
@@ -208,8 +217,7 @@ fn frame_v2(file: &File, at: u64, len: u64) -> Result<(Frame, u32), FrameFault> 
     if crc32fast::hash(&body) != u32_at(&h, 16) {
         return Err(FrameFault::Body);
     }
-    let appended_ms = (appended != APPENDED_UNKNOWN).then_some(appended);
-    Ok((Frame { offset: at, body_bytes: size, appended_ms }, more))
+    Ok((Frame { offset: at, body_bytes: size, appended_ms: appended }, more))
 }
 
 #[derive(Debug)]
@@ -233,7 +241,7 @@ fn scan(file: &File) -> Result<Scan, LogError> {
 }
 
 fn scan_v2(file: &File, len: u64) -> Result<Scan, LogError> {
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut frames = Chunked::new();
     let mut pending: Vec<Frame> = Vec::new();
     let mut expected_more: Option<u32> = None;
     let mut at = MAGIC_BYTES;
@@ -255,7 +263,7 @@ fn scan_v2(file: &File, len: u64) -> Result<Scan, LogError> {
                 at = frame.offset + HEADER_V2_BYTES + u64::from(frame.body_bytes);
                 pending.push(frame);
                 if more == 0 {
-                    frames.append(&mut pending);
+                    frames.extend(pending.drain(..));
                     end = at;
                     expected_more = None;
                 } else {
@@ -277,7 +285,7 @@ fn scan_v2(file: &File, len: u64) -> Result<Scan, LogError> {
             // The frames of an append before a damaged one are intact and were
             // acknowledged with it: damage is not a torn append.
             open_append = pending.len();
-            frames.append(&mut pending);
+            frames.extend(pending.drain(..));
             d.intact_after = salvage_v2(file, d.offset + 1, len)?;
             Tail::Damaged(d)
         }
@@ -310,7 +318,7 @@ fn salvage_v2(file: &File, from: u64, len: u64) -> Result<Vec<u64>, LogError> {
 /// file's end: only a file that ends inside a frame header, or inside a body whose
 /// stated length is possible, counts as torn; everything else is damage.
 fn scan_v1(file: &File, len: u64) -> Result<Scan, LogError> {
-    let mut frames = Vec::new();
+    let mut frames = Chunked::new();
     let mut at = MAGIC_BYTES;
     let mut header = [0u8; HEADER_V1_BYTES as usize];
     let mut body = Vec::new();
@@ -339,7 +347,7 @@ fn scan_v1(file: &File, len: u64) -> Result<Scan, LogError> {
         if crc32fast::hash(&body) != u32_at(&header, 4) {
             break damaged("its body fails its checksum");
         }
-        frames.push(Frame { offset: at, body_bytes: size, appended_ms: None });
+        frames.push(Frame { offset: at, body_bytes: size, appended_ms: APPENDED_UNKNOWN });
         at = next;
     };
     Ok(Scan { format: Format::V1, frames, end: at.min(len), tail, open_append: 0 })
@@ -438,22 +446,79 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// Format-2 frames of `records`, stamped `appended_ms`; the last says `more = 0`.
-fn encode_v2(records: &[&[u8]], appended_ms: i64, start: u64, frames: &mut Vec<Frame>, out: &mut Vec<u8>) {
-    out.clear();
-    out.reserve(records.iter().map(|r| r.len() + HEADER_V2_BYTES as usize).sum());
-    for (i, body) in records.iter().enumerate() {
-        let mut h = [0u8; HEADER_V2_BYTES as usize];
-        h[..4].copy_from_slice(&(body.len() as u32).to_le_bytes());
-        h[4..8].copy_from_slice(&((records.len() - 1 - i) as u32).to_le_bytes());
-        h[8..16].copy_from_slice(&appended_ms.to_le_bytes());
-        h[16..20].copy_from_slice(&crc32fast::hash(body).to_le_bytes());
-        let crc = header_crc(&h);
-        h[20..].copy_from_slice(&crc.to_le_bytes());
-        let appended = (appended_ms != APPENDED_UNKNOWN).then_some(appended_ms);
-        frames.push(Frame { offset: start + out.len() as u64, body_bytes: body.len() as u32, appended_ms: appended });
-        out.extend_from_slice(&h);
-        out.extend_from_slice(body);
+/// Bodies laid out as format-2 frames. Each body is written straight after room for its
+/// header, and its checksum is taken as it is added, so a caller can build a whole
+/// append before it takes the writer's lock and the body is never copied again (the
+/// copy showed in the decision log's profile). What only the append knows (`more`, its
+/// time, the header's checksum, the offsets) is filled in by [`Framed::seal`].
+pub struct Framed {
+    bytes: Vec<u8>,
+    /// Where each frame's header starts in `bytes`.
+    starts: Vec<usize>,
+}
+
+impl Framed {
+    pub fn with_capacity(bodies: usize, body_bytes: usize) -> Framed {
+        let bytes = Vec::with_capacity(body_bytes + bodies * HEADER_V2_BYTES as usize);
+        Framed { bytes, starts: Vec::with_capacity(bodies) }
+    }
+
+    /// Empty, writing into `bytes` (a buffer kept from an earlier append).
+    fn reusing(mut bytes: Vec<u8>, bodies: usize) -> Framed {
+        bytes.clear();
+        Framed { bytes, starts: Vec::with_capacity(bodies) }
+    }
+
+    /// Adds one body: what `write` appends to the buffer it is given (it must not
+    /// change what the buffer already holds).
+    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; HEADER_V2_BYTES as usize]);
+        write(&mut self.bytes);
+        let body_at = start + HEADER_V2_BYTES as usize;
+        assert!(self.bytes.len() >= body_at, "a body's writer only appends");
+        let crc = crc32fast::hash(&self.bytes[body_at..]);
+        self.bytes[start + 16..start + 20].copy_from_slice(&crc.to_le_bytes());
+        self.starts.push(start);
+    }
+
+    pub fn push(&mut self, body: &[u8]) {
+        self.push_with(|out| out.extend_from_slice(body));
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    fn bodies(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        (0..self.starts.len()).map(|i| &self.bytes[self.starts[i] + HEADER_V2_BYTES as usize..self.end_of(i)])
+    }
+
+    fn end_of(&self, i: usize) -> usize {
+        self.starts.get(i + 1).copied().unwrap_or(self.bytes.len())
+    }
+
+    /// Completes every header for an append at byte `start`, stamped `appended_ms`;
+    /// the last frame says `more = 0`. The bodies must have passed [`check_bodies`].
+    fn seal(&mut self, appended_ms: i64, start: u64) -> Vec<Frame> {
+        let count = self.starts.len();
+        let mut frames = Vec::with_capacity(count);
+        for i in 0..count {
+            let (at, body_bytes) = (self.starts[i], self.end_of(i) - self.starts[i] - HEADER_V2_BYTES as usize);
+            let body_bytes = u32::try_from(body_bytes).expect("checked against LOG_RECORD_BYTES_MAX");
+            let h = &mut self.bytes[at..at + HEADER_V2_BYTES as usize];
+            h[..4].copy_from_slice(&body_bytes.to_le_bytes());
+            h[4..8].copy_from_slice(&((count - 1 - i) as u32).to_le_bytes());
+            h[8..16].copy_from_slice(&appended_ms.to_le_bytes());
+            let crc = header_crc(h);
+            h[20..].copy_from_slice(&crc.to_le_bytes());
+            frames.push(Frame { offset: start + at as u64, body_bytes, appended_ms });
+        }
+        frames
     }
 }
 
@@ -483,9 +548,12 @@ impl EmbeddedLog {
     /// to readers at once; [`EmbeddedLog::sync`] makes them durable. For the decision
     /// log's `after-answer` mode, whose syncer thread calls `sync` right behind the
     /// writer; the ledger's own log never uses it.
-    /// It takes bodies alone: the decision log keeps no key, id or kind.
-    pub fn append_unsynced(&self, bodies: &[&[u8]]) -> Result<Vec<u64>, LogError> {
-        self.append_frames(bodies, false)
+    /// It takes bodies alone, framed by the caller: the decision log keeps no key, id
+    /// or kind.
+    pub fn append_framed_unsynced(&self, framed: &mut Framed) -> Result<Vec<u64>, LogError> {
+        check_bodies(framed.bodies())?;
+        let mut w = self.writer()?;
+        self.write_framed(&mut w, framed, false)
     }
 
     /// As [`EventLog::append`], for bodies alone, then lets the operating system drop
@@ -495,29 +563,44 @@ impl EmbeddedLog {
         let seqs = self.append_frames(bodies, true)?;
         if let (Some(file), Some(last)) = (&self.syncer, seqs.last()) {
             let index = self.index.read().unwrap_or_else(|p| p.into_inner());
-            uncache(file, self.frame_end(index[*last as usize]));
+            uncache(file, self.frame_end(index.get(*last as usize).expect("the append's own frame")));
         }
         Ok(seqs)
+    }
+
+    /// One append of `bodies`, framed in the writer's kept buffer.
+    fn append_frames(&self, bodies: &[&[u8]], synced: bool) -> Result<Vec<u64>, LogError> {
+        check_bodies(bodies.iter().copied())?;
+        let mut w = self.writer()?;
+        let mut framed = Framed::reusing(std::mem::take(&mut w.scratch), bodies.len());
+        for body in bodies {
+            framed.push(body);
+        }
+        let appended = self.write_framed(&mut w, &mut framed, synced);
+        if framed.bytes.capacity() <= SCRATCH_BYTES_KEPT_MAX {
+            w.scratch = framed.bytes;
+        }
+        appended
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, LogError> {
+        let Some(writer) = &self.writer else {
+            return Err(LogError::Refused("this log was opened read-only".to_owned()));
+        };
+        Ok(writer.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// One append: its frames written with one write at the end, `sync_data`ed when
     /// `synced`, then published to readers. A failed write is cut back; nothing of it is
     /// acknowledged.
-    fn append_frames(&self, bodies: &[&[u8]], synced: bool) -> Result<Vec<u64>, LogError> {
-        check_bodies(bodies.iter().copied())?;
-        let Some(writer) = &self.writer else {
-            return Err(LogError::Refused("this log was opened read-only".to_owned()));
-        };
-        let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
+    fn write_framed(&self, w: &mut Writer, framed: &mut Framed, synced: bool) -> Result<Vec<u64>, LogError> {
         if w.dirty {
             // What a failed append left past the end must go before anything follows it.
             w.file.set_len(w.end).and_then(|_| w.file.sync_data())?;
             w.dirty = false;
         }
-        let mut frames = Vec::with_capacity(bodies.len());
-        let mut bytes = std::mem::take(&mut w.scratch);
-        encode_v2(bodies, now_ms(), w.end, &mut frames, &mut bytes);
-        let mut written = w.file.write_all_at(&bytes, w.end);
+        let frames = framed.seal(now_ms(), w.end);
+        let mut written = w.file.write_all_at(&framed.bytes, w.end);
         if synced {
             written = written.and_then(|_| w.file.sync_data());
         }
@@ -527,10 +610,7 @@ impl EmbeddedLog {
             w.dirty = w.file.set_len(end).and_then(|_| w.file.sync_data()).is_err();
             return Err(LogError::Io(e));
         }
-        w.end += bytes.len() as u64;
-        if bytes.capacity() <= SCRATCH_BYTES_KEPT_MAX {
-            w.scratch = bytes;
-        }
+        w.end += framed.bytes.len() as u64;
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
         let first = index.len() as u64;
         index.extend(frames);
@@ -565,7 +645,7 @@ impl EmbeddedLog {
     /// Where the last published frame ends (the magic's end when none is).
     fn published_end(&self) -> u64 {
         let index = self.index.read().unwrap_or_else(|p| p.into_inner());
-        index.last().map_or(MAGIC_BYTES, |f| self.frame_end(*f))
+        index.last().map_or(MAGIC_BYTES, |f| self.frame_end(f))
     }
 
     fn frame_end(&self, frame: Frame) -> u64 {
@@ -585,10 +665,10 @@ impl EventLog for EmbeddedLog {
         let to = head.min(from.saturating_add(max as u64));
         let mut out = Vec::with_capacity(to.saturating_sub(from) as usize);
         for i in from..to {
-            let frame = index[i as usize];
+            let frame = index.get(i as usize).expect("below the head");
             let bytes = read_frame(&self.reader, self.format, frame)
                 .map_err(|why| LogError::Corrupt { index: i, why: format!("{why} on read") })?;
-            out.push(Record { index: i, bytes, appended_ms: frame.appended_ms });
+            out.push(Record { index: i, bytes, appended_ms: frame.appended_ms() });
         }
         Ok(out)
     }
@@ -693,7 +773,7 @@ pub fn repair(path: &Path) -> Result<RepairReport, LogError> {
     if scan.open_append > 0 {
         // The intact records of the append the damage cut short become a whole append
         // of their own; otherwise the next open would take them for a torn one.
-        close_append(&file, &scan.frames[scan.frames.len() - scan.open_append..])?;
+        close_append(&file, &scan.frames.iter_from(scan.frames.len() - scan.open_append).collect::<Vec<_>>())?;
         report.reframed = scan.open_append;
     }
     file.sync_all()?;
@@ -793,10 +873,11 @@ pub fn upgrade(path: &Path) -> Result<u64, LogError> {
             let bodies: Vec<&[u8]> = records.iter().map(|r| r.bytes.as_slice()).collect();
             // One append per record: format 1 kept no append boundaries.
             for body in bodies {
-                let mut bytes = Vec::new();
-                encode_v2(&[body], APPENDED_UNKNOWN, at, &mut Vec::new(), &mut bytes);
-                new.write_all_at(&bytes, at)?;
-                at += bytes.len() as u64;
+                let mut framed = Framed::with_capacity(1, body.len());
+                framed.push(body);
+                framed.seal(APPENDED_UNKNOWN, at);
+                new.write_all_at(&framed.bytes, at)?;
+                at += framed.bytes.len() as u64;
             }
             from += records.len() as u64;
         }
@@ -849,6 +930,38 @@ mod tests {
         let log = EmbeddedLog::open(&path, 1).unwrap();
         assert_eq!(log.head().unwrap(), 1);
         assert!(log.read(0, 10).unwrap()[0].appended_ms.is_some());
+    }
+
+    #[test]
+    fn bodies_framed_by_the_caller_are_appended_as_bodies_given_whole_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let (given, framed_path) = (dir.path().join("given.log"), dir.path().join("framed.log"));
+        let bodies: [&[u8]; 3] = [b"one", b"{\"two\":2}", &[0xff; 700]];
+        // Given the same bodies, once whole and once written into their frames,
+        let log = EmbeddedLog::open(&given, 0).unwrap();
+        log.append(&bodies.map(|b| NewRecord { bytes: b.to_vec(), ..rec("") })).unwrap();
+        let framed_log = EmbeddedLog::open(&framed_path, 0).unwrap();
+        let mut framed = Framed::with_capacity(3, 0);
+        framed.push(bodies[0]);
+        framed.push_with(|out| out.extend_from_slice(bodies[1]));
+        framed.push_with(|out| out.extend_from_slice(bodies[2]));
+        assert_eq!(framed_log.append_framed_unsynced(&mut framed).unwrap(), vec![0, 1, 2]);
+        // then both files read back as the same records in one whole append,
+        drop((log, framed_log));
+        for path in [&given, &framed_path] {
+            let read = EmbeddedLog::open(path, 3).unwrap().read(0, 10).unwrap();
+            assert_eq!(read.iter().map(|r| r.bytes.as_slice()).collect::<Vec<_>>(), bodies);
+            assert!(read.iter().all(|r| r.appended_ms.is_some()));
+        }
+        let (a, b) = (std::fs::read(&given).unwrap(), std::fs::read(&framed_path).unwrap());
+        assert_eq!(a.len(), b.len());
+        // and a framed append with an empty body is refused whole, writing nothing.
+        let log = EmbeddedLog::open(&framed_path, 3).unwrap();
+        let mut bad = Framed::with_capacity(2, 8);
+        bad.push(b"fine");
+        bad.push(b"");
+        assert!(matches!(log.append_framed_unsynced(&mut bad), Err(LogError::Refused(_))));
+        assert_eq!((log.head().unwrap(), std::fs::read(&framed_path).unwrap()), (3, b));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Positions count records: position `n` is "after the first `n` records", so the head
 //! is the number of records and a record's own index is `n - 1` after it is appended.
 
+mod chunked;
 pub mod embedded;
 pub mod kafka;
 pub mod memory;
