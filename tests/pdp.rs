@@ -43,6 +43,43 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
 }
 
 #[tokio::test]
+async fn a_multi_request_too_large_to_read_inline_is_answered_as_its_parts_are() {
+    let t = TestLedger::new();
+    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
+    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
+    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
+    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    // Given a multi-request of 900 decisions, its body far above the bytes the service
+    // reads on the worker that took it (so it is read, decided and written on the
+    // heavy-work pool),
+    let pattern = [json!({"referenceId": ["s", "w", "a"]}), json!({"referenceId": ["s", "d", "a"]})];
+    let references: Vec<_> = pattern.iter().cycle().take(900).cloned().collect();
+    let body = json!({"request": {
+        "accessSubject": [{"id": "s", "attribute": [{"attributeId": "urn:altinn:systemuser:uuid", "value": agent}]}],
+        "action": [{"id": "w", "attribute": [{"attributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "value": "write"}]},
+                   {"id": "d", "attribute": [{"attributeId": "urn:oasis:names:tc:xacml:1.0:action:action-id", "value": "delete"}]}],
+        "resource": [{"id": "a", "attribute": [{"attributeId": "urn:altinn:resource", "value": "ske-aksjonaerregister"}, {"attributeId": "urn:altinn:organization:identifier-no", "value": KUNDE_A}]}],
+        "multiRequests": {"requestReference": references}
+    }});
+    assert!(body.to_string().len() > 3 * ledger::api::XACML_INLINE_BODY_BYTES_MAX);
+    // when it is asked, then every one is answered, in order, as it is alone,
+    let reply = t.xacml(&body).await;
+    let decisions: Vec<&str> =
+        reply.body["response"].as_array().unwrap().iter().map(|r| r["decision"].as_str().unwrap()).collect();
+    let alone = ["Permit", "NotApplicable"];
+    assert_eq!(decisions.len(), 900);
+    assert!(decisions.iter().enumerate().all(|(i, d)| *d == alone[i % 2]), "{decisions:?}");
+    // and a body that is no JSON at that size is still one Indeterminate syntax-error.
+    let text = format!("{}]", body);
+    let reply = t.xacml_explained(&text).await;
+    assert_eq!(reply.body["response"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        reply.body["response"][0]["status"]["statusCode"]["value"],
+        "urn:oasis:names:tc:xacml:1.0:status:syntax-error"
+    );
+}
+
+#[tokio::test]
 async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale() {
     let t = TestLedger::new();
     let head = t.position();

@@ -22,6 +22,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let JsonBytes(bytes) = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A JSON body's bytes, not yet parsed (for a caller that parses a large one off the
+/// async workers): refused as [`JsonBody`] refuses a body of another media type, one
+/// too large, or one that cannot be read.
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if mime != "application/json" && !mime.ends_with("+json") {
@@ -34,7 +48,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::InvalidBody(e.body_text())
             }
         })?;
-        parse_json(&bytes).map(JsonBody)
+        Ok(JsonBytes(bytes))
     }
 }
 

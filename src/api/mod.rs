@@ -17,7 +17,7 @@ mod openapi;
 mod pages;
 mod pdp;
 mod portal;
-pub use pdp::XACML_PATH;
+pub use pdp::{XACML_INLINE_BODY_BYTES_MAX, XACML_PATH};
 mod agentdelegation;
 mod changerequests;
 mod decisionlog;
