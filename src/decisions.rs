@@ -14,9 +14,9 @@
 //! can; handlers queue their entries for one writer thread, which takes whatever has
 //! queued while its previous append ran as one synced append (group commit). Either way,
 //! what is synced is let go from the page cache: the log is written far more than it is
-//! read, and cached it would crowd out the read model's pages. If the log
-//! cannot take an entry (queue full, disk failing), the decision is not answered (503):
-//! an unrecorded answer would be one no auditor can see.
+//! read, and cached it would crowd out the read model's pages. If the log cannot take an
+//! entry (queue full, disk failing), the decision is not answered (503): an unrecorded
+//! answer would be one no auditor can see.
 //!
 //! **On Kafka** each replica still makes its decisions durable on its own disk first — so
 //! a broker outage stops no decision — and a shipper thread forwards them to the decision

@@ -100,7 +100,7 @@ pub async fn authorize_external(
 ) -> Result<Response, ApiError> {
     auth.require(&[Role::ServiceOwner])?;
     let explain = explain(&headers)?;
-    let body = read_xacml(&state, body, |body| parse_json::<Value>(body)).await??;
+    let body = read_xacml(&state, body, parse_json::<Value>).await??;
     let asked = match xacml::parse_parts(&body) {
         Ok(parts) => parts
             .into_iter()
