@@ -7,13 +7,20 @@ use axum::http::Method;
 use common::*;
 use serde_json::json;
 
-#[tokio::test]
-async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
-    let t = TestLedger::new();
+/// An agent system user of the auditor Rett Revisjon, linked to its client Kunde A
+/// (whose auditor it is), with the auditor's access package.
+async fn auditors_agent_for_kunde_a(t: &TestLedger) -> String {
     t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
     t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
     let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
     t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    agent
+}
+
+#[tokio::test]
+async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
+    let t = TestLedger::new();
+    let agent = auditors_agent_for_kunde_a(&t).await;
 
     // Kunde A is party 50003 with uuid …c353 in the fixture.
     let body = json!({"request": {
@@ -45,10 +52,7 @@ async fn a_multi_request_is_answered_in_order_whatever_names_the_party() {
 #[tokio::test]
 async fn a_multi_request_too_large_to_read_inline_is_answered_as_its_parts_are() {
     let t = TestLedger::new();
-    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
-    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
-    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
-    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    let agent = auditors_agent_for_kunde_a(&t).await;
     // Given a multi-request of 900 decisions, its body far above the bytes the service
     // reads on the worker that took it (so it is read, decided and written on the
     // heavy-work pool),
@@ -138,10 +142,7 @@ async fn a_replica_behind_the_asked_position_says_so_instead_of_answering_stale(
 #[tokio::test]
 async fn altinn_routes_match_without_regard_to_case_and_with_a_trailing_slash() {
     let t = TestLedger::new();
-    t.grant_role(KUNDE_A, RETT_REVISJON, "REVI").await;
-    t.register_system("310000019_maestro", &["revisormedarbeider"], &[]).await.assert_ok();
-    let agent = t.agent_user("310000019_maestro", RETT_REVISJON, None, &["revisormedarbeider"]).await;
-    t.link(RETT_REVISJON, &agent, KUNDE_A).await.assert_ok();
+    let agent = auditors_agent_for_kunde_a(&t).await;
     let body = xacml_request(&agent, "write", "ske-aksjonaerregister", KUNDE_A);
     for path in ["/authorization/api/v1/Decision", "/Authorization/API/V1/decision/", "/authorization/api/v1/decision"]
     {
