@@ -230,7 +230,7 @@ impl Entry {
         position: u64,
         as_of: bool,
     ) -> Entry {
-        let (answer, reason) = (decision.decision.into(), decision.missing.clone());
+        let (answer, reason) = (decision.decision.into(), decision.missing.as_ref().map(ToString::to_string));
         Entry::given(time, endpoint, caller, Some(query), answer, reason, position, as_of)
     }
 

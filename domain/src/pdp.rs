@@ -47,7 +47,154 @@ pub enum Verdict {
 #[serde(rename_all = "camelCase")]
 pub struct Ground {
     pub event_id: Uuid,
-    pub fact: String,
+    pub fact: Fact,
+}
+
+/// What a [`Ground`] establishes, typed, and written as a sentence only where someone
+/// reads it (the native endpoint's proof, who-could-act), never while deciding: the
+/// four sentences of a Permit took a fifth of a decision's time in a profile, and
+/// XACML's callers never read them. Equal facts read the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fact {
+    /// The system user was created for its owner.
+    UserCreated { user: Uuid, owner: OrgNo },
+    /// The resource's policy was published.
+    PolicyPublished(ResourceId),
+    /// A standard system user holds a right on the resource.
+    HoldsRight(ResourceId),
+    /// A standard system user holds the access package.
+    HoldsPackage(PackageUrn),
+    /// The owner delegated the package to its own agent.
+    OwnAgentDelegated { owner: OrgNo, package: PackageUrn },
+    /// The client is linked to the agent, for everything or only `subset`.
+    Linked { client: OrgNo, subset: Option<Arc<Subset>> },
+    /// The client's relationship gives the owner the package, by a register role
+    /// (`via` names it) or a client delegation.
+    Gives { client: OrgNo, owner: OrgNo, package: PackageUrn, via: &'static str },
+    /// The client delegated the single right to the owner.
+    DelegatesRight { client: OrgNo, owner: OrgNo, right: Right },
+    /// The client gives the owner a package whose policy rule gets the right.
+    GivesForRight { client: OrgNo, owner: OrgNo, package: PackageUrn, via: &'static str, right: Right },
+}
+
+impl std::fmt::Display for Fact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fact::UserCreated { user, owner } => write!(f, "system user {user} created for {owner}"),
+            Fact::PolicyPublished(resource) => write!(f, "policy of {resource} published"),
+            Fact::HoldsRight(resource) => write!(f, "holds a right on {resource}"),
+            Fact::HoldsPackage(package) => write!(f, "holds {package}"),
+            Fact::OwnAgentDelegated { owner, package } => write!(f, "{owner} delegated {package} to its own agent"),
+            Fact::Linked { client, subset: None } => write!(f, "client {client} linked"),
+            Fact::Linked { client, subset: Some(s) } => {
+                write!(f, "client {client} linked for ")?;
+                let parts = s.access_packages.iter().map(|p| p as &dyn std::fmt::Display);
+                for (i, part) in parts.chain(s.rights.iter().map(|r| r as &dyn std::fmt::Display)).enumerate() {
+                    write!(f, "{}{part}", if i == 0 { "" } else { ", " })?;
+                }
+                f.write_str(" only")
+            }
+            Fact::Gives { client, owner, package, via } => write!(f, "{client} gives {owner} {package} ({via})"),
+            Fact::DelegatesRight { client, owner, right } => {
+                write!(f, "{client} delegates {right} to {owner} (client delegation)")
+            }
+            Fact::GivesForRight { client, owner, package, via, right } => {
+                write!(f, "{client} gives {owner} {package} ({via}), which gets {right}")
+            }
+        }
+    }
+}
+
+/// A fact is written as its sentence.
+impl Serialize for Fact {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// What a NotApplicable lacked, typed like [`Fact`] and written as a sentence only
+/// where someone reads it (the native endpoint, the decision log's `reason`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Missing {
+    NoSystemUser(Uuid),
+    UserDeleted {
+        at: chrono::DateTime<chrono::Utc>,
+        event_id: Uuid,
+    },
+    SystemDeleted(SystemId),
+    NoPolicy(ResourceId),
+    PartyUnregistered,
+    /// A standard system user asked for a party other than its owner.
+    NotOwner {
+        owner: OrgNo,
+        party: OrgNo,
+    },
+    /// Nothing a standard system user holds gets the action.
+    NothingHeldGets {
+        action: Action,
+        resource: ResourceId,
+    },
+    /// An agent asked for its owner before the owner delegated its packages to it.
+    OwnerUndelegated(OrgNo),
+    /// Nothing an agent carries gets the action for its owner.
+    NothingCarriedGets {
+        action: Action,
+        resource: ResourceId,
+    },
+    NotLinked(OrgNo),
+    NoRelationship {
+        client: OrgNo,
+        owner: OrgNo,
+    },
+    /// Nothing the agent carries is given by the link and by the client, and gets the action.
+    NothingGiven {
+        action: Action,
+        resource: ResourceId,
+        client: OrgNo,
+        owner: OrgNo,
+    },
+    /// The request named no action.
+    NoAction,
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::NoSystemUser(id) => write!(f, "system user {id} does not exist"),
+            Missing::UserDeleted { at, event_id } => write!(f, "system user was deleted at {at} (event {event_id})"),
+            Missing::SystemDeleted(system) => write!(f, "system {system} is deleted"),
+            Missing::NoPolicy(resource) => write!(f, "resource {resource} has no published policy"),
+            Missing::PartyUnregistered => f.write_str("the party is not in the party register"),
+            Missing::NotOwner { owner, party } => {
+                write!(f, "a standard system user acts only for its owner {owner}, not {party}")
+            }
+            Missing::NothingHeldGets { action, resource } => {
+                write!(f, "none of the system user's rights or packages gets '{}' on {resource}", action.as_str())
+            }
+            Missing::OwnerUndelegated(owner) => {
+                write!(f, "the agent acts for its owner {owner} only once the owner delegates its packages to it")
+            }
+            Missing::NothingCarriedGets { action, resource } => {
+                write!(f, "none of the agent's packages gets '{}' on {resource}", action.as_str())
+            }
+            Missing::NotLinked(client) => write!(f, "{client} is not linked as a client of this system user"),
+            Missing::NoRelationship { client, owner } => write!(f, "{client} has no client relationship with {owner}"),
+            Missing::NothingGiven { action, resource, client, owner } => write!(
+                f,
+                "nothing the agent carries that gets '{}' on {resource} is both given by the link and given by \
+                 {client} to {owner}",
+                action.as_str()
+            ),
+            Missing::NoAction => f.write_str("the request names no action"),
+        }
+    }
+}
+
+/// What is missing is written as its sentence.
+impl Serialize for Missing {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -57,19 +204,20 @@ pub struct Decision {
     /// For a Permit: the events that grant it, from the system user to the policy.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub granted_by: Vec<Ground>,
-    /// For a NotApplicable: what would have been needed.
+    /// For a NotApplicable: what would have been needed (boxed: the largest lack names
+    /// four things, and a Permit carries none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing: Option<String>,
+    pub missing: Option<Box<Missing>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_authentication_level: Option<u8>,
 }
 
 impl Decision {
-    pub fn not_applicable(missing: String) -> Decision {
+    pub fn not_applicable(missing: Missing) -> Decision {
         Decision {
             decision: Verdict::NotApplicable,
             granted_by: Vec::new(),
-            missing: Some(missing),
+            missing: Some(Box::new(missing)),
             minimum_authentication_level: None,
         }
     }
@@ -106,19 +254,8 @@ impl LinkFact {
         self.subset.as_ref().is_none_or(|s| s.rights.iter().any(|r| r.covers(asked)))
     }
     /// The link as its proof names it, with its restriction.
-    fn fact(&self, client: &OrgNo) -> String {
-        match &self.subset {
-            None => format!("client {client} linked"),
-            Some(s) => {
-                let parts: Vec<String> = s
-                    .access_packages
-                    .iter()
-                    .map(ToString::to_string)
-                    .chain(s.rights.iter().map(ToString::to_string))
-                    .collect();
-                format!("client {client} linked for {} only", parts.join(", "))
-            }
-        }
+    fn fact(&self, client: &OrgNo) -> Fact {
+        Fact::Linked { client: client.clone(), subset: self.subset.clone() }
     }
 }
 
@@ -197,87 +334,77 @@ impl<K: Kv + ?Sized> Facts for K {
 ///     the action.
 pub fn evaluate<F: Facts + ?Sized>(facts: &F, q: &Query) -> Decision {
     let Some(user) = facts.user_fact(&q.system_user) else {
-        return Decision::not_applicable(format!("system user {} does not exist", q.system_user));
+        return Decision::not_applicable(Missing::NoSystemUser(q.system_user));
     };
     if let Some(deleted) = &user.deleted {
-        return Decision::not_applicable(format!(
-            "system user was deleted at {} (event {})",
-            deleted.at, deleted.event_id
-        ));
+        return Decision::not_applicable(Missing::UserDeleted { at: deleted.at, event_id: deleted.event_id });
     }
     if !facts.system_live(&user.system_id) {
-        return Decision::not_applicable(format!("system {} is deleted", user.system_id));
+        return Decision::not_applicable(Missing::SystemDeleted(user.system_id.clone()));
     }
     let Some(policy) = facts.policy_fact(&q.resource) else {
-        return Decision::not_applicable(format!("resource {} has no published policy", q.resource));
+        return Decision::not_applicable(Missing::NoPolicy(q.resource.clone()));
     };
     let Some(party) = facts.party_org(&q.party) else {
-        return Decision::not_applicable("the party is not in the party register".to_owned());
+        return Decision::not_applicable(Missing::PartyUnregistered);
     };
-    let user_ground =
-        Ground { event_id: user.event_id, fact: format!("system user {} created for {}", user.id, user.owner_org_no) };
-    let policy_ground =
-        Ground { event_id: policy.event_id, fact: format!("policy of {} published", policy.resource_id) };
-    let permit = |granted_by: Vec<Ground>| Decision {
-        decision: Verdict::Permit,
-        granted_by,
-        missing: None,
-        minimum_authentication_level: policy.minimum_authentication_level,
+    // A Permit's proof runs from the system user, through the link where an agent acts
+    // for a client and what gave the action, to the policy.
+    let permit = |link: Option<Ground>, grant: Ground| {
+        let user_ground = Ground {
+            event_id: user.event_id,
+            fact: Fact::UserCreated { user: user.id, owner: user.owner_org_no.clone() },
+        };
+        let policy_ground =
+            Ground { event_id: policy.event_id, fact: Fact::PolicyPublished(policy.resource_id.clone()) };
+        let mut granted_by = Vec::with_capacity(4);
+        granted_by.push(user_ground);
+        granted_by.extend(link);
+        granted_by.extend([grant, policy_ground]);
+        Decision {
+            decision: Verdict::Permit,
+            granted_by,
+            missing: None,
+            minimum_authentication_level: policy.minimum_authentication_level,
+        }
+    };
+    let nothing = |missing: fn(Action, ResourceId) -> Missing| {
+        Decision::not_applicable(missing(q.action.clone(), q.resource.clone()))
     };
 
     match user.user_type {
         UserType::Standard => {
             if party != user.owner_org_no {
-                return Decision::not_applicable(format!(
-                    "a standard system user acts only for its owner {}, not {}",
-                    user.owner_org_no, party
-                ));
+                return Decision::not_applicable(Missing::NotOwner { owner: user.owner_org_no.clone(), party });
             }
             // What it holds was set when it was made, or by the last approved change.
-            let granted_by = user.grants_event_id.unwrap_or(user.event_id);
+            let event_id = user.grants_event_id.unwrap_or(user.event_id);
             if let Some(right) = user.rights.iter().find(|r| policy.right_grants(r, &q.action)) {
-                let fact = format!("holds a right on {}", right.resource);
-                return permit(vec![user_ground, Ground { event_id: granted_by, fact }, policy_ground]);
+                return permit(None, Ground { event_id, fact: Fact::HoldsRight(right.resource.clone()) });
             }
             if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
-                let fact = format!("holds {pkg}");
-                return permit(vec![user_ground, Ground { event_id: granted_by, fact }, policy_ground]);
+                return permit(None, Ground { event_id, fact: Fact::HoldsPackage(pkg.clone()) });
             }
-            Decision::not_applicable(format!(
-                "none of the system user's rights or packages gets '{}' on {}",
-                q.action.as_str(),
-                q.resource
-            ))
+            nothing(|action, resource| Missing::NothingHeldGets { action, resource })
         }
         UserType::Agent => {
             // The owner's own agent acts for the owner with the packages it carries, once
             // the owner delegated them to it.
             if party == user.owner_org_no {
-                let Some(delegated) = user.acts_for_owner else {
-                    return Decision::not_applicable(format!(
-                        "the agent acts for its owner {party} only once the owner delegates its packages to it"
-                    ));
+                let Some(event_id) = user.acts_for_owner else {
+                    return Decision::not_applicable(Missing::OwnerUndelegated(party));
                 };
                 if let Some(pkg) = user.access_packages.iter().find(|p| policy.package_grants(p, &q.action)) {
-                    let fact = format!("{party} delegated {pkg} to its own agent");
-                    return permit(vec![user_ground, Ground { event_id: delegated, fact }, policy_ground]);
+                    let fact = Fact::OwnAgentDelegated { owner: party, package: pkg.clone() };
+                    return permit(None, Ground { event_id, fact });
                 }
-                return Decision::not_applicable(format!(
-                    "none of the agent's packages gets '{}' on {}",
-                    q.action.as_str(),
-                    q.resource
-                ));
+                return nothing(|action, resource| Missing::NothingCarriedGets { action, resource });
             }
             let Some(link) = facts.link_fact(&user.id, &party) else {
-                return Decision::not_applicable(format!("{party} is not linked as a client of this system user"));
+                return Decision::not_applicable(Missing::NotLinked(party));
             };
             agent_for_client(facts, q, &user, &policy, &party, &link, |grant| {
-                permit(vec![
-                    user_ground,
-                    Ground { event_id: link.event_id, fact: link.fact(&party) },
-                    grant,
-                    policy_ground,
-                ])
+                permit(Some(Ground { event_id: link.event_id, fact: link.fact(&party) }), grant)
             })
         }
     }
@@ -295,13 +422,14 @@ fn agent_for_client<F: Facts + ?Sized>(
     permit: impl FnOnce(Ground) -> Decision,
 ) -> Decision {
     let owner = &user.owner_org_no;
+    let (client, owner_) = (|| party.clone(), || owner.clone());
     let wanted = user.access_packages.iter().filter(|p| link.allows_package(p) && policy.package_grants(p, &q.action));
     let Some(carried) = facts.carried(party, owner, wanted) else {
-        return Decision::not_applicable(format!("{party} has no client relationship with {owner}"));
+        return Decision::not_applicable(Missing::NoRelationship { client: client(), owner: owner_() });
     };
     if let Some((pkg, grant)) = carried {
-        let via = grant.via();
-        return permit(Ground { event_id: grant.event_id, fact: format!("{party} gives {owner} {pkg} ({via})") });
+        let fact = Fact::Gives { client: client(), owner: owner_(), package: pkg.clone(), via: grant.via() };
+        return permit(Ground { event_id: grant.event_id, fact });
     }
     // Most agents carry packages only: no right to build or look for.
     let holds = |asked: &Right| user.rights.iter().any(|r| r.covers(asked) && policy.right_grants(r, &q.action));
@@ -309,26 +437,25 @@ fn agent_for_client<F: Facts + ?Sized>(
         (!user.rights.is_empty()).then(|| Right { resource: q.resource.clone(), action: Some(q.action.clone()) });
     if let Some(asked) = asked.filter(|a| holds(a) && link.allows_right(a)) {
         if let Some(event_id) = facts.delegated_right(party, owner, &asked) {
-            return permit(Ground {
-                event_id,
-                fact: format!("{party} delegates {asked} to {owner} (client delegation)"),
-            });
+            let fact = Fact::DelegatesRight { client: client(), owner: owner_(), right: asked };
+            return permit(Ground { event_id, fact });
         }
         // A package the client gave that gets the action gives the right too, as
         // `rules::relationship_gives_right` judges a link.
         let by_package =
             policy.rules.iter().filter(|r| r.actions.contains(&q.action)).filter_map(|r| r.access_package.as_ref());
         if let Some(Some((pkg, grant))) = facts.carried(party, owner, by_package) {
-            let via = grant.via();
-            let fact = format!("{party} gives {owner} {pkg} ({via}), which gets {asked}");
+            let (package, via) = (pkg.clone(), grant.via());
+            let fact = Fact::GivesForRight { client: client(), owner: owner_(), package, via, right: asked };
             return permit(Ground { event_id: grant.event_id, fact });
         }
     }
-    Decision::not_applicable(format!(
-        "nothing the agent carries that gets '{}' on {} is both given by the link and given by {party} to {owner}",
-        q.action.as_str(),
-        q.resource,
-    ))
+    Decision::not_applicable(Missing::NothingGiven {
+        action: q.action.clone(),
+        resource: q.resource.clone(),
+        client: client(),
+        owner: owner_(),
+    })
 }
 
 /// A stretch of positions during which one system user could perform the action.
@@ -438,4 +565,101 @@ pub fn who_could_act<K: Kv + ?Sized>(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    /// Given every fact a proof and every lack an answer can name, when each is written,
+    /// then it reads as the sentence the API has always given (callers and auditors read
+    /// them), and serialises as that sentence.
+    #[test]
+    fn facts_and_lacks_are_written_as_the_sentences_callers_read() {
+        let c = || OrgNo::parse("310000035").unwrap();
+        let o = || OrgNo::parse("310000019").unwrap();
+        let (r, a) = (|| ResourceId::parse("ttd-resource").unwrap(), || Action::parse("read").unwrap());
+        let p = || PackageUrn::parse("urn:altinn:accesspackage:regnskapsforer-lonn").unwrap();
+        let right = || Right { resource: r(), action: Some(a()) };
+        let id = Uuid::from_u128(1);
+        let subset = Some(Arc::new(Subset { access_packages: vec![p()], rights: vec![right()] }));
+        let facts = [
+            (
+                Fact::UserCreated { user: id, owner: o() },
+                "system user 00000000-0000-0000-0000-000000000001 created for 310000019",
+            ),
+            (Fact::PolicyPublished(r()), "policy of ttd-resource published"),
+            (Fact::HoldsRight(r()), "holds a right on ttd-resource"),
+            (Fact::HoldsPackage(p()), "holds urn:altinn:accesspackage:regnskapsforer-lonn"),
+            (
+                Fact::OwnAgentDelegated { owner: o(), package: p() },
+                "310000019 delegated urn:altinn:accesspackage:regnskapsforer-lonn to its own agent",
+            ),
+            (Fact::Linked { client: c(), subset: None }, "client 310000035 linked"),
+            (
+                Fact::Linked { client: c(), subset },
+                "client 310000035 linked for urn:altinn:accesspackage:regnskapsforer-lonn, ttd-resource/read only",
+            ),
+            (
+                Fact::Gives { client: c(), owner: o(), package: p(), via: "REGN" },
+                "310000035 gives 310000019 urn:altinn:accesspackage:regnskapsforer-lonn (REGN)",
+            ),
+            (
+                Fact::DelegatesRight { client: c(), owner: o(), right: right() },
+                "310000035 delegates ttd-resource/read to 310000019 (client delegation)",
+            ),
+            (
+                Fact::GivesForRight { client: c(), owner: o(), package: p(), via: "REGN", right: right() },
+                "310000035 gives 310000019 urn:altinn:accesspackage:regnskapsforer-lonn (REGN), which gets \
+                 ttd-resource/read",
+            ),
+        ];
+        for (fact, sentence) in facts {
+            assert_eq!(fact.to_string(), sentence);
+            assert_eq!(serde_json::to_value(&fact).unwrap(), serde_json::json!(sentence));
+        }
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 10, 0, 0).unwrap();
+        let lacks = [
+            (Missing::NoSystemUser(id), "system user 00000000-0000-0000-0000-000000000001 does not exist"),
+            (
+                Missing::UserDeleted { at, event_id: id },
+                "system user was deleted at 2026-12-01 10:00:00 UTC (event 00000000-0000-0000-0000-000000000001)",
+            ),
+            (Missing::SystemDeleted(SystemId::parse("310000019_sys").unwrap()), "system 310000019_sys is deleted"),
+            (Missing::NoPolicy(r()), "resource ttd-resource has no published policy"),
+            (Missing::PartyUnregistered, "the party is not in the party register"),
+            (
+                Missing::NotOwner { owner: o(), party: c() },
+                "a standard system user acts only for its owner 310000019, not 310000035",
+            ),
+            (
+                Missing::NothingHeldGets { action: a(), resource: r() },
+                "none of the system user's rights or packages gets 'read' on ttd-resource",
+            ),
+            (
+                Missing::OwnerUndelegated(o()),
+                "the agent acts for its owner 310000019 only once the owner delegates its packages to it",
+            ),
+            (
+                Missing::NothingCarriedGets { action: a(), resource: r() },
+                "none of the agent's packages gets 'read' on ttd-resource",
+            ),
+            (Missing::NotLinked(c()), "310000035 is not linked as a client of this system user"),
+            (
+                Missing::NoRelationship { client: c(), owner: o() },
+                "310000035 has no client relationship with 310000019",
+            ),
+            (
+                Missing::NothingGiven { action: a(), resource: r(), client: c(), owner: o() },
+                "nothing the agent carries that gets 'read' on ttd-resource is both given by the link and given by \
+                 310000035 to 310000019",
+            ),
+            (Missing::NoAction, "the request names no action"),
+        ];
+        for (missing, sentence) in lacks {
+            assert_eq!(missing.to_string(), sentence);
+            assert_eq!(serde_json::to_value(&missing).unwrap(), serde_json::json!(sentence));
+        }
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::ids::{Action, OrgNo, ResourceId};
-use super::pdp::{evaluate, At, Decision, Facts, PartyRef, Query, Verdict};
+use super::pdp::{evaluate, At, Decision, Facts, Missing, PartyRef, Query, Verdict};
 
 pub const SUBJECT_SYSTEM_USER: &str = "urn:altinn:systemuser:uuid";
 pub const ACTION_ID: &str = "urn:oasis:names:tc:xacml:1.0:action:action-id";
@@ -69,7 +69,7 @@ pub enum Outcome {
 /// resource and action (so never without a policy, or for an action no rule names).
 pub fn decide<F: Facts + ?Sized>(facts: &F, asked: Asked) -> Outcome {
     let Some(query) = asked.query else {
-        return Outcome::Decided(Decision::not_applicable("the request names no action".to_owned()), Vec::new());
+        return Outcome::Decided(Decision::not_applicable(Missing::NoAction), Vec::new());
     };
     let decision = evaluate(facts, &query);
     let rule_matched =

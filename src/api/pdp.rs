@@ -221,7 +221,7 @@ fn caller(principal: &crate::auth::Principal) -> Caller {
 /// The decision log's entry for one decision.
 fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -> Entry {
     let (answer, reason) = match &given.outcome {
-        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.clone()),
+        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.as_ref().map(ToString::to_string)),
         Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message.clone())),
     };
     let (time, caller) = ((state.clock)(), caller.clone());
