@@ -580,7 +580,7 @@ proptest! {
     /// from the store's versions — gives the logged answer and reason.
     #[test]
     fn every_logged_decision_reproduces_at_its_position(steps in proptest::collection::vec(step(), 1..40)) {
-        use ledger::decisions::{Caller, DecisionLog, Endpoint, Entry, Filter, SyncMode};
+        use ledger::decisions::{Caller, DecisionLog, Endpoint, Filter, NewEntry, SyncMode};
         let dir = tempfile::tempdir().unwrap();
         let log = DecisionLog::open_embedded(dir.path(), 30, SyncMode::BeforeAnswer).unwrap();
         let caller = Caller { role: "pdp".to_owned(), subject: "prop".to_owned(), org: None };
@@ -590,17 +590,21 @@ proptest! {
             let (authority, command) = w.command(&s);
             w.run(authority, command);
             let store = w.store.as_ref().unwrap();
-            let mut entries = Vec::new();
+            let mut decided = Vec::new();
             for id in &w.ids {
                 for client in 0..ORGS.len() {
                     let q = write_query(*id, client);
                     let party = [q.party.clone(), PartyRef::PartyId(1 + client as i64), PartyRef::PartyUuid(Uuid::from_u128(100 + client as u128))];
                     let q = Query { party: party[given % 3].clone(), ..q };
                     let (decision, position) = ledger::ledger::View::Live(store).decide(&q);
-                    entries.push(Entry::decided(Utc::now(), Endpoint::Native, caller.clone(), &q, &decision, position, false));
+                    decided.push((q, decision, position));
                     given += 1;
                 }
             }
+            let entries: Vec<NewEntry> = decided
+                .iter()
+                .map(|(q, decision, position)| NewEntry::decided(Utc::now(), Endpoint::Native, &caller, q, decision, *position, false))
+                .collect();
             log.record(&entries).unwrap().wait_blocking().unwrap();
         }
         let store = w.store.as_ref().unwrap();

@@ -628,27 +628,23 @@ fn median_index(ratios: &[f64]) -> usize {
     order[order.len() / 2]
 }
 
-/// One round with the log: decisions per second, every one kept in `log`.
+/// One round with the log: decisions per second, every one kept in `log`. A batch is
+/// decided, then recorded, as the service records a multi-request's decisions.
 fn decide_logged(log: &ledger::decisions::DecisionLog, store: &Store, queries: &[Query]) -> Result<f64, String> {
-    use ledger::decisions::{Caller, Endpoint, Entry};
+    use ledger::decisions::{Caller, Endpoint, NewEntry};
     let caller = Caller { role: "pdp".to_owned(), subject: "bench".to_owned(), org: None };
     let t = Instant::now();
     let mut in_flight = None;
+    let mut decided = Vec::with_capacity(LOGGED_BATCH);
     for chunk in queries.chunks(LOGGED_BATCH) {
-        let entries: Vec<Entry> = chunk
-            .iter()
-            .map(|q| {
-                let index = store.decision_index();
-                let decision = evaluate(&index.now(), q);
-                Entry::decided(
-                    chrono::Utc::now(),
-                    Endpoint::Native,
-                    caller.clone(),
-                    q,
-                    &decision,
-                    index.position(),
-                    false,
-                )
+        decided.clear();
+        decided.extend(chunk.iter().map(|q| {
+            let index = store.decision_index();
+            (chrono::Utc::now(), evaluate(&index.now(), q), index.position())
+        }));
+        let entries: Vec<NewEntry> = (chunk.iter().zip(&decided))
+            .map(|(q, (time, decision, position))| {
+                NewEntry::decided(*time, Endpoint::Native, &caller, q, decision, *position, false)
             })
             .collect();
         let durable = log.record(&entries).map_err(|e| format!("{e:?}"))?;

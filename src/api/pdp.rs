@@ -11,7 +11,7 @@ use super::extract::{parse_at, parse_json, AsOfParams, Auth, JsonBody, JsonBytes
 use super::openapi::AsOf;
 use super::{min_position, read, AppState, Snapshot};
 use crate::auth::Role;
-use crate::decisions::{Answer, Caller, Durable, Endpoint, Entry, RecordError};
+use crate::decisions::{Answer, Caller, Durable, Endpoint, NewEntry, RecordError};
 use crate::domain::ids::{Action, OrgNo, ResourceId};
 use crate::domain::model::ReadModel;
 use crate::domain::pdp::{At, PartyRef, Query, Verdict};
@@ -218,21 +218,26 @@ fn caller(principal: &crate::auth::Principal) -> Caller {
     }
 }
 
-/// The decision log's entry for one decision.
-fn entry(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &Given) -> Entry {
-    let (answer, reason) = match &given.outcome {
-        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.as_ref().map(ToString::to_string)),
-        Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message.clone())),
+/// The decision log's entry for one decision, borrowed from it.
+fn entry<'a>(
+    time: chrono::DateTime<chrono::Utc>,
+    endpoint: Endpoint,
+    caller: &'a Caller,
+    given: &'a Given,
+) -> NewEntry<'a> {
+    let (answer, reason): (_, Option<&dyn std::fmt::Display>) = match &given.outcome {
+        Outcome::Decided(d, _) => (Answer::from(d.decision), d.missing.as_deref().map(|m| m as _)),
+        Outcome::Indeterminate { message, .. } => (Answer::Indeterminate, Some(message)),
     };
-    let (time, caller) = ((state.clock)(), caller.clone());
-    Entry::given(time, endpoint, caller, given.query.as_ref(), answer, reason, given.position, given.as_of)
+    NewEntry::given(time, endpoint, caller, given.query.as_ref(), answer, reason, given.position, given.as_of)
 }
 
 /// Hands the decisions of one call to the decision log (`None` where the instance
 /// records none).
 fn record(state: &AppState, endpoint: Endpoint, caller: &Caller, given: &[Given]) -> Result<Option<Durable>, ApiError> {
     let Some(log) = &state.decisions else { return Ok(None) };
-    let entries: Vec<Entry> = given.iter().map(|g| entry(state, endpoint, caller, g)).collect();
+    let time = (state.clock)();
+    let entries: Vec<NewEntry> = given.iter().map(|g| entry(time, endpoint, caller, g)).collect();
     log.record(&entries).map(Some).map_err(record_error)
 }
 

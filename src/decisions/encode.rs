@@ -11,12 +11,40 @@
 //! tests hold them there for every member present and absent — so a reader, the topic's
 //! consumers and [`Entry`]'s `Deserialize` see no difference.
 
+use std::fmt::{self, Display, Write as _};
+
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Answer, Entry, Party};
+use super::{Answer, Caller, Endpoint};
 
-/// Appends `entry`'s JSON to `out`.
-pub(super) fn entry(entry: &Entry, out: &mut Vec<u8>) {
+/// An entry's members as the encoder reads them, borrowed from an [`Entry`](super::Entry)
+/// read back or from a [`NewEntry`](super::NewEntry) being recorded.
+pub(super) struct View<'a> {
+    pub id: Uuid,
+    pub time: DateTime<Utc>,
+    pub endpoint: Endpoint,
+    pub caller: &'a Caller,
+    pub system_user: Option<Uuid>,
+    pub action: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub party: Option<PartyView<'a>>,
+    pub decision: Answer,
+    /// Written as its `Display` shows it (a typed lack is written only here).
+    pub reason: Option<&'a dyn Display>,
+    pub position: u64,
+    pub as_of: bool,
+}
+
+/// The party as the request named it, borrowed.
+pub(super) enum PartyView<'a> {
+    OrgNo(&'a str),
+    PartyId(i64),
+    PartyUuid(Uuid),
+}
+
+/// Appends the JSON of the entry `entry` shows to `out`.
+pub(super) fn entry(entry: &View<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"id\":");
     uuid(entry.id, out);
     out.extend_from_slice(b",\"time\":");
@@ -36,11 +64,11 @@ pub(super) fn entry(entry: &Entry, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"systemUser\":");
         uuid(system_user, out);
     }
-    if let Some(action) = &entry.action {
+    if let Some(action) = entry.action {
         out.extend_from_slice(b",\"action\":");
         string(action, out);
     }
-    if let Some(resource) = &entry.resource {
+    if let Some(resource) = entry.resource {
         out.extend_from_slice(b",\"resource\":");
         string(resource, out);
     }
@@ -53,9 +81,9 @@ pub(super) fn entry(entry: &Entry, out: &mut Vec<u8>) {
         Answer::NotApplicable => b",\"decision\":\"NotApplicable\"",
         Answer::Indeterminate => b",\"decision\":\"Indeterminate\"",
     });
-    if let Some(reason) = &entry.reason {
+    if let Some(reason) = entry.reason {
         out.extend_from_slice(b",\"reason\":");
-        string(reason, out);
+        shown(reason, out);
     }
     out.extend_from_slice(b",\"position\":");
     number(entry.position, out);
@@ -65,17 +93,17 @@ pub(super) fn entry(entry: &Entry, out: &mut Vec<u8>) {
     out.push(b'}');
 }
 
-fn party(party: &Party, out: &mut Vec<u8>) {
+fn party(party: &PartyView<'_>, out: &mut Vec<u8>) {
     match party {
-        Party::OrgNo(org_no) => {
+        PartyView::OrgNo(org_no) => {
             out.extend_from_slice(b"{\"orgNo\":");
             string(org_no, out);
         }
-        Party::PartyId(id) => {
+        PartyView::PartyId(id) => {
             out.extend_from_slice(b"{\"partyId\":");
             number(*id, out);
         }
-        Party::PartyUuid(id) => {
+        PartyView::PartyUuid(id) => {
             out.extend_from_slice(b"{\"partyUuid\":");
             uuid(*id, out);
         }
@@ -93,12 +121,38 @@ fn uuid(id: Uuid, out: &mut Vec<u8>) {
 /// A string quoted as is where serde_json would escape nothing in it (no control
 /// character, quote or backslash), else written by serde_json itself.
 fn string(text: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    escaped(text, out);
+    out.push(b'"');
+}
+
+/// What `value` shows, quoted and escaped as serde_json escapes the same string: it is
+/// written straight into `out`, piece by piece, each escaped alone (escaping is per
+/// character, and `Display` hands over whole characters).
+fn shown(value: &dyn Display, out: &mut Vec<u8>) {
+    struct Escaping<'o>(&'o mut Vec<u8>);
+    impl fmt::Write for Escaping<'_> {
+        fn write_str(&mut self, piece: &str) -> fmt::Result {
+            escaped(piece, self.0);
+            Ok(())
+        }
+    }
+    out.push(b'"');
+    write!(Escaping(out), "{value}").expect("writing to memory cannot fail");
+    out.push(b'"');
+}
+
+/// `text` as it stands between a JSON string's quotes.
+fn escaped(text: &str, out: &mut Vec<u8>) {
     if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
         out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
     } else {
-        serde_json::to_writer(out, text).expect("a string serialises");
+        let start = out.len();
+        serde_json::to_writer(&mut *out, text).expect("a string serialises");
+        // serde_json wrote the quotes too; the caller writes its own.
+        assert_eq!((out[start], out[out.len() - 1]), (b'"', b'"'), "serde_json quotes a string");
+        out.pop();
+        out.remove(start);
     }
 }
 
@@ -108,7 +162,7 @@ fn number(n: impl serde::Serialize, out: &mut Vec<u8>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Caller, Endpoint};
+    use super::super::{Entry, Party};
     use super::*;
     use chrono::{TimeZone, Utc};
 
@@ -116,7 +170,7 @@ mod tests {
     /// same, and reading them back gives the entry.
     fn agree(e: &Entry) {
         let mut ours = Vec::new();
-        entry(e, &mut ours);
+        entry(&e.view(), &mut ours);
         let serde = serde_json::to_vec(e).unwrap();
         assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&serde));
         assert_eq!(&serde_json::from_slice::<Entry>(&ours).unwrap(), e);
@@ -168,6 +222,53 @@ mod tests {
         }
         // Times chrono writes itself (a year past 9999).
         agree(&Entry { time: Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(), ..full() });
+    }
+
+    /// Given entries borrowed from answers as they are given (a typed lack, a Permit for a
+    /// party named by id, an Indeterminate whose message needs escaping), when each is
+    /// encoded, then its bytes are serde_json's of the entry it reads back as.
+    #[test]
+    fn an_entry_borrowed_from_its_answer_is_written_as_the_entry_it_reads_back_as() {
+        use super::super::NewEntry;
+        use crate::domain::ids::{Action, OrgNo, ResourceId};
+        use crate::domain::pdp::{Decision, Missing, PartyRef, Query, Verdict};
+        let caller = Caller { role: "pdp".into(), subject: "ttd-pep".into(), org: Some("310000019".into()) };
+        let client = OrgNo::parse("310000035").unwrap();
+        let query = |party| Query {
+            system_user: Uuid::from_u128(7),
+            action: Action::parse("read").unwrap(),
+            resource: ResourceId::parse("ttd-resource").unwrap(),
+            party,
+        };
+        let (by_org, by_id) = (query(PartyRef::OrgNo(client.clone())), query(PartyRef::PartyId(50_001)));
+        let lacking = Decision::not_applicable(Missing::NotLinked(client));
+        let permit = Decision {
+            decision: Verdict::Permit,
+            granted_by: vec![],
+            missing: None,
+            minimum_authentication_level: None,
+        };
+        let message = "body: expected `,` or `}` at \"x\"\n".to_owned();
+        let time = full().time;
+        let entries = [
+            NewEntry::decided(time, Endpoint::Xacml, &caller, &by_org, &lacking, 41, false),
+            NewEntry::decided(time, Endpoint::Authorize, &caller, &by_id, &permit, 42, true),
+            NewEntry::given(time, Endpoint::Xacml, &caller, None, Answer::Indeterminate, Some(&message), 43, false),
+        ];
+        for new in entries {
+            let mut ours = Vec::new();
+            entry(&new.view(), &mut ours);
+            let read_back = new.entry();
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&serde_json::to_vec(&read_back).unwrap())
+            );
+            assert_eq!(serde_json::from_slice::<Entry>(&ours).unwrap(), read_back);
+        }
+        assert_eq!(
+            entries[0].entry().reason.as_deref(),
+            Some("310000035 is not linked as a client of this system user")
+        );
     }
 
     #[test]
