@@ -34,9 +34,9 @@ use super::model::{Link, Policy, Relationship, SystemUser};
 use super::pdp::{Carried, Facts, LinkFact, PartyRef};
 
 /// The index's maps hash with foldhash, not std's SipHash: hashing the key was a tenth
-/// of a decision's time in a profile at national scale. foldhash is seeded per process,
-/// and the keys are the ledger's own (uuids and numbers its events wrote), so no caller
-/// can pick keys that collide.
+/// of a decision's time in a profile of the benchmark at a tenth of national scale.
+/// foldhash is seeded per process, and the keys are the ledger's own (uuids and numbers
+/// its events wrote), so no caller can pick keys that collide.
 type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// An organisation number as the number its nine digits spell (they fit a `u32`).
@@ -131,8 +131,8 @@ struct LinkVersion {
 /// An agent's client links: every version, sorted by client and then by event, with the
 /// clients alone in an array beside them. A lookup binary-searches the clients (four
 /// bytes a version, a few cache lines for an agent with thousands of clients) and not
-/// the versions themselves (forty bytes each): at national scale that search was a
-/// fifth of a decision's time.
+/// the versions themselves (forty bytes each), which took a fifth of a decision's time
+/// in a profile of the benchmark at a tenth of national scale.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct AgentLinks {
     /// `clients[i]` is the client of `versions[i]`.
