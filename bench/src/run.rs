@@ -629,9 +629,11 @@ fn median_index(ratios: &[f64]) -> usize {
 }
 
 /// One round with the log: decisions per second, every one kept in `log`. A batch is
-/// decided, then recorded, as the service records a multi-request's decisions.
+/// decided, then recorded, as the service records a multi-request's decisions; until it
+/// is recorded, a decision keeps what its entry holds (the answer and what was missing),
+/// and its proof, which no entry holds, goes as it is made.
 fn decide_logged(log: &ledger::decisions::DecisionLog, store: &Store, queries: &[Query]) -> Result<f64, String> {
-    use ledger::decisions::{Caller, Endpoint, NewEntry};
+    use ledger::decisions::{Answer, Caller, Endpoint, NewEntry};
     let caller = Caller { role: "pdp".to_owned(), subject: "bench".to_owned(), org: None };
     let t = Instant::now();
     let mut in_flight = None;
@@ -640,11 +642,13 @@ fn decide_logged(log: &ledger::decisions::DecisionLog, store: &Store, queries: &
         decided.clear();
         decided.extend(chunk.iter().map(|q| {
             let index = store.decision_index();
-            (chrono::Utc::now(), evaluate(&index.now(), q), index.position())
+            let decision = evaluate(&index.now(), q);
+            (chrono::Utc::now(), Answer::from(decision.decision), decision.missing, index.position())
         }));
         let entries: Vec<NewEntry> = (chunk.iter().zip(&decided))
-            .map(|(q, (time, decision, position))| {
-                NewEntry::decided(*time, Endpoint::Native, &caller, q, decision, *position, false)
+            .map(|(q, (time, answer, missing, position))| {
+                let reason = missing.as_deref().map(|m| m as &dyn std::fmt::Display);
+                NewEntry::given(*time, Endpoint::Native, &caller, Some(q), *answer, reason, *position, false)
             })
             .collect();
         let durable = log.record(&entries).map_err(|e| format!("{e:?}"))?;
