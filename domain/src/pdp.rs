@@ -422,13 +422,12 @@ fn agent_for_client<F: Facts + ?Sized>(
     permit: impl FnOnce(Ground) -> Decision,
 ) -> Decision {
     let owner = &user.owner_org_no;
-    let (client, owner_) = (|| party.clone(), || owner.clone());
     let wanted = user.access_packages.iter().filter(|p| link.allows_package(p) && policy.package_grants(p, &q.action));
     let Some(carried) = facts.carried(party, owner, wanted) else {
-        return Decision::not_applicable(Missing::NoRelationship { client: client(), owner: owner_() });
+        return Decision::not_applicable(Missing::NoRelationship { client: party.clone(), owner: owner.clone() });
     };
     if let Some((pkg, grant)) = carried {
-        let fact = Fact::Gives { client: client(), owner: owner_(), package: pkg.clone(), via: grant.via() };
+        let fact = Fact::Gives { client: party.clone(), owner: owner.clone(), package: pkg.clone(), via: grant.via() };
         return permit(Ground { event_id: grant.event_id, fact });
     }
     // Most agents carry packages only: no right to build or look for.
@@ -437,7 +436,7 @@ fn agent_for_client<F: Facts + ?Sized>(
         (!user.rights.is_empty()).then(|| Right { resource: q.resource.clone(), action: Some(q.action.clone()) });
     if let Some(asked) = asked.filter(|a| holds(a) && link.allows_right(a)) {
         if let Some(event_id) = facts.delegated_right(party, owner, &asked) {
-            let fact = Fact::DelegatesRight { client: client(), owner: owner_(), right: asked };
+            let fact = Fact::DelegatesRight { client: party.clone(), owner: owner.clone(), right: asked };
             return permit(Ground { event_id, fact });
         }
         // A package the client gave that gets the action gives the right too, as
@@ -446,15 +445,15 @@ fn agent_for_client<F: Facts + ?Sized>(
             policy.rules.iter().filter(|r| r.actions.contains(&q.action)).filter_map(|r| r.access_package.as_ref());
         if let Some(Some((pkg, grant))) = facts.carried(party, owner, by_package) {
             let (package, via) = (pkg.clone(), grant.via());
-            let fact = Fact::GivesForRight { client: client(), owner: owner_(), package, via, right: asked };
+            let fact = Fact::GivesForRight { client: party.clone(), owner: owner.clone(), package, via, right: asked };
             return permit(Ground { event_id: grant.event_id, fact });
         }
     }
     Decision::not_applicable(Missing::NothingGiven {
         action: q.action.clone(),
         resource: q.resource.clone(),
-        client: client(),
-        owner: owner_(),
+        client: party.clone(),
+        owner: owner.clone(),
     })
 }
 
